@@ -1,0 +1,85 @@
+package keys
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/runes"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
+)
+
+// IndexKind names what a blind index is computed over. The kind is part of the MAC input, so
+// equal values of different kinds never share an index.
+type IndexKind string
+
+const (
+	IndexName      IndexKind = "name"
+	IndexBirthDate IndexKind = "birth-date"
+	IndexEmail     IndexKind = "email"
+	IndexPhone     IndexKind = "phone"
+)
+
+// BlindIndex returns the HMAC of the normalised value, for equality search without plaintext.
+func (s *Service) BlindIndex(kind IndexKind, value string) ([]byte, error) {
+	n, err := Normalize(kind, value)
+	if err != nil {
+		return nil, err
+	}
+	tag, err := s.index.ComputeMAC([]byte(string(kind) + "\x00" + n))
+	if err != nil {
+		return nil, fmt.Errorf("keys: blind index: %w", err)
+	}
+	return tag, nil
+}
+
+// ErrUnindexable means a value cannot be normalised for its index kind.
+var ErrUnindexable = fmt.Errorf("keys: value cannot be indexed")
+
+// Normalize folds a value so that the ways a person types the same thing index the same:
+// names lose case, accents and repeated white space; e-mail addresses are trimmed and
+// lower-cased; phone numbers keep their digits; birth dates must be ISO 8601 (YYYY-MM-DD).
+func Normalize(kind IndexKind, value string) (string, error) {
+	switch kind {
+	case IndexName:
+		t := transform.Chain(norm.NFKD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+		folded, _, err := transform.String(t, value)
+		if err != nil {
+			return "", fmt.Errorf("%w: %v", ErrUnindexable, err)
+		}
+		folded = cases.Fold().String(folded)
+		out := strings.Join(strings.Fields(folded), " ")
+		if out == "" {
+			return "", fmt.Errorf("%w: empty name", ErrUnindexable)
+		}
+		return out, nil
+	case IndexEmail:
+		out := strings.ToLower(strings.TrimSpace(norm.NFC.String(value)))
+		if out == "" {
+			return "", fmt.Errorf("%w: empty e-mail", ErrUnindexable)
+		}
+		return out, nil
+	case IndexPhone:
+		var b strings.Builder
+		for _, r := range value {
+			if r >= '0' && r <= '9' {
+				b.WriteRune(r)
+			}
+		}
+		if b.Len() < 5 {
+			return "", fmt.Errorf("%w: phone number has too few digits", ErrUnindexable)
+		}
+		return b.String(), nil
+	case IndexBirthDate:
+		d, err := time.Parse(time.DateOnly, strings.TrimSpace(value))
+		if err != nil {
+			return "", fmt.Errorf("%w: birth date must be YYYY-MM-DD", ErrUnindexable)
+		}
+		return d.Format(time.DateOnly), nil
+	default:
+		return "", fmt.Errorf("%w: unknown kind %q", ErrUnindexable, kind)
+	}
+}

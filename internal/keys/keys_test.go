@@ -1,0 +1,177 @@
+package keys_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+
+	"haven/internal/keys"
+	"haven/internal/keys/kms/localfile"
+	"haven/internal/store"
+	"haven/internal/store/storetest"
+)
+
+func newService(t *testing.T, db *store.DB) *keys.Service {
+	t.Helper()
+	kek, err := localfile.Client{}.GetAEAD(localfile.URI(filepath.Join(t.TempDir(), "root.key")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := keys.Open(context.Background(), db, kek)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestSealedFieldIsBoundToItsPlace(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		s := newService(t, db)
+		for _, p := range []string{"p1", "p2"} {
+			if err := s.CreatePatientKey(ctx, db, p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		loc := keys.Location{Table: "patients", Row: "p1", Field: "name"}
+		ct, err := s.Seal(ctx, "p1", loc, []byte("Ada Canary"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(ct, []byte("Ada")) {
+			t.Fatal("ciphertext contains the plaintext")
+		}
+		if pt, err := s.Open(ctx, "p1", loc, ct); err != nil || string(pt) != "Ada Canary" {
+			t.Fatalf("Open = %q, %v", pt, err)
+		}
+		flipped := bytes.Clone(ct)
+		flipped[len(flipped)-1] ^= 1
+		tests := []struct {
+			name    string
+			patient string
+			loc     keys.Location
+			ct      []byte
+		}{
+			{"moved to another row", "p1", keys.Location{Table: "patients", Row: "p2", Field: "name"}, ct},
+			{"moved to another field", "p1", keys.Location{Table: "patients", Row: "p1", Field: "email"}, ct},
+			{"moved to another table", "p1", keys.Location{Table: "notes", Row: "p1", Field: "name"}, ct},
+			{"opened with another patient's key", "p2", loc, ct},
+			{"flipped byte", "p1", loc, flipped},
+			{"truncated", "p1", loc, ct[:len(ct)-3]},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				if _, err := s.Open(ctx, tc.patient, tc.loc, tc.ct); !errors.Is(err, keys.ErrOpen) {
+					t.Fatalf("Open = %v, want ErrOpen", err)
+				}
+			})
+		}
+	})
+}
+
+func TestShreddedKeyCannotOpen(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		s := newService(t, db)
+		if err := s.CreatePatientKey(ctx, db, "p1"); err != nil {
+			t.Fatal(err)
+		}
+		loc := keys.Location{Table: "notes", Row: "n1", Field: "body"}
+		ct, err := s.Seal(ctx, "p1", loc, []byte("note"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Shred(ctx, "p1"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Open(ctx, "p1", loc, ct); !errors.Is(err, keys.ErrNoKey) {
+			t.Fatalf("Open after shred = %v, want ErrNoKey", err)
+		}
+	})
+}
+
+func TestKeysSurviveRestartAndNeedTheRootKey(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		dir := t.TempDir()
+		kek, _ := localfile.Client{}.GetAEAD(localfile.URI(filepath.Join(dir, "root.key")))
+		s1, err := keys.Open(ctx, db, kek)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s1.CreatePatientKey(ctx, db, "p1"); err != nil {
+			t.Fatal(err)
+		}
+		loc := keys.Location{Table: "patients", Row: "p1", Field: "phone"}
+		ct, _ := s1.Seal(ctx, "p1", loc, []byte("+1 555 0100"))
+		idx1, _ := s1.BlindIndex(keys.IndexPhone, "+1 555 0100")
+
+		s2, err := keys.Open(ctx, db, kek)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pt, err := s2.Open(ctx, "p1", loc, ct); err != nil || string(pt) != "+1 555 0100" {
+			t.Fatalf("after restart Open = %q, %v", pt, err)
+		}
+		idx2, _ := s2.BlindIndex(keys.IndexPhone, "+1 (555) 0100")
+		if !bytes.Equal(idx1, idx2) {
+			t.Fatal("blind index changed across restart")
+		}
+
+		otherKEK, _ := localfile.Client{}.GetAEAD(localfile.URI(filepath.Join(t.TempDir(), "other.key")))
+		if _, err := keys.Open(ctx, db, otherKEK); err == nil {
+			t.Fatal("system keysets unwrapped under the wrong root key")
+		}
+	})
+}
+
+func TestNormalize(t *testing.T) {
+	tests := []struct {
+		kind      keys.IndexKind
+		a, b      string
+		wantEqual bool
+	}{
+		{keys.IndexName, "José  Álvarez", "jose alvarez", true},
+		{keys.IndexName, " ZOË\tO'Brien ", "zoe o'brien", true},
+		{keys.IndexName, "Ann Lee", "Anne Lee", false},
+		{keys.IndexEmail, " Ada@Example.ORG", "ada@example.org", true},
+		{keys.IndexPhone, "+1 (555) 010-0199", "15550100199", true},
+		{keys.IndexBirthDate, "1980-02-29", " 1980-02-29 ", true},
+	}
+	for _, tc := range tests {
+		na, errA := keys.Normalize(tc.kind, tc.a)
+		nb, errB := keys.Normalize(tc.kind, tc.b)
+		if errA != nil || errB != nil {
+			t.Fatalf("Normalize(%s) errors: %v, %v", tc.kind, errA, errB)
+		}
+		if (na == nb) != tc.wantEqual {
+			t.Errorf("Normalize(%s, %q)=%q vs %q=%q: equal=%v, want %v", tc.kind, tc.a, na, tc.b, nb, na == nb, tc.wantEqual)
+		}
+	}
+	for _, bad := range []struct {
+		kind keys.IndexKind
+		v    string
+	}{{keys.IndexBirthDate, "29/02/1980"}, {keys.IndexBirthDate, "1981-02-29"}, {keys.IndexPhone, "12"}, {keys.IndexName, "   "}, {keys.IndexEmail, ""}} {
+		if _, err := keys.Normalize(bad.kind, bad.v); !errors.Is(err, keys.ErrUnindexable) {
+			t.Errorf("Normalize(%s, %q) = %v, want ErrUnindexable", bad.kind, bad.v, err)
+		}
+	}
+}
+
+func FuzzNormalizeName(f *testing.F) {
+	for _, s := range []string{"José Álvarez", "", "\u0301", "ß", "ǅ"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := keys.Normalize(keys.IndexName, s)
+		if err != nil {
+			return
+		}
+		again, err := keys.Normalize(keys.IndexName, n)
+		if err != nil || again != n {
+			t.Fatalf("Normalize not idempotent: %q -> %q -> %q (%v)", s, n, again, err)
+		}
+	})
+}

@@ -1,0 +1,122 @@
+package keys
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/tink-crypto/tink-go/v2/aead"
+	"github.com/tink-crypto/tink-go/v2/keyset"
+	"github.com/tink-crypto/tink-go/v2/tink"
+)
+
+const (
+	insertPatientKey = `INSERT INTO patient_keys (patient_id, wrapped, created_at) VALUES ($1, $2, $3)`
+	selectPatientKey = `SELECT wrapped FROM patient_keys WHERE patient_id = $1`
+	deletePatientKey = `DELETE FROM patient_keys WHERE patient_id = $1`
+)
+
+// CreatePatientKey generates the patient's data keyset, wraps it under the root key and writes it
+// through q, which may be the transaction that creates the patient.
+func (s *Service) CreatePatientKey(ctx context.Context, q Execer, patientID string) error {
+	h, err := keyset.NewHandle(aead.AES256GCMKeyTemplate())
+	if err != nil {
+		return fmt.Errorf("keys: generate patient keyset: %w", err)
+	}
+	wrapped, err := s.wrap(h, wrapAD("patient", patientID))
+	if err != nil {
+		return err
+	}
+	if _, err := q.ExecContext(ctx, insertPatientKey, patientID, wrapped, s.now().UnixNano()); err != nil {
+		return fmt.Errorf("keys: store patient keyset: %w", err)
+	}
+	return nil
+}
+
+// Shred deletes the patient's data keyset. Everything sealed under it, in the database and in
+// every backup, can no longer be opened.
+func (s *Service) Shred(ctx context.Context, patientID string) error {
+	if _, err := s.db.ExecContext(ctx, deletePatientKey, patientID); err != nil {
+		return fmt.Errorf("keys: shred patient keyset: %w", err)
+	}
+	s.mu.Lock()
+	delete(s.cache, patientID)
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *Service) patientAEAD(ctx context.Context, patientID string) (tink.AEAD, error) {
+	s.mu.Lock()
+	a, ok := s.cache[patientID]
+	s.mu.Unlock()
+	if ok {
+		return a, nil
+	}
+	var wrapped []byte
+	err := s.db.QueryRowContext(ctx, selectPatientKey, patientID).Scan(&wrapped)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNoKey
+	}
+	if err != nil {
+		return nil, fmt.Errorf("keys: load patient keyset: %w", err)
+	}
+	h, err := s.unwrap(wrapped, wrapAD("patient", patientID))
+	if err != nil {
+		return nil, err
+	}
+	if a, err = aead.New(h); err != nil {
+		return nil, fmt.Errorf("keys: patient primitive: %w", err)
+	}
+	s.mu.Lock()
+	if len(s.cache) >= maxCachedPatientKeys {
+		clear(s.cache)
+	}
+	s.cache[patientID] = a
+	s.mu.Unlock()
+	return a, nil
+}
+
+// Seal encrypts a PHI value under the patient's key, bound to loc.
+func (s *Service) Seal(ctx context.Context, patientID string, loc Location, plaintext []byte) ([]byte, error) {
+	a, err := s.patientAEAD(ctx, patientID)
+	if err != nil {
+		return nil, err
+	}
+	ct, err := a.Encrypt(plaintext, loc.associatedData())
+	if err != nil {
+		return nil, fmt.Errorf("keys: seal %s.%s: %w", loc.Table, loc.Field, err)
+	}
+	return ct, nil
+}
+
+// Open decrypts a PHI value sealed by Seal for the same patient and location.
+func (s *Service) Open(ctx context.Context, patientID string, loc Location, ciphertext []byte) ([]byte, error) {
+	a, err := s.patientAEAD(ctx, patientID)
+	if err != nil {
+		return nil, err
+	}
+	pt, err := a.Decrypt(ciphertext, loc.associatedData())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s.%s row %s", ErrOpen, loc.Table, loc.Field, loc.Row)
+	}
+	return pt, nil
+}
+
+// SealDirectory encrypts a workforce detail or account secret under the directory key.
+func (s *Service) SealDirectory(loc Location, plaintext []byte) ([]byte, error) {
+	ct, err := s.directory.Encrypt(plaintext, loc.associatedData())
+	if err != nil {
+		return nil, fmt.Errorf("keys: seal %s.%s: %w", loc.Table, loc.Field, err)
+	}
+	return ct, nil
+}
+
+// OpenDirectory decrypts a value sealed by SealDirectory at the same location.
+func (s *Service) OpenDirectory(loc Location, ciphertext []byte) ([]byte, error) {
+	pt, err := s.directory.Decrypt(ciphertext, loc.associatedData())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s.%s row %s", ErrOpen, loc.Table, loc.Field, loc.Row)
+	}
+	return pt, nil
+}
