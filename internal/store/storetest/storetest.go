@@ -23,12 +23,12 @@ import (
 const DefaultPostgres = "postgres://127.0.0.1:5432/test?sslmode=disable"
 
 // Dialects lists every dialect a storage test must pass on.
-var dialects = []store.Dialect{store.SQLite, store.Postgres}
+func Dialects() []store.Dialect { return []store.Dialect{store.SQLite, store.Postgres} }
 
 // ForEachDialect runs fn as a subtest once per dialect, each with a fresh database.
 func ForEachDialect(t *testing.T, fn func(t *testing.T, db *store.DB)) {
 	t.Helper()
-	for _, d := range dialects {
+	for _, d := range Dialects() {
 		t.Run(string(d), func(t *testing.T) {
 			fn(t, Open(t, d))
 		})

@@ -1,0 +1,57 @@
+package access_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"haven/internal/access"
+)
+
+type careTeam map[[2]string]bool
+
+func (c careTeam) InCareTeam(_ context.Context, clinician, patient string) (bool, error) {
+	if patient == "broken" {
+		return false, errors.New("database down")
+	}
+	return c[[2]string{clinician, patient}], nil
+}
+
+func TestDecide(t *testing.T) {
+	p := access.New(careTeam{{"dr-a", "pat-1"}: true})
+	drA := access.Subject{AccountID: "dr-a", Role: access.Clinician}
+	pat1 := access.Subject{AccountID: "acct-p1", Role: access.Patient, PatientID: "pat-1"}
+	admin := access.Subject{AccountID: "root", Role: access.Admin}
+	rec := func(id string) access.Resource { return access.Resource{Type: "Patient", PatientID: id} }
+	tests := []struct {
+		name   string
+		s      access.Subject
+		a      access.Action
+		r      access.Resource
+		allow  bool
+		reason string
+	}{
+		{"clinician reads assigned patient", drA, access.ReadRecord, rec("pat-1"), true, access.ReasonAssigned},
+		{"clinician reads unassigned patient", drA, access.ReadRecord, rec("pat-2"), false, access.ReasonNotInCareTeam},
+		{"clinician writes note for unassigned patient", drA, access.WriteNote, rec("pat-2"), false, access.ReasonNotInCareTeam},
+		{"relationship lookup fails closed", drA, access.ReadRecord, rec("broken"), false, access.ReasonLookupFailed},
+		{"patient reads own record", pat1, access.ReadRecord, rec("pat-1"), true, access.ReasonSelf},
+		{"patient reads another patient", pat1, access.ReadRecord, rec("pat-2"), false, access.ReasonNotOwnRecord},
+		{"patient writes a note", pat1, access.WriteNote, rec("pat-1"), false, access.ReasonRoleForbidden},
+		{"patient searches", pat1, access.SearchPatients, access.Resource{}, false, access.ReasonRoleForbidden},
+		{"admin reads a record", admin, access.ReadRecord, rec("pat-1"), false, access.ReasonRoleForbidden},
+		{"admin registers a patient", admin, access.RegisterPatient, access.Resource{}, false, access.ReasonRoleForbidden},
+		{"admin searches", admin, access.SearchPatients, access.Resource{}, false, access.ReasonRoleForbidden},
+		{"admin assigns care team", admin, access.AssignPatient, rec("pat-1"), true, access.ReasonAdministrative},
+		{"anonymous", access.Subject{}, access.ReadRecord, rec("pat-1"), false, access.ReasonUnknownSubject},
+		{"unknown role", access.Subject{AccountID: "x", Role: "superuser"}, access.ReadRecord, rec("pat-1"), false, access.ReasonUnknownSubject},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d := p.Decide(context.Background(), tc.s, tc.a, tc.r)
+			if d.Allow != tc.allow || d.Reason != tc.reason {
+				t.Fatalf("Decide = %+v, want allow=%v reason=%s", d, tc.allow, tc.reason)
+			}
+		})
+	}
+}

@@ -1,0 +1,161 @@
+// Package password hashes and checks passwords with argon2id (RFC 9106) and applies the
+// length policy of NIST SP 800-63B: no composition rules, Unicode normalised, never truncated.
+//
+// Hashes are PHC strings ($argon2id$v=19$m=…,t=…,p=…$salt$hash), so parameters can be raised
+// later while old hashes still verify. Hashing is bounded by a semaphore so that a storm of
+// sign-ins cannot take every core from the requests that serve patients.
+package password
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/argon2"
+	"golang.org/x/text/unicode/norm"
+)
+
+// Params are argon2id cost parameters.
+type Params struct {
+	MemoryKiB uint32
+	Time      uint32
+	Threads   uint8
+}
+
+// DefaultParams is OWASP's argon2id recommendation (m=19 MiB, t=2, p=1): about 28 ms a hash on
+// the reference machine (docs/benchmarks.md).
+var DefaultParams = Params{MemoryKiB: 19 * 1024, Time: 2, Threads: 1}
+
+const (
+	saltLen = 16
+	keyLen  = 32
+	// MinLength applies to accounts that also have a second factor.
+	MinLength = 8
+	// MaxLength is far above the 64 characters NIST asks to allow; it only bounds hashing work.
+	MaxLength = 256
+)
+
+// ErrPolicy explains why a new password was refused; its text is safe to show the user.
+type ErrPolicy struct{ Reason string }
+
+func (e ErrPolicy) Error() string { return "password refused: " + e.Reason }
+
+// ErrMalformedHash means a stored hash is not an argon2id PHC string.
+var ErrMalformedHash = errors.New("password: malformed hash")
+
+// Normalize applies NFKC so the same password typed on different keyboards hashes the same.
+func Normalize(pw string) string { return norm.NFKC.String(pw) }
+
+// CheckPolicy refuses passwords too short or too long, counted in characters after normalising.
+func CheckPolicy(pw string) error {
+	if !utf8.ValidString(pw) {
+		return ErrPolicy{"it is not valid text"}
+	}
+	n := utf8.RuneCountInString(Normalize(pw))
+	if n < MinLength {
+		return ErrPolicy{fmt.Sprintf("use at least %d characters", MinLength)}
+	}
+	if n > MaxLength {
+		return ErrPolicy{fmt.Sprintf("use at most %d characters", MaxLength)}
+	}
+	return nil
+}
+
+// Hasher hashes and verifies with bounded concurrency.
+type Hasher struct {
+	params Params
+	sem    chan struct{}
+	dummy  string
+}
+
+// NewHasher returns a Hasher that runs at most one hash per core at a time.
+func NewHasher(p Params) *Hasher {
+	h := &Hasher{params: p, sem: make(chan struct{}, max(1, runtime.NumCPU()))}
+	// A hash of a random password, verified against when the account does not exist, so that
+	// an unknown account costs the same time as a wrong password.
+	var b [16]byte
+	rand.Read(b[:])
+	h.dummy = h.encode(b[:], p, argon2.IDKey(b[:], b[:], p.Time, p.MemoryKiB, p.Threads, keyLen))
+	return h
+}
+
+func (h *Hasher) acquire(ctx context.Context) error {
+	select {
+	case h.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("password: waiting to hash: %w", ctx.Err())
+	}
+}
+
+func (h *Hasher) release() { <-h.sem }
+
+// Hash returns the PHC string for pw.
+func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
+	salt := make([]byte, saltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", fmt.Errorf("password: salt: %w", err)
+	}
+	if err := h.acquire(ctx); err != nil {
+		return "", err
+	}
+	defer h.release()
+	key := argon2.IDKey([]byte(Normalize(pw)), salt, h.params.Time, h.params.MemoryKiB, h.params.Threads, keyLen)
+	return h.encode(salt, h.params, key), nil
+}
+
+func (h *Hasher) encode(salt []byte, p Params, key []byte) string {
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.MemoryKiB, p.Time, p.Threads,
+		b64.EncodeToString(salt), b64.EncodeToString(key))
+}
+
+// Verify reports whether pw matches the PHC string encoded. An empty encoded (an unknown
+// account, or one without a password yet) verifies against a dummy hash and reports false, in
+// the same time.
+func (h *Hasher) Verify(ctx context.Context, pw, encoded string) (bool, error) {
+	useDummy := encoded == ""
+	if useDummy {
+		encoded = h.dummy
+	}
+	p, salt, want, err := decode(encoded)
+	if err != nil {
+		return false, err
+	}
+	if err := h.acquire(ctx); err != nil {
+		return false, err
+	}
+	defer h.release()
+	got := argon2.IDKey([]byte(Normalize(pw)), salt, p.Time, p.MemoryKiB, p.Threads, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1 && !useDummy, nil
+}
+
+func decode(encoded string) (Params, []byte, []byte, error) {
+	parts := strings.Split(encoded, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return Params{}, nil, nil, ErrMalformedHash
+	}
+	var v int
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &v); err != nil || v != argon2.Version {
+		return Params{}, nil, nil, ErrMalformedHash
+	}
+	var p Params
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.MemoryKiB, &p.Time, &p.Threads); err != nil {
+		return Params{}, nil, nil, ErrMalformedHash
+	}
+	if p.MemoryKiB == 0 || p.Time == 0 || p.Threads == 0 || p.MemoryKiB > 1<<22 || p.Time > 64 {
+		return Params{}, nil, nil, ErrMalformedHash
+	}
+	salt, err1 := base64.RawStdEncoding.DecodeString(parts[4])
+	key, err2 := base64.RawStdEncoding.DecodeString(parts[5])
+	if err1 != nil || err2 != nil || len(salt) < 8 || len(key) < 16 {
+		return Params{}, nil, nil, ErrMalformedHash
+	}
+	return p, salt, key, nil
+}

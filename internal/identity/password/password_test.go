@@ -1,0 +1,84 @@
+package password_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"haven/internal/identity/password"
+)
+
+var fast = password.Params{MemoryKiB: 1024, Time: 1, Threads: 1}
+
+func TestHashVerify(t *testing.T) {
+	h := password.NewHasher(fast)
+	ctx := context.Background()
+	long := strings.Repeat("ü", 40) + strings.Repeat("🔐", 24) // 64 characters, multi-byte
+	tests := []struct {
+		name, set, try string
+		want           bool
+	}{
+		{"same", "correct horse battery", "correct horse battery", true},
+		{"wrong", "correct horse battery", "correct horse battery!", false},
+		{"64-character unicode round trip", long, long, true},
+		{"not truncated at 64", long + "a", long + "b", false},
+		{"NFKC normalised", "ﬁnance-password", "finance-password", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			enc, err := h.Hash(ctx, tc.set)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(enc, "$argon2id$v=19$m=1024,t=1,p=1$") {
+				t.Fatalf("hash %q is not a PHC argon2id string", enc)
+			}
+			got, err := h.Verify(ctx, tc.try, enc)
+			if err != nil || got != tc.want {
+				t.Fatalf("Verify = %v, %v; want %v", got, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestUnknownAccountRunsTheDummyHash(t *testing.T) {
+	h := password.NewHasher(fast)
+	ok, err := h.Verify(context.Background(), "anything", "")
+	if err != nil || ok {
+		t.Fatalf("Verify against no hash = %v, %v; want false, nil", ok, err)
+	}
+}
+
+func TestPolicy(t *testing.T) {
+	for _, tc := range []struct {
+		pw string
+		ok bool
+	}{
+		{"short", false},
+		{"eight ch", true},
+		{strings.Repeat("x", 64), true},
+		{strings.Repeat("x", 257), false},
+		{"\xff\xfe invalid utf8", false},
+	} {
+		err := password.CheckPolicy(tc.pw)
+		var pe password.ErrPolicy
+		if tc.ok != (err == nil) || (err != nil && !errors.As(err, &pe)) {
+			t.Errorf("CheckPolicy(%q) = %v, want ok=%v", tc.pw, err, tc.ok)
+		}
+	}
+}
+
+func FuzzVerifyMalformedHash(f *testing.F) {
+	h := password.NewHasher(fast)
+	f.Add("$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHQ$a2V5a2V5a2V5a2V5a2V5a2V5")
+	f.Add("$argon2id$v=19$m=99999999,t=1,p=1$AA$AA")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, enc string) {
+		if enc == "" {
+			return
+		}
+		// Must never panic or run unbounded work on a hostile stored hash.
+		h.Verify(context.Background(), "pw", enc)
+	})
+}
