@@ -43,10 +43,11 @@ const (
 	RegisterPatient Action = "patient.register"  // create a patient record
 	AssignPatient   Action = "careteam.assign"   // put a clinician in a patient's care team (no PHI)
 	ListCareTeam    Action = "careteam.list-own" // list the patients in one's own care
+	ManageAccounts  Action = "accounts.manage"   // invite staff, list accounts and patient identifiers (no PHI)
 )
 
 // PHI reports whether the action reads or writes protected health information.
-func (a Action) PHI() bool { return a != AssignPatient }
+func (a Action) PHI() bool { return a != AssignPatient && a != ManageAccounts }
 
 // Resource is what the action is on.
 type Resource struct {
@@ -94,7 +95,7 @@ func (p *Policy) Decide(ctx context.Context, s Subject, a Action, r Resource) De
 	switch s.Role {
 	case Admin:
 		// Administrators manage accounts and care-team assignments; they never see PHI.
-		if a == AssignPatient {
+		if a == AssignPatient || a == ManageAccounts {
 			return allow(ReasonAdministrative)
 		}
 		return deny(ReasonRoleForbidden)

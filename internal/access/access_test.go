@@ -42,6 +42,8 @@ func TestDecide(t *testing.T) {
 		{"admin reads a record", admin, access.ReadRecord, rec("pat-1"), false, access.ReasonRoleForbidden},
 		{"admin registers a patient", admin, access.RegisterPatient, access.Resource{}, false, access.ReasonRoleForbidden},
 		{"admin searches", admin, access.SearchPatients, access.Resource{}, false, access.ReasonRoleForbidden},
+		{"admin manages accounts", admin, access.ManageAccounts, access.Resource{}, true, access.ReasonAdministrative},
+		{"clinician manages accounts", drA, access.ManageAccounts, access.Resource{}, false, access.ReasonRoleForbidden},
 		{"admin assigns care team", admin, access.AssignPatient, rec("pat-1"), true, access.ReasonAdministrative},
 		{"anonymous", access.Subject{}, access.ReadRecord, rec("pat-1"), false, access.ReasonUnknownSubject},
 		{"unknown role", access.Subject{AccountID: "x", Role: "superuser"}, access.ReadRecord, rec("pat-1"), false, access.ReasonUnknownSubject},

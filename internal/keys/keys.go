@@ -55,12 +55,6 @@ func (l Location) associatedData() []byte {
 	return b.Bytes()
 }
 
-// Execer is the part of *sql.DB and *sql.Tx that key creation needs, so a patient's key can be
-// written in the same transaction as the patient.
-type Execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
 // Service holds the unwrapped system keysets and a bounded cache of patient keysets.
 type Service struct {
 	db        *store.DB

@@ -31,7 +31,7 @@ func TestSealedFieldIsBoundToItsPlace(t *testing.T) {
 		ctx := context.Background()
 		s := newService(t, db)
 		for _, p := range []string{"p1", "p2"} {
-			if err := s.CreatePatientKey(ctx, db, p); err != nil {
+			if _, err := s.CreatePatientKey(ctx, db, p); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -75,7 +75,7 @@ func TestShreddedKeyCannotOpen(t *testing.T) {
 	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		s := newService(t, db)
-		if err := s.CreatePatientKey(ctx, db, "p1"); err != nil {
+		if _, err := s.CreatePatientKey(ctx, db, "p1"); err != nil {
 			t.Fatal(err)
 		}
 		loc := keys.Location{Table: "notes", Row: "n1", Field: "body"}
@@ -101,7 +101,7 @@ func TestKeysSurviveRestartAndNeedTheRootKey(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s1.CreatePatientKey(ctx, db, "p1"); err != nil {
+		if _, err := s1.CreatePatientKey(ctx, db, "p1"); err != nil {
 			t.Fatal(err)
 		}
 		loc := keys.Location{Table: "patients", Row: "p1", Field: "phone"}

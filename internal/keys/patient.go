@@ -9,6 +9,8 @@ import (
 	"github.com/tink-crypto/tink-go/v2/aead"
 	"github.com/tink-crypto/tink-go/v2/keyset"
 	"github.com/tink-crypto/tink-go/v2/tink"
+
+	"haven/internal/store"
 )
 
 const (
@@ -17,21 +19,41 @@ const (
 	deletePatientKey = `DELETE FROM patient_keys WHERE patient_id = $1`
 )
 
+// FieldSealer seals values under one patient's key.
+type FieldSealer interface {
+	Seal(loc Location, plaintext []byte) ([]byte, error)
+}
+
+type patientKey struct{ a tink.AEAD }
+
+func (k patientKey) Seal(loc Location, plaintext []byte) ([]byte, error) {
+	ct, err := k.a.Encrypt(plaintext, loc.associatedData())
+	if err != nil {
+		return nil, fmt.Errorf("keys: seal %s.%s: %w", loc.Table, loc.Field, err)
+	}
+	return ct, nil
+}
+
 // CreatePatientKey generates the patient's data keyset, wraps it under the root key and writes it
-// through q, which may be the transaction that creates the patient.
-func (s *Service) CreatePatientKey(ctx context.Context, q Execer, patientID string) error {
+// through q, which may be the transaction that creates the patient. The returned sealer lets
+// that transaction seal the patient's first fields before the key row is committed.
+func (s *Service) CreatePatientKey(ctx context.Context, q store.Execer, patientID string) (FieldSealer, error) {
 	h, err := keyset.NewHandle(aead.AES256GCMKeyTemplate())
 	if err != nil {
-		return fmt.Errorf("keys: generate patient keyset: %w", err)
+		return nil, fmt.Errorf("keys: generate patient keyset: %w", err)
 	}
 	wrapped, err := s.wrap(h, wrapAD("patient", patientID))
 	if err != nil {
-		return err
+		return nil, err
+	}
+	a, err := aead.New(h)
+	if err != nil {
+		return nil, fmt.Errorf("keys: patient primitive: %w", err)
 	}
 	if _, err := q.ExecContext(ctx, insertPatientKey, patientID, wrapped, s.now().UnixNano()); err != nil {
-		return fmt.Errorf("keys: store patient keyset: %w", err)
+		return nil, fmt.Errorf("keys: store patient keyset: %w", err)
 	}
-	return nil
+	return patientKey{a}, nil
 }
 
 // Shred deletes the patient's data keyset. Everything sealed under it, in the database and in
@@ -83,11 +105,7 @@ func (s *Service) Seal(ctx context.Context, patientID string, loc Location, plai
 	if err != nil {
 		return nil, err
 	}
-	ct, err := a.Encrypt(plaintext, loc.associatedData())
-	if err != nil {
-		return nil, fmt.Errorf("keys: seal %s.%s: %w", loc.Table, loc.Field, err)
-	}
-	return ct, nil
+	return patientKey{a}.Seal(loc, plaintext)
 }
 
 // Open decrypts a PHI value sealed by Seal for the same patient and location.

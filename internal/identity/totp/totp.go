@@ -80,3 +80,12 @@ func Validate(secret, code string, now time.Time, lastStep int64) (step int64, o
 	}
 	return 0, false
 }
+
+// ParseURL recovers a Key from its otpauth:// URL.
+func ParseURL(url string) (Key, error) {
+	k, err := otp.NewKeyFromURL(url)
+	if err != nil {
+		return Key{}, fmt.Errorf("totp: parse key url: %w", err)
+	}
+	return Key{Secret: k.Secret(), URL: url}, nil
+}

@@ -1,0 +1,85 @@
+package api
+
+import (
+	"net/http"
+
+	"haven/internal/access"
+	"haven/internal/audit"
+	"haven/internal/httpx"
+)
+
+// requireAdmin asks the policy whether the caller may manage accounts, auditing a refusal.
+func (a *API) requireAdmin(r *http.Request, action string) (access.Subject, error) {
+	s := httpx.Session(r).Subject
+	d := a.d.Policy.Decide(r.Context(), s, access.ManageAccounts, access.Resource{Type: "Account"})
+	if d.Allow {
+		return s, nil
+	}
+	o := httpx.Origin(r)
+	if _, err := a.d.Audit.Append(r.Context(), audit.Entry{ActorID: s.AccountID, ActorRole: string(s.Role), Action: action,
+		ResourceType: "Account", Outcome: audit.Deny, Reason: d.Reason, SourceAddr: o.Addr, RequestID: o.RequestID}); err != nil {
+		return s, DomainError(err)
+	}
+	return s, httpx.ErrForbidden
+}
+
+func (a *API) listStaff(w http.ResponseWriter, r *http.Request) error {
+	if _, err := a.requireAdmin(r, "account.list"); err != nil {
+		return err
+	}
+	accts, err := a.d.Identity.Workforce(r.Context())
+	if err != nil {
+		return err
+	}
+	out := []staffResponse{}
+	for _, ac := range accts {
+		out = append(out, staffResponse{ID: ac.ID, Role: ac.Role, Status: ac.Status, Name: ac.Name, Email: ac.Email, HasTOTP: ac.HasTOTP, CreatedAt: ac.CreatedAt})
+	}
+	return httpx.WriteJSON(w, http.StatusOK, out)
+}
+
+func (a *API) inviteStaff(w http.ResponseWriter, r *http.Request) error {
+	by, err := a.requireAdmin(r, "account.invite")
+	if err != nil {
+		return err
+	}
+	var req inviteRequest
+	if err := httpx.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	if req.Role == "" {
+		req.Role = access.Clinician
+	}
+	id, token, err := a.d.Identity.InviteWorkforce(r.Context(), by, req.Role, req.Email, req.Name, httpx.Origin(r))
+	if err != nil {
+		return DomainError(err)
+	}
+	return httpx.WriteJSON(w, http.StatusCreated, inviteResponse{AccountID: id, InviteURL: InviteURL(a.d.BaseURL, token)})
+}
+
+func (a *API) listPatientIDs(w http.ResponseWriter, r *http.Request) error {
+	by, err := a.requireAdmin(r, "patient.list-ids")
+	if err != nil {
+		return err
+	}
+	ids, err := a.d.Records.PatientIDs(r.Context(), by)
+	if err != nil {
+		return DomainError(err)
+	}
+	out := []patientIDResponse{}
+	for p, cs := range ids {
+		out = append(out, patientIDResponse{PatientID: p, ClinicianIDs: cs})
+	}
+	return httpx.WriteJSON(w, http.StatusOK, out)
+}
+
+func (a *API) assign(w http.ResponseWriter, r *http.Request) error {
+	var req assignRequest
+	if err := httpx.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	if err := a.d.Records.Assign(r.Context(), httpx.Session(r).Subject, req.PatientID, req.ClinicianID, clinicalOrigin(r)); err != nil {
+		return DomainError(err)
+	}
+	return httpx.WriteJSON(w, http.StatusOK, okResponse{true})
+}

@@ -1,0 +1,69 @@
+package api
+
+import (
+	"net/http"
+
+	"haven/internal/clinical"
+	"haven/internal/httpx"
+)
+
+func (a *API) myPatients(w http.ResponseWriter, r *http.Request) error {
+	ps, err := a.d.Records.MyPatients(r.Context(), httpx.Session(r).Subject, clinicalOrigin(r))
+	if err != nil {
+		return DomainError(err)
+	}
+	return httpx.WriteJSON(w, http.StatusOK, ps)
+}
+
+func (a *API) register(w http.ResponseWriter, r *http.Request) error {
+	var req clinical.NewPatient
+	if err := httpx.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	reg, err := a.d.Records.Register(r.Context(), httpx.Session(r).Subject, req, clinicalOrigin(r))
+	if err != nil {
+		return DomainError(err)
+	}
+	return httpx.WriteJSON(w, http.StatusCreated, registrationResponse{PatientID: reg.PatientID, InviteURL: InviteURL(a.d.BaseURL, reg.InviteToken)})
+}
+
+func (a *API) search(w http.ResponseWriter, r *http.Request) error {
+	var req searchRequest
+	if err := httpx.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	ps, err := a.d.Records.Search(r.Context(), httpx.Session(r).Subject, req.By, req.Query, clinicalOrigin(r))
+	if err != nil {
+		return DomainError(err)
+	}
+	return httpx.WriteJSON(w, http.StatusOK, ps)
+}
+
+func (a *API) record(w http.ResponseWriter, r *http.Request) error {
+	rec, err := a.d.Records.Get(r.Context(), httpx.Session(r).Subject, r.PathValue("id"), clinicalOrigin(r))
+	if err != nil {
+		return DomainError(err)
+	}
+	return httpx.WriteJSON(w, http.StatusOK, rec)
+}
+
+func (a *API) addNote(w http.ResponseWriter, r *http.Request) error {
+	var req noteRequest
+	if err := httpx.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	id, err := a.d.Records.AddNote(r.Context(), httpx.Session(r).Subject, r.PathValue("id"), req.Body, clinicalOrigin(r))
+	if err != nil {
+		return DomainError(err)
+	}
+	return httpx.WriteJSON(w, http.StatusCreated, idResponse{id})
+}
+
+func (a *API) myRecord(w http.ResponseWriter, r *http.Request) error {
+	s := httpx.Session(r).Subject
+	rec, err := a.d.Records.Get(r.Context(), s, s.PatientID, clinicalOrigin(r))
+	if err != nil {
+		return DomainError(err)
+	}
+	return httpx.WriteJSON(w, http.StatusOK, rec)
+}

@@ -1,0 +1,246 @@
+package api
+
+import (
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"net/url"
+	"time"
+
+	"haven/internal/access"
+	"haven/internal/audit"
+	"haven/internal/clinical"
+	"haven/internal/httpx"
+	"haven/internal/identity"
+	"haven/internal/identity/password"
+	"haven/internal/identity/totp"
+)
+
+type (
+	loginRequest struct {
+		Email    string `json:"email"`
+		Password string `json:"password"`
+	}
+	setupRequest struct {
+		Token    string `json:"token"`
+		Email    string `json:"email"`
+		Name     string `json:"name"`
+		Password string `json:"password"`
+	}
+	activateRequest struct {
+		Token    string `json:"token"`
+		Password string `json:"password"`
+	}
+	codeRequest struct {
+		Code string `json:"code"`
+	}
+	stageResponse struct {
+		Stage identity.Stage `json:"stage"`
+	}
+	enrolmentResponse struct {
+		Secret     string `json:"secret"`
+		OTPAuthURL string `json:"otpauthUrl"`
+		QRCodePNG  string `json:"qrCodePng"` // data: URL
+	}
+	okResponse struct {
+		OK bool `json:"ok"`
+	}
+	meResponse struct {
+		ID        string      `json:"id"`
+		Role      access.Role `json:"role"`
+		Name      string      `json:"name,omitempty"`
+		Email     string      `json:"email,omitempty"`
+		PatientID string      `json:"patientId,omitempty"`
+	}
+	staffResponse struct {
+		ID        string      `json:"id"`
+		Role      access.Role `json:"role"`
+		Status    string      `json:"status"`
+		Name      string      `json:"name"`
+		Email     string      `json:"email"`
+		HasTOTP   bool        `json:"hasTotp"`
+		CreatedAt time.Time   `json:"createdAt"`
+	}
+	inviteRequest struct {
+		Email string      `json:"email"`
+		Name  string      `json:"name"`
+		Role  access.Role `json:"role"`
+	}
+	inviteResponse struct {
+		AccountID string `json:"accountId"`
+		InviteURL string `json:"inviteUrl"`
+	}
+	patientIDResponse struct {
+		PatientID    string   `json:"patientId"`
+		ClinicianIDs []string `json:"clinicianIds"`
+	}
+	assignRequest struct {
+		PatientID   string `json:"patientId"`
+		ClinicianID string `json:"clinicianId"`
+	}
+	registrationResponse struct {
+		PatientID string `json:"patientId"`
+		InviteURL string `json:"inviteUrl"`
+	}
+	searchRequest struct {
+		By    clinical.SearchKind `json:"by"`
+		Query string              `json:"q"`
+	}
+	noteRequest struct {
+		Body string `json:"body"`
+	}
+	idResponse struct {
+		ID string `json:"id"`
+	}
+)
+
+// DomainError maps a domain error to an HTTP error with a safe message. Unknown errors become a
+// 500 whose cause is logged, never shown.
+func DomainError(err error) error {
+	var fe *clinical.FieldError
+	var pe password.ErrPolicy
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &fe):
+		return &httpx.Error{Status: http.StatusUnprocessableEntity, Message: fe.Error(), Err: err}
+	case errors.As(err, &pe):
+		return &httpx.Error{Status: http.StatusUnprocessableEntity, Message: pe.Error(), Err: err}
+	case errors.Is(err, clinical.ErrForbidden):
+		return &httpx.Error{Status: http.StatusForbidden, Message: clinical.ErrForbidden.Error(), Err: err}
+	case errors.Is(err, clinical.ErrNotFound):
+		return &httpx.Error{Status: http.StatusNotFound, Message: clinical.ErrNotFound.Error(), Err: err}
+	case errors.Is(err, identity.ErrInvalidCredentials), errors.Is(err, identity.ErrInvalidCode):
+		return &httpx.Error{Status: http.StatusUnauthorized, Message: unwrapMessage(err), Err: err}
+	case errors.Is(err, identity.ErrThrottled):
+		return &httpx.Error{Status: http.StatusTooManyRequests, Message: identity.ErrThrottled.Error(), Err: err}
+	case errors.Is(err, identity.ErrInviteInvalid), errors.Is(err, identity.ErrSetupDone):
+		return &httpx.Error{Status: http.StatusGone, Message: unwrapMessage(err), Err: err}
+	case errors.Is(err, identity.ErrEmailTaken):
+		return &httpx.Error{Status: http.StatusConflict, Message: identity.ErrEmailTaken.Error(), Err: err}
+	case errors.Is(err, identity.ErrInvalidInput):
+		return &httpx.Error{Status: http.StatusUnprocessableEntity, Message: err.Error(), Err: err}
+	case errors.Is(err, identity.ErrWrongStage):
+		return &httpx.Error{Status: http.StatusForbidden, Message: identity.ErrWrongStage.Error(), Err: err}
+	case errors.Is(err, audit.ErrUnavailable):
+		return &httpx.Error{Status: http.StatusServiceUnavailable, Message: "the service cannot record this access right now, so it is refused; try again later", Err: err}
+	}
+	return err
+}
+
+// unwrapMessage returns the text of the first identity sentinel in err's chain.
+func unwrapMessage(err error) string {
+	for _, s := range []error{identity.ErrInvalidCredentials, identity.ErrInvalidCode, identity.ErrInviteInvalid, identity.ErrSetupDone} {
+		if errors.Is(err, s) {
+			return s.Error()
+		}
+	}
+	return "request refused"
+}
+
+func clinicalOrigin(r *http.Request) clinical.Origin {
+	o := httpx.Origin(r)
+	return clinical.Origin{Addr: o.Addr, RequestID: o.RequestID}
+}
+
+// InviteURL builds the one-time activation link for token.
+func InviteURL(base, token string) string {
+	return base + "/invite?token=" + url.QueryEscape(token)
+}
+
+func (a *API) setup(w http.ResponseWriter, r *http.Request) error {
+	var req setupRequest
+	if err := httpx.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	token, err := a.d.Identity.CompleteSetup(r.Context(), req.Token, req.Email, req.Name, req.Password, httpx.Origin(r))
+	if err != nil {
+		return DomainError(err)
+	}
+	httpx.SetSession(w, token)
+	return httpx.WriteJSON(w, http.StatusCreated, stageResponse{identity.StageEnrol})
+}
+
+func (a *API) login(w http.ResponseWriter, r *http.Request) error {
+	var req loginRequest
+	if err := httpx.DecodeJSON(r, &req); err != nil {
+		// Malformed input is a sign-in attempt too: it is audited like the rest.
+		_, _, lerr := a.d.Identity.Login(r.Context(), "", "", httpx.Origin(r))
+		return DomainError(lerr)
+	}
+	token, stage, err := a.d.Identity.Login(r.Context(), req.Email, req.Password, httpx.Origin(r))
+	if err != nil {
+		return DomainError(err)
+	}
+	httpx.SetSession(w, token)
+	return httpx.WriteJSON(w, http.StatusOK, stageResponse{stage})
+}
+
+func (a *API) verifyTOTP(w http.ResponseWriter, r *http.Request) error {
+	var req codeRequest
+	if err := httpx.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	token, err := a.d.Identity.VerifySecondFactor(r.Context(), httpx.Session(r), req.Code, httpx.Origin(r))
+	if err != nil {
+		return DomainError(err)
+	}
+	httpx.SetSession(w, token)
+	return httpx.WriteJSON(w, http.StatusOK, stageResponse{identity.StageFull})
+}
+
+func (a *API) beginEnrolment(w http.ResponseWriter, r *http.Request) error {
+	k, err := a.d.Identity.BeginTOTPEnrolment(r.Context(), httpx.Session(r))
+	if err != nil {
+		return DomainError(err)
+	}
+	png, err := totp.QRCode(k.URL)
+	if err != nil {
+		return err
+	}
+	return httpx.WriteJSON(w, http.StatusOK, enrolmentResponse{Secret: k.Secret, OTPAuthURL: k.URL,
+		QRCodePNG: "data:image/png;base64," + base64.StdEncoding.EncodeToString(png)})
+}
+
+func (a *API) confirmEnrolment(w http.ResponseWriter, r *http.Request) error {
+	var req codeRequest
+	if err := httpx.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	token, err := a.d.Identity.ConfirmTOTPEnrolment(r.Context(), httpx.Session(r), req.Code, httpx.Origin(r))
+	if err != nil {
+		return DomainError(err)
+	}
+	httpx.SetSession(w, token)
+	return httpx.WriteJSON(w, http.StatusOK, stageResponse{identity.StageFull})
+}
+
+func (a *API) logout(w http.ResponseWriter, r *http.Request) error {
+	if err := a.d.Identity.Logout(r.Context(), httpx.Session(r), httpx.Origin(r)); err != nil {
+		return DomainError(err)
+	}
+	httpx.ClearSession(w)
+	return httpx.WriteJSON(w, http.StatusOK, okResponse{true})
+}
+
+func (a *API) activate(w http.ResponseWriter, r *http.Request) error {
+	var req activateRequest
+	if err := httpx.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	token, err := a.d.Identity.ActivateInvite(r.Context(), req.Token, req.Password, httpx.Origin(r))
+	if err != nil {
+		return DomainError(err)
+	}
+	httpx.SetSession(w, token)
+	return httpx.WriteJSON(w, http.StatusCreated, stageResponse{identity.StageEnrol})
+}
+
+func (a *API) me(w http.ResponseWriter, r *http.Request) error {
+	s := httpx.Session(r)
+	acct, err := a.d.Identity.Account(r.Context(), s.Subject.AccountID)
+	if err != nil {
+		return DomainError(err)
+	}
+	return httpx.WriteJSON(w, http.StatusOK, meResponse{ID: acct.ID, Role: acct.Role, Name: acct.Name, Email: acct.Email, PatientID: acct.PatientID})
+}

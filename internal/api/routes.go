@@ -1,0 +1,168 @@
+// Package api is Haven's JSON API under /api/v1. One route table (Routes) feeds the router, the
+// OpenAPI document and the route-walk test, so no operation can exist outside all three.
+//
+// A route is public only if it says so; every other route answers 401 without a session before
+// its handler runs, so before any input is validated or any record looked up. Handlers hold no
+// policy of their own: they decode, call a domain service (which decides, audits and seals), and
+// encode.
+package api
+
+import (
+	"log/slog"
+	"net/http"
+	"reflect"
+
+	"haven/internal/access"
+	"haven/internal/audit"
+	"haven/internal/clinical"
+	"haven/internal/httpx"
+	"haven/internal/identity"
+)
+
+// Prefix is where the API is mounted.
+const Prefix = "/api/v1"
+
+// Route is one API operation.
+type Route struct {
+	Method      string
+	Path        string // under Prefix, with {name} wildcards
+	OperationID string
+	Summary     string
+	Tag         string
+	// Public routes need no session; they declare `security: []` in the OpenAPI document.
+	Public bool
+	// Stage is the session stage the route needs (StageFull unless set). Ignored if Public.
+	Stage    identity.Stage
+	Request  any // a value of the request body type, for the schema; nil if none
+	Response any // a value of the response body type
+	Query    []Param
+	Handler  httpx.HandlerFunc
+}
+
+// Param is a query or path parameter.
+type Param struct {
+	Name, In, Description string
+	Required              bool
+}
+
+// Pattern is the route's net/http mux pattern.
+func (rt Route) Pattern() string { return rt.Method + " " + Prefix + rt.Path }
+
+// Deps are the services the API calls.
+type Deps struct {
+	Log      *slog.Logger
+	Identity *identity.Service
+	Records  *clinical.Records
+	Policy   *access.Policy
+	Audit    *audit.Log
+	BaseURL  string // for one-time links, e.g. https://localhost:8443
+	Version  string
+}
+
+// API serves /api/v1.
+type API struct {
+	d      Deps
+	routes []Route
+}
+
+// New builds the API and its route table.
+func New(d Deps) *API {
+	a := &API{d: d}
+	a.routes = a.table()
+	return a
+}
+
+// Routes returns the route table.
+func (a *API) Routes() []Route { return a.routes }
+
+// Mount registers every route on mux, each behind its session check.
+func (a *API) Mount(mux *http.ServeMux) {
+	for _, rt := range a.routes {
+		mux.Handle(rt.Pattern(), httpx.Adapt(a.d.Log, httpx.JSONError, a.guard(rt)))
+	}
+	// Anything else under the prefix is a JSON 404, after the same session rule.
+	mux.Handle(Prefix+"/", httpx.Adapt(a.d.Log, httpx.JSONError, func(w http.ResponseWriter, r *http.Request) error {
+		if httpx.Session(r) == nil {
+			return httpx.ErrUnauthenticated
+		}
+		return httpx.ErrNotFound
+	}))
+}
+
+// guard refuses a non-public route without a session at its stage before the handler runs.
+func (a *API) guard(rt Route) httpx.HandlerFunc {
+	if rt.Public {
+		return rt.Handler
+	}
+	stage := rt.Stage
+	if stage == "" {
+		stage = identity.StageFull
+	}
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if stage == stageAny {
+			if httpx.Session(r) == nil {
+				return httpx.ErrUnauthenticated
+			}
+		} else if _, err := httpx.RequireSession(r, stage); err != nil {
+			return err
+		}
+		return rt.Handler(w, r)
+	}
+}
+
+func (a *API) table() []Route {
+	return []Route{
+		{Method: "GET", Path: "/openapi.json", OperationID: "getOpenAPI", Summary: "This API's OpenAPI 3 document", Tag: "meta",
+			Public: true, Response: map[string]any{}, Handler: a.openAPI},
+
+		{Method: "POST", Path: "/setup", OperationID: "completeSetup", Summary: "Create the first administrator with the one-time setup token", Tag: "auth",
+			Public: true, Request: setupRequest{}, Response: stageResponse{}, Handler: a.setup},
+		{Method: "POST", Path: "/auth/login", OperationID: "login", Summary: "Sign in with e-mail and password (first factor)", Tag: "auth",
+			Public: true, Request: loginRequest{}, Response: stageResponse{}, Handler: a.login},
+		{Method: "POST", Path: "/auth/totp", OperationID: "verifyTOTP", Summary: "Complete sign-in with a TOTP code", Tag: "auth",
+			Stage: identity.StageSecondFactor, Request: codeRequest{}, Response: stageResponse{}, Handler: a.verifyTOTP},
+		{Method: "GET", Path: "/auth/totp/enrolment", OperationID: "beginTOTPEnrolment", Summary: "Get the TOTP secret to enrol (QR code as PNG data URL)", Tag: "auth",
+			Stage: identity.StageEnrol, Response: enrolmentResponse{}, Handler: a.beginEnrolment},
+		{Method: "POST", Path: "/auth/totp/enrolment", OperationID: "confirmTOTPEnrolment", Summary: "Confirm TOTP enrolment with a code", Tag: "auth",
+			Stage: identity.StageEnrol, Request: codeRequest{}, Response: stageResponse{}, Handler: a.confirmEnrolment},
+		{Method: "POST", Path: "/auth/logout", OperationID: "logout", Summary: "End the session", Tag: "auth",
+			Stage: stageAny, Response: okResponse{}, Handler: a.logout},
+		{Method: "POST", Path: "/invites/activate", OperationID: "activateInvite", Summary: "Set a password from a single-use invitation", Tag: "auth",
+			Public: true, Request: activateRequest{}, Response: stageResponse{}, Handler: a.activate},
+
+		{Method: "GET", Path: "/me", OperationID: "getMe", Summary: "The signed-in account", Tag: "account",
+			Response: meResponse{}, Handler: a.me},
+
+		{Method: "GET", Path: "/admin/staff", OperationID: "listStaff", Summary: "List staff accounts", Tag: "admin",
+			Response: []staffResponse{}, Handler: a.listStaff},
+		{Method: "POST", Path: "/admin/staff", OperationID: "inviteStaff", Summary: "Invite a staff member; the one-time link is returned once", Tag: "admin",
+			Request: inviteRequest{}, Response: inviteResponse{}, Handler: a.inviteStaff},
+		{Method: "GET", Path: "/admin/patients", OperationID: "listPatientIDs", Summary: "Patient identifiers and their care teams (no PHI)", Tag: "admin",
+			Response: []patientIDResponse{}, Handler: a.listPatientIDs},
+		{Method: "POST", Path: "/admin/care-team", OperationID: "assignCareTeam", Summary: "Put a clinician in a patient's care team", Tag: "admin",
+			Request: assignRequest{}, Response: okResponse{}, Handler: a.assign},
+
+		{Method: "GET", Path: "/patients", OperationID: "listMyPatients", Summary: "Patients in the caller's care team", Tag: "clinical",
+			Response: []clinical.Patient{}, Handler: a.myPatients},
+		{Method: "POST", Path: "/patients", OperationID: "registerPatient", Summary: "Register a patient; the patient's one-time activation link is returned once", Tag: "clinical",
+			Request: clinical.NewPatient{}, Response: registrationResponse{}, Handler: a.register},
+		{Method: "POST", Path: "/patients/search", OperationID: "searchPatients", Summary: "Find patients in the caller's care by exact name, birth date, e-mail or phone", Tag: "clinical",
+			Request: searchRequest{}, Response: []clinical.Patient{}, Handler: a.search},
+		{Method: "GET", Path: "/patients/{id}", OperationID: "getPatientRecord", Summary: "A patient's record", Tag: "clinical",
+			Query: []Param{{Name: "id", In: "path", Required: true, Description: "patient identifier"}}, Response: clinical.Record{}, Handler: a.record},
+		{Method: "POST", Path: "/patients/{id}/notes", OperationID: "addNote", Summary: "Add a clinical note", Tag: "clinical",
+			Query: []Param{{Name: "id", In: "path", Required: true, Description: "patient identifier"}}, Request: noteRequest{}, Response: idResponse{}, Handler: a.addNote},
+		{Method: "GET", Path: "/me/record", OperationID: "getMyRecord", Summary: "The signed-in patient's own record", Tag: "clinical",
+			Response: clinical.Record{}, Handler: a.myRecord},
+	}
+}
+
+// stageAny marks a route any session may call, whatever its stage (logout).
+const stageAny identity.Stage = "any"
+
+func typeOf(v any) reflect.Type {
+	if v == nil {
+		return nil
+	}
+	return reflect.TypeOf(v)
+}

@@ -1,0 +1,82 @@
+package clinical
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"haven/internal/access"
+	"haven/internal/keys"
+)
+
+// MaxNoteLength bounds a note, in characters.
+const MaxNoteLength = 20000
+
+const (
+	insertNote  = `INSERT INTO notes (id, patient_id, author_id, body_ct, created_at) VALUES ($1, $2, $3, $4, $5)`
+	selectNotes = `SELECT id, author_id, body_ct, created_at FROM notes WHERE patient_id = $1 ORDER BY created_at, id`
+)
+
+// AddNote writes a clinical note to a patient's record.
+func (r *Records) AddNote(ctx context.Context, by access.Subject, patientID, body string, o Origin) (string, error) {
+	body = strings.TrimSpace(body)
+	res := access.Resource{Type: "Patient", PatientID: patientID}
+	id := newID()
+	if err := r.decideAndAudit(ctx, by, access.WriteNote, res, id, o); err != nil {
+		return "", err
+	}
+	if body == "" || utf8.RuneCountInString(body) > MaxNoteLength || !utf8.ValidString(body) {
+		return "", &FieldError{"body", fmt.Sprintf("write a note of 1 to %d characters", MaxNoteLength)}
+	}
+	ct, err := r.cipher.Seal(ctx, patientID, keys.Location{Table: "notes", Row: id, Field: "body"}, []byte(body))
+	if err != nil {
+		return "", fmt.Errorf("clinical: seal note: %w", err)
+	}
+	if _, err := r.db.ExecContext(ctx, insertNote, id, patientID, by.AccountID, ct, r.now().UnixNano()); err != nil {
+		return "", fmt.Errorf("clinical: insert note: %w", err)
+	}
+	return id, nil
+}
+
+func (r *Records) loadNotes(ctx context.Context, patientID string) ([]Note, error) {
+	rows, err := r.db.QueryContext(ctx, selectNotes, patientID)
+	if err != nil {
+		return nil, fmt.Errorf("clinical: load notes: %w", err)
+	}
+	defer rows.Close()
+	notes := []Note{}
+	for rows.Next() {
+		var n Note
+		var ct []byte
+		var created int64
+		if err := rows.Scan(&n.ID, &n.AuthorID, &ct, &created); err != nil {
+			return nil, fmt.Errorf("clinical: scan note: %w", err)
+		}
+		body, err := r.cipher.Open(ctx, patientID, keys.Location{Table: "notes", Row: n.ID, Field: "body"}, ct)
+		if err != nil {
+			return nil, fmt.Errorf("clinical: open note: %w", err)
+		}
+		n.Body = string(body)
+		n.CreatedAt = time.Unix(0, created).UTC()
+		notes = append(notes, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("clinical: load notes: %w", err)
+	}
+	for i := range notes {
+		if notes[i].AuthorName, err = r.accounts.DisplayName(ctx, notes[i].AuthorID); err != nil {
+			return nil, fmt.Errorf("clinical: note author: %w", err)
+		}
+	}
+	return notes, nil
+}
+
+func newID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}

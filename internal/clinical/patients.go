@@ -1,0 +1,204 @@
+package clinical
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"haven/internal/access"
+	"haven/internal/keys"
+	"haven/internal/store"
+)
+
+// NewPatient is what a clinician enters to register a patient.
+type NewPatient struct {
+	Name      string `json:"name"`
+	BirthDate string `json:"birthDate"`
+	Phone     string `json:"phone"`
+	Email     string `json:"email"`
+}
+
+// FieldError names the field that failed validation; its text never repeats the value.
+type FieldError struct {
+	Field   string
+	Message string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
+func (e *FieldError) Unwrap() error { return ErrInvalidInput }
+
+// Validate checks a registration; the error names the field, never the value.
+func (p NewPatient) Validate(now time.Time) error {
+	name := strings.TrimSpace(p.Name)
+	if name == "" || utf8.RuneCountInString(name) > 200 || !utf8.ValidString(name) {
+		return &FieldError{"name", "enter the patient's full name (at most 200 characters)"}
+	}
+	d, err := time.Parse(time.DateOnly, strings.TrimSpace(p.BirthDate))
+	if err != nil || d.After(now) || d.Year() < 1880 {
+		return &FieldError{"birthDate", "enter a birth date as YYYY-MM-DD, not in the future"}
+	}
+	if _, err := keys.Normalize(keys.IndexPhone, p.Phone); err != nil || len(p.Phone) > 40 {
+		return &FieldError{"phone", "enter a phone number with at least 5 digits"}
+	}
+	if e := strings.TrimSpace(p.Email); !validEmail(e) {
+		return &FieldError{"email", "enter a valid e-mail address"}
+	}
+	return nil
+}
+
+func validEmail(e string) bool {
+	local, domain, ok := strings.Cut(e, "@")
+	return ok && local != "" && strings.Contains(domain, ".") && !strings.ContainsAny(e, " \t\r\n<>") && len(e) <= 254
+}
+
+// phiFields lists the sealed demographic fields with their blind-index kinds, in column order.
+var phiFields = []struct {
+	field string
+	kind  keys.IndexKind
+	value func(NewPatient) string
+}{
+	{"name", keys.IndexName, func(p NewPatient) string { return strings.TrimSpace(p.Name) }},
+	{"birth_date", keys.IndexBirthDate, func(p NewPatient) string { return strings.TrimSpace(p.BirthDate) }},
+	{"phone", keys.IndexPhone, func(p NewPatient) string { return strings.TrimSpace(p.Phone) }},
+	{"email", keys.IndexEmail, func(p NewPatient) string { return strings.TrimSpace(p.Email) }},
+}
+
+const (
+	insertPatient = `INSERT INTO patients (id, name_ct, birth_date_ct, phone_ct, email_ct,
+		name_bidx, birth_date_bidx, phone_bidx, email_bidx, created_by, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
+	insertCareTeam = `INSERT INTO care_team (patient_id, clinician_id, relation, created_at) VALUES ($1, $2, $3, $4)`
+	selectPatient  = `SELECT id, name_ct, birth_date_ct, phone_ct, email_ct, created_at FROM patients WHERE id = $1`
+	inCareTeam     = `SELECT COUNT(*) FROM care_team WHERE clinician_id = $1 AND patient_id = $2`
+	selectMine     = `SELECT patient_id FROM care_team WHERE clinician_id = $1 ORDER BY created_at`
+)
+
+// Registration is the result of registering a patient: the record's identifier and the
+// single-use link token for the patient to activate their account, shown once.
+type Registration struct {
+	PatientID   string `json:"patientId"`
+	InviteToken string `json:"inviteToken"`
+}
+
+// Register creates a patient record under a new per-patient key, puts the registering clinician
+// in the care team, and creates the patient's (invited) account.
+func (r *Records) Register(ctx context.Context, by access.Subject, in NewPatient, o Origin) (Registration, error) {
+	id := newID()
+	res := access.Resource{Type: "Patient", PatientID: id}
+	d := r.policy.Decide(ctx, by, access.RegisterPatient, res)
+	if !d.Allow {
+		// No record exists: the refused attempt is logged without a patient.
+		if err := r.record(ctx, by, string(access.RegisterPatient), access.Resource{Type: "Patient"}, "", "deny", d.Reason, o); err != nil {
+			return Registration{}, err
+		}
+		return Registration{}, ErrForbidden
+	}
+	if err := in.Validate(r.now()); err != nil {
+		return Registration{}, err
+	}
+	if err := r.record(ctx, by, string(access.RegisterPatient), res, id, "allow", d.Reason, o); err != nil {
+		return Registration{}, err
+	}
+	var reg Registration
+	err := r.db.InTx(ctx, func(tx *sql.Tx) error {
+		sealer, err := r.cipher.CreatePatientKey(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		sealed := []any{id}
+		var bidx []any
+		for _, f := range phiFields {
+			ct, err := sealer.Seal(keys.Location{Table: "patients", Row: id, Field: f.field}, []byte(f.value(in)))
+			if err != nil {
+				return err
+			}
+			b, err := r.cipher.BlindIndex(f.kind, f.value(in))
+			if err != nil {
+				return &FieldError{f.field, "cannot be indexed"}
+			}
+			sealed = append(sealed, ct)
+			bidx = append(bidx, b)
+		}
+		now := r.now().UnixNano()
+		args := append(append(sealed, bidx...), by.AccountID, now)
+		if _, err := tx.ExecContext(ctx, insertPatient, args...); err != nil {
+			return fmt.Errorf("clinical: insert patient: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, insertCareTeam, id, by.AccountID, "registered-by", now); err != nil {
+			return fmt.Errorf("clinical: assign registering clinician: %w", err)
+		}
+		_, token, err := r.accounts.CreatePatientAccount(ctx, tx, by, id, strings.TrimSpace(in.Email))
+		if err != nil {
+			return err
+		}
+		reg = Registration{PatientID: id, InviteToken: token}
+		return nil
+	})
+	if err != nil {
+		return Registration{}, err
+	}
+	return reg, nil
+}
+
+// Get returns a patient's record: demographics and notes.
+func (r *Records) Get(ctx context.Context, by access.Subject, patientID string, o Origin) (Record, error) {
+	res := access.Resource{Type: "Patient", PatientID: patientID}
+	d := r.policy.Decide(ctx, by, access.ReadRecord, res)
+	if !d.Allow {
+		if err := r.record(ctx, by, string(access.ReadRecord), res, patientID, "deny", d.Reason, o); err != nil {
+			return Record{}, err
+		}
+		return Record{}, ErrForbidden
+	}
+	p, err := r.loadPatient(ctx, patientID)
+	if err != nil {
+		return Record{}, err
+	}
+	notes, err := r.loadNotes(ctx, patientID)
+	if err != nil {
+		return Record{}, err
+	}
+	if err := r.record(ctx, by, string(access.ReadRecord), res, patientID, "allow", d.Reason, o); err != nil {
+		return Record{}, err
+	}
+	return Record{Patient: p, Notes: notes}, nil
+}
+
+func (r *Records) loadPatient(ctx context.Context, id string) (Patient, error) {
+	var p Patient
+	var ct [4][]byte
+	var created int64
+	err := r.db.QueryRowContext(ctx, selectPatient, id).Scan(&p.ID, &ct[0], &ct[1], &ct[2], &ct[3], &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Patient{}, ErrNotFound
+	}
+	if err != nil {
+		return Patient{}, fmt.Errorf("clinical: load patient: %w", err)
+	}
+	out := [4]*string{&p.Name, &p.BirthDate, &p.Phone, &p.Email}
+	for i, f := range phiFields {
+		pt, err := r.cipher.Open(ctx, id, keys.Location{Table: "patients", Row: id, Field: f.field}, ct[i])
+		if err != nil {
+			return Patient{}, fmt.Errorf("clinical: open patient %s: %w", f.field, err)
+		}
+		*out[i] = string(pt)
+	}
+	p.CreatedAt = time.Unix(0, created).UTC()
+	return p, nil
+}
+
+// CareTeam answers the policy's care-team questions from the store (access.Relationships).
+type CareTeam struct{ DB *store.DB }
+
+// InCareTeam reports whether the clinician is in the patient's care team.
+func (c CareTeam) InCareTeam(ctx context.Context, clinicianID, patientID string) (bool, error) {
+	var n int
+	if err := c.DB.QueryRowContext(ctx, inCareTeam, clinicianID, patientID).Scan(&n); err != nil {
+		return false, fmt.Errorf("clinical: care team: %w", err)
+	}
+	return n > 0, nil
+}

@@ -1,0 +1,112 @@
+// Package config reads Haven's command-line flags, each of which can also be set by an
+// environment variable HAVEN_<FLAG> (upper case, dashes as underscores). Flags win over the
+// environment. It validates once, at start; nothing else reads the environment.
+package config
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+
+	"haven/internal/server"
+	"haven/internal/store"
+)
+
+// envName is the environment variable for a flag.
+func envName(flagName string) string {
+	return "HAVEN_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// FlagSet returns a flag set for a command whose defaults come from the environment.
+func FlagSet(name string, out io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	return fs
+}
+
+// stringFlag defines a string flag whose default is the environment variable, if set.
+func stringFlag(fs *flag.FlagSet, p *string, name, def, usage string, lookup func(string) (string, bool)) {
+	if v, ok := lookup(envName(name)); ok {
+		def = v
+	}
+	fs.StringVar(p, name, def, usage+" (env "+envName(name)+")")
+}
+
+// Storage holds the flags that locate the database.
+type Storage struct {
+	DataDir string
+	DB      string
+}
+
+func (s *Storage) define(fs *flag.FlagSet, lookup func(string) (string, bool)) {
+	stringFlag(fs, &s.DataDir, "data-dir", "haven-data", "directory for the SQLite database, root key and certificates", lookup)
+	stringFlag(fs, &s.DB, "db", "", "postgres:// DSN; empty uses SQLite at <data-dir>/haven.db", lookup)
+}
+
+// DSN is the database to open.
+func (s Storage) DSN() string {
+	if s.DB != "" {
+		return s.DB
+	}
+	return strings.TrimRight(s.DataDir, "/") + "/haven.db"
+}
+
+// ParseServe reads the flags of `haven serve`.
+func ParseServe(args []string, out io.Writer, lookup func(string) (string, bool)) (server.Config, error) {
+	fs := FlagSet("serve", out)
+	var st Storage
+	st.define(fs, lookup)
+	var c server.Config
+	stringFlag(fs, &c.Listen, "listen", ":8443", "HTTPS listen address", lookup)
+	stringFlag(fs, &c.HTTPListen, "http-listen", ":8080", "plain-HTTP address that only redirects to HTTPS; empty disables it", lookup)
+	stringFlag(fs, &c.Host, "host", "localhost", "host name users reach Haven at; a public DNS name switches to ACME certificates", lookup)
+	stringFlag(fs, &c.ACMEEmail, "acme-email", "", "contact e-mail for the ACME account", lookup)
+	stringFlag(fs, &c.ACMEDirectory, "acme-directory", "", "ACME directory URL (default Let's Encrypt)", lookup)
+	stringFlag(fs, &c.BaseURL, "base-url", "", "external URL for links (default https://<host>:<port>)", lookup)
+	if err := fs.Parse(args); err != nil {
+		return server.Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return server.Config{}, fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+	}
+	c.DataDir = st.DataDir
+	c.DB = st.DSN()
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return server.Config{}, fmt.Errorf("serve: --listen %q is not host:port", c.Listen)
+	}
+	if c.HTTPListen != "" {
+		if _, _, err := net.SplitHostPort(c.HTTPListen); err != nil {
+			return server.Config{}, fmt.Errorf("serve: --http-listen %q is not host:port", c.HTTPListen)
+		}
+	}
+	if st.DB != "" && !store.IsPostgresDSN(st.DB) {
+		return server.Config{}, fmt.Errorf("serve: --db must be a postgres:// DSN (SQLite lives in --data-dir)")
+	}
+	return c, nil
+}
+
+// ParseStorage reads the flags of commands that only need the database (migrate, audit verify).
+// With mustExist, a SQLite database that is not there is an error rather than created empty.
+func ParseStorage(name string, args []string, out io.Writer, lookup func(string) (string, bool), mustExist bool) (Storage, error) {
+	fs := FlagSet(name, out)
+	var st Storage
+	st.define(fs, lookup)
+	if err := fs.Parse(args); err != nil {
+		return Storage{}, err
+	}
+	if fs.NArg() > 0 {
+		return Storage{}, fmt.Errorf("%s: unexpected argument %q", name, fs.Arg(0))
+	}
+	if st.DB != "" && !store.IsPostgresDSN(st.DB) {
+		return Storage{}, fmt.Errorf("%s: --db must be a postgres:// DSN", name)
+	}
+	if st.DB == "" && mustExist {
+		if _, err := os.Stat(st.DSN()); err != nil {
+			return Storage{}, fmt.Errorf("%s: no database at %s (use --data-dir or --db)", name, st.DSN())
+		}
+	}
+	return st, nil
+}

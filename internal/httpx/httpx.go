@@ -1,0 +1,208 @@
+// Package httpx holds the HTTP plumbing shared by the JSON API and the browser UI: handlers that
+// return errors carrying a safe status and message, the session cookie, request identifiers,
+// security headers and body limits.
+//
+// It knows nothing of PHI. An error's Message is what the client sees; its cause goes to the log
+// (which carries identifiers only) and never to the client.
+package httpx
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"haven/internal/identity"
+)
+
+// Error is an error with a status and a message that are safe to send to the client.
+type Error struct {
+	Status  int
+	Message string
+	Err     error // the cause, for the log only
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%d %s: %v", e.Status, e.Message, e.Err)
+	}
+	return fmt.Sprintf("%d %s", e.Status, e.Message)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns an Error with status and a safe message.
+func Errorf(status int, message string) *Error { return &Error{Status: status, Message: message} }
+
+// Common errors.
+var (
+	ErrUnauthenticated = Errorf(http.StatusUnauthorized, "sign in to continue")
+	ErrForbidden       = Errorf(http.StatusForbidden, "you are not permitted to do this")
+	ErrNotFound        = Errorf(http.StatusNotFound, "not found")
+)
+
+// HandlerFunc is an HTTP handler that returns an error instead of writing one.
+type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// ErrorWriter renders an error for the client: JSON for the API, a page for the UI.
+type ErrorWriter func(w http.ResponseWriter, r *http.Request, e *Error)
+
+// Adapt turns h into an http.Handler that logs failures and renders them with render.
+func Adapt(log *slog.Logger, render ErrorWriter, h HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		err := h(w, r)
+		if err == nil {
+			return
+		}
+		var he *Error
+		if !errors.As(err, &he) {
+			he = &Error{Status: http.StatusInternalServerError, Message: "something went wrong; try again later", Err: err}
+		}
+		level := slog.LevelInfo
+		if he.Status >= 500 {
+			level = slog.LevelError
+		}
+		// The cause may be wrapped domain errors; Haven's errors carry identifiers, never PHI.
+		log.LogAttrs(r.Context(), level, "request failed", slog.String("request_id", RequestID(r)),
+			slog.String("method", r.Method), slog.String("route", r.Pattern), slog.Int("status", he.Status),
+			slog.String("error", he.Error()))
+		render(w, r, he)
+	})
+}
+
+// WriteJSON writes v as JSON with status.
+func WriteJSON(w http.ResponseWriter, status int, v any) error {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	return json.NewEncoder(w).Encode(v)
+}
+
+// JSONError renders an Error as {"error": message, "requestId": id}.
+func JSONError(w http.ResponseWriter, r *http.Request, e *Error) {
+	WriteJSON(w, e.Status, map[string]string{"error": e.Message, "requestId": RequestID(r)})
+}
+
+// DecodeJSON reads a JSON body into v, refusing unknown fields and trailing data.
+func DecodeJSON(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return &Error{Status: http.StatusBadRequest, Message: "the request body is not valid JSON for this operation", Err: err}
+	}
+	if dec.More() {
+		return Errorf(http.StatusBadRequest, "the request body has trailing data")
+	}
+	return nil
+}
+
+type ctxKey int
+
+const (
+	requestIDKey ctxKey = iota
+	sessionKey
+)
+
+// RequestID returns the request's identifier.
+func RequestID(r *http.Request) string {
+	id, _ := r.Context().Value(requestIDKey).(string)
+	return id
+}
+
+// WithRequestID gives every request a random identifier, echoed in X-Request-Id.
+func WithRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var b [8]byte
+		rand.Read(b[:])
+		id := hex.EncodeToString(b[:])
+		w.Header().Set("X-Request-Id", id)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
+	})
+}
+
+// ClientAddr is the peer's IP address (Haven terminates TLS itself; no proxy headers are trusted).
+func ClientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// Origin describes the request for the audit log.
+func Origin(r *http.Request) identity.Origin {
+	return identity.Origin{Addr: ClientAddr(r), RequestID: RequestID(r)}
+}
+
+// SessionCookie is the session cookie's name. The __Host- prefix makes the browser refuse it
+// unless it is Secure, has Path=/ and no Domain: no subdomain can set or read it.
+const SessionCookie = "__Host-haven_session"
+
+// SetSession stores the session token in the cookie.
+func SetSession(w http.ResponseWriter, token string) {
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: token, Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+}
+
+// ClearSession removes the cookie.
+func ClearSession(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", Secure: true, HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, MaxAge: -1, Expires: time.Unix(0, 0)})
+}
+
+// SessionToken returns the token from the request's cookie.
+func SessionToken(r *http.Request) string {
+	c, err := r.Cookie(SessionCookie)
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+// WithSession loads the session named by the cookie, if any, into the request context. An
+// expired or unknown session clears the cookie; it does not refuse the request — each route
+// decides whether it needs a session.
+func WithSession(ids *identity.Service, log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token := SessionToken(r)
+		if token == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		sess, err := ids.Authenticate(r.Context(), token)
+		switch {
+		case err == nil:
+			r = r.WithContext(context.WithValue(r.Context(), sessionKey, sess))
+		case errors.Is(err, identity.ErrNoSession), errors.Is(err, identity.ErrSessionExpired):
+			ClearSession(w)
+		default:
+			log.Error("session lookup failed", "request_id", RequestID(r), "error", err.Error())
+			JSONError(w, r, Errorf(http.StatusServiceUnavailable, "the service is unavailable; try again later"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Session returns the request's session, or nil.
+func Session(r *http.Request) *identity.Session {
+	s, _ := r.Context().Value(sessionKey).(*identity.Session)
+	return s
+}
+
+// RequireSession returns the session if it has reached stage, or the error to answer with.
+func RequireSession(r *http.Request, stage identity.Stage) (*identity.Session, error) {
+	s := Session(r)
+	if s == nil {
+		return nil, ErrUnauthenticated
+	}
+	if s.Stage != stage {
+		return nil, &Error{Status: http.StatusForbidden, Message: identity.ErrWrongStage.Error()}
+	}
+	return s, nil
+}

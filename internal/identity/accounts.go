@@ -1,0 +1,191 @@
+package identity
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"haven/internal/access"
+	"haven/internal/audit"
+	"haven/internal/keys"
+	"haven/internal/store"
+)
+
+const (
+	insertAccount = `INSERT INTO accounts (id, role, status, email_bidx, email_ct, name_ct, patient_id, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
+	selectAccountByID = `SELECT id, role, status, email_ct, name_ct, COALESCE(patient_id, ''), password_hash,
+		totp_secret_ct, totp_last_step, created_at FROM accounts WHERE id = $1`
+	selectAccountByEmail = `SELECT id, role, status, email_ct, name_ct, COALESCE(patient_id, ''), password_hash,
+		totp_secret_ct, totp_last_step, created_at FROM accounts WHERE email_bidx = $1`
+	selectWorkforce = `SELECT id, role, status, email_ct, name_ct, COALESCE(patient_id, ''), password_hash,
+		totp_secret_ct, totp_last_step, created_at FROM accounts WHERE role <> 'patient' ORDER BY created_at`
+	insertInvite = `INSERT INTO invites (token_hash, account_id, issued_by, expires_at) VALUES ($1, $2, $3, $4)`
+)
+
+// account is a row of accounts, with secrets still sealed.
+type account struct {
+	Account
+	passwordHash string
+	totpSealed   []byte
+	totpLastStep int64
+}
+
+type rowScanner interface{ Scan(dest ...any) error }
+
+func (s *Service) scanAccount(r rowScanner) (*account, error) {
+	var a account
+	var emailCT, nameCT []byte
+	var pw sql.NullString
+	var created int64
+	if err := r.Scan(&a.ID, &a.Role, &a.Status, &emailCT, &nameCT, &a.PatientID, &pw, &a.totpSealed, &a.totpLastStep, &created); err != nil {
+		return nil, err
+	}
+	a.passwordHash = pw.String
+	a.HasTOTP = len(a.totpSealed) > 0
+	a.CreatedAt = time.Unix(0, created)
+	if emailCT != nil {
+		b, err := s.dir.OpenDirectory(keys.Location{Table: "accounts", Row: a.ID, Field: "email"}, emailCT)
+		if err != nil {
+			return nil, err
+		}
+		a.Email = string(b)
+	}
+	if nameCT != nil {
+		b, err := s.dir.OpenDirectory(keys.Location{Table: "accounts", Row: a.ID, Field: "name"}, nameCT)
+		if err != nil {
+			return nil, err
+		}
+		a.Name = string(b)
+	}
+	return &a, nil
+}
+
+func (s *Service) accountByID(ctx context.Context, id string) (*account, error) {
+	a, err := s.scanAccount(s.db.QueryRowContext(ctx, selectAccountByID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNoSession
+	}
+	if err != nil {
+		return nil, fmt.Errorf("identity: load account: %w", err)
+	}
+	return a, nil
+}
+
+// Account returns the directory view of an account.
+func (s *Service) Account(ctx context.Context, id string) (Account, error) {
+	a, err := s.accountByID(ctx, id)
+	if err != nil {
+		return Account{}, err
+	}
+	return a.Account, nil
+}
+
+// Workforce lists staff accounts, for administrators.
+func (s *Service) Workforce(ctx context.Context) ([]Account, error) {
+	rows, err := s.db.QueryContext(ctx, selectWorkforce)
+	if err != nil {
+		return nil, fmt.Errorf("identity: list workforce: %w", err)
+	}
+	defer rows.Close()
+	var out []Account
+	for rows.Next() {
+		a, err := s.scanAccount(rows)
+		if err != nil {
+			return nil, fmt.Errorf("identity: list workforce: %w", err)
+		}
+		out = append(out, a.Account)
+	}
+	return out, rows.Err()
+}
+
+// ValidEmail is a deliberately loose check: one @, something either side, no spaces.
+func ValidEmail(e string) bool {
+	e = strings.TrimSpace(e)
+	local, domain, ok := strings.Cut(e, "@")
+	return ok && local != "" && strings.Contains(domain, ".") && !strings.ContainsAny(e, " \t\r\n<>") && len(e) <= 254
+}
+
+// createAccount inserts an invited account and its single-use invitation through q.
+func (s *Service) createAccount(ctx context.Context, q store.Execer, by access.Subject, role access.Role, email, name, patientID string) (id, token string, err error) {
+	if !ValidEmail(email) {
+		return "", "", fmt.Errorf("%w: enter a valid e-mail address", ErrInvalidInput)
+	}
+	bidx, err := s.dir.BlindIndex(keys.IndexEmail, email)
+	if err != nil {
+		return "", "", fmt.Errorf("%w: enter a valid e-mail address", ErrInvalidInput)
+	}
+	id = NewID()
+	var emailCT, nameCT []byte
+	var pid any
+	if role == access.Patient {
+		pid = patientID
+	} else {
+		if strings.TrimSpace(name) == "" || len(name) > 200 {
+			return "", "", fmt.Errorf("%w: enter a name of at most 200 characters", ErrInvalidInput)
+		}
+		if emailCT, err = s.dir.SealDirectory(keys.Location{Table: "accounts", Row: id, Field: "email"}, []byte(strings.TrimSpace(email))); err != nil {
+			return "", "", err
+		}
+		if nameCT, err = s.dir.SealDirectory(keys.Location{Table: "accounts", Row: id, Field: "name"}, []byte(strings.TrimSpace(name))); err != nil {
+			return "", "", err
+		}
+	}
+	now := s.now()
+	if _, err := q.ExecContext(ctx, insertAccount, id, string(role), StatusInvited, bidx, emailCT, nameCT, pid, now.UnixNano()); err != nil {
+		if store.IsUniqueViolation(err) {
+			return "", "", ErrEmailTaken
+		}
+		return "", "", fmt.Errorf("identity: create account: %w", err)
+	}
+	token, hash := newToken()
+	if _, err := q.ExecContext(ctx, insertInvite, hash, id, by.AccountID, now.Add(s.cfg.InviteLifetime).UnixNano()); err != nil {
+		return "", "", fmt.Errorf("identity: create invite: %w", err)
+	}
+	return id, token, nil
+}
+
+// InviteWorkforce creates an invited staff account and returns the single-use activation token,
+// to be shown once to the administrator who issued it.
+// The caller has asked the policy (access.ManageAccounts) first.
+func (s *Service) InviteWorkforce(ctx context.Context, by access.Subject, role access.Role, email, name string, o Origin) (string, string, error) {
+	if !role.Valid() || !role.Workforce() {
+		return "", "", fmt.Errorf("%w: choose a staff role", ErrInvalidInput)
+	}
+	id, token, err := s.createAccount(ctx, s.db, by, role, email, name, "")
+	if err != nil {
+		return "", "", err
+	}
+	if err := s.record(ctx, by, "account.invite", id, audit.Success, string(role), o); err != nil {
+		return "", "", err
+	}
+	return id, token, nil
+}
+
+// CreatePatientAccount creates an invited account for a patient record, through q (the
+// transaction that registers the patient), and returns the single-use activation token.
+func (s *Service) CreatePatientAccount(ctx context.Context, q store.Execer, by access.Subject, patientID, email string) (string, string, error) {
+	return s.createAccount(ctx, q, by, access.Patient, email, "", patientID)
+}
+
+// record appends an account or authentication event.
+func (s *Service) record(ctx context.Context, by access.Subject, action, accountID, outcome, reason string, o Origin) error {
+	_, err := s.audit.Append(ctx, audit.Entry{
+		ActorID: by.AccountID, ActorRole: string(by.Role), Action: action,
+		ResourceType: "Account", ResourceID: accountID, PatientID: by.PatientID,
+		Outcome: outcome, Reason: reason, SourceAddr: o.Addr, RequestID: o.RequestID,
+	})
+	return err
+}
+
+// DisplayName returns a staff member's name as patients and colleagues see it.
+func (s *Service) DisplayName(ctx context.Context, accountID string) (string, error) {
+	a, err := s.accountByID(ctx, accountID)
+	if err != nil {
+		return "", err
+	}
+	return a.Name, nil
+}

@@ -1,0 +1,219 @@
+package identity
+
+import (
+	"context"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"haven/internal/access"
+	"haven/internal/audit"
+	"haven/internal/identity/password"
+	"haven/internal/identity/totp"
+	"haven/internal/keys"
+)
+
+// Sign-in audit reasons.
+const (
+	reasonPasswordOK    = "password-ok"
+	reasonWrongPassword = "wrong-password"
+	reasonUnknown       = "unknown-account"
+	reasonMalformed     = "malformed-input"
+	reasonThrottled     = "throttled"
+	reasonSetupPending  = "setup-pending"
+	reasonNotActive     = "account-not-active"
+	reasonCodeOK        = "totp-ok"
+	reasonBadCode       = "invalid-or-replayed-code"
+)
+
+// Login checks an e-mail address and password. On success it starts a session at the second
+// factor (or TOTP enrolment, for an account that has none yet) and returns its token and stage.
+// Every outcome is audited before it is returned; unknown and known accounts answer alike.
+func (s *Service) Login(ctx context.Context, email, pw string, o Origin) (string, Stage, error) {
+	email = strings.TrimSpace(email)
+	subject := access.Subject{}
+	fail := func(acct *account, resourceID, reason string, err error) (string, Stage, error) {
+		if acct != nil {
+			subject = access.Subject{AccountID: acct.ID, Role: acct.Role}
+		}
+		if aerr := s.recordLogin(ctx, subject, resourceID, audit.Failure, reason, o); aerr != nil {
+			return "", "", aerr
+		}
+		return "", "", err
+	}
+	if !ValidEmail(email) || len(pw) == 0 || len(pw) > 4*password.MaxLength {
+		return fail(nil, "", reasonMalformed, ErrInvalidCredentials)
+	}
+	bidx, err := s.dir.BlindIndex(keys.IndexEmail, email)
+	if err != nil {
+		return fail(nil, "", reasonMalformed, ErrInvalidCredentials)
+	}
+	// The audit log names the attempted account by a prefix of its blind index: enough to
+	// correlate attempts on one address, useless for recovering it.
+	attempted := "bidx:" + hex.EncodeToString(bidx[:8])
+	if !s.throttle.allow("addr:"+o.Addr, s.now()) || !s.throttle.allow("acct:"+attempted, s.now()) {
+		return fail(nil, attempted, reasonThrottled, ErrThrottled)
+	}
+	pending, err := s.SetupPending(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	if pending {
+		s.hasher.Verify(ctx, pw, "")
+		return fail(nil, attempted, reasonSetupPending, ErrInvalidCredentials)
+	}
+	acct, err := s.scanAccount(s.db.QueryRowContext(ctx, selectAccountByEmail, bidx))
+	if err == sql.ErrNoRows {
+		s.hasher.Verify(ctx, pw, "")
+		return fail(nil, attempted, reasonUnknown, ErrInvalidCredentials)
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("identity: login: %w", err)
+	}
+	ok, err := s.hasher.Verify(ctx, pw, acct.passwordHash)
+	if err != nil {
+		return "", "", fmt.Errorf("identity: login: %w", err)
+	}
+	if !ok {
+		return fail(acct, acct.ID, reasonWrongPassword, ErrInvalidCredentials)
+	}
+	if acct.Status != StatusActive {
+		return fail(acct, acct.ID, reasonNotActive, ErrInvalidCredentials)
+	}
+	stage := StageSecondFactor
+	if !acct.HasTOTP {
+		stage = StageEnrol
+	}
+	subject = access.Subject{AccountID: acct.ID, Role: acct.Role, PatientID: acct.PatientID}
+	if err := s.recordLogin(ctx, subject, acct.ID, audit.Success, reasonPasswordOK, o); err != nil {
+		return "", "", err
+	}
+	token, err := s.startSession(ctx, s.db, acct.ID, stage)
+	if err != nil {
+		return "", "", err
+	}
+	return token, stage, nil
+}
+
+func (s *Service) recordLogin(ctx context.Context, by access.Subject, resourceID, outcome, reason string, o Origin) error {
+	return s.record(ctx, by, "auth.login", resourceID, outcome, reason, o)
+}
+
+// VerifySecondFactor checks a TOTP code for a session at the second-factor stage. Each code is
+// accepted once per account: the matched time step is stored and no step up to it is accepted
+// again. On success the session is fully signed in under a new token.
+func (s *Service) VerifySecondFactor(ctx context.Context, sess *Session, code string, o Origin) (string, error) {
+	if sess.Stage != StageSecondFactor {
+		return "", ErrWrongStage
+	}
+	if !s.throttle.allow("totp:"+sess.Subject.AccountID, s.now()) {
+		if err := s.record(ctx, sess.Subject, "auth.second-factor", sess.Subject.AccountID, audit.Failure, reasonThrottled, o); err != nil {
+			return "", err
+		}
+		return "", ErrThrottled
+	}
+	acct, err := s.accountByID(ctx, sess.Subject.AccountID)
+	if err != nil {
+		return "", err
+	}
+	secret, err := s.dir.OpenDirectory(keys.Location{Table: "accounts", Row: acct.ID, Field: "totp_secret"}, acct.totpSealed)
+	if err != nil {
+		return "", fmt.Errorf("identity: open totp secret: %w", err)
+	}
+	step, ok := totp.Validate(string(secret), strings.TrimSpace(code), s.now(), acct.totpLastStep)
+	if ok {
+		ok, err = s.useStep(ctx, acct.ID, step)
+		if err != nil {
+			return "", err
+		}
+	}
+	if !ok {
+		if err := s.record(ctx, sess.Subject, "auth.second-factor", acct.ID, audit.Failure, reasonBadCode, o); err != nil {
+			return "", err
+		}
+		return "", ErrInvalidCode
+	}
+	if err := s.record(ctx, sess.Subject, "auth.second-factor", acct.ID, audit.Success, reasonCodeOK, o); err != nil {
+		return "", err
+	}
+	return s.advance(ctx, sess, StageFull)
+}
+
+// useStep records step as the account's last used TOTP step, only if it is later than the one
+// stored: of two concurrent requests with the same code, one wins.
+func (s *Service) useStep(ctx context.Context, accountID string, step int64) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE accounts SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1`, step, accountID)
+	if err != nil {
+		return false, fmt.Errorf("identity: record totp step: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// BeginTOTPEnrolment returns the secret a session at the enrolment stage is to enrol, creating
+// it on first call and returning the same one until it is confirmed.
+func (s *Service) BeginTOTPEnrolment(ctx context.Context, sess *Session) (totp.Key, error) {
+	if sess.Stage != StageEnrol {
+		return totp.Key{}, ErrWrongStage
+	}
+	acct, err := s.accountByID(ctx, sess.Subject.AccountID)
+	if err != nil {
+		return totp.Key{}, err
+	}
+	label := acct.Email
+	if label == "" {
+		label = "patient"
+	}
+	loc := s.pendingTOTPLocation(acct.ID)
+	var sealed []byte
+	if err := s.db.QueryRowContext(ctx, selectPendingTOTP, sess.tokenHash).Scan(&sealed); err != nil {
+		return totp.Key{}, fmt.Errorf("identity: load pending totp: %w", err)
+	}
+	if sealed != nil {
+		url, err := s.dir.OpenDirectory(loc, sealed)
+		if err != nil {
+			return totp.Key{}, err
+		}
+		return totp.ParseURL(string(url))
+	}
+	k, err := totp.Generate(s.cfg.Issuer, label)
+	if err != nil {
+		return totp.Key{}, err
+	}
+	if sealed, err = s.dir.SealDirectory(loc, []byte(k.URL)); err != nil {
+		return totp.Key{}, err
+	}
+	if _, err := s.db.ExecContext(ctx, setPendingTOTP, sealed, sess.tokenHash); err != nil {
+		return totp.Key{}, fmt.Errorf("identity: store pending totp: %w", err)
+	}
+	return k, nil
+}
+
+// ConfirmTOTPEnrolment checks a code from the authenticator being enrolled, stores its secret on
+// the account and signs the session in fully under a new token.
+func (s *Service) ConfirmTOTPEnrolment(ctx context.Context, sess *Session, code string, o Origin) (string, error) {
+	k, err := s.BeginTOTPEnrolment(ctx, sess)
+	if err != nil {
+		return "", err
+	}
+	step, ok := totp.Validate(k.Secret, strings.TrimSpace(code), s.now(), 0)
+	if !ok {
+		if err := s.record(ctx, sess.Subject, "auth.totp-enrol", sess.Subject.AccountID, audit.Failure, reasonBadCode, o); err != nil {
+			return "", err
+		}
+		return "", ErrInvalidCode
+	}
+	id := sess.Subject.AccountID
+	sealed, err := s.dir.SealDirectory(keys.Location{Table: "accounts", Row: id, Field: "totp_secret"}, []byte(k.Secret))
+	if err != nil {
+		return "", err
+	}
+	if _, err := s.db.ExecContext(ctx, `UPDATE accounts SET totp_secret_ct = $1, totp_last_step = $2 WHERE id = $3`, sealed, step, id); err != nil {
+		return "", fmt.Errorf("identity: store totp secret: %w", err)
+	}
+	if err := s.record(ctx, sess.Subject, "auth.totp-enrol", id, audit.Success, reasonCodeOK, o); err != nil {
+		return "", err
+	}
+	return s.advance(ctx, sess, StageFull)
+}
