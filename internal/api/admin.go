@@ -78,7 +78,7 @@ func (a *API) assign(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.DecodeJSON(r, &req); err != nil {
 		return err
 	}
-	if err := a.d.Records.Assign(r.Context(), httpx.Session(r).Subject, req.PatientID, req.ClinicianID, clinicalOrigin(r)); err != nil {
+	if err := a.d.Records.Assign(r.Context(), httpx.Session(r).Subject, req.PatientID, req.ClinicianID, httpx.Origin(r)); err != nil {
 		return DomainError(err)
 	}
 	return httpx.WriteJSON(w, http.StatusOK, okResponse{true})

@@ -8,7 +8,7 @@ import (
 )
 
 func (a *API) myPatients(w http.ResponseWriter, r *http.Request) error {
-	ps, err := a.d.Records.MyPatients(r.Context(), httpx.Session(r).Subject, clinicalOrigin(r))
+	ps, err := a.d.Records.MyPatients(r.Context(), httpx.Session(r).Subject, httpx.Origin(r))
 	if err != nil {
 		return DomainError(err)
 	}
@@ -20,7 +20,7 @@ func (a *API) register(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.DecodeJSON(r, &req); err != nil {
 		return err
 	}
-	reg, err := a.d.Records.Register(r.Context(), httpx.Session(r).Subject, req, clinicalOrigin(r))
+	reg, err := a.d.Records.Register(r.Context(), httpx.Session(r).Subject, req, httpx.Origin(r))
 	if err != nil {
 		return DomainError(err)
 	}
@@ -32,7 +32,7 @@ func (a *API) search(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.DecodeJSON(r, &req); err != nil {
 		return err
 	}
-	ps, err := a.d.Records.Search(r.Context(), httpx.Session(r).Subject, req.By, req.Query, clinicalOrigin(r))
+	ps, err := a.d.Records.Search(r.Context(), httpx.Session(r).Subject, req.By, req.Query, httpx.Origin(r))
 	if err != nil {
 		return DomainError(err)
 	}
@@ -40,7 +40,7 @@ func (a *API) search(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) record(w http.ResponseWriter, r *http.Request) error {
-	rec, err := a.d.Records.Get(r.Context(), httpx.Session(r).Subject, r.PathValue("id"), clinicalOrigin(r))
+	rec, err := a.d.Records.Get(r.Context(), httpx.Session(r).Subject, r.PathValue("id"), httpx.Origin(r))
 	if err != nil {
 		return DomainError(err)
 	}
@@ -52,7 +52,7 @@ func (a *API) addNote(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.DecodeJSON(r, &req); err != nil {
 		return err
 	}
-	id, err := a.d.Records.AddNote(r.Context(), httpx.Session(r).Subject, r.PathValue("id"), req.Body, clinicalOrigin(r))
+	id, err := a.d.Records.AddNote(r.Context(), httpx.Session(r).Subject, r.PathValue("id"), req.Body, httpx.Origin(r))
 	if err != nil {
 		return DomainError(err)
 	}
@@ -61,7 +61,7 @@ func (a *API) addNote(w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) myRecord(w http.ResponseWriter, r *http.Request) error {
 	s := httpx.Session(r).Subject
-	rec, err := a.d.Records.Get(r.Context(), s, s.PatientID, clinicalOrigin(r))
+	rec, err := a.d.Records.Get(r.Context(), s, s.PatientID, httpx.Origin(r))
 	if err != nil {
 		return DomainError(err)
 	}

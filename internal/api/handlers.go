@@ -138,11 +138,6 @@ func unwrapMessage(err error) string {
 	return "request refused"
 }
 
-func clinicalOrigin(r *http.Request) clinical.Origin {
-	o := httpx.Origin(r)
-	return clinical.Origin{Addr: o.Addr, RequestID: o.RequestID}
-}
-
 // InviteURL builds the one-time activation link for token.
 func InviteURL(base, token string) string {
 	return base + "/invite?token=" + url.QueryEscape(token)

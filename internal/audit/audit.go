@@ -50,6 +50,12 @@ type Entry struct {
 	RequestID    string
 }
 
+// Origin is where a request came from, as every entry records it.
+type Origin struct {
+	Addr      string
+	RequestID string
+}
+
 // ErrUnavailable wraps every failure to record an entry; callers must then withhold the result.
 var ErrUnavailable = errors.New("audit: entry could not be recorded")
 

@@ -50,10 +50,7 @@ type Accounts interface {
 }
 
 // Origin describes where a request came from, for the audit log.
-type Origin struct {
-	Addr      string
-	RequestID string
-}
+type Origin = audit.Origin
 
 // Records is the patient-record service.
 type Records struct {

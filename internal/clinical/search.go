@@ -53,21 +53,8 @@ func (r *Records) Search(ctx context.Context, by access.Subject, kind SearchKind
 		return nil, &FieldError{"q", "enter a value to search for in the chosen field's format"}
 	}
 	// col.column comes from the fixed table above, never from input.
-	rows, err := r.db.QueryContext(ctx, `SELECT id FROM patients WHERE `+col.column+` = $1 ORDER BY created_at LIMIT 500`, bidx)
+	ids, err := r.queryIDs(ctx, `SELECT id FROM patients WHERE `+col.column+` = $1 ORDER BY created_at LIMIT 500`, bidx)
 	if err != nil {
-		return nil, fmt.Errorf("clinical: search: %w", err)
-	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("clinical: search: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("clinical: search: %w", err)
 	}
 	return r.disclose(ctx, by, ids, string(access.SearchPatients), o)
@@ -82,21 +69,8 @@ func (r *Records) MyPatients(ctx context.Context, by access.Subject, o Origin) (
 		}
 		return nil, ErrForbidden
 	}
-	rows, err := r.db.QueryContext(ctx, selectMine, by.AccountID)
+	ids, err := r.queryIDs(ctx, selectMine, by.AccountID)
 	if err != nil {
-		return nil, fmt.Errorf("clinical: my patients: %w", err)
-	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("clinical: my patients: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("clinical: my patients: %w", err)
 	}
 	return r.disclose(ctx, by, ids, string(access.ListCareTeam), o)
@@ -125,4 +99,22 @@ func (r *Records) disclose(ctx context.Context, by access.Subject, ids []string,
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// queryIDs runs a query that selects one text column and returns its values.
+func (r *Records) queryIDs(ctx context.Context, query string, args ...any) ([]string, error) {
+	rows, err := r.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }

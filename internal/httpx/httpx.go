@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"time"
 
+	"haven/internal/audit"
 	"haven/internal/identity"
 )
 
@@ -136,8 +137,8 @@ func ClientAddr(r *http.Request) string {
 }
 
 // Origin describes the request for the audit log.
-func Origin(r *http.Request) identity.Origin {
-	return identity.Origin{Addr: ClientAddr(r), RequestID: RequestID(r)}
+func Origin(r *http.Request) audit.Origin {
+	return audit.Origin{Addr: ClientAddr(r), RequestID: RequestID(r)}
 }
 
 // SessionCookie is the session cookie's name. The __Host- prefix makes the browser refuse it

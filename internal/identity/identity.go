@@ -93,10 +93,7 @@ type Directory interface {
 }
 
 // Origin describes where a request came from, for the audit log.
-type Origin struct {
-	Addr      string
-	RequestID string
-}
+type Origin = audit.Origin
 
 // Service is the identity component.
 type Service struct {

@@ -85,10 +85,7 @@ func (s *Service) CompleteSetup(ctx context.Context, token, email, name, pw stri
 		}
 		return "", ErrInviteInvalid
 	}
-	if err := password.CheckPolicy(pw); err != nil {
-		return "", err
-	}
-	hash, err := s.hasher.Hash(ctx, pw)
+	hash, err := s.newPasswordHash(ctx, pw)
 	if err != nil {
 		return "", err
 	}
@@ -166,13 +163,10 @@ func (s *Service) InviteValid(ctx context.Context, token string) bool {
 // ActivateInvite sets the password of an invited account from its single-use link, marks the
 // link used and starts a session at the TOTP enrolment stage.
 func (s *Service) ActivateInvite(ctx context.Context, token, pw string, o Origin) (string, error) {
-	if err := password.CheckPolicy(pw); err != nil {
-		if _, ierr := s.inviteAccount(ctx, s.db, token); ierr != nil {
-			return "", ierr
-		}
+	if _, err := s.inviteAccount(ctx, s.db, token); err != nil {
 		return "", err
 	}
-	hash, err := s.hasher.Hash(ctx, pw)
+	hash, err := s.newPasswordHash(ctx, pw)
 	if err != nil {
 		return "", err
 	}
@@ -209,4 +203,12 @@ func (s *Service) ActivateInvite(ctx context.Context, token, pw string, o Origin
 		return "", err
 	}
 	return sessionToken, nil
+}
+
+// newPasswordHash applies the password policy and hashes an accepted password.
+func (s *Service) newPasswordHash(ctx context.Context, pw string) (string, error) {
+	if err := password.CheckPolicy(pw); err != nil {
+		return "", err
+	}
+	return s.hasher.Hash(ctx, pw)
 }

@@ -1,0 +1,135 @@
+// Command haven is Haven's single binary: `haven serve` runs the platform, the other commands
+// maintain it. It only parses the command line and calls into internal packages.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"haven/internal/audit"
+	"haven/internal/config"
+	"haven/internal/server"
+	"haven/internal/store"
+)
+
+const usage = `Haven: secure self-hostable telemedicine.
+
+Usage:
+  haven serve [flags]           run the platform (HTTPS on :8443, SQLite in ./haven-data)
+  haven migrate [flags]         apply database migrations and exit
+  haven audit verify [flags]    verify the audit log (run while the server is stopped)
+  haven version                 print the version
+
+Run "haven COMMAND -h" for a command's flags.
+`
+
+func main() {
+	// Files Haven creates are for its own user only.
+	syscall.Umask(0o077)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = serve(ctx, args[1:], stderr)
+	case "migrate":
+		err = migrate(ctx, args[1:], stdout, stderr)
+	case "audit":
+		if len(args) < 2 || args[1] != "verify" {
+			fmt.Fprint(stderr, "usage: haven audit verify [--data-dir DIR | --db DSN]\n")
+			return 2
+		}
+		return auditVerify(ctx, args[2:], stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "haven", server.Version)
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "haven: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "haven:", err)
+		return 1
+	}
+	return 0
+}
+
+func serve(ctx context.Context, args []string, stderr io.Writer) error {
+	cfg, err := config.ParseServe(args, stderr, os.LookupEnv)
+	if err != nil {
+		return err
+	}
+	cfg.Stderr = stderr
+	srv, err := server.New(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	return srv.Run(ctx)
+}
+
+func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	st, err := config.ParseStorage("migrate", args, stderr, os.LookupEnv, false)
+	if err != nil {
+		return err
+	}
+	db, err := store.Open(ctx, st.DSN())
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	v, err := db.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "schema at version %d\n", v)
+	return nil
+}
+
+func auditVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	st, err := config.ParseStorage("audit verify", args, stderr, os.LookupEnv, true)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "haven:", err)
+		return 2
+	}
+	db, err := store.Open(ctx, st.DSN())
+	if err != nil {
+		fmt.Fprintln(stderr, "haven:", err)
+		return 2
+	}
+	defer db.Close()
+	rep, err := audit.Verify(ctx, db)
+	if err != nil {
+		fmt.Fprintln(stderr, "haven:", err)
+		return 2
+	}
+	if !rep.OK() {
+		fmt.Fprintf(stdout, "audit log FAILED verification at entry %d of %d: %s\n", rep.FirstBad, rep.Entries, rep.Problem)
+		return 1
+	}
+	fmt.Fprintf(stdout, "audit log verified: %d entries, hash chain and head intact\n", rep.Entries)
+	return 0
+}

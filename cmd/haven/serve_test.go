@@ -1,0 +1,134 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// freeAddr returns a loopback address with a port that was free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestServeEmbeddedDefault runs `haven serve` as a user would on a fresh data directory: HTTPS
+// with a generated certificate, plain HTTP that only redirects, the setup link on stderr, private
+// file modes, and a graceful stop.
+func TestServeEmbeddedDefault(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server")
+	}
+	dataDir := filepath.Join(t.TempDir(), "haven-data")
+	httpsAddr, httpAddr := freeAddr(t), freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	stderr := &lockedBuffer{}
+	done := make(chan int)
+	go func() {
+		done <- run(ctx, []string{"serve", "--data-dir", dataDir, "--listen", httpsAddr, "--http-listen", httpAddr}, &bytes.Buffer{}, stderr)
+	}()
+
+	client := &http.Client{
+		Transport:     &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}, // the self-signed certificate under test
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Timeout:       5 * time.Second,
+	}
+	var resp *http.Response
+	var err error
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if resp, err = client.Get("https://" + httpsAddr + "/healthz"); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("server never answered: %v\nstderr:\n%s", err, stderr)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Strict-Transport-Security") == "" {
+		t.Fatalf("healthz: %d, HSTS %q", resp.StatusCode, resp.Header.Get("Strict-Transport-Security"))
+	}
+	if resp.TLS == nil || resp.TLS.Version < tls.VersionTLS12 {
+		t.Fatalf("TLS state %+v", resp.TLS)
+	}
+
+	if !regexp.MustCompile(`https://localhost:\d+/setup\?token=[A-Za-z0-9_-]{43}`).MatchString(stderr.String()) {
+		t.Fatalf("no setup link on stderr:\n%s", stderr)
+	}
+
+	// Plain HTTP only redirects to HTTPS.
+	r2, err := client.Get("http://" + httpAddr + "/login?x=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2.Body.Close()
+	if loc := r2.Header.Get("Location"); r2.StatusCode != http.StatusPermanentRedirect || !strings.HasPrefix(loc, "https://") || !strings.HasSuffix(loc, "/login?x=1") {
+		t.Fatalf("http redirect: %d %q", r2.StatusCode, loc)
+	}
+
+	// Old protocol versions are refused.
+	_, port, _ := net.SplitHostPort(httpsAddr)
+	if conn, err := tls.Dial("tcp", "127.0.0.1:"+port, &tls.Config{InsecureSkipVerify: true, MaxVersion: tls.VersionTLS11}); err == nil {
+		conn.Close()
+		t.Fatal("a TLS 1.1 handshake succeeded")
+	}
+
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("serve exited %d after a graceful stop:\n%s", code, stderr)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+
+	filepath.Walk(dataDir, func(path string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		want := os.FileMode(0o600)
+		if info.IsDir() {
+			want = 0o700
+		}
+		if info.Mode().Perm() != want {
+			t.Errorf("%s has mode %o, want %o", strings.TrimPrefix(path, dataDir), info.Mode().Perm(), want)
+		}
+		return nil
+	})
+	for _, f := range []string{"haven.db", "root.key"} {
+		if _, err := os.Stat(filepath.Join(dataDir, f)); err != nil {
+			t.Errorf("missing %s: %v", f, err)
+		}
+	}
+}

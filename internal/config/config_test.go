@@ -1,0 +1,63 @@
+package config_test
+
+import (
+	"io"
+	"strings"
+	"testing"
+
+	"haven/internal/config"
+)
+
+func TestParseServe(t *testing.T) {
+	env := func(m map[string]string) func(string) (string, bool) {
+		return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+	}
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		wantErr string
+		check   func(t *testing.T, listen, httpListen, db, dataDir string)
+	}{
+		{name: "defaults", check: func(t *testing.T, listen, httpListen, db, dataDir string) {
+			if listen != ":8443" || httpListen != ":8080" || db != "haven-data/haven.db" || dataDir != "haven-data" {
+				t.Fatalf("defaults: %s %s %s %s", listen, httpListen, db, dataDir)
+			}
+		}},
+		{name: "environment", env: map[string]string{"HAVEN_LISTEN": "127.0.0.1:9443", "HAVEN_DATA_DIR": "/srv/haven", "HAVEN_HTTP_LISTEN": ""},
+			check: func(t *testing.T, listen, httpListen, db, dataDir string) {
+				if listen != "127.0.0.1:9443" || httpListen != "" || db != "/srv/haven/haven.db" {
+					t.Fatalf("env: %s %q %s", listen, httpListen, db)
+				}
+			}},
+		{name: "flag beats environment", args: []string{"--listen", ":10443"}, env: map[string]string{"HAVEN_LISTEN": ":9443"},
+			check: func(t *testing.T, listen, _, _, _ string) {
+				if listen != ":10443" {
+					t.Fatalf("listen = %s", listen)
+				}
+			}},
+		{name: "postgres", args: []string{"--db", "postgres://h/db"}, check: func(t *testing.T, _, _, db, _ string) {
+			if db != "postgres://h/db" {
+				t.Fatalf("db = %s", db)
+			}
+		}},
+		{name: "bad listen", args: []string{"--listen", "8443"}, wantErr: "host:port"},
+		{name: "sqlite dsn in --db", args: []string{"--db", "/tmp/x.db"}, wantErr: "postgres://"},
+		{name: "stray argument", args: []string{"now"}, wantErr: "unexpected argument"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := config.ParseServe(tc.args, io.Discard, env(tc.env))
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, c.Listen, c.HTTPListen, c.DB, c.DataDir)
+		})
+	}
+}

@@ -1,0 +1,355 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"haven/internal/audit"
+	"haven/internal/store"
+	"haven/internal/store/storetest"
+)
+
+// dsnFor gives each dialect's server its database: SQLite in the data dir, or a fresh schema.
+func dsnFor(t *testing.T, d store.Dialect) string {
+	if d == store.SQLite {
+		return ""
+	}
+	return storetest.DSN(t, d)
+}
+
+func forEachStore(t *testing.T, fn func(t *testing.T, e *env)) {
+	for _, d := range storetest.Dialects() {
+		t.Run(string(d), func(t *testing.T) { fn(t, newEnv(t, dsnFor(t, d))) })
+	}
+}
+
+var ada = patientIn{Name: "Ada Canary", BirthDate: "1980-02-29", Phone: "+1 555 0100 123", Email: "ada.canary@example.test"}
+
+// TestUnauthenticatedRouteWalk walks the route table: every operation not declared public
+// answers 401 without a session, before any validation or lookup. A new route that forgets its
+// guard fails here.
+func TestUnauthenticatedRouteWalk(t *testing.T) {
+	e := newEnv(t, "")
+	anon := e.client()
+	partial := e.client() // a session stopped at the second factor is not signed in either
+	admin := e.admin()
+	partial.email, partial.pw = admin.email, admin.pw
+	partial.must(200, "POST", "/api/v1/auth/login", map[string]string{"email": admin.email, "password": admin.pw})
+
+	routes := e.srv.APIRoutes()
+	if len(routes) < 15 {
+		t.Fatalf("route table has %d routes; expected the whole API", len(routes))
+	}
+	for _, rt := range routes {
+		path := "/api/v1" + strings.ReplaceAll(rt.Path, "{id}", "some-id")
+		t.Run(rt.Method+" "+rt.Path, func(t *testing.T) {
+			code, body, raw := anon.do(rt.Method, path, map[string]any{"garbage": true})
+			if rt.Public {
+				if code == http.StatusUnauthorized && rt.Path != "/auth/login" {
+					t.Fatalf("public route answered 401: %s", raw)
+				}
+				return
+			}
+			if code != http.StatusUnauthorized || body["error"] == nil {
+				t.Fatalf("without a session: %d %s, want 401 with an error body", code, raw)
+			}
+			if rt.Stage == "" { // full-session routes refuse a half-signed-in session too
+				if code, _, raw := partial.do(rt.Method, path, map[string]any{"garbage": true}); code != http.StatusForbidden {
+					t.Fatalf("with a session at the second factor: %d %s, want 403", code, raw)
+				}
+			}
+		})
+	}
+	// Unknown paths under the API are refused the same way.
+	if code, _, _ := anon.do("GET", "/api/v1/no-such-thing", nil); code != http.StatusUnauthorized {
+		t.Fatalf("unknown API path without a session = %d, want 401", code)
+	}
+}
+
+func TestClinicianReadingUnassignedPatientIsDeniedAndAudited(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		admin := e.admin()
+		drA, _ := e.clinician(admin, "a@haven.test")
+		drB, drBID := e.clinician(admin, "b@haven.test")
+		_, pid := e.patient(drA, ada)
+
+		drA.must(200, "GET", "/api/v1/patients/"+pid, nil)
+		code, _, raw := drB.do("GET", "/api/v1/patients/"+pid, nil)
+		if code != http.StatusForbidden || bytes.Contains(raw, []byte("Canary")) {
+			t.Fatalf("unassigned clinician read = %d %s, want 403 without PHI", code, raw)
+		}
+		if got, want := e.lastAudit(), [4]string{"record.read", audit.Deny, drBID, pid}; got != want {
+			t.Fatalf("last audit entry = %v, want %v", got, want)
+		}
+		if code, _, _ := drB.do("POST", "/api/v1/patients/"+pid+"/notes", map[string]string{"body": "sneaky"}); code != http.StatusForbidden {
+			t.Fatalf("unassigned clinician note = %d, want 403", code)
+		}
+		if got, want := e.lastAudit(), [4]string{"note.write", audit.Deny, drBID, pid}; got != want {
+			t.Fatalf("last audit entry = %v, want %v", got, want)
+		}
+		// A name search does not reveal a patient outside the caller's care.
+		if l := drB.list(200, "POST", "/api/v1/patients/search", map[string]string{"by": "name", "q": "ada canary"}); len(l) != 0 {
+			t.Fatalf("search disclosed %v", l)
+		}
+		if l := drA.list(200, "POST", "/api/v1/patients/search", map[string]string{"by": "name", "q": "ADA  canary"}); len(l) != 1 {
+			t.Fatalf("search by the care team found %v, want the patient", l)
+		}
+
+		// Once the administrator assigns Dr B, the read is allowed.
+		admin.must(200, "POST", "/api/v1/admin/care-team", map[string]string{"patientId": pid, "clinicianId": drBID})
+		drB.must(200, "GET", "/api/v1/patients/"+pid, nil)
+	})
+}
+
+func TestPatientReadingAnotherPatientIsDeniedAndAudited(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		admin := e.admin()
+		dr, _ := e.clinician(admin, "dr@haven.test")
+		p1, p1ID := e.patient(dr, ada)
+		_, p2ID := e.patient(dr, patientIn{Name: "Bo Other", BirthDate: "1990-01-01", Phone: "+1 555 0100 999", Email: "bo@example.test"})
+
+		mine := p1.must(200, "GET", "/api/v1/me/record", nil)
+		if mine["patient"].(map[string]any)["name"] != "Ada Canary" {
+			t.Fatalf("own record = %v", mine)
+		}
+		code, _, raw := p1.do("GET", "/api/v1/patients/"+p2ID, nil)
+		if code != http.StatusForbidden || bytes.Contains(raw, []byte("Bo Other")) {
+			t.Fatalf("reading another patient = %d %s, want 403 without PHI", code, raw)
+		}
+		last := e.lastAudit()
+		if last[0] != "record.read" || last[1] != audit.Deny || last[3] != p2ID {
+			t.Fatalf("last audit entry = %v, want a denied record.read of %s", last, p2ID)
+		}
+		_ = p1ID
+		// Administrators see no PHI, whatever route they try.
+		if code, _, _ := admin.do("GET", "/api/v1/patients/"+p1ID, nil); code != http.StatusForbidden {
+			t.Fatalf("admin read = %d, want 403", code)
+		}
+		if code, _, _ := admin.do("POST", "/api/v1/patients", map[string]string{"name": "X Y", "birthDate": "1970-01-01", "phone": "5550000", "email": "x@example.test"}); code != http.StatusForbidden {
+			t.Fatalf("admin registration = %d, want 403", code)
+		}
+	})
+}
+
+func TestFailingAuditAppendWithholdsPHI(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		admin := e.admin()
+		dr, _ := e.clinician(admin, "dr@haven.test")
+		_, pid := e.patient(dr, ada)
+		dr.must(200, "GET", "/api/v1/patients/"+pid, nil)
+
+		if _, err := e.srv.DB().Exec(`DROP TABLE audit_head`); err != nil {
+			t.Fatal(err)
+		}
+		code, _, raw := dr.do("GET", "/api/v1/patients/"+pid, nil)
+		if code != http.StatusServiceUnavailable {
+			t.Fatalf("read with a broken audit log = %d %s, want 503", code, raw)
+		}
+		for _, phi := range []string{"Ada", "Canary", "1980-02-29", "ada.canary"} {
+			if bytes.Contains(raw, []byte(phi)) {
+				t.Fatalf("response leaked %q while the audit log was down: %s", phi, raw)
+			}
+		}
+	})
+}
+
+func TestTOTPReplayRefused(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		admin := e.admin()
+		e.clk.Advance(31 * time.Second)
+		code := admin.code()
+		admin.must(200, "POST", "/api/v1/auth/login", map[string]string{"email": admin.email, "password": admin.pw})
+		admin.must(200, "POST", "/api/v1/auth/totp", map[string]string{"code": code})
+
+		// The same code, in the same 30-second step, on a new session: refused.
+		other := e.client()
+		other.must(200, "POST", "/api/v1/auth/login", map[string]string{"email": admin.email, "password": admin.pw})
+		if c, _, raw := other.do("POST", "/api/v1/auth/totp", map[string]string{"code": code}); c != http.StatusUnauthorized {
+			t.Fatalf("replayed TOTP = %d %s, want 401", c, raw)
+		}
+		last := e.lastAudit()
+		if last[0] != "auth.second-factor" || last[1] != audit.Failure {
+			t.Fatalf("replay not audited as a failure: %v", last)
+		}
+	})
+}
+
+func TestSignInAttemptsAreAudited(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		anon := e.client()
+		// Before setup, a sign-in attempt is refused and audited.
+		anon.must(401, "POST", "/api/v1/auth/login", map[string]string{"email": "x@haven.test", "password": "whatever pw"})
+		if r := e.lastAudit(); r[0] != "auth.login" || r[1] != audit.Failure {
+			t.Fatalf("pre-setup attempt not audited: %v", r)
+		}
+		admin := e.admin()
+		cases := []struct {
+			name string
+			body any
+		}{
+			{"wrong password", map[string]string{"email": admin.email, "password": "not the password"}},
+			{"unknown account", map[string]string{"email": "nobody@haven.test", "password": "not the password"}},
+			{"malformed input", map[string]string{"email": "not-an-email", "password": ""}},
+			{"malformed JSON", "{"},
+		}
+		var bodies []string
+		for _, tc := range cases {
+			before := len(e.auditRows())
+			code, _, raw := anon.do("POST", "/api/v1/auth/login", tc.body)
+			if code != http.StatusUnauthorized {
+				t.Fatalf("%s: %d %s", tc.name, code, raw)
+			}
+			rows := e.auditRows()
+			if len(rows) != before+1 || rows[len(rows)-1][0] != "auth.login" || rows[len(rows)-1][1] != audit.Failure {
+				t.Fatalf("%s: audit rows %d -> %d, last %v", tc.name, before, len(rows), rows[len(rows)-1])
+			}
+			bodies = append(bodies, string(bytes.TrimSpace(raw[:bytes.Index(raw, []byte(`"requestId"`))])))
+		}
+		// Enumeration: a wrong password and an unknown account answer identically.
+		if bodies[0] != bodies[1] {
+			t.Fatalf("known and unknown accounts answer differently: %q vs %q", bodies[0], bodies[1])
+		}
+	})
+}
+
+func TestSecurityHeadersAndCrossSiteRefusal(t *testing.T) {
+	e := newEnv(t, "")
+	c := e.client()
+	req, _ := http.NewRequest("GET", e.ts.URL+"/api/v1/openapi.json", nil)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for h, want := range map[string]string{
+		"Strict-Transport-Security": "max-age=",
+		"Content-Security-Policy":   "frame-ancestors 'none'",
+		"X-Content-Type-Options":    "nosniff",
+		"Referrer-Policy":           "no-referrer",
+	} {
+		if got := resp.Header.Get(h); !strings.Contains(got, want) {
+			t.Errorf("%s = %q, want it to contain %q", h, got, want)
+		}
+	}
+	if csp := resp.Header.Get("Content-Security-Policy"); strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") {
+		t.Errorf("CSP allows unsafe sources: %s", csp)
+	}
+	// csrf: a browser's cross-site POST is refused before it reaches a handler.
+	req, _ = http.NewRequest("POST", e.ts.URL+"/api/v1/auth/login", strings.NewReader(`{"email":"a@b.c","password":"x"}`))
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	resp, err = c.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("cross-site POST = %d, want 403", resp.StatusCode)
+	}
+}
+
+// TestNoPlaintextPHIAtRest writes canary PHI through the API, then scans every byte Haven
+// wrote: the SQLite files (db, -wal, -shm) and everything else in the data directory, the
+// server log, and a text dump of every PostgreSQL table. No canary may appear, in clear or hex.
+func TestNoPlaintextPHIAtRest(t *testing.T) {
+	canary := patientIn{Name: "Zephyrine Quillfeather", BirthDate: "1961-07-04", Phone: "+1 555 0199 4242", Email: "zephyrine.quill@canary.example"}
+	note := "CANARY-NOTE suspected xerophthalmia, review in 2 weeks"
+	canaries := []string{canary.Name, "Zephyrine", "Quillfeather", canary.BirthDate, "0199 4242", "15550199", canary.Email, "zephyrine.quill", "xerophthalmia", "CANARY-NOTE"}
+	scan := func(t *testing.T, where string, data []byte) {
+		lower := bytes.ToLower(data)
+		for _, c := range canaries {
+			for _, form := range [][]byte{[]byte(strings.ToLower(c)), []byte(hex.EncodeToString([]byte(c)))} {
+				if bytes.Contains(lower, form) {
+					t.Errorf("%s contains canary %q", where, c)
+				}
+			}
+		}
+	}
+	for _, d := range storetest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			e := newEnv(t, dsnFor(t, d))
+			admin := e.admin()
+			dr, _ := e.clinician(admin, "dr@haven.test")
+			p, pid := e.patient(dr, canary)
+			dr.must(201, "POST", "/api/v1/patients/"+pid+"/notes", map[string]string{"body": note})
+			for by, q := range map[string]string{"name": "zephyrine QUILLFEATHER", "email": " Zephyrine.Quill@canary.example", "phone": "15550199 4242", "birthDate": canary.BirthDate} {
+				if l := dr.list(200, "POST", "/api/v1/patients/search", map[string]string{"by": by, "q": q}); len(l) != 1 || l[0].(map[string]any)["id"] != pid {
+					t.Fatalf("blind-index search by %s found %v", by, l)
+				}
+			}
+			rec := p.must(200, "GET", "/api/v1/me/record", nil)
+			if !strings.Contains(rec["notes"].([]any)[0].(map[string]any)["body"].(string), "xerophthalmia") {
+				t.Fatalf("patient cannot read the note: %v", rec)
+			}
+			// Failed sign-ins with PHI-like input must not reach the log either.
+			e.client().do("POST", "/api/v1/auth/login", map[string]string{"email": canary.Email, "password": "Quillfeather"})
+
+			if d == store.SQLite {
+				// Checkpoint nothing: scan the WAL as it is, and the main file.
+				filepath.Walk(e.dataDir, func(path string, info os.FileInfo, err error) error {
+					if err != nil || info.IsDir() {
+						return err
+					}
+					b, err := os.ReadFile(path)
+					if err != nil {
+						t.Fatal(err)
+					}
+					scan(t, "data file "+filepath.Base(path), b)
+					if info.Mode().Perm() != 0o600 {
+						t.Errorf("%s has mode %o, want 600", filepath.Base(path), info.Mode().Perm())
+					}
+					return nil
+				})
+				for _, f := range []string{"haven.db", "haven.db-wal", "haven.db-shm"} {
+					if _, err := os.Stat(filepath.Join(e.dataDir, f)); err != nil {
+						t.Errorf("expected SQLite file %s to be scanned: %v", f, err)
+					}
+				}
+			} else {
+				scan(t, "PostgreSQL dump", dumpTables(t, e.srv.DB()))
+			}
+			scan(t, "server log", e.log.Bytes())
+		})
+	}
+}
+
+// dumpTables renders every row of every table in the current schema as text.
+func dumpTables(t *testing.T, db *store.DB) []byte {
+	t.Helper()
+	ctx := context.Background()
+	rows, err := db.QueryContext(ctx, `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var n string
+		rows.Scan(&n)
+		tables = append(tables, n)
+	}
+	rows.Close()
+	if len(tables) < 8 {
+		t.Fatalf("dump found only %d tables", len(tables))
+	}
+	var out bytes.Buffer
+	for _, tbl := range tables {
+		r, err := db.QueryContext(ctx, `SELECT t::text FROM "`+tbl+`" t`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for r.Next() {
+			var s string
+			r.Scan(&s)
+			out.WriteString(s)
+			out.WriteByte('\n')
+		}
+		r.Close()
+	}
+	return out.Bytes()
+}

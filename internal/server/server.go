@@ -1,0 +1,216 @@
+// Package server wires Haven together: it builds every component from the configuration, mounts
+// the API and the UI behind one middleware chain, and runs the HTTPS server.
+//
+// This is the only place that knows every component. The request pipeline is, outermost first:
+// request id → security headers and body limit → cross-origin (CSRF) protection → session →
+// metrics → router → handler → domain service (decide → audit → seal/open).
+package server
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/tink-crypto/tink-go/v2/tink"
+
+	"haven/internal/access"
+	"haven/internal/api"
+	"haven/internal/audit"
+	"haven/internal/clinical"
+	"haven/internal/httpx"
+	"haven/internal/identity"
+	"haven/internal/keys"
+	"haven/internal/keys/kms/localfile"
+	"haven/internal/monitor"
+	"haven/internal/store"
+	"haven/internal/web"
+)
+
+// Version is set at build time (-ldflags "-X haven/internal/server.Version=…").
+var Version = "dev"
+
+// Config is everything needed to build a Haven server. Zero values take the defaults of
+// `haven serve`.
+type Config struct {
+	DataDir       string // default ./haven-data
+	Listen        string // HTTPS address, default :8443
+	HTTPListen    string // plain-HTTP redirect address; empty disables it
+	DB            string // postgres:// DSN, or empty for SQLite in DataDir
+	Host          string // public host name; a public DNS name switches to ACME certificates
+	ACMEEmail     string
+	ACMEDirectory string // ACME directory URL; empty means Let's Encrypt
+	RootKeyURI    string // KMS key URI; default the local key file DataDir/root.key
+	BaseURL       string // external URL for links; derived from Host and Listen if empty
+
+	Identity identity.Config
+	Now      func() time.Time // the clock; time.Now unless a test fakes it
+	Stderr   io.Writer        // setup link and logs; os.Stderr by default
+}
+
+func (c *Config) applyDefaults() {
+	if c.DataDir == "" {
+		c.DataDir = "haven-data"
+	}
+	if c.Listen == "" {
+		c.Listen = ":8443"
+	}
+	if c.DB == "" {
+		c.DB = filepath.Join(c.DataDir, "haven.db")
+	}
+	if c.Host == "" {
+		c.Host = "localhost"
+	}
+	if c.RootKeyURI == "" {
+		c.RootKeyURI = localfile.URI(filepath.Join(c.DataDir, "root.key"))
+	}
+	if c.BaseURL == "" {
+		c.BaseURL = "https://" + c.Host
+		if _, port, err := net.SplitHostPort(c.Listen); err == nil && port != "443" {
+			c.BaseURL += ":" + port
+		}
+	}
+	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+	if c.Identity == (identity.Config{}) {
+		c.Identity = identity.DefaultConfig()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Stderr == nil {
+		c.Stderr = os.Stderr
+	}
+}
+
+// Server is a built Haven instance.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	db       *store.DB
+	keys     *keys.Service
+	audit    *audit.Log
+	identity *identity.Service
+	records  *clinical.Records
+	policy   *access.Policy
+	api      *api.API
+	metrics  *monitor.Metrics
+	handler  http.Handler
+}
+
+// New builds every component and, while no administrator exists, prints the one-time setup
+// link to cfg.Stderr.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	cfg.applyDefaults()
+	s := &Server{cfg: cfg, log: slog.New(slog.NewJSONHandler(cfg.Stderr, nil))}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("server: create data directory: %w", err)
+	}
+	if err := os.Chmod(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("server: restrict data directory: %w", err)
+	}
+	var err error
+	if s.db, err = store.Open(ctx, cfg.DB); err != nil {
+		return nil, err
+	}
+	kek, err := rootKey(cfg.RootKeyURI)
+	if err != nil {
+		s.db.Close()
+		return nil, err
+	}
+	if s.keys, err = keys.Open(ctx, s.db, kek); err != nil {
+		s.db.Close()
+		return nil, err
+	}
+	s.audit = audit.New(s.db, cfg.Now)
+	s.identity = identity.New(cfg.Identity, s.db, s.keys, s.audit, cfg.Now)
+	policy := access.New(clinical.CareTeam{DB: s.db})
+	s.records = clinical.New(s.db, s.keys, policy, s.audit, s.identity, cfg.Now)
+	s.policy = policy
+	s.metrics = monitor.NewMetrics()
+	s.handler = s.buildHandler()
+
+	if err := s.announceSetup(ctx); err != nil {
+		s.db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// buildHandler mounts the API, the UI and the operational endpoints behind the pipeline.
+func (s *Server) buildHandler() http.Handler {
+	mux := http.NewServeMux()
+	s.api = api.New(api.Deps{Log: s.log, Identity: s.identity, Records: s.records, Policy: s.policy, Audit: s.audit,
+		BaseURL: s.cfg.BaseURL, Version: Version})
+	s.api.Mount(mux)
+	web.New(web.Deps{Log: s.log, Identity: s.identity, Records: s.records, Policy: s.policy, Audit: s.audit,
+		BaseURL: s.cfg.BaseURL}).Mount(mux)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	mux.HandleFunc("GET /readyz", s.ready)
+	mux.Handle("GET /metrics", s.metrics.Handler())
+	return s.chain(mux)
+}
+
+// rootKey fetches the key-encryption key from the KMS named by uri.
+func rootKey(uri string) (tink.AEAD, error) {
+	c := localfile.Client{}
+	if !c.Supported(uri) {
+		return nil, fmt.Errorf("server: no KMS client for root key URI scheme %q", strings.SplitN(uri, "://", 2)[0])
+	}
+	return c.GetAEAD(uri)
+}
+
+// chain wraps the router in the request pipeline.
+func (s *Server) chain(mux http.Handler) http.Handler {
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		httpx.JSONError(w, r, httpx.Errorf(http.StatusForbidden, "cross-origin request refused"))
+	}))
+	h := s.metrics.Instrument(mux)
+	h = httpx.WithSession(s.identity, s.log, h)
+	h = cop.Handler(h)
+	h = httpx.SecureHeaders(h)
+	return httpx.WithRequestID(h)
+}
+
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.db.PingContext(ctx); err != nil {
+		http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	io.WriteString(w, "ready\n")
+}
+
+// announceSetup prints a fresh one-time setup link while no administrator exists.
+func (s *Server) announceSetup(ctx context.Context) error {
+	pending, err := s.identity.SetupPending(ctx)
+	if err != nil || !pending {
+		return err
+	}
+	token, err := s.identity.IssueSetupToken(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(s.cfg.Stderr, "\nHaven is not set up yet. Open this one-time link to create the first administrator (valid %s):\n\n    %s/setup?token=%s\n\n",
+		s.cfg.Identity.SetupLifetime, s.cfg.BaseURL, token)
+	return nil
+}
+
+// Handler is the whole application as an http.Handler (tests serve it with httptest).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// APIRoutes is the API's route table (the route-walk test iterates it).
+func (s *Server) APIRoutes() []api.Route { return s.api.Routes() }
+
+// DB exposes the database, for commands and tests.
+func (s *Server) DB() *store.DB { return s.db }
+
+// Close releases the database.
+func (s *Server) Close() error { return s.db.Close() }
