@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/cases"
 	"golang.org/x/text/runes"
@@ -45,18 +46,33 @@ var ErrUnindexable = fmt.Errorf("keys: value cannot be indexed")
 func Normalize(kind IndexKind, value string) (string, error) {
 	switch kind {
 	case IndexName:
-		t := transform.Chain(norm.NFKD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
-		folded, _, err := transform.String(t, value)
-		if err != nil {
-			return "", fmt.Errorf("%w: %v", ErrUnindexable, err)
+		if !utf8.ValidString(value) {
+			return "", fmt.Errorf("%w: name is not valid text", ErrUnindexable)
 		}
-		folded = cases.Fold().String(folded)
+		// Case folding and compatibility decomposition can each expose work for the other
+		// (a folded letter may decompose to a mark; a decomposed symbol may be upper case), so
+		// both are applied until the value stops changing.
+		folded := value
+		for range 4 {
+			t := transform.Chain(norm.NFKD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+			next, _, err := transform.String(t, cases.Fold().String(folded))
+			if err != nil {
+				return "", fmt.Errorf("%w: %v", ErrUnindexable, err)
+			}
+			if next == folded {
+				break
+			}
+			folded = next
+		}
 		out := strings.Join(strings.Fields(folded), " ")
 		if out == "" {
 			return "", fmt.Errorf("%w: empty name", ErrUnindexable)
 		}
 		return out, nil
 	case IndexEmail:
+		if !utf8.ValidString(value) {
+			return "", fmt.Errorf("%w: e-mail is not valid text", ErrUnindexable)
+		}
 		out := strings.ToLower(strings.TrimSpace(norm.NFC.String(value)))
 		if out == "" {
 			return "", fmt.Errorf("%w: empty e-mail", ErrUnindexable)
