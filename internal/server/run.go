@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"time"
 
+	"golang.org/x/crypto/acme"
+
 	"haven/internal/tlscert"
 )
 
@@ -90,7 +92,9 @@ func (s *Server) tlsConfig() (*tls.Config, http.Handler, error) {
 	})
 	if tlscert.IsPublicHost(s.cfg.Host) {
 		m := tlscert.ACMEManager(s.cfg.DataDir, s.cfg.Host, s.cfg.ACMEEmail, s.cfg.ACMEDirectory, nil)
-		return tlscert.ServerTLSConfig(m.GetCertificate), m.HTTPHandler(redirect), nil
+		conf := tlscert.ServerTLSConfig(m.GetCertificate)
+		conf.NextProtos = append(conf.NextProtos, acme.ALPNProto) // tls-alpn-01 challenges
+		return conf, m.HTTPHandler(redirect), nil
 	}
 	cert, err := tlscert.SelfSigned(s.cfg.DataDir, []string{s.cfg.Host}, s.cfg.Now)
 	if err != nil {
