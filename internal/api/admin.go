@@ -18,7 +18,7 @@ func (a *API) requireAdmin(r *http.Request, action string) (access.Subject, erro
 	o := httpx.Origin(r)
 	if _, err := a.d.Audit.Append(r.Context(), audit.Entry{ActorID: s.AccountID, ActorRole: string(s.Role), Action: action,
 		ResourceType: "Account", Outcome: audit.Deny, Reason: d.Reason, SourceAddr: o.Addr, RequestID: o.RequestID}); err != nil {
-		return s, DomainError(err)
+		return s, httpx.FromDomain(err)
 	}
 	return s, httpx.ErrForbidden
 }
@@ -52,7 +52,7 @@ func (a *API) inviteStaff(w http.ResponseWriter, r *http.Request) error {
 	}
 	id, token, err := a.d.Identity.InviteWorkforce(r.Context(), by, req.Role, req.Email, req.Name, httpx.Origin(r))
 	if err != nil {
-		return DomainError(err)
+		return httpx.FromDomain(err)
 	}
 	return httpx.WriteJSON(w, http.StatusCreated, inviteResponse{AccountID: id, InviteURL: InviteURL(a.d.BaseURL, token)})
 }
@@ -64,7 +64,7 @@ func (a *API) listPatientIDs(w http.ResponseWriter, r *http.Request) error {
 	}
 	ids, err := a.d.Records.PatientIDs(r.Context(), by)
 	if err != nil {
-		return DomainError(err)
+		return httpx.FromDomain(err)
 	}
 	out := []patientIDResponse{}
 	for p, cs := range ids {
@@ -79,7 +79,7 @@ func (a *API) assign(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if err := a.d.Records.Assign(r.Context(), httpx.Session(r).Subject, req.PatientID, req.ClinicianID, httpx.Origin(r)); err != nil {
-		return DomainError(err)
+		return httpx.FromDomain(err)
 	}
 	return httpx.WriteJSON(w, http.StatusOK, okResponse{true})
 }

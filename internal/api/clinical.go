@@ -10,7 +10,7 @@ import (
 func (a *API) myPatients(w http.ResponseWriter, r *http.Request) error {
 	ps, err := a.d.Records.MyPatients(r.Context(), httpx.Session(r).Subject, httpx.Origin(r))
 	if err != nil {
-		return DomainError(err)
+		return httpx.FromDomain(err)
 	}
 	return httpx.WriteJSON(w, http.StatusOK, ps)
 }
@@ -22,7 +22,7 @@ func (a *API) register(w http.ResponseWriter, r *http.Request) error {
 	}
 	reg, err := a.d.Records.Register(r.Context(), httpx.Session(r).Subject, req, httpx.Origin(r))
 	if err != nil {
-		return DomainError(err)
+		return httpx.FromDomain(err)
 	}
 	return httpx.WriteJSON(w, http.StatusCreated, registrationResponse{PatientID: reg.PatientID, InviteURL: InviteURL(a.d.BaseURL, reg.InviteToken)})
 }
@@ -34,7 +34,7 @@ func (a *API) search(w http.ResponseWriter, r *http.Request) error {
 	}
 	ps, err := a.d.Records.Search(r.Context(), httpx.Session(r).Subject, req.By, req.Query, httpx.Origin(r))
 	if err != nil {
-		return DomainError(err)
+		return httpx.FromDomain(err)
 	}
 	return httpx.WriteJSON(w, http.StatusOK, ps)
 }
@@ -42,7 +42,7 @@ func (a *API) search(w http.ResponseWriter, r *http.Request) error {
 func (a *API) record(w http.ResponseWriter, r *http.Request) error {
 	rec, err := a.d.Records.Get(r.Context(), httpx.Session(r).Subject, r.PathValue("id"), httpx.Origin(r))
 	if err != nil {
-		return DomainError(err)
+		return httpx.FromDomain(err)
 	}
 	return httpx.WriteJSON(w, http.StatusOK, rec)
 }
@@ -54,7 +54,7 @@ func (a *API) addNote(w http.ResponseWriter, r *http.Request) error {
 	}
 	id, err := a.d.Records.AddNote(r.Context(), httpx.Session(r).Subject, r.PathValue("id"), req.Body, httpx.Origin(r))
 	if err != nil {
-		return DomainError(err)
+		return httpx.FromDomain(err)
 	}
 	return httpx.WriteJSON(w, http.StatusCreated, idResponse{id})
 }
@@ -63,7 +63,7 @@ func (a *API) myRecord(w http.ResponseWriter, r *http.Request) error {
 	s := httpx.Session(r).Subject
 	rec, err := a.d.Records.Get(r.Context(), s, s.PatientID, httpx.Origin(r))
 	if err != nil {
-		return DomainError(err)
+		return httpx.FromDomain(err)
 	}
 	return httpx.WriteJSON(w, http.StatusOK, rec)
 }

@@ -2,17 +2,14 @@ package api
 
 import (
 	"encoding/base64"
-	"errors"
 	"net/http"
 	"net/url"
 	"time"
 
 	"haven/internal/access"
-	"haven/internal/audit"
 	"haven/internal/clinical"
 	"haven/internal/httpx"
 	"haven/internal/identity"
-	"haven/internal/identity/password"
 	"haven/internal/identity/totp"
 )
 
@@ -94,50 +91,6 @@ type (
 	}
 )
 
-// DomainError maps a domain error to an HTTP error with a safe message. Unknown errors become a
-// 500 whose cause is logged, never shown.
-func DomainError(err error) error {
-	var fe *clinical.FieldError
-	var pe password.ErrPolicy
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &fe):
-		return &httpx.Error{Status: http.StatusUnprocessableEntity, Message: fe.Error(), Err: err}
-	case errors.As(err, &pe):
-		return &httpx.Error{Status: http.StatusUnprocessableEntity, Message: pe.Error(), Err: err}
-	case errors.Is(err, clinical.ErrForbidden):
-		return &httpx.Error{Status: http.StatusForbidden, Message: clinical.ErrForbidden.Error(), Err: err}
-	case errors.Is(err, clinical.ErrNotFound):
-		return &httpx.Error{Status: http.StatusNotFound, Message: clinical.ErrNotFound.Error(), Err: err}
-	case errors.Is(err, identity.ErrInvalidCredentials), errors.Is(err, identity.ErrInvalidCode):
-		return &httpx.Error{Status: http.StatusUnauthorized, Message: unwrapMessage(err), Err: err}
-	case errors.Is(err, identity.ErrThrottled):
-		return &httpx.Error{Status: http.StatusTooManyRequests, Message: identity.ErrThrottled.Error(), Err: err}
-	case errors.Is(err, identity.ErrInviteInvalid), errors.Is(err, identity.ErrSetupDone):
-		return &httpx.Error{Status: http.StatusGone, Message: unwrapMessage(err), Err: err}
-	case errors.Is(err, identity.ErrEmailTaken):
-		return &httpx.Error{Status: http.StatusConflict, Message: identity.ErrEmailTaken.Error(), Err: err}
-	case errors.Is(err, identity.ErrInvalidInput):
-		return &httpx.Error{Status: http.StatusUnprocessableEntity, Message: err.Error(), Err: err}
-	case errors.Is(err, identity.ErrWrongStage):
-		return &httpx.Error{Status: http.StatusForbidden, Message: identity.ErrWrongStage.Error(), Err: err}
-	case errors.Is(err, audit.ErrUnavailable):
-		return &httpx.Error{Status: http.StatusServiceUnavailable, Message: "the service cannot record this access right now, so it is refused; try again later", Err: err}
-	}
-	return err
-}
-
-// unwrapMessage returns the text of the first identity sentinel in err's chain.
-func unwrapMessage(err error) string {
-	for _, s := range []error{identity.ErrInvalidCredentials, identity.ErrInvalidCode, identity.ErrInviteInvalid, identity.ErrSetupDone} {
-		if errors.Is(err, s) {
-			return s.Error()
-		}
-	}
-	return "request refused"
-}
-
 // InviteURL builds the one-time activation link for token.
 func InviteURL(base, token string) string {
 	return base + "/invite?token=" + url.QueryEscape(token)
@@ -150,7 +103,7 @@ func (a *API) setup(w http.ResponseWriter, r *http.Request) error {
 	}
 	token, err := a.d.Identity.CompleteSetup(r.Context(), req.Token, req.Email, req.Name, req.Password, httpx.Origin(r))
 	if err != nil {
-		return DomainError(err)
+		return httpx.FromDomain(err)
 	}
 	httpx.SetSession(w, token)
 	return httpx.WriteJSON(w, http.StatusCreated, stageResponse{identity.StageEnrol})
@@ -161,11 +114,11 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.DecodeJSON(r, &req); err != nil {
 		// Malformed input is a sign-in attempt too: it is audited like the rest.
 		_, _, lerr := a.d.Identity.Login(r.Context(), "", "", httpx.Origin(r))
-		return DomainError(lerr)
+		return httpx.FromDomain(lerr)
 	}
 	token, stage, err := a.d.Identity.Login(r.Context(), req.Email, req.Password, httpx.Origin(r))
 	if err != nil {
-		return DomainError(err)
+		return httpx.FromDomain(err)
 	}
 	httpx.SetSession(w, token)
 	return httpx.WriteJSON(w, http.StatusOK, stageResponse{stage})
@@ -178,7 +131,7 @@ func (a *API) verifyTOTP(w http.ResponseWriter, r *http.Request) error {
 	}
 	token, err := a.d.Identity.VerifySecondFactor(r.Context(), httpx.Session(r), req.Code, httpx.Origin(r))
 	if err != nil {
-		return DomainError(err)
+		return httpx.FromDomain(err)
 	}
 	httpx.SetSession(w, token)
 	return httpx.WriteJSON(w, http.StatusOK, stageResponse{identity.StageFull})
@@ -187,7 +140,7 @@ func (a *API) verifyTOTP(w http.ResponseWriter, r *http.Request) error {
 func (a *API) beginEnrolment(w http.ResponseWriter, r *http.Request) error {
 	k, err := a.d.Identity.BeginTOTPEnrolment(r.Context(), httpx.Session(r))
 	if err != nil {
-		return DomainError(err)
+		return httpx.FromDomain(err)
 	}
 	png, err := totp.QRCode(k.URL)
 	if err != nil {
@@ -204,7 +157,7 @@ func (a *API) confirmEnrolment(w http.ResponseWriter, r *http.Request) error {
 	}
 	token, err := a.d.Identity.ConfirmTOTPEnrolment(r.Context(), httpx.Session(r), req.Code, httpx.Origin(r))
 	if err != nil {
-		return DomainError(err)
+		return httpx.FromDomain(err)
 	}
 	httpx.SetSession(w, token)
 	return httpx.WriteJSON(w, http.StatusOK, stageResponse{identity.StageFull})
@@ -212,7 +165,7 @@ func (a *API) confirmEnrolment(w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) logout(w http.ResponseWriter, r *http.Request) error {
 	if err := a.d.Identity.Logout(r.Context(), httpx.Session(r), httpx.Origin(r)); err != nil {
-		return DomainError(err)
+		return httpx.FromDomain(err)
 	}
 	httpx.ClearSession(w)
 	return httpx.WriteJSON(w, http.StatusOK, okResponse{true})
@@ -225,7 +178,7 @@ func (a *API) activate(w http.ResponseWriter, r *http.Request) error {
 	}
 	token, err := a.d.Identity.ActivateInvite(r.Context(), req.Token, req.Password, httpx.Origin(r))
 	if err != nil {
-		return DomainError(err)
+		return httpx.FromDomain(err)
 	}
 	httpx.SetSession(w, token)
 	return httpx.WriteJSON(w, http.StatusCreated, stageResponse{identity.StageEnrol})
@@ -235,7 +188,7 @@ func (a *API) me(w http.ResponseWriter, r *http.Request) error {
 	s := httpx.Session(r)
 	acct, err := a.d.Identity.Account(r.Context(), s.Subject.AccountID)
 	if err != nil {
-		return DomainError(err)
+		return httpx.FromDomain(err)
 	}
 	return httpx.WriteJSON(w, http.StatusOK, meResponse{ID: acct.ID, Role: acct.Role, Name: acct.Name, Email: acct.Email, PatientID: acct.PatientID})
 }

@@ -1,0 +1,56 @@
+package httpx
+
+import (
+	"errors"
+	"net/http"
+
+	"haven/internal/audit"
+	"haven/internal/clinical"
+	"haven/internal/identity"
+	"haven/internal/identity/password"
+)
+
+// FromDomain maps a domain error to an HTTP error with a safe message. Unknown errors become a
+// 500 whose cause is logged, never shown.
+func FromDomain(err error) error {
+	var fe *clinical.FieldError
+	var pe password.ErrPolicy
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &fe):
+		return &Error{Status: http.StatusUnprocessableEntity, Message: fe.Error(), Err: err}
+	case errors.As(err, &pe):
+		return &Error{Status: http.StatusUnprocessableEntity, Message: pe.Error(), Err: err}
+	case errors.Is(err, clinical.ErrForbidden):
+		return &Error{Status: http.StatusForbidden, Message: clinical.ErrForbidden.Error(), Err: err}
+	case errors.Is(err, clinical.ErrNotFound):
+		return &Error{Status: http.StatusNotFound, Message: clinical.ErrNotFound.Error(), Err: err}
+	case errors.Is(err, identity.ErrInvalidCredentials), errors.Is(err, identity.ErrInvalidCode):
+		return &Error{Status: http.StatusUnauthorized, Message: unwrapMessage(err), Err: err}
+	case errors.Is(err, identity.ErrThrottled):
+		return &Error{Status: http.StatusTooManyRequests, Message: identity.ErrThrottled.Error(), Err: err}
+	case errors.Is(err, identity.ErrInviteInvalid), errors.Is(err, identity.ErrSetupDone):
+		return &Error{Status: http.StatusGone, Message: unwrapMessage(err), Err: err}
+	case errors.Is(err, identity.ErrEmailTaken):
+		return &Error{Status: http.StatusConflict, Message: identity.ErrEmailTaken.Error(), Err: err}
+	case errors.Is(err, identity.ErrInvalidInput):
+		return &Error{Status: http.StatusUnprocessableEntity, Message: err.Error(), Err: err}
+	case errors.Is(err, identity.ErrWrongStage):
+		return &Error{Status: http.StatusForbidden, Message: identity.ErrWrongStage.Error(), Err: err}
+	case errors.Is(err, audit.ErrUnavailable):
+		return &Error{Status: http.StatusServiceUnavailable, Message: "the service cannot record this access right now, so it is refused; try again later", Err: err}
+	}
+	return err
+}
+
+// unwrapMessage returns the text of the first identity sentinel in err's chain.
+func unwrapMessage(err error) string {
+	for _, s := range []error{identity.ErrInvalidCredentials, identity.ErrInvalidCode, identity.ErrInviteInvalid, identity.ErrSetupDone} {
+		if errors.Is(err, s) {
+			return s.Error()
+		}
+	}
+	return "request refused"
+}
+

@@ -1,0 +1,113 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"sort"
+
+	"haven/internal/access"
+	"haven/internal/audit"
+	"haven/internal/httpx"
+	"haven/internal/identity"
+)
+
+type adminData struct {
+	Staff      []identity.Account
+	Clinicians []identity.Account
+	Patients   []patientIDs
+	InviteLink string // shown once, right after an invitation
+	Invited    string
+	Assigned   bool
+}
+
+type patientIDs struct {
+	ID         string
+	Clinicians []string
+}
+
+// requireAdmin asks the policy, as the API does, and audits a refusal.
+func (u *UI) requireAdmin(r *http.Request, action string) (access.Subject, error) {
+	s, err := require(r, access.Admin)
+	if err != nil {
+		return access.Subject{}, err
+	}
+	d := u.d.Policy.Decide(r.Context(), s.Subject, access.ManageAccounts, access.Resource{Type: "Account"})
+	if d.Allow {
+		return s.Subject, nil
+	}
+	o := httpx.Origin(r)
+	if _, err := u.d.Audit.Append(r.Context(), audit.Entry{ActorID: s.Subject.AccountID, ActorRole: string(s.Subject.Role),
+		Action: action, ResourceType: "Account", Outcome: audit.Deny, Reason: d.Reason, SourceAddr: o.Addr, RequestID: o.RequestID}); err != nil {
+		return access.Subject{}, httpx.FromDomain(err)
+	}
+	return access.Subject{}, httpx.ErrForbidden
+}
+
+func (u *UI) adminData(r *http.Request, by access.Subject) (adminData, error) {
+	staff, err := u.d.Identity.Workforce(r.Context())
+	if err != nil {
+		return adminData{}, err
+	}
+	d := adminData{Staff: staff}
+	for _, a := range staff {
+		if a.Role == access.Clinician && a.Status == identity.StatusActive {
+			d.Clinicians = append(d.Clinicians, a)
+		}
+	}
+	ids, err := u.d.Records.PatientIDs(r.Context(), by)
+	if err != nil {
+		return adminData{}, httpx.FromDomain(err)
+	}
+	for id, cs := range ids {
+		d.Patients = append(d.Patients, patientIDs{ID: id, Clinicians: cs})
+	}
+	sort.Slice(d.Patients, func(i, j int) bool { return d.Patients[i].ID < d.Patients[j].ID })
+	return d, nil
+}
+
+func (u *UI) admin(w http.ResponseWriter, r *http.Request) error {
+	by, err := u.requireAdmin(r, "account.list")
+	if err != nil {
+		return err
+	}
+	d, err := u.adminData(r, by)
+	if err != nil {
+		return err
+	}
+	d.Assigned = r.URL.Query().Get("assigned") == "1"
+	return u.render(w, r, http.StatusOK, "admin", page{Title: "Administration", Data: d})
+}
+
+func (u *UI) inviteStaff(w http.ResponseWriter, r *http.Request) error {
+	by, err := u.requireAdmin(r, "account.invite")
+	if err != nil {
+		return err
+	}
+	_, token, ierr := u.d.Identity.InviteWorkforce(r.Context(), by, access.Clinician, r.PostFormValue("email"), r.PostFormValue("name"), httpx.Origin(r))
+	d, err := u.adminData(r, by)
+	if err != nil {
+		return err
+	}
+	if ierr != nil {
+		return u.formPage(w, r, "admin", "Administration", d, ierr)
+	}
+	// The link is shown once, in this response only (no-store), never in a URL or a log.
+	d.InviteLink = u.d.BaseURL + "/invite?token=" + url.QueryEscape(token)
+	d.Invited = r.PostFormValue("name")
+	return u.render(w, r, http.StatusOK, "admin", page{Title: "Administration", Data: d})
+}
+
+func (u *UI) assign(w http.ResponseWriter, r *http.Request) error {
+	by, err := u.requireAdmin(r, "careteam.assign")
+	if err != nil {
+		return err
+	}
+	if err := u.d.Records.Assign(r.Context(), by, r.PostFormValue("patient"), r.PostFormValue("clinician"), httpx.Origin(r)); err != nil {
+		d, derr := u.adminData(r, by)
+		if derr != nil {
+			return derr
+		}
+		return u.formPage(w, r, "admin", "Administration", d, err)
+	}
+	return goTo("/admin?assigned=1")
+}

@@ -1,0 +1,183 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+
+	"haven/internal/httpx"
+	"haven/internal/identity"
+	"haven/internal/identity/totp"
+)
+
+func (u *UI) home(w http.ResponseWriter, r *http.Request) error {
+	return goTo(stagePath(httpx.Session(r)))
+}
+
+// formPage re-renders a form with a message the user can act on, or returns the error.
+func (u *UI) formPage(w http.ResponseWriter, r *http.Request, name, title string, data any, err error) error {
+	msg, ferr := formError(err)
+	if ferr != nil {
+		return ferr
+	}
+	return u.render(w, r, http.StatusUnprocessableEntity, name, page{Title: title, Error: msg, Data: data})
+}
+
+type setupData struct{ Token, Email, Name string }
+
+func (u *UI) setupForm(w http.ResponseWriter, r *http.Request) error {
+	token := r.URL.Query().Get("token")
+	if !u.d.Identity.SetupTokenValid(r.Context(), token) {
+		return httpx.Errorf(http.StatusGone, "this setup link is not valid: setup is complete, or the link has expired (restart Haven for a new one)")
+	}
+	return u.render(w, r, http.StatusOK, "setup", page{Title: "Set up Haven", Data: setupData{Token: token}})
+}
+
+func (u *UI) setup(w http.ResponseWriter, r *http.Request) error {
+	d := setupData{Token: r.PostFormValue("token"), Email: r.PostFormValue("email"), Name: r.PostFormValue("name")}
+	pw := r.PostFormValue("password")
+	if pw != r.PostFormValue("confirm") {
+		return u.render(w, r, http.StatusUnprocessableEntity, "setup", page{Title: "Set up Haven", Error: "the two passwords differ", Data: d})
+	}
+	token, err := u.d.Identity.CompleteSetup(r.Context(), d.Token, d.Email, d.Name, pw, httpx.Origin(r))
+	if err != nil {
+		return u.formPage(w, r, "setup", "Set up Haven", d, err)
+	}
+	httpx.SetSession(w, token)
+	return goTo("/totp/enrol")
+}
+
+type loginData struct{ Email string }
+
+func (u *UI) loginForm(w http.ResponseWriter, r *http.Request) error {
+	if s := httpx.Session(r); s != nil {
+		return goTo(stagePath(s))
+	}
+	return u.render(w, r, http.StatusOK, "login", page{Title: "Sign in"})
+}
+
+func (u *UI) login(w http.ResponseWriter, r *http.Request) error {
+	d := loginData{Email: r.PostFormValue("email")}
+	token, _, err := u.d.Identity.Login(r.Context(), d.Email, r.PostFormValue("password"), httpx.Origin(r))
+	if err != nil {
+		return u.formPage(w, r, "login", "Sign in", d, err)
+	}
+	httpx.SetSession(w, token)
+	return goTo("/")
+}
+
+func (u *UI) totpForm(w http.ResponseWriter, r *http.Request) error {
+	s := httpx.Session(r)
+	if s == nil || s.Stage != identity.StageSecondFactor {
+		return goTo(stagePath(s))
+	}
+	return u.render(w, r, http.StatusOK, "totp", page{Title: "Enter your code"})
+}
+
+func (u *UI) totp(w http.ResponseWriter, r *http.Request) error {
+	s := httpx.Session(r)
+	if s == nil || s.Stage != identity.StageSecondFactor {
+		return goTo(stagePath(s))
+	}
+	token, err := u.d.Identity.VerifySecondFactor(r.Context(), s, r.PostFormValue("code"), httpx.Origin(r))
+	if err != nil {
+		return u.formPage(w, r, "totp", "Enter your code", nil, err)
+	}
+	httpx.SetSession(w, token)
+	return goTo("/")
+}
+
+type enrolData struct{ Secret string }
+
+func (u *UI) enrolForm(w http.ResponseWriter, r *http.Request) error {
+	s := httpx.Session(r)
+	if s == nil || s.Stage != identity.StageEnrol {
+		return goTo(stagePath(s))
+	}
+	k, err := u.d.Identity.BeginTOTPEnrolment(r.Context(), s)
+	if err != nil {
+		return err
+	}
+	return u.render(w, r, http.StatusOK, "enrol", page{Title: "Set up your authenticator", Data: enrolData{Secret: groupSecret(k.Secret)}})
+}
+
+// groupSecret spaces a base32 secret in fours, as authenticator apps accept it typed.
+func groupSecret(s string) string {
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && i%4 == 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+func (u *UI) enrolQR(w http.ResponseWriter, r *http.Request) error {
+	s := httpx.Session(r)
+	if s == nil || s.Stage != identity.StageEnrol {
+		return httpx.ErrNotFound
+	}
+	k, err := u.d.Identity.BeginTOTPEnrolment(r.Context(), s)
+	if err != nil {
+		return err
+	}
+	png, err := totp.QRCode(k.URL)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Cache-Control", "no-store")
+	_, err = w.Write(png)
+	return err
+}
+
+func (u *UI) enrol(w http.ResponseWriter, r *http.Request) error {
+	s := httpx.Session(r)
+	if s == nil || s.Stage != identity.StageEnrol {
+		return goTo(stagePath(s))
+	}
+	token, err := u.d.Identity.ConfirmTOTPEnrolment(r.Context(), s, r.PostFormValue("code"), httpx.Origin(r))
+	if err != nil {
+		k, kerr := u.d.Identity.BeginTOTPEnrolment(r.Context(), s)
+		if kerr != nil {
+			return kerr
+		}
+		return u.formPage(w, r, "enrol", "Set up your authenticator", enrolData{Secret: groupSecret(k.Secret)}, err)
+	}
+	httpx.SetSession(w, token)
+	return goTo("/")
+}
+
+func (u *UI) logout(w http.ResponseWriter, r *http.Request) error {
+	if s := httpx.Session(r); s != nil {
+		if err := u.d.Identity.Logout(r.Context(), s, httpx.Origin(r)); err != nil {
+			return err
+		}
+	}
+	httpx.ClearSession(w)
+	return goTo("/login")
+}
+
+type inviteData struct{ Token string }
+
+func (u *UI) inviteForm(w http.ResponseWriter, r *http.Request) error {
+	token := r.URL.Query().Get("token")
+	if !u.d.Identity.InviteValid(r.Context(), token) {
+		return httpx.Errorf(http.StatusGone, "this link is not valid: it was already used or has expired; ask for a new one")
+	}
+	return u.render(w, r, http.StatusOK, "invite", page{Title: "Activate your account", Data: inviteData{Token: token}})
+}
+
+func (u *UI) invite(w http.ResponseWriter, r *http.Request) error {
+	d := inviteData{Token: r.PostFormValue("token")}
+	pw := r.PostFormValue("password")
+	if pw != r.PostFormValue("confirm") {
+		return u.render(w, r, http.StatusUnprocessableEntity, "invite", page{Title: "Activate your account", Error: "the two passwords differ", Data: d})
+	}
+	token, err := u.d.Identity.ActivateInvite(r.Context(), d.Token, pw, httpx.Origin(r))
+	if err != nil {
+		return u.formPage(w, r, "invite", "Activate your account", d, err)
+	}
+	httpx.SetSession(w, token)
+	return goTo("/totp/enrol")
+}

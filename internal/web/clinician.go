@@ -1,0 +1,131 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+
+	"haven/internal/access"
+	"haven/internal/clinical"
+	"haven/internal/httpx"
+)
+
+type clinicianData struct {
+	Patients []clinical.Patient
+	Search   *searchData
+}
+
+type searchData struct {
+	By      string
+	Query   string
+	Results []clinical.Patient
+}
+
+func (u *UI) clinician(w http.ResponseWriter, r *http.Request) error {
+	s, err := require(r, access.Clinician)
+	if err != nil {
+		return err
+	}
+	ps, err := u.d.Records.MyPatients(r.Context(), s.Subject, httpx.Origin(r))
+	if err != nil {
+		return httpx.FromDomain(err)
+	}
+	return u.render(w, r, http.StatusOK, "clinician", page{Title: "My patients", Data: clinicianData{Patients: ps}})
+}
+
+// search is a POST so that the PHI typed into it stays out of URLs, history and access logs.
+func (u *UI) search(w http.ResponseWriter, r *http.Request) error {
+	s, err := require(r, access.Clinician)
+	if err != nil {
+		return err
+	}
+	sd := &searchData{By: r.PostFormValue("by"), Query: r.PostFormValue("q")}
+	results, serr := u.d.Records.Search(r.Context(), s.Subject, clinical.SearchKind(sd.By), sd.Query, httpx.Origin(r))
+	ps, err := u.d.Records.MyPatients(r.Context(), s.Subject, httpx.Origin(r))
+	if err != nil {
+		return httpx.FromDomain(err)
+	}
+	d := clinicianData{Patients: ps, Search: sd}
+	if serr != nil {
+		return u.formPage(w, r, "clinician", "My patients", d, serr)
+	}
+	sd.Results = results
+	return u.render(w, r, http.StatusOK, "clinician", page{Title: "Search results", Data: d})
+}
+
+type registerData struct {
+	In         clinical.NewPatient
+	PatientID  string
+	InviteLink string // shown once
+}
+
+func (u *UI) registerForm(w http.ResponseWriter, r *http.Request) error {
+	if _, err := require(r, access.Clinician); err != nil {
+		return err
+	}
+	return u.render(w, r, http.StatusOK, "register", page{Title: "Register a patient", Data: registerData{}})
+}
+
+func (u *UI) register(w http.ResponseWriter, r *http.Request) error {
+	s, err := require(r, access.Clinician)
+	if err != nil {
+		return err
+	}
+	in := clinical.NewPatient{Name: r.PostFormValue("name"), BirthDate: r.PostFormValue("birthDate"),
+		Phone: r.PostFormValue("phone"), Email: r.PostFormValue("email")}
+	reg, err := u.d.Records.Register(r.Context(), s.Subject, in, httpx.Origin(r))
+	if err != nil {
+		return u.formPage(w, r, "register", "Register a patient", registerData{In: in}, err)
+	}
+	d := registerData{PatientID: reg.PatientID, InviteLink: u.d.BaseURL + "/invite?token=" + url.QueryEscape(reg.InviteToken)}
+	return u.render(w, r, http.StatusCreated, "registered", page{Title: "Patient registered", Data: d})
+}
+
+type recordData struct {
+	Record clinical.Record
+	Note   string
+}
+
+func (u *UI) record(w http.ResponseWriter, r *http.Request) error {
+	s, err := require(r, access.Clinician)
+	if err != nil {
+		return err
+	}
+	rec, err := u.d.Records.Get(r.Context(), s.Subject, r.PathValue("id"), httpx.Origin(r))
+	if err != nil {
+		return httpx.FromDomain(err)
+	}
+	return u.render(w, r, http.StatusOK, "record", page{Title: "Patient record", Data: recordData{Record: rec}})
+}
+
+func (u *UI) addNote(w http.ResponseWriter, r *http.Request) error {
+	s, err := require(r, access.Clinician)
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	if _, nerr := u.d.Records.AddNote(r.Context(), s.Subject, id, r.PostFormValue("body"), httpx.Origin(r)); nerr != nil {
+		msg, ferr := formError(nerr)
+		if ferr != nil {
+			return httpx.FromDomain(nerr)
+		}
+		rec, err := u.d.Records.Get(r.Context(), s.Subject, id, httpx.Origin(r))
+		if err != nil {
+			return httpx.FromDomain(err)
+		}
+		return u.render(w, r, http.StatusUnprocessableEntity, "record", page{Title: "Patient record", Error: msg,
+			Data: recordData{Record: rec, Note: r.PostFormValue("body")}})
+	}
+	return goTo("/clinician/patients/" + url.PathEscape(id))
+}
+
+func (u *UI) patient(w http.ResponseWriter, r *http.Request) error {
+	s, err := require(r, access.Patient)
+	if err != nil {
+		return err
+	}
+	rec, err := u.d.Records.Get(r.Context(), s.Subject, s.Subject.PatientID, httpx.Origin(r))
+	if err != nil {
+		return httpx.FromDomain(err)
+	}
+	return u.render(w, r, http.StatusOK, "patient", page{Title: "My record", Data: recordData{Record: rec}})
+}

@@ -1,0 +1,223 @@
+// Package web is Haven's browser UI: server-rendered html/template pages and one stylesheet,
+// embedded in the binary. Forms work without JavaScript; the strict Content-Security-Policy
+// forbids inline script and style, so the templates carry neither.
+//
+// The UI holds no policy and no data of its own. Each handler checks the session stage and role
+// (to route people to the right page) and calls the same domain services as the JSON API, which
+// decide, audit and seal. One-time secrets (invite links) are rendered once, with no-store, and
+// never put in a URL Haven redirects to or in a log.
+package web
+
+import (
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"haven/internal/access"
+	"haven/internal/audit"
+	"haven/internal/clinical"
+	"haven/internal/httpx"
+	"haven/internal/identity"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Deps are the services the UI calls.
+type Deps struct {
+	Log      *slog.Logger
+	Identity *identity.Service
+	Records  *clinical.Records
+	Policy   *access.Policy
+	Audit    *audit.Log
+	BaseURL  string // for one-time links
+}
+
+// UI serves the pages.
+type UI struct {
+	d     Deps
+	pages map[string]*template.Template
+}
+
+// New parses every page template (each page with the shared layout) once.
+func New(d Deps) *UI {
+	u := &UI{d: d, pages: map[string]*template.Template{}}
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		panic(err) // the pattern is constant
+	}
+	funcs := template.FuncMap{"date": func(t time.Time) string { return t.UTC().Format("2 Jan 2006, 15:04 UTC") }}
+	for _, n := range names {
+		name := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
+		if name == "layout" {
+			continue
+		}
+		// Templates are embedded and parsed at start: a broken one fails every test at once.
+		u.pages[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", n))
+	}
+	return u
+}
+
+// Mount registers the UI's routes.
+func (u *UI) Mount(mux *http.ServeMux) {
+	static, _ := fs.Sub(staticFS, "static")
+	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	routes := []struct {
+		pattern string
+		h       httpx.HandlerFunc
+	}{
+		{"GET /{$}", u.home},
+		{"GET /setup", u.setupForm},
+		{"POST /setup", u.setup},
+		{"GET /login", u.loginForm},
+		{"POST /login", u.login},
+		{"GET /login/totp", u.totpForm},
+		{"POST /login/totp", u.totp},
+		{"GET /totp/enrol", u.enrolForm},
+		{"POST /totp/enrol", u.enrol},
+		{"GET /totp/enrol/qr.png", u.enrolQR},
+		{"POST /logout", u.logout},
+		{"GET /invite", u.inviteForm},
+		{"POST /invite", u.invite},
+		{"GET /admin", u.admin},
+		{"POST /admin/staff", u.inviteStaff},
+		{"POST /admin/care-team", u.assign},
+		{"GET /clinician", u.clinician},
+		{"POST /clinician/search", u.search},
+		{"GET /clinician/patients/new", u.registerForm},
+		{"POST /clinician/patients/new", u.register},
+		{"GET /clinician/patients/{id}", u.record},
+		{"POST /clinician/patients/{id}/notes", u.addNote},
+		{"GET /patient", u.patient},
+	}
+	for _, rt := range routes {
+		mux.Handle(rt.pattern, httpx.Adapt(u.d.Log, u.renderError, rt.h))
+	}
+}
+
+// page is what every template receives.
+type page struct {
+	Title string
+	User  *userView
+	Error string
+	Data  any
+}
+
+type userView struct {
+	Name string
+	Role access.Role
+}
+
+// render writes a page with status.
+func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) error {
+	t, ok := u.pages[name]
+	if !ok {
+		return fmt.Errorf("web: no template %q", name)
+	}
+	if p.User == nil {
+		p.User = u.userOf(r)
+	}
+	var b strings.Builder
+	if err := t.ExecuteTemplate(&b, "layout.html", p); err != nil {
+		return fmt.Errorf("web: render %s: %w", name, err)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, err := w.Write([]byte(b.String()))
+	return err
+}
+
+// userOf names the signed-in person for the page header.
+func (u *UI) userOf(r *http.Request) *userView {
+	s := httpx.Session(r)
+	if s == nil || s.Stage != identity.StageFull {
+		return nil
+	}
+	v := &userView{Role: s.Subject.Role, Name: "Patient"}
+	if s.Subject.Role.Workforce() {
+		if a, err := u.d.Identity.Account(r.Context(), s.Subject.AccountID); err == nil {
+			v.Name = a.Name
+		}
+	}
+	return v
+}
+
+// redirect is an error that sends the browser elsewhere (303 See Other).
+type redirect string
+
+func (r redirect) Error() string { return "redirect to " + string(r) }
+
+// renderError shows an error page; a redirect error redirects.
+func (u *UI) renderError(w http.ResponseWriter, r *http.Request, e *httpx.Error) {
+	var to redirect
+	if errors.As(e.Err, &to) {
+		http.Redirect(w, r, string(to), http.StatusSeeOther)
+		return
+	}
+	if err := u.render(w, r, e.Status, "error", page{Title: http.StatusText(e.Status), Error: e.Message, Data: httpx.RequestID(r)}); err != nil {
+		http.Error(w, e.Message, e.Status)
+	}
+}
+
+// goTo answers with a redirect through the error path.
+func goTo(path string) error {
+	return &httpx.Error{Status: http.StatusSeeOther, Message: "see other", Err: redirect(path)}
+}
+
+// stagePath is where a session at each sign-in stage belongs.
+func stagePath(s *identity.Session) string {
+	switch {
+	case s == nil:
+		return "/login"
+	case s.Stage == identity.StageEnrol:
+		return "/totp/enrol"
+	case s.Stage == identity.StageSecondFactor:
+		return "/login/totp"
+	}
+	switch s.Subject.Role {
+	case access.Admin:
+		return "/admin"
+	case access.Clinician:
+		return "/clinician"
+	default:
+		return "/patient"
+	}
+}
+
+// require returns the fully signed-in session of a person with role, or sends the browser to
+// the step it is missing. A signed-in person of another role gets 403.
+func require(r *http.Request, role access.Role) (*identity.Session, error) {
+	s := httpx.Session(r)
+	if s == nil || s.Stage != identity.StageFull {
+		return nil, goTo(stagePath(s))
+	}
+	if s.Subject.Role != role {
+		return nil, httpx.ErrForbidden
+	}
+	return s, nil
+}
+
+// formError returns the message to show beside a form for a domain error the user can fix (bad
+// input, wrong credentials, a used link), or the error to answer with otherwise.
+func formError(err error) (string, error) {
+	var he *httpx.Error
+	if errors.As(httpx.FromDomain(err), &he) {
+		switch he.Status {
+		case http.StatusUnauthorized, http.StatusConflict, http.StatusGone, http.StatusUnprocessableEntity, http.StatusTooManyRequests:
+			return he.Message, nil
+		}
+		return "", he
+	}
+	return "", err
+}
