@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"haven/internal/httpx"
+	"haven/internal/server/servertest"
 )
 
 // FuzzAPIBodies sends arbitrary bytes as the body of every state-changing API operation, as a
@@ -20,11 +21,11 @@ func FuzzAPIBodies(f *testing.F) {
 	} {
 		f.Add(seed)
 	}
-	e := newEnv(f, "")
-	admin := e.admin()
-	dr, _ := e.clinician(admin, "fuzz@haven.test")
-	_, pid := e.patient(dr, ada)
-	cookie := &http.Cookie{Name: httpx.SessionCookie, Value: dr.sessionCookie()}
+	e := servertest.New(f, "")
+	admin := e.Admin()
+	dr, _ := e.Clinician(admin, "fuzz@haven.test")
+	_, pid := e.Patient(dr, ada)
+	cookie := &http.Cookie{Name: httpx.SessionCookie, Value: dr.SessionCookie()}
 	f.Fuzz(func(t *testing.T, body string) {
 		for _, path := range []string{"/api/v1/auth/login", "/api/v1/setup", "/api/v1/invites/activate",
 			"/api/v1/patients", "/api/v1/patients/search", "/api/v1/patients/" + pid + "/notes", "/api/v1/admin/care-team"} {
@@ -32,7 +33,7 @@ func FuzzAPIBodies(f *testing.F) {
 			req.Header.Set("Content-Type", "application/json")
 			req.AddCookie(cookie)
 			w := httptest.NewRecorder()
-			e.srv.Handler().ServeHTTP(w, req)
+			e.Srv.Handler().ServeHTTP(w, req)
 			if w.Code >= 500 {
 				t.Fatalf("POST %s with %q = %d %s", path, body, w.Code, w.Body)
 			}

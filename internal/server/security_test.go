@@ -14,6 +14,7 @@ import (
 	"haven/internal/audit"
 	"haven/internal/store"
 	"haven/internal/store/storetest"
+	"haven/internal/server/servertest"
 )
 
 // dsnFor gives each dialect's server its database: SQLite in the data dir, or a fresh schema.
@@ -24,33 +25,33 @@ func dsnFor(t *testing.T, d store.Dialect) string {
 	return storetest.DSN(t, d)
 }
 
-func forEachStore(t *testing.T, fn func(t *testing.T, e *env)) {
+func forEachStore(t *testing.T, fn func(t *testing.T, e *servertest.Env)) {
 	for _, d := range storetest.Dialects() {
-		t.Run(string(d), func(t *testing.T) { fn(t, newEnv(t, dsnFor(t, d))) })
+		t.Run(string(d), func(t *testing.T) { fn(t, servertest.New(t, dsnFor(t, d))) })
 	}
 }
 
-var ada = patientIn{Name: "Ada Canary", BirthDate: "1980-02-29", Phone: "+1 555 0100 123", Email: "ada.canary@example.test"}
+var ada = servertest.PatientIn{Name: "Ada Canary", BirthDate: "1980-02-29", Phone: "+1 555 0100 123", Email: "ada.canary@example.test"}
 
 // TestUnauthenticatedRouteWalk walks the route table: every operation not declared public
 // answers 401 without a session, before any validation or lookup. A new route that forgets its
 // guard fails here.
 func TestUnauthenticatedRouteWalk(t *testing.T) {
-	e := newEnv(t, "")
-	anon := e.client()
-	partial := e.client() // a session stopped at the second factor is not signed in either
-	admin := e.admin()
-	partial.email, partial.pw = admin.email, admin.pw
-	partial.must(200, "POST", "/api/v1/auth/login", map[string]string{"email": admin.email, "password": admin.pw})
+	e := servertest.New(t, "")
+	anon := e.Client()
+	partial := e.Client() // a session stopped at the second factor is not signed in either
+	admin := e.Admin()
+	partial.Email, partial.PW = admin.Email, admin.PW
+	partial.Must(200, "POST", "/api/v1/auth/login", map[string]string{"email": admin.Email, "password": admin.PW})
 
-	routes := e.srv.APIRoutes()
+	routes := e.Srv.APIRoutes()
 	if len(routes) < 15 {
 		t.Fatalf("route table has %d routes; expected the whole API", len(routes))
 	}
 	for _, rt := range routes {
 		path := "/api/v1" + strings.ReplaceAll(rt.Path, "{id}", "some-id")
 		t.Run(rt.Method+" "+rt.Path, func(t *testing.T) {
-			code, body, raw := anon.do(rt.Method, path, map[string]any{"garbage": true})
+			code, body, raw := anon.Do(rt.Method, path, map[string]any{"garbage": true})
 			if rt.Public {
 				if code == http.StatusUnauthorized && rt.Path != "/auth/login" {
 					t.Fatalf("public route answered 401: %s", raw)
@@ -61,94 +62,94 @@ func TestUnauthenticatedRouteWalk(t *testing.T) {
 				t.Fatalf("without a session: %d %s, want 401 with an error body", code, raw)
 			}
 			if rt.Stage == "" { // full-session routes refuse a half-signed-in session too
-				if code, _, raw := partial.do(rt.Method, path, map[string]any{"garbage": true}); code != http.StatusForbidden {
+				if code, _, raw := partial.Do(rt.Method, path, map[string]any{"garbage": true}); code != http.StatusForbidden {
 					t.Fatalf("with a session at the second factor: %d %s, want 403", code, raw)
 				}
 			}
 		})
 	}
 	// Unknown paths under the API are refused the same way.
-	if code, _, _ := anon.do("GET", "/api/v1/no-such-thing", nil); code != http.StatusUnauthorized {
+	if code, _, _ := anon.Do("GET", "/api/v1/no-such-thing", nil); code != http.StatusUnauthorized {
 		t.Fatalf("unknown API path without a session = %d, want 401", code)
 	}
 }
 
 func TestClinicianReadingUnassignedPatientIsDeniedAndAudited(t *testing.T) {
-	forEachStore(t, func(t *testing.T, e *env) {
-		admin := e.admin()
-		drA, _ := e.clinician(admin, "a@haven.test")
-		drB, drBID := e.clinician(admin, "b@haven.test")
-		_, pid := e.patient(drA, ada)
+	forEachStore(t, func(t *testing.T, e *servertest.Env) {
+		admin := e.Admin()
+		drA, _ := e.Clinician(admin, "a@haven.test")
+		drB, drBID := e.Clinician(admin, "b@haven.test")
+		_, pid := e.Patient(drA, ada)
 
-		drA.must(200, "GET", "/api/v1/patients/"+pid, nil)
-		code, _, raw := drB.do("GET", "/api/v1/patients/"+pid, nil)
+		drA.Must(200, "GET", "/api/v1/patients/"+pid, nil)
+		code, _, raw := drB.Do("GET", "/api/v1/patients/"+pid, nil)
 		if code != http.StatusForbidden || bytes.Contains(raw, []byte("Canary")) {
 			t.Fatalf("unassigned clinician read = %d %s, want 403 without PHI", code, raw)
 		}
-		if got, want := e.lastAudit(), [4]string{"record.read", audit.Deny, drBID, pid}; got != want {
+		if got, want := e.LastAudit(), [4]string{"record.read", audit.Deny, drBID, pid}; got != want {
 			t.Fatalf("last audit entry = %v, want %v", got, want)
 		}
-		if code, _, _ := drB.do("POST", "/api/v1/patients/"+pid+"/notes", map[string]string{"body": "sneaky"}); code != http.StatusForbidden {
+		if code, _, _ := drB.Do("POST", "/api/v1/patients/"+pid+"/notes", map[string]string{"body": "sneaky"}); code != http.StatusForbidden {
 			t.Fatalf("unassigned clinician note = %d, want 403", code)
 		}
-		if got, want := e.lastAudit(), [4]string{"note.write", audit.Deny, drBID, pid}; got != want {
+		if got, want := e.LastAudit(), [4]string{"note.write", audit.Deny, drBID, pid}; got != want {
 			t.Fatalf("last audit entry = %v, want %v", got, want)
 		}
 		// A name search does not reveal a patient outside the caller's care.
-		if l := drB.list(200, "POST", "/api/v1/patients/search", map[string]string{"by": "name", "q": "ada canary"}); len(l) != 0 {
+		if l := drB.List(200, "POST", "/api/v1/patients/search", map[string]string{"by": "name", "q": "ada canary"}); len(l) != 0 {
 			t.Fatalf("search disclosed %v", l)
 		}
-		if l := drA.list(200, "POST", "/api/v1/patients/search", map[string]string{"by": "name", "q": "ADA  canary"}); len(l) != 1 {
+		if l := drA.List(200, "POST", "/api/v1/patients/search", map[string]string{"by": "name", "q": "ADA  canary"}); len(l) != 1 {
 			t.Fatalf("search by the care team found %v, want the patient", l)
 		}
 
 		// Once the administrator assigns Dr B, the read is allowed.
-		admin.must(200, "POST", "/api/v1/admin/care-team", map[string]string{"patientId": pid, "clinicianId": drBID})
-		drB.must(200, "GET", "/api/v1/patients/"+pid, nil)
+		admin.Must(200, "POST", "/api/v1/admin/care-team", map[string]string{"patientId": pid, "clinicianId": drBID})
+		drB.Must(200, "GET", "/api/v1/patients/"+pid, nil)
 	})
 }
 
 func TestPatientReadingAnotherPatientIsDeniedAndAudited(t *testing.T) {
-	forEachStore(t, func(t *testing.T, e *env) {
-		admin := e.admin()
-		dr, _ := e.clinician(admin, "dr@haven.test")
-		p1, p1ID := e.patient(dr, ada)
-		_, p2ID := e.patient(dr, patientIn{Name: "Bo Other", BirthDate: "1990-01-01", Phone: "+1 555 0100 999", Email: "bo@example.test"})
+	forEachStore(t, func(t *testing.T, e *servertest.Env) {
+		admin := e.Admin()
+		dr, _ := e.Clinician(admin, "dr@haven.test")
+		p1, p1ID := e.Patient(dr, ada)
+		_, p2ID := e.Patient(dr, servertest.PatientIn{Name: "Bo Other", BirthDate: "1990-01-01", Phone: "+1 555 0100 999", Email: "bo@example.test"})
 
-		mine := p1.must(200, "GET", "/api/v1/me/record", nil)
+		mine := p1.Must(200, "GET", "/api/v1/me/record", nil)
 		if mine["patient"].(map[string]any)["name"] != "Ada Canary" {
 			t.Fatalf("own record = %v", mine)
 		}
-		code, _, raw := p1.do("GET", "/api/v1/patients/"+p2ID, nil)
+		code, _, raw := p1.Do("GET", "/api/v1/patients/"+p2ID, nil)
 		if code != http.StatusForbidden || bytes.Contains(raw, []byte("Bo Other")) {
 			t.Fatalf("reading another patient = %d %s, want 403 without PHI", code, raw)
 		}
-		last := e.lastAudit()
+		last := e.LastAudit()
 		if last[0] != "record.read" || last[1] != audit.Deny || last[3] != p2ID {
 			t.Fatalf("last audit entry = %v, want a denied record.read of %s", last, p2ID)
 		}
 		_ = p1ID
 		// Administrators see no PHI, whatever route they try.
-		if code, _, _ := admin.do("GET", "/api/v1/patients/"+p1ID, nil); code != http.StatusForbidden {
+		if code, _, _ := admin.Do("GET", "/api/v1/patients/"+p1ID, nil); code != http.StatusForbidden {
 			t.Fatalf("admin read = %d, want 403", code)
 		}
-		if code, _, _ := admin.do("POST", "/api/v1/patients", map[string]string{"name": "X Y", "birthDate": "1970-01-01", "phone": "5550000", "email": "x@example.test"}); code != http.StatusForbidden {
+		if code, _, _ := admin.Do("POST", "/api/v1/patients", map[string]string{"name": "X Y", "birthDate": "1970-01-01", "phone": "5550000", "email": "x@example.test"}); code != http.StatusForbidden {
 			t.Fatalf("admin registration = %d, want 403", code)
 		}
 	})
 }
 
 func TestFailingAuditAppendWithholdsPHI(t *testing.T) {
-	forEachStore(t, func(t *testing.T, e *env) {
-		admin := e.admin()
-		dr, _ := e.clinician(admin, "dr@haven.test")
-		_, pid := e.patient(dr, ada)
-		dr.must(200, "GET", "/api/v1/patients/"+pid, nil)
+	forEachStore(t, func(t *testing.T, e *servertest.Env) {
+		admin := e.Admin()
+		dr, _ := e.Clinician(admin, "dr@haven.test")
+		_, pid := e.Patient(dr, ada)
+		dr.Must(200, "GET", "/api/v1/patients/"+pid, nil)
 
-		if _, err := e.srv.DB().Exec(`DROP TABLE audit_head`); err != nil {
+		if _, err := e.Srv.DB().Exec(`DROP TABLE audit_head`); err != nil {
 			t.Fatal(err)
 		}
-		code, _, raw := dr.do("GET", "/api/v1/patients/"+pid, nil)
+		code, _, raw := dr.Do("GET", "/api/v1/patients/"+pid, nil)
 		if code != http.StatusServiceUnavailable {
 			t.Fatalf("read with a broken audit log = %d %s, want 503", code, raw)
 		}
@@ -161,20 +162,20 @@ func TestFailingAuditAppendWithholdsPHI(t *testing.T) {
 }
 
 func TestTOTPReplayRefused(t *testing.T) {
-	forEachStore(t, func(t *testing.T, e *env) {
-		admin := e.admin()
-		e.clk.Advance(31 * time.Second)
-		code := admin.code()
-		admin.must(200, "POST", "/api/v1/auth/login", map[string]string{"email": admin.email, "password": admin.pw})
-		admin.must(200, "POST", "/api/v1/auth/totp", map[string]string{"code": code})
+	forEachStore(t, func(t *testing.T, e *servertest.Env) {
+		admin := e.Admin()
+		e.Clock.Advance(31 * time.Second)
+		code := admin.Code()
+		admin.Must(200, "POST", "/api/v1/auth/login", map[string]string{"email": admin.Email, "password": admin.PW})
+		admin.Must(200, "POST", "/api/v1/auth/totp", map[string]string{"code": code})
 
 		// The same code, in the same 30-second step, on a new session: refused.
-		other := e.client()
-		other.must(200, "POST", "/api/v1/auth/login", map[string]string{"email": admin.email, "password": admin.pw})
-		if c, _, raw := other.do("POST", "/api/v1/auth/totp", map[string]string{"code": code}); c != http.StatusUnauthorized {
+		other := e.Client()
+		other.Must(200, "POST", "/api/v1/auth/login", map[string]string{"email": admin.Email, "password": admin.PW})
+		if c, _, raw := other.Do("POST", "/api/v1/auth/totp", map[string]string{"code": code}); c != http.StatusUnauthorized {
 			t.Fatalf("replayed TOTP = %d %s, want 401", c, raw)
 		}
-		last := e.lastAudit()
+		last := e.LastAudit()
 		if last[0] != "auth.second-factor" || last[1] != audit.Failure {
 			t.Fatalf("replay not audited as a failure: %v", last)
 		}
@@ -182,31 +183,31 @@ func TestTOTPReplayRefused(t *testing.T) {
 }
 
 func TestSignInAttemptsAreAudited(t *testing.T) {
-	forEachStore(t, func(t *testing.T, e *env) {
-		anon := e.client()
+	forEachStore(t, func(t *testing.T, e *servertest.Env) {
+		anon := e.Client()
 		// Before setup, a sign-in attempt is refused and audited.
-		anon.must(401, "POST", "/api/v1/auth/login", map[string]string{"email": "x@haven.test", "password": "whatever pw"})
-		if r := e.lastAudit(); r[0] != "auth.login" || r[1] != audit.Failure {
+		anon.Must(401, "POST", "/api/v1/auth/login", map[string]string{"email": "x@haven.test", "password": "whatever pw"})
+		if r := e.LastAudit(); r[0] != "auth.login" || r[1] != audit.Failure {
 			t.Fatalf("pre-setup attempt not audited: %v", r)
 		}
-		admin := e.admin()
+		admin := e.Admin()
 		cases := []struct {
 			name string
 			body any
 		}{
-			{"wrong password", map[string]string{"email": admin.email, "password": "not the password"}},
+			{"wrong password", map[string]string{"email": admin.Email, "password": "not the password"}},
 			{"unknown account", map[string]string{"email": "nobody@haven.test", "password": "not the password"}},
 			{"malformed input", map[string]string{"email": "not-an-email", "password": ""}},
 			{"malformed JSON", "{"},
 		}
 		var bodies []string
 		for _, tc := range cases {
-			before := len(e.auditRows())
-			code, _, raw := anon.do("POST", "/api/v1/auth/login", tc.body)
+			before := len(e.AuditRows())
+			code, _, raw := anon.Do("POST", "/api/v1/auth/login", tc.body)
 			if code != http.StatusUnauthorized {
 				t.Fatalf("%s: %d %s", tc.name, code, raw)
 			}
-			rows := e.auditRows()
+			rows := e.AuditRows()
 			if len(rows) != before+1 || rows[len(rows)-1][0] != "auth.login" || rows[len(rows)-1][1] != audit.Failure {
 				t.Fatalf("%s: audit rows %d -> %d, last %v", tc.name, before, len(rows), rows[len(rows)-1])
 			}
@@ -220,10 +221,10 @@ func TestSignInAttemptsAreAudited(t *testing.T) {
 }
 
 func TestSecurityHeadersAndCrossSiteRefusal(t *testing.T) {
-	e := newEnv(t, "")
-	c := e.client()
-	req, _ := http.NewRequest("GET", e.ts.URL+"/api/v1/openapi.json", nil)
-	resp, err := c.http.Do(req)
+	e := servertest.New(t, "")
+	c := e.Client()
+	req, _ := http.NewRequest("GET", e.TS.URL+"/api/v1/openapi.json", nil)
+	resp, err := c.HTTP.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,9 +243,9 @@ func TestSecurityHeadersAndCrossSiteRefusal(t *testing.T) {
 		t.Errorf("CSP allows unsafe sources: %s", csp)
 	}
 	// csrf: a browser's cross-site POST is refused before it reaches a handler.
-	req, _ = http.NewRequest("POST", e.ts.URL+"/api/v1/auth/login", strings.NewReader(`{"email":"a@b.c","password":"x"}`))
+	req, _ = http.NewRequest("POST", e.TS.URL+"/api/v1/auth/login", strings.NewReader(`{"email":"a@b.c","password":"x"}`))
 	req.Header.Set("Sec-Fetch-Site", "cross-site")
-	resp, err = c.http.Do(req)
+	resp, err = c.HTTP.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +259,7 @@ func TestSecurityHeadersAndCrossSiteRefusal(t *testing.T) {
 // wrote: the SQLite files (db, -wal, -shm) and everything else in the data directory, the
 // server log, and a text dump of every PostgreSQL table. No canary may appear, in clear or hex.
 func TestNoPlaintextPHIAtRest(t *testing.T) {
-	canary := patientIn{Name: "Zephyrine Quillfeather", BirthDate: "1961-07-04", Phone: "+1 555 0199 4242", Email: "zephyrine.quill@canary.example"}
+	canary := servertest.PatientIn{Name: "Zephyrine Quillfeather", BirthDate: "1961-07-04", Phone: "+1 555 0199 4242", Email: "zephyrine.quill@canary.example"}
 	note := "CANARY-NOTE suspected xerophthalmia, review in 2 weeks"
 	canaries := []string{canary.Name, "Zephyrine", "Quillfeather", canary.BirthDate, "0199 4242", "15550199", canary.Email, "zephyrine.quill", "xerophthalmia", "CANARY-NOTE"}
 	scan := func(t *testing.T, where string, data []byte) {
@@ -273,26 +274,26 @@ func TestNoPlaintextPHIAtRest(t *testing.T) {
 	}
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
-			e := newEnv(t, dsnFor(t, d))
-			admin := e.admin()
-			dr, _ := e.clinician(admin, "dr@haven.test")
-			p, pid := e.patient(dr, canary)
-			dr.must(201, "POST", "/api/v1/patients/"+pid+"/notes", map[string]string{"body": note})
+			e := servertest.New(t, dsnFor(t, d))
+			admin := e.Admin()
+			dr, _ := e.Clinician(admin, "dr@haven.test")
+			p, pid := e.Patient(dr, canary)
+			dr.Must(201, "POST", "/api/v1/patients/"+pid+"/notes", map[string]string{"body": note})
 			for by, q := range map[string]string{"name": "zephyrine QUILLFEATHER", "email": " Zephyrine.Quill@canary.example", "phone": "15550199 4242", "birthDate": canary.BirthDate} {
-				if l := dr.list(200, "POST", "/api/v1/patients/search", map[string]string{"by": by, "q": q}); len(l) != 1 || l[0].(map[string]any)["id"] != pid {
+				if l := dr.List(200, "POST", "/api/v1/patients/search", map[string]string{"by": by, "q": q}); len(l) != 1 || l[0].(map[string]any)["id"] != pid {
 					t.Fatalf("blind-index search by %s found %v", by, l)
 				}
 			}
-			rec := p.must(200, "GET", "/api/v1/me/record", nil)
+			rec := p.Must(200, "GET", "/api/v1/me/record", nil)
 			if !strings.Contains(rec["notes"].([]any)[0].(map[string]any)["body"].(string), "xerophthalmia") {
 				t.Fatalf("patient cannot read the note: %v", rec)
 			}
 			// Failed sign-ins with PHI-like input must not reach the log either.
-			e.client().do("POST", "/api/v1/auth/login", map[string]string{"email": canary.Email, "password": "Quillfeather"})
+			e.Client().Do("POST", "/api/v1/auth/login", map[string]string{"email": canary.Email, "password": "Quillfeather"})
 
 			if d == store.SQLite {
 				// Checkpoint nothing: scan the WAL as it is, and the main file.
-				filepath.Walk(e.dataDir, func(path string, info os.FileInfo, err error) error {
+				filepath.Walk(e.DataDir, func(path string, info os.FileInfo, err error) error {
 					if err != nil || info.IsDir() {
 						return err
 					}
@@ -307,14 +308,14 @@ func TestNoPlaintextPHIAtRest(t *testing.T) {
 					return nil
 				})
 				for _, f := range []string{"haven.db", "haven.db-wal", "haven.db-shm"} {
-					if _, err := os.Stat(filepath.Join(e.dataDir, f)); err != nil {
+					if _, err := os.Stat(filepath.Join(e.DataDir, f)); err != nil {
 						t.Errorf("expected SQLite file %s to be scanned: %v", f, err)
 					}
 				}
 			} else {
-				scan(t, "PostgreSQL dump", dumpTables(t, e.srv.DB()))
+				scan(t, "PostgreSQL dump", dumpTables(t, e.Srv.DB()))
 			}
-			scan(t, "server log", e.log.Bytes())
+			scan(t, "server log", e.Log.Bytes())
 		})
 	}
 }

@@ -2,45 +2,35 @@ package server_test
 
 import (
 	"net/http"
-	"net/url"
 	"testing"
 	"time"
 
 	"haven/internal/httpx"
+	"haven/internal/server/servertest"
 )
 
-func (c *client) sessionCookie() string {
-	u, _ := url.Parse(c.e.ts.URL)
-	for _, ck := range c.http.Jar.Cookies(u) {
-		if ck.Name == httpx.SessionCookie {
-			return ck.Value
-		}
-	}
-	return ""
-}
-
 // withCookie sends a request carrying exactly the given session token.
-func (e *env) withCookie(token, method, path string) int {
-	e.t.Helper()
-	c := e.client()
-	req, _ := http.NewRequest(method, e.ts.URL+path, nil)
+func withCookie(t *testing.T, e *servertest.Env, token, method, path string) int {
+	t.Helper()
+	c := e.Client()
+	req, _ := http.NewRequest(method, e.TS.URL+path, nil)
 	req.AddCookie(&http.Cookie{Name: httpx.SessionCookie, Value: token})
-	resp, err := c.http.Do(req)
+	resp, err := c.HTTP.Do(req)
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	resp.Body.Close()
 	return resp.StatusCode
 }
 
 func TestSessions(t *testing.T) {
-	forEachStore(t, func(t *testing.T, e *env) {
-		admin := e.admin()
+	forEachStore(t, func(t *testing.T, e *servertest.Env) {
+		admin := e.Admin()
 
 		t.Run("cookie attributes", func(t *testing.T) {
-			c := e.client()
-			req, _ := http.NewRequest("POST", e.ts.URL+"/api/v1/auth/login", jsonBody(map[string]string{"email": admin.email, "password": admin.pw}))
-			resp, err := c.http.Do(req)
+			c := e.Client()
+			req, _ := http.NewRequest("POST", e.TS.URL+"/api/v1/auth/login", servertest.JSONBody(map[string]string{"email": admin.Email, "password": admin.PW}))
+			resp, err := c.HTTP.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -63,55 +53,55 @@ func TestSessions(t *testing.T) {
 		})
 
 		t.Run("fixation: the token changes when the second factor is passed", func(t *testing.T) {
-			c := e.client()
-			c.email, c.pw, c.secret = admin.email, admin.pw, admin.secret
-			e.clk.Advance(31 * time.Second)
-			c.must(200, "POST", "/api/v1/auth/login", map[string]string{"email": c.email, "password": c.pw})
-			before := c.sessionCookie()
-			c.must(200, "POST", "/api/v1/auth/totp", map[string]string{"code": c.code()})
-			after := c.sessionCookie()
+			c := e.Client()
+			c.Email, c.PW, c.Secret = admin.Email, admin.PW, admin.Secret
+			e.Clock.Advance(31 * time.Second)
+			c.Must(200, "POST", "/api/v1/auth/login", map[string]string{"email": c.Email, "password": c.PW})
+			before := c.SessionCookie()
+			c.Must(200, "POST", "/api/v1/auth/totp", map[string]string{"code": c.Code()})
+			after := c.SessionCookie()
 			if before == after || after == "" {
 				t.Fatal("session token not rotated at sign-in")
 			}
-			if code := e.withCookie(before, "GET", "/api/v1/me"); code != http.StatusUnauthorized {
+			if code := withCookie(t, e, before, "GET", "/api/v1/me"); code != http.StatusUnauthorized {
 				t.Fatalf("pre-sign-in token still works: %d", code)
 			}
-			if code := e.withCookie(after, "GET", "/api/v1/me"); code != http.StatusOK {
+			if code := withCookie(t, e, after, "GET", "/api/v1/me"); code != http.StatusOK {
 				t.Fatalf("new token refused: %d", code)
 			}
 		})
 
 		t.Run("logout replay", func(t *testing.T) {
-			c := e.client()
-			c.email, c.pw, c.secret = admin.email, admin.pw, admin.secret
-			c.login()
-			token := c.sessionCookie()
-			c.must(200, "POST", "/api/v1/auth/logout", nil)
-			if code := e.withCookie(token, "GET", "/api/v1/me"); code != http.StatusUnauthorized {
+			c := e.Client()
+			c.Email, c.PW, c.Secret = admin.Email, admin.PW, admin.Secret
+			c.Login()
+			token := c.SessionCookie()
+			c.Must(200, "POST", "/api/v1/auth/logout", nil)
+			if code := withCookie(t, e, token, "GET", "/api/v1/me"); code != http.StatusUnauthorized {
 				t.Fatalf("token after logout = %d, want 401", code)
 			}
 		})
 
 		t.Run("idle timeout", func(t *testing.T) {
-			c := e.client()
-			c.email, c.pw, c.secret = admin.email, admin.pw, admin.secret
-			c.login()
-			e.clk.Advance(14 * time.Minute)
-			c.must(200, "GET", "/api/v1/me", nil) // activity keeps it alive
-			e.clk.Advance(14 * time.Minute)
-			c.must(200, "GET", "/api/v1/me", nil)
-			e.clk.Advance(16 * time.Minute)
-			c.must(401, "GET", "/api/v1/me", nil)
+			c := e.Client()
+			c.Email, c.PW, c.Secret = admin.Email, admin.PW, admin.Secret
+			c.Login()
+			e.Clock.Advance(14 * time.Minute)
+			c.Must(200, "GET", "/api/v1/me", nil) // activity keeps it alive
+			e.Clock.Advance(14 * time.Minute)
+			c.Must(200, "GET", "/api/v1/me", nil)
+			e.Clock.Advance(16 * time.Minute)
+			c.Must(401, "GET", "/api/v1/me", nil)
 		})
 
 		t.Run("absolute lifetime", func(t *testing.T) {
-			c := e.client()
-			c.email, c.pw, c.secret = admin.email, admin.pw, admin.secret
-			c.login()
+			c := e.Client()
+			c.Email, c.PW, c.Secret = admin.Email, admin.PW, admin.Secret
+			c.Login()
 			alive := 0
 			for range 12*6 + 1 { // active every 10 minutes, for just over 12 hours
-				e.clk.Advance(10 * time.Minute)
-				if code, _, _ := c.do("GET", "/api/v1/me", nil); code != http.StatusOK {
+				e.Clock.Advance(10 * time.Minute)
+				if code, _, _ := c.Do("GET", "/api/v1/me", nil); code != http.StatusOK {
 					break
 				}
 				alive++
@@ -124,42 +114,42 @@ func TestSessions(t *testing.T) {
 }
 
 func TestSingleUseLinks(t *testing.T) {
-	forEachStore(t, func(t *testing.T, e *env) {
-		m := setupLink.FindSubmatch(e.log.Bytes())
-		admin := e.admin()
+	forEachStore(t, func(t *testing.T, e *servertest.Env) {
+		m := servertest.SetupLink.FindSubmatch(e.Log.Bytes())
+		admin := e.Admin()
 
 		t.Run("setup token works once", func(t *testing.T) {
-			c := e.client()
-			c.must(410, "POST", "/api/v1/setup", map[string]string{"token": string(m[1]), "email": "evil@haven.test", "name": "Evil", "password": "evil passphrase"})
+			c := e.Client()
+			c.Must(410, "POST", "/api/v1/setup", map[string]string{"token": string(m[1]), "email": "evil@haven.test", "name": "Evil", "password": "evil passphrase"})
 		})
 		t.Run("invite works once", func(t *testing.T) {
-			inv := admin.must(201, "POST", "/api/v1/admin/staff", map[string]string{"email": "once@haven.test", "name": "Dr Once", "role": "clinician"})
-			token := tokenOf(t, inv["inviteUrl"].(string))
-			e.client().must(201, "POST", "/api/v1/invites/activate", map[string]string{"token": token, "password": "first passphrase"})
-			e.client().must(410, "POST", "/api/v1/invites/activate", map[string]string{"token": token, "password": "second passphrase"})
+			inv := admin.Must(201, "POST", "/api/v1/admin/staff", map[string]string{"email": "once@haven.test", "name": "Dr Once", "role": "clinician"})
+			token := servertest.TokenOf(t, inv["inviteUrl"].(string))
+			e.Client().Must(201, "POST", "/api/v1/invites/activate", map[string]string{"token": token, "password": "first passphrase"})
+			e.Client().Must(410, "POST", "/api/v1/invites/activate", map[string]string{"token": token, "password": "second passphrase"})
 		})
 		t.Run("invite expires", func(t *testing.T) {
-			inv := admin.must(201, "POST", "/api/v1/admin/staff", map[string]string{"email": "late@haven.test", "name": "Dr Late", "role": "clinician"})
-			e.clk.Advance(73 * time.Hour)
-			e.client().must(410, "POST", "/api/v1/invites/activate", map[string]string{"token": tokenOf(t, inv["inviteUrl"].(string)), "password": "late passphrase"})
+			inv := admin.Must(201, "POST", "/api/v1/admin/staff", map[string]string{"email": "late@haven.test", "name": "Dr Late", "role": "clinician"})
+			e.Clock.Advance(73 * time.Hour)
+			e.Client().Must(410, "POST", "/api/v1/invites/activate", map[string]string{"token": servertest.TokenOf(t, inv["inviteUrl"].(string)), "password": "late passphrase"})
 		})
 		t.Run("short password refused with a reason", func(t *testing.T) {
-			e.clk.Advance(-73 * time.Hour)
-			inv := admin.must(201, "POST", "/api/v1/admin/staff", map[string]string{"email": "short@haven.test", "name": "Dr Short", "role": "clinician"})
-			_, body, _ := e.client().do("POST", "/api/v1/invites/activate", map[string]string{"token": tokenOf(t, inv["inviteUrl"].(string)), "password": "short"})
+			e.Clock.Advance(-73 * time.Hour)
+			inv := admin.Must(201, "POST", "/api/v1/admin/staff", map[string]string{"email": "short@haven.test", "name": "Dr Short", "role": "clinician"})
+			_, body, _ := e.Client().Do("POST", "/api/v1/invites/activate", map[string]string{"token": servertest.TokenOf(t, inv["inviteUrl"].(string)), "password": "short"})
 			if body["error"] == nil {
 				t.Fatal("no reason given")
 			}
 			// The refused attempt did not consume the link.
-			e.client().must(201, "POST", "/api/v1/invites/activate", map[string]string{"token": tokenOf(t, inv["inviteUrl"].(string)), "password": "long enough now"})
+			e.Client().Must(201, "POST", "/api/v1/invites/activate", map[string]string{"token": servertest.TokenOf(t, inv["inviteUrl"].(string)), "password": "long enough now"})
 		})
 		t.Run("enrolment is required before anything else", func(t *testing.T) {
-			inv := admin.must(201, "POST", "/api/v1/admin/staff", map[string]string{"email": "enrol@haven.test", "name": "Dr Enrol", "role": "clinician"})
-			c := e.client()
-			c.must(201, "POST", "/api/v1/invites/activate", map[string]string{"token": tokenOf(t, inv["inviteUrl"].(string)), "password": "enrol passphrase"})
-			c.must(403, "GET", "/api/v1/patients", nil)
-			c.enrol()
-			c.list(200, "GET", "/api/v1/patients", nil)
+			inv := admin.Must(201, "POST", "/api/v1/admin/staff", map[string]string{"email": "enrol@haven.test", "name": "Dr Enrol", "role": "clinician"})
+			c := e.Client()
+			c.Must(201, "POST", "/api/v1/invites/activate", map[string]string{"token": servertest.TokenOf(t, inv["inviteUrl"].(string)), "password": "enrol passphrase"})
+			c.Must(403, "GET", "/api/v1/patients", nil)
+			c.Enrol()
+			c.List(200, "GET", "/api/v1/patients", nil)
 		})
 	})
 }

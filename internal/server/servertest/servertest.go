@@ -1,0 +1,265 @@
+// Package servertest runs a real Haven server on loopback for tests: a temporary data directory
+// (or a PostgreSQL schema), a fake clock the test advances, and API clients that sign in the way
+// people do, with TOTP codes computed from the enrolled secret.
+package servertest
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"haven/internal/httpx"
+	"haven/internal/identity"
+	"haven/internal/identity/password"
+	"haven/internal/identity/totp"
+	"haven/internal/server"
+)
+
+// clock is a fake clock the test advances, so TOTP steps and timeouts need no sleeping.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *Clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// syncBuffer is a log sink safe for concurrent writes.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *SyncBuffer) Bytes() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return bytes.Clone(s.b.Bytes())
+}
+
+// env is a running Haven server on loopback with a fake clock.
+type Env struct {
+	t       testing.TB
+	Srv     *server.Server
+	TS      *httptest.Server
+	Clock   *Clock
+	Log     *SyncBuffer
+	DataDir string
+}
+
+// fastIdentity keeps production policy but cheap hashing, so tests stay quick.
+func FastIdentity() identity.Config {
+	c := identity.DefaultConfig()
+	c.PasswordParams = password.Params{MemoryKiB: 8 * 1024, Time: 1, Threads: 1}
+	c.AttemptsPerMinute = 1000
+	return c
+}
+
+// newEnv starts a server on dsn (empty: SQLite in a temporary data directory).
+func New(t testing.TB, dsn string) *Env {
+	t.Helper()
+	e := &Env{t: t, Clock: &Clock{t: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}, Log: &SyncBuffer{}, DataDir: filepath.Join(t.TempDir(), "data")}
+	srv, err := server.New(context.Background(), server.Config{
+		DataDir: e.DataDir, DB: dsn, Identity: FastIdentity(), Now: e.Clock.Now, Stderr: e.Log, BaseURL: "https://haven.test",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Srv = srv
+	e.TS = httptest.NewUnstartedServer(srv.Handler())
+	e.TS.StartTLS()
+	t.Cleanup(func() { e.TS.Close(); srv.Close() })
+	return e
+}
+
+// client is one user's browser-like API client with its own cookie jar.
+type Client struct {
+	e      *Env
+	HTTP   *http.Client
+	Secret string // TOTP secret once enrolled
+	Email  string
+	PW     string
+}
+
+func (e *Env) Client() *Client {
+	jar, _ := cookiejar.New(nil)
+	return &Client{e: e, HTTP: &http.Client{Jar: jar, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}, // test server's own certificate
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+func JSONBody(v any) io.Reader {
+	b, _ := json.Marshal(v)
+	return bytes.NewReader(b)
+}
+
+// do sends a JSON request and returns the status and decoded body.
+func (c *Client) Do(method, path string, body any) (int, map[string]any, []byte) {
+	c.e.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, c.e.TS.URL+path, rd)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		c.e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var m map[string]any
+	json.Unmarshal(raw, &m)
+	return resp.StatusCode, m, raw
+}
+
+func (c *Client) Must(want int, method, path string, body any) map[string]any {
+	c.e.t.Helper()
+	code, m, raw := c.Do(method, path, body)
+	if code != want {
+		c.e.t.Fatalf("%s %s = %d %s, want %d", method, path, code, raw, want)
+	}
+	return m
+}
+
+// list sends a request whose answer is a JSON array.
+func (c *Client) List(want int, method, path string, body any) []any {
+	c.e.t.Helper()
+	code, _, raw := c.Do(method, path, body)
+	var l []any
+	if code != want || json.Unmarshal(raw, &l) != nil {
+		c.e.t.Fatalf("%s %s = %d %s, want %d with a JSON array", method, path, code, raw, want)
+	}
+	return l
+}
+
+func (c *Client) Code() string {
+	c.e.t.Helper()
+	code, err := totp.Code(c.Secret, c.e.Clock.Now())
+	if err != nil {
+		c.e.t.Fatal(err)
+	}
+	return code
+}
+
+// enrol completes TOTP enrolment for a session at the enrolment stage.
+func (c *Client) Enrol() {
+	c.e.t.Helper()
+	m := c.Must(200, "GET", "/api/v1/auth/totp/enrolment", nil)
+	c.Secret = m["secret"].(string)
+	c.Must(200, "POST", "/api/v1/auth/totp/enrolment", map[string]string{"code": c.Code()})
+}
+
+// login signs in with password and a fresh TOTP code.
+func (c *Client) Login() {
+	c.e.t.Helper()
+	c.e.Clock.Advance(31 * time.Second)
+	c.Must(200, "POST", "/api/v1/auth/login", map[string]string{"email": c.Email, "password": c.PW})
+	c.Must(200, "POST", "/api/v1/auth/totp", map[string]string{"code": c.Code()})
+}
+
+var SetupLink = regexp.MustCompile(`/setup\?token=([A-Za-z0-9_-]+)`)
+
+// admin completes first-run setup and returns the administrator's client.
+func (e *Env) Admin() *Client {
+	e.t.Helper()
+	m := SetupLink.FindSubmatch(e.Log.Bytes())
+	if m == nil {
+		e.t.Fatalf("no setup link printed; stderr:\n%s", e.Log.Bytes())
+	}
+	a := e.Client()
+	a.Email, a.PW = "admin@haven.test", "admin passphrase 1"
+	a.Must(201, "POST", "/api/v1/setup", map[string]string{"token": string(m[1]), "email": a.Email, "name": "Ada Admin", "password": a.PW})
+	a.Enrol()
+	return a
+}
+
+func TokenOf(t testing.TB, link string) string {
+	t.Helper()
+	u, err := url.Parse(link)
+	if err != nil || u.Query().Get("token") == "" {
+		t.Fatalf("bad invite link %q", link)
+	}
+	return u.Query().Get("token")
+}
+
+// clinician is invited by admin, activates and enrols.
+func (e *Env) Clinician(admin *Client, email string) (*Client, string) {
+	e.t.Helper()
+	m := admin.Must(201, "POST", "/api/v1/admin/staff", map[string]string{"email": email, "name": "Dr " + strings.Split(email, "@")[0], "role": "clinician"})
+	c := e.Client()
+	c.Email, c.PW = email, "clinician passphrase"
+	c.Must(201, "POST", "/api/v1/invites/activate", map[string]string{"token": TokenOf(e.t, m["inviteUrl"].(string)), "password": c.PW})
+	c.Enrol()
+	return c, m["accountId"].(string)
+}
+
+type PatientIn struct {
+	Name, BirthDate, Phone, Email string
+}
+
+// patient is registered by clinician, activates and enrols; returns its client and record id.
+func (e *Env) Patient(clin *Client, p PatientIn) (*Client, string) {
+	e.t.Helper()
+	m := clin.Must(201, "POST", "/api/v1/patients", map[string]string{"name": p.Name, "birthDate": p.BirthDate, "phone": p.Phone, "email": p.Email})
+	c := e.Client()
+	c.Email, c.PW = p.Email, "patient passphrase"
+	c.Must(201, "POST", "/api/v1/invites/activate", map[string]string{"token": TokenOf(e.t, m["inviteUrl"].(string)), "password": c.PW})
+	c.Enrol()
+	return c, m["patientId"].(string)
+}
+
+// auditRows returns (action, outcome, actor, patient) of every audit entry, oldest first.
+func (e *Env) AuditRows() [][4]string {
+	e.t.Helper()
+	rows, err := e.Srv.DB().Query(`SELECT action, outcome, actor_id, patient_id FROM audit_entries ORDER BY seq`)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer rows.Close()
+	var out [][4]string
+	for rows.Next() {
+		var r [4]string
+		rows.Scan(&r[0], &r[1], &r[2], &r[3])
+		out = append(out, r)
+	}
+	return out
+}
+
+func (e *Env) LastAudit() [4]string {
+	rows := e.AuditRows()
+	return rows[len(rows)-1]
+}
+
+// SessionCookie returns the client's current session token.
+func (c *Client) SessionCookie() string {
+	u, _ := url.Parse(c.e.TS.URL)
+	for _, ck := range c.HTTP.Jar.Cookies(u) {
+		if ck.Name == httpx.SessionCookie {
+			return ck.Value
+		}
+	}
+	return ""
+}
