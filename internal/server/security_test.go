@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"haven/internal/audit"
+	"haven/internal/server/servertest"
 	"haven/internal/store"
 	"haven/internal/store/storetest"
-	"haven/internal/server/servertest"
 )
 
 // dsnFor gives each dialect's server its database: SQLite in the data dir, or a fresh schema.
