@@ -144,7 +144,8 @@ func (u *UI) userOf(r *http.Request) *userView {
 	if s == nil || s.Stage != identity.StageFull {
 		return nil
 	}
-	v := &userView{Role: s.Subject.Role, Name: "Patient"}
+	// A patient's name is PHI: the header shows their role only.
+	v := &userView{Role: s.Subject.Role}
 	if s.Subject.Role.Workforce() {
 		if a, err := u.d.Identity.Account(r.Context(), s.Subject.AccountID); err == nil {
 			v.Name = a.Name

@@ -1,0 +1,72 @@
+package web_test
+
+import (
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"haven/internal/server/servertest"
+)
+
+// TestPagesNeedTheRightSession: without a session every page sends the browser to sign in; a
+// signed-in person of another role is refused.
+func TestPagesNeedTheRightSession(t *testing.T) {
+	e := servertest.New(t, "")
+	admin := e.Admin()
+	dr, _ := e.Clinician(admin, "dr@haven.test")
+	anon := e.Client()
+	get := func(c *servertest.Client, path string) (int, string) {
+		resp, err := c.HTTP.Get(e.TS.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("Location")
+	}
+	for _, path := range []string{"/admin", "/clinician", "/clinician/patients/new", "/clinician/patients/x", "/patient", "/"} {
+		if code, loc := get(anon, path); code != http.StatusSeeOther || loc != "/login" {
+			t.Errorf("GET %s without a session = %d → %q, want 303 → /login", path, code, loc)
+		}
+	}
+	for _, tc := range []struct {
+		who  *servertest.Client
+		path string
+	}{{admin, "/clinician"}, {admin, "/patient"}, {admin, "/clinician/patients/x"}, {dr, "/admin"}, {dr, "/patient"}} {
+		if code, _ := get(tc.who, tc.path); code != http.StatusForbidden {
+			t.Errorf("GET %s as the wrong role = %d, want 403", tc.path, code)
+		}
+	}
+	if code, loc := get(admin, "/"); code != http.StatusSeeOther || loc != "/admin" {
+		t.Errorf("admin's start page = %d → %q", code, loc)
+	}
+}
+
+// TestTemplatesHaveNoInlineScriptOrStyle keeps the templates within the strict CSP.
+func TestTemplatesHaveNoInlineScriptOrStyle(t *testing.T) {
+	patterns := []*regexp.Regexp{
+		regexp.MustCompile(`(?i)<style`), regexp.MustCompile(`(?i)\sstyle=`), regexp.MustCompile(`(?i)\son[a-z]+=`),
+		regexp.MustCompile(`(?i)javascript:`), regexp.MustCompile(`(?i)<script>`), regexp.MustCompile(`(?i)<script\s+[^>]*>\s*\S`),
+	}
+	err := filepath.WalkDir("templates", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, p := range patterns {
+			if loc := p.FindIndex(b); loc != nil {
+				t.Errorf("%s: inline script or style %q", path, strings.TrimSpace(string(b[loc[0]:min(len(b), loc[1]+20)])))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
