@@ -53,4 +53,3 @@ func unwrapMessage(err error) string {
 	}
 	return "request refused"
 }
-

@@ -175,7 +175,7 @@ func (b *browser) fill(fields ...string) {
 // submit clicks the form's submit button and waits for the next page.
 func (b *browser) submit(form, heading string) {
 	b.t.Helper()
-	b.follow(chromedp.Click(chromedp.CSS(form + ` button[type="submit"]`)), heading)
+	b.follow(chromedp.Click(chromedp.CSS(form+` button[type="submit"]`)), heading)
 }
 
 // follow runs an action that navigates, and waits for the new document: the old one is marked
