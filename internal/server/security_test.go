@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"haven/internal/audit"
+	"haven/internal/server"
 	"haven/internal/server/servertest"
 	"haven/internal/store"
 	"haven/internal/store/storetest"
@@ -218,6 +219,27 @@ func TestSignInAttemptsAreAudited(t *testing.T) {
 			t.Fatalf("known and unknown accounts answer differently: %q vs %q", bodies[0], bodies[1])
 		}
 	})
+}
+
+func TestThrottledSignInIsRefusedAndAudited(t *testing.T) {
+	e := servertest.New(t, "", func(c *server.Config) { c.Identity.AttemptsPerMinute = 3 })
+	admin := e.Admin()
+	c := e.Client()
+	for range 3 {
+		c.Must(401, "POST", "/api/v1/auth/login", map[string]string{"email": admin.Email, "password": "wrong passphrase"})
+	}
+	// Even the right password is refused once the address is over its limit.
+	c.Must(429, "POST", "/api/v1/auth/login", map[string]string{"email": admin.Email, "password": admin.PW})
+	var action, outcome, reason string
+	if err := e.Srv.DB().QueryRow(`SELECT action, outcome, reason FROM audit_entries ORDER BY seq DESC LIMIT 1`).Scan(&action, &outcome, &reason); err != nil {
+		t.Fatal(err)
+	}
+	if action != "auth.login" || outcome != audit.Failure || reason != "throttled" {
+		t.Fatalf("last entry = %s %s %s, want a throttled auth.login failure", action, outcome, reason)
+	}
+	// A minute later the address may try again.
+	e.Clock.Advance(61 * time.Second)
+	c.Must(200, "POST", "/api/v1/auth/login", map[string]string{"email": admin.Email, "password": admin.PW})
 }
 
 func TestSecurityHeadersAndCrossSiteRefusal(t *testing.T) {

@@ -76,12 +76,17 @@ func FastIdentity() identity.Config {
 }
 
 // newEnv starts a server on dsn (empty: SQLite in a temporary data directory).
-func New(t testing.TB, dsn string) *Env {
+// Options adjust the server's configuration before it is built.
+func New(t testing.TB, dsn string, options ...func(*server.Config)) *Env {
 	t.Helper()
 	e := &Env{t: t, Clock: &Clock{t: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}, Log: &SyncBuffer{}, DataDir: filepath.Join(t.TempDir(), "data")}
-	srv, err := server.New(context.Background(), server.Config{
+	cfg := server.Config{
 		DataDir: e.DataDir, DB: dsn, Identity: FastIdentity(), Now: e.Clock.Now, Stderr: e.Log, BaseURL: "https://haven.test",
-	})
+	}
+	for _, o := range options {
+		o(&cfg)
+	}
+	srv, err := server.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
