@@ -10,9 +10,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"haven/internal/server/servertest"
 )
 
 // freeAddr returns a loopback address with a port that was free a moment ago.
@@ -26,23 +27,6 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestServeEmbeddedDefault runs `haven serve` as a user would on a fresh data directory: HTTPS
 // with a generated certificate, plain HTTP that only redirects, the setup link on stderr, private
 // file modes, and a graceful stop.
@@ -53,7 +37,7 @@ func TestServeEmbeddedDefault(t *testing.T) {
 	dataDir := filepath.Join(t.TempDir(), "haven-data")
 	httpsAddr, httpAddr := freeAddr(t), freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	stderr := &lockedBuffer{}
+	stderr := &servertest.SyncBuffer{}
 	done := make(chan int)
 	go func() {
 		done <- run(ctx, []string{"serve", "--data-dir", dataDir, "--listen", httpsAddr, "--http-listen", httpAddr}, &bytes.Buffer{}, stderr)
@@ -72,7 +56,7 @@ func TestServeEmbeddedDefault(t *testing.T) {
 		}
 	}
 	if err != nil {
-		t.Fatalf("server never answered: %v\nstderr:\n%s", err, stderr)
+		t.Fatalf("server never answered: %v\nstderr:\n%s", err, stderr.Bytes())
 	}
 	resp.Body.Close()
 	if resp.StatusCode != 200 || resp.Header.Get("Strict-Transport-Security") == "" {
@@ -82,8 +66,8 @@ func TestServeEmbeddedDefault(t *testing.T) {
 		t.Fatalf("TLS state %+v", resp.TLS)
 	}
 
-	if !regexp.MustCompile(`https://localhost:\d+/setup\?token=[A-Za-z0-9_-]{43}`).MatchString(stderr.String()) {
-		t.Fatalf("no setup link on stderr:\n%s", stderr)
+	if !regexp.MustCompile(`https://localhost:\d+/setup\?token=[A-Za-z0-9_-]{43}`).Match(stderr.Bytes()) {
+		t.Fatalf("no setup link on stderr:\n%s", stderr.Bytes())
 	}
 
 	// Plain HTTP only redirects to HTTPS.
@@ -107,7 +91,7 @@ func TestServeEmbeddedDefault(t *testing.T) {
 	select {
 	case code := <-done:
 		if code != 0 {
-			t.Fatalf("serve exited %d after a graceful stop:\n%s", code, stderr)
+			t.Fatalf("serve exited %d after a graceful stop:\n%s", code, stderr.Bytes())
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not stop")

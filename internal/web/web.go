@@ -58,11 +58,12 @@ func New(d Deps) *UI {
 	funcs := template.FuncMap{"date": func(t time.Time) string { return t.UTC().Format("2 Jan 2006, 15:04 UTC") }}
 	for _, n := range names {
 		name := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
-		if name == "layout" {
+		if name == "layout" || name == "partials" {
 			continue
 		}
 		// Templates are embedded and parsed at start: a broken one fails every test at once.
-		u.pages[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", n))
+		u.pages[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS,
+			"templates/layout.html", "templates/partials.html", n))
 	}
 	return u
 }
