@@ -6,7 +6,7 @@ import (
 
 // ContentSecurityPolicy allows only Haven's own scripts, styles and images: no inline script or
 // style, no eval, no framing, no plugins, forms posting only to Haven.
-const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; " +
 	"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 // MaxBodyBytes bounds every request body.
