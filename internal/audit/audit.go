@@ -22,6 +22,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/mod/sumdb/tlog"
+
 	"haven/internal/store"
 )
 
@@ -59,34 +61,89 @@ type Origin struct {
 // ErrUnavailable wraps every failure to record an entry; callers must then withhold the result.
 var ErrUnavailable = errors.New("audit: entry could not be recorded")
 
-// Log appends entries to the database.
+// Log appends entries to the database. Concurrent appends are group-committed: whoever finds
+// no commit under way becomes the leader and writes every entry queued meanwhile in one
+// transaction (one fsync), so throughput does not collapse to the disk's sync rate. Each
+// caller still returns only after its own entry is durable.
 type Log struct {
 	db  *store.DB
 	now func() time.Time
-	mu  sync.Mutex
+
+	mu         sync.Mutex
+	queue      []*pending
+	committing bool
+	// hashes caches tree hashes this process committed, so that adding a leaf rarely reads
+	// the database. Only the committing leader touches it.
+	hashes map[int64]tlog.Hash
 }
+
+type pending struct {
+	e    Entry
+	seq  int64
+	err  error
+	done chan struct{}
+}
+
+// maxBatch bounds one group commit.
+const maxBatch = 512
 
 // New returns a Log over db. now stamps entries (time.Now in production; a fake clock in tests).
 func New(db *store.DB, now func() time.Time) *Log {
-	return &Log{db: db, now: now}
+	return &Log{db: db, now: now, hashes: map[int64]tlog.Hash{}}
 }
+
+// maxCachedHashes bounds the tree-hash cache (about 3 MB).
+const maxCachedHashes = 1 << 16
 
 const (
 	selectHead       = `SELECT size, hash FROM audit_head WHERE id = 1`
 	selectHeadLocked = selectHead + ` FOR UPDATE`
 	insertHead       = `INSERT INTO audit_head (id, size, hash) VALUES (1, $1, $2)`
 	updateHead       = `UPDATE audit_head SET size = $1, hash = $2 WHERE id = 1`
-	insertEntry      = `INSERT INTO audit_entries (seq, recorded_at, actor_id, actor_role, action,
-		resource_type, resource_id, patient_id, outcome, reason, source_addr, request_id, prev_hash, hash)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`
+	entryColumns     = `audit_entries (seq, recorded_at, actor_id, actor_role, action,
+		resource_type, resource_id, patient_id, outcome, reason, source_addr, request_id, prev_hash, hash)`
 )
 
-// Append records e durably and returns its index. An error means nothing was recorded and the
-// caller must not release what the entry describes.
+// Append records e durably and returns its index. An error means the caller must not release
+// what the entry describes (the entry may or may not have been written).
 func (l *Log) Append(ctx context.Context, e Entry) (int64, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	e.Time = l.now().UTC()
+	p := &pending{e: e, done: make(chan struct{})}
+	l.mu.Lock()
+	l.queue = append(l.queue, p)
+	if l.committing {
+		l.mu.Unlock()
+		select {
+		case <-p.done:
+			return p.seq, p.err
+		case <-ctx.Done():
+			return 0, fmt.Errorf("%w: %v", ErrUnavailable, ctx.Err())
+		}
+	}
+	l.committing = true
+	for len(l.queue) > 0 {
+		batch := l.queue[:min(len(l.queue), maxBatch)]
+		l.queue = l.queue[len(batch):]
+		l.mu.Unlock()
+		// The leader commits other callers' entries too: its own cancellation must not abort them.
+		err := l.commit(context.WithoutCancel(ctx), batch)
+		for _, b := range batch {
+			if err != nil {
+				b.err = fmt.Errorf("%w: %v", ErrUnavailable, err)
+			}
+			close(b.done)
+		}
+		l.mu.Lock()
+	}
+	l.committing = false
+	l.mu.Unlock()
+	return p.seq, p.err
+}
+
+// commit writes a batch of entries, their chain links and their Merkle tree hashes, and
+// advances the head, in one transaction.
+func (l *Log) commit(ctx context.Context, batch []*pending) error {
+	var tree *txHashes
 	err := l.db.InTx(ctx, func(tx *sql.Tx) error {
 		q := selectHead
 		if l.db.Dialect == store.Postgres {
@@ -99,25 +156,47 @@ func (l *Log) Append(ctx context.Context, e Entry) (int64, error) {
 		if err != nil && !fresh {
 			return fmt.Errorf("read head: %w", err)
 		}
-		e.Seq = size + 1
-		h := chainHash(prev, e)
-		if _, err := tx.ExecContext(ctx, insertEntry, e.Seq, e.Time.UnixNano(), e.ActorID, e.ActorRole, e.Action,
-			e.ResourceType, e.ResourceID, e.PatientID, e.Outcome, e.Reason, e.SourceAddr, e.RequestID, nonNil(prev), h); err != nil {
-			return fmt.Errorf("insert entry: %w", err)
+		tree = newTxHashes(ctx, tx, l.db.Dialect, l.hashes)
+		rows := make([][]any, 0, len(batch))
+		for i, p := range batch {
+			p.e.Seq = size + int64(i) + 1
+			e := p.e
+			h := chainHash(prev, e)
+			rows = append(rows, []any{e.Seq, e.Time.UnixNano(), e.ActorID, e.ActorRole, e.Action,
+				e.ResourceType, e.ResourceID, e.PatientID, e.Outcome, e.Reason, e.SourceAddr, e.RequestID, nonNil(prev), h})
+			if err := tree.add(e.Seq-1, Canonical(e)); err != nil {
+				return err
+			}
+			prev = h
+		}
+		if err := insertRows(ctx, tx, l.db.Dialect, entryColumns, rows); err != nil {
+			return fmt.Errorf("insert entries: %w", err)
+		}
+		if err := tree.flush(); err != nil {
+			return err
 		}
 		headQuery := updateHead
 		if fresh {
 			headQuery = insertHead
 		}
-		if _, err := tx.ExecContext(ctx, headQuery, e.Seq, h); err != nil {
+		if _, err := tx.ExecContext(ctx, headQuery, size+int64(len(batch)), prev); err != nil {
 			return fmt.Errorf("advance head: %w", err)
 		}
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return err
 	}
-	return e.Seq, nil
+	if len(l.hashes)+len(tree.fresh) > maxCachedHashes {
+		clear(l.hashes)
+	}
+	for idx, h := range tree.fresh {
+		l.hashes[idx] = h
+	}
+	for _, p := range batch {
+		p.seq = p.e.Seq
+	}
+	return nil
 }
 
 func nonNil(b []byte) []byte {

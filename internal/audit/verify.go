@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"time"
 
+	"golang.org/x/mod/sumdb/tlog"
+
 	"haven/internal/store"
 )
 
@@ -35,6 +37,7 @@ func Verify(ctx context.Context, db *store.DB) (Report, error) {
 	defer rows.Close()
 	var rep Report
 	var prev []byte
+	var tree memHashes
 	for rows.Next() {
 		var e Entry
 		var ns int64
@@ -55,6 +58,9 @@ func Verify(ctx context.Context, db *store.DB) (Report, error) {
 			return bad(rep, want, "entry content does not match its hash: it was modified"), nil
 		}
 		prev = storedHash
+		if err := tree.add(e.Seq-1, Canonical(e)); err != nil {
+			return Report{}, err
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return Report{}, fmt.Errorf("audit: verify: read entries: %w", err)
@@ -76,6 +82,60 @@ func Verify(ctx context.Context, db *store.DB) (Report, error) {
 	}
 	if !bytes.Equal(head, prev) {
 		return bad(rep, size, "the last entry does not match the head"), nil
+	}
+	return checkStoredTree(ctx, db, rep, tree)
+}
+
+// memHashes holds a whole tree's stored hashes in memory, indexed like audit_hashes.
+type memHashes []tlog.Hash
+
+func (m memHashes) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(indexes))
+	for i, idx := range indexes {
+		if idx < 0 || idx >= int64(len(m)) {
+			return nil, fmt.Errorf("audit: tree hash %d out of range", idx)
+		}
+		out[i] = m[idx]
+	}
+	return out, nil
+}
+
+func (m *memHashes) add(n int64, data []byte) error {
+	hs, err := tlog.StoredHashes(n, data, *m)
+	if err != nil {
+		return fmt.Errorf("audit: verify: tree hashes for leaf %d: %w", n, err)
+	}
+	*m = append(*m, hs...)
+	return nil
+}
+
+// checkStoredTree compares the stored Merkle tree hashes with those recomputed from the entries,
+// so that proofs served from the stored tree can be trusted.
+func checkStoredTree(ctx context.Context, db *store.DB, rep Report, tree memHashes) (Report, error) {
+	rows, err := db.QueryContext(ctx, `SELECT idx, hash FROM audit_hashes ORDER BY idx`)
+	if err != nil {
+		return Report{}, fmt.Errorf("audit: verify: read tree: %w", err)
+	}
+	defer rows.Close()
+	var next int64
+	for rows.Next() {
+		var idx int64
+		var h []byte
+		if err := rows.Scan(&idx, &h); err != nil {
+			return Report{}, fmt.Errorf("audit: verify: read tree: %w", err)
+		}
+		if idx != next || idx >= int64(len(tree)) || !bytes.Equal(h, tree[idx][:]) {
+			_, n := tlog.SplitStoredHashIndex(min(idx, next))
+			level, _ := tlog.SplitStoredHashIndex(min(idx, next))
+			return bad(rep, n<<level+1, "the stored Merkle tree does not match the entries"), nil
+		}
+		next++
+	}
+	if err := rows.Err(); err != nil {
+		return Report{}, fmt.Errorf("audit: verify: read tree: %w", err)
+	}
+	if next != int64(len(tree)) {
+		return bad(rep, rep.Entries, "the stored Merkle tree is missing hashes"), nil
 	}
 	return rep, nil
 }

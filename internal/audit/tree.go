@@ -1,0 +1,196 @@
+package audit
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"golang.org/x/mod/sumdb/tlog"
+
+	"haven/internal/store"
+)
+
+// Leaf index n of the tree holds the entry with Seq n+1.
+
+const selectStoredHash = `SELECT hash FROM audit_hashes WHERE idx = $1`
+
+// querier is what reading stored hashes needs from *sql.DB or *sql.Tx.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// dbHashes reads stored tree hashes from the database (tlog.HashReader).
+type dbHashes struct {
+	ctx context.Context
+	q   querier
+}
+
+func (r dbHashes) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(indexes))
+	for i, idx := range indexes {
+		var b []byte
+		err := r.q.QueryRowContext(r.ctx, selectStoredHash, idx).Scan(&b)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("audit: tree hash %d is missing", idx)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("audit: read tree hash %d: %w", idx, err)
+		}
+		if len(b) != tlog.HashSize {
+			return nil, fmt.Errorf("audit: tree hash %d is malformed", idx)
+		}
+		copy(out[i][:], b)
+	}
+	return out, nil
+}
+
+// txHashes adds leaves inside a commit: hashes computed earlier in the same batch are read
+// from memory, recent ones from the sequencer's cache, older ones from the transaction.
+type txHashes struct {
+	ctx     context.Context
+	tx      *sql.Tx
+	dialect store.Dialect
+	cache   map[int64]tlog.Hash // committed hashes the sequencer remembers; read-only here
+	fresh   map[int64]tlog.Hash
+	pending []int64
+}
+
+func newTxHashes(ctx context.Context, tx *sql.Tx, d store.Dialect, cache map[int64]tlog.Hash) *txHashes {
+	return &txHashes{ctx: ctx, tx: tx, dialect: d, cache: cache, fresh: map[int64]tlog.Hash{}}
+}
+
+func (t *txHashes) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(indexes))
+	for i, idx := range indexes {
+		if h, ok := t.fresh[idx]; ok {
+			out[i] = h
+			continue
+		}
+		if h, ok := t.cache[idx]; ok {
+			out[i] = h
+			continue
+		}
+		hs, err := dbHashes{t.ctx, t.tx}.ReadHashes([]int64{idx})
+		if err != nil {
+			return nil, err
+		}
+		out[i] = hs[0]
+	}
+	return out, nil
+}
+
+// add computes the stored hashes that leaf n with data brings.
+func (t *txHashes) add(n int64, data []byte) error {
+	hashes, err := tlog.StoredHashes(n, data, t)
+	if err != nil {
+		return fmt.Errorf("tree hashes for leaf %d: %w", n, err)
+	}
+	first := tlog.StoredHashIndex(0, n)
+	for i, h := range hashes {
+		t.fresh[first+int64(i)] = h
+		t.pending = append(t.pending, first+int64(i))
+	}
+	return nil
+}
+
+// flush writes the hashes added in this batch in one statement.
+func (t *txHashes) flush() error {
+	rows := make([][]any, 0, len(t.pending))
+	for _, idx := range t.pending {
+		h := t.fresh[idx]
+		rows = append(rows, []any{idx, h[:]})
+	}
+	if err := insertRows(t.ctx, t.tx, t.dialect, "audit_hashes (idx, hash)", rows); err != nil {
+		return fmt.Errorf("insert tree hashes: %w", err)
+	}
+	t.pending = nil
+	return nil
+}
+
+// insertRows inserts rows with one multi-row INSERT (both dialects accept VALUES lists), in
+// chunks that stay under PostgreSQL's limit of 65535 parameters. SQLite gets anonymous "?"
+// placeholders: it resolves "$N" names by a linear search, quadratic over a long VALUES list.
+func insertRows(ctx context.Context, tx *sql.Tx, d store.Dialect, into string, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	width := len(rows[0])
+	per := 60000 / width
+	for start := 0; start < len(rows); start += per {
+		chunk := rows[start:min(len(rows), start+per)]
+		var q strings.Builder
+		q.WriteString("INSERT INTO " + into + " VALUES ")
+		args := make([]any, 0, len(chunk)*width)
+		for i, r := range chunk {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteByte('(')
+			for j := range r {
+				if j > 0 {
+					q.WriteString(", ")
+				}
+				if d == store.SQLite {
+					q.WriteByte('?')
+				} else {
+					q.WriteString("$" + strconv.Itoa(len(args)+j+1))
+				}
+			}
+			q.WriteByte(')')
+			args = append(args, r...)
+		}
+		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Head returns the size of the log and the root hash of its Merkle tree.
+func Head(ctx context.Context, db *store.DB) (tlog.Tree, error) {
+	var size int64
+	var chain []byte
+	err := db.QueryRowContext(ctx, selectHead).Scan(&size, &chain)
+	if errors.Is(err, sql.ErrNoRows) {
+		return tlog.Tree{}, nil
+	}
+	if err != nil {
+		return tlog.Tree{}, fmt.Errorf("audit: read head: %w", err)
+	}
+	root, err := tlog.TreeHash(size, dbHashes{ctx, db})
+	if err != nil {
+		return tlog.Tree{}, fmt.Errorf("audit: tree root: %w", err)
+	}
+	return tlog.Tree{N: size, Hash: root}, nil
+}
+
+// ProveEntry returns the proof that the entry with index seq is in the tree of size treeSize.
+func ProveEntry(ctx context.Context, db *store.DB, seq, treeSize int64) (tlog.RecordProof, error) {
+	if seq < 1 || seq > treeSize {
+		return nil, fmt.Errorf("audit: entry %d is not in a tree of size %d", seq, treeSize)
+	}
+	p, err := tlog.ProveRecord(treeSize, seq-1, dbHashes{ctx, db})
+	if err != nil {
+		return nil, fmt.Errorf("audit: prove entry %d: %w", seq, err)
+	}
+	return p, nil
+}
+
+// ProveGrowth returns the proof that the tree of size oldSize is a prefix of the tree of size
+// newSize: the log only grew.
+func ProveGrowth(ctx context.Context, db *store.DB, oldSize, newSize int64) (tlog.TreeProof, error) {
+	if oldSize < 1 || oldSize > newSize {
+		return nil, fmt.Errorf("audit: cannot prove growth from %d to %d", oldSize, newSize)
+	}
+	p, err := tlog.ProveTree(newSize, oldSize, dbHashes{ctx, db})
+	if err != nil {
+		return nil, fmt.Errorf("audit: prove growth %d→%d: %w", oldSize, newSize, err)
+	}
+	return p, nil
+}
+
+// LeafHash is the Merkle leaf hash of an entry.
+func LeafHash(e Entry) tlog.Hash { return tlog.RecordHash(Canonical(e)) }
