@@ -10,10 +10,15 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
+
+	"golang.org/x/mod/sumdb/note"
 
 	"haven/internal/audit"
 	"haven/internal/config"
+	"haven/internal/keys"
+	"haven/internal/keys/kms/localfile"
 	"haven/internal/server"
 	"haven/internal/store"
 )
@@ -107,7 +112,7 @@ func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 func auditVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	st, err := config.ParseStorage("audit verify", args, stderr, os.LookupEnv, true)
+	st, vkey, err := config.ParseAuditVerify(args, stderr, os.LookupEnv)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
@@ -121,7 +126,12 @@ func auditVerify(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return 2
 	}
 	defer db.Close()
-	rep, err := audit.Verify(ctx, db)
+	verifier, source, err := checkpointVerifier(ctx, db, st.DataDir, vkey)
+	if err != nil {
+		fmt.Fprintln(stderr, "haven:", err)
+		return 2
+	}
+	rep, err := audit.Verify(ctx, db, verifier)
 	if err != nil {
 		fmt.Fprintln(stderr, "haven:", err)
 		return 2
@@ -130,6 +140,47 @@ func auditVerify(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stdout, "audit log FAILED verification at entry %d of %d: %s\n", rep.FirstBad, rep.Entries, rep.Problem)
 		return 1
 	}
-	fmt.Fprintf(stdout, "audit log verified: %d entries, hash chain and head intact\n", rep.Entries)
+	fmt.Fprintf(stdout, "audit log verified: %d entries, hash chain, Merkle tree and head intact; %d signed checkpoints (%s)\n",
+		rep.Entries, rep.Checkpoints, source)
+	if uncovered := rep.Entries - rep.Covered; uncovered > 0 {
+		fmt.Fprintf(stdout, "%d entries after the latest checkpoint are not yet covered by a signature\n", uncovered)
+	}
 	return 0
+}
+
+// checkpointVerifier chooses the key that checkpoint signatures are checked against: the one
+// given with --key (an anchor held outside this machine), else the one the data directory's
+// root key unwraps from the database.
+func checkpointVerifier(ctx context.Context, db *store.DB, dataDir, vkey string) (note.Verifier, string, error) {
+	if vkey != "" {
+		v, err := note.NewVerifier(vkey)
+		if err != nil {
+			return nil, "", fmt.Errorf("--key: %w", err)
+		}
+		return v, "signatures checked against --key", nil
+	}
+	rootKey := filepath.Join(dataDir, "root.key")
+	if _, err := os.Stat(rootKey); err != nil {
+		return nil, "signatures not checked: no --key and no root key in the data directory", nil
+	}
+	kek, err := localfile.Client{}.GetAEAD(localfile.URI(rootKey))
+	if err != nil {
+		return nil, "", err
+	}
+	ks, err := keys.Open(ctx, db, kek)
+	if err != nil {
+		return nil, "", err
+	}
+	vkey, err = ks.AuditVerifierKey(ctx)
+	if errors.Is(err, keys.ErrNoAuditKey) {
+		return nil, "no checkpoint signed yet", nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	v, err := note.NewVerifier(vkey)
+	if err != nil {
+		return nil, "", err
+	}
+	return v, "signatures checked against the key in the database", nil
 }

@@ -87,6 +87,13 @@ func TestServeEmbeddedDefault(t *testing.T) {
 		t.Fatal("a TLS 1.1 handshake succeeded")
 	}
 
+	// One audited request (a failed sign-in), so that the shutdown has something to checkpoint.
+	r3, err := client.Post("https://"+httpsAddr+"/api/v1/auth/login", "application/json", strings.NewReader(`{"email":"x@y.test","password":"wrong password"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r3.Body.Close()
+
 	cancel()
 	select {
 	case code := <-done:
@@ -110,6 +117,12 @@ func TestServeEmbeddedDefault(t *testing.T) {
 		}
 		return nil
 	})
+	// The graceful stop signed a checkpoint covering every entry.
+	var out bytes.Buffer
+	if code := run(context.Background(), []string{"audit", "verify", "--data-dir", dataDir}, &out, &out); code != 0 ||
+		!strings.Contains(out.String(), "1 signed checkpoints (signatures checked") || strings.Contains(out.String(), "not yet covered") {
+		t.Fatalf("audit verify after shutdown: exit %d\n%s", code, out.String())
+	}
 	for _, f := range []string{"haven.db", "root.key"} {
 		if _, err := os.Stat(filepath.Join(dataDir, f)); err != nil {
 			t.Errorf("missing %s: %v", f, err)

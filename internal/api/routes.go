@@ -17,6 +17,7 @@ import (
 	"haven/internal/clinical"
 	"haven/internal/httpx"
 	"haven/internal/identity"
+	"haven/internal/store"
 )
 
 // Prefix is where the API is mounted.
@@ -55,8 +56,13 @@ type Deps struct {
 	Records  *clinical.Records
 	Policy   *access.Policy
 	Audit    *audit.Log
-	BaseURL  string // for one-time links, e.g. https://localhost:8443
-	Version  string
+	// Checkpoints publishes signed audit tree heads; DB serves proofs; AuditKey is the public
+	// checkpoint verifier key.
+	Checkpoints *audit.Checkpointer
+	DB          *store.DB
+	AuditKey    string
+	BaseURL     string // for one-time links, e.g. https://localhost:8443
+	Version     string
 }
 
 // API serves /api/v1.
@@ -154,6 +160,13 @@ func (a *API) table() []Route {
 			Query: []Param{{Name: "id", In: "path", Required: true, Description: "patient identifier"}}, Request: noteRequest{}, Response: idResponse{}, Handler: a.addNote},
 		{Method: "GET", Path: "/me/record", OperationID: "getMyRecord", Summary: "The signed-in patient's own record", Tag: "clinical",
 			Response: clinical.Record{}, Handler: a.myRecord},
+
+		{Method: "GET", Path: "/audit/checkpoint", OperationID: "getAuditCheckpoint", Summary: "The latest signed audit checkpoint (signed-note text)", Tag: "audit",
+			Public: true, Response: "", Handler: a.checkpoint},
+		{Method: "POST", Path: "/admin/audit/checkpoint", OperationID: "publishAuditCheckpoint", Summary: "Sign and publish an audit checkpoint now", Tag: "admin",
+			Response: "", Handler: a.publishCheckpoint},
+		{Method: "GET", Path: "/audit/key", OperationID: "getAuditKey", Summary: "The audit checkpoint verifier key (note format)", Tag: "audit",
+			Public: true, Response: "", Handler: a.auditKey},
 	}
 }
 

@@ -57,7 +57,7 @@ func TestTamperIsDetected(t *testing.T) {
 						t.Fatalf("tamper: %v", err)
 					}
 				}
-				rep, err := audit.Verify(context.Background(), db)
+				rep, err := audit.Verify(context.Background(), db, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -86,7 +86,7 @@ func TestConcurrentAppendsStayDense(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		rep, err := audit.Verify(context.Background(), db)
+		rep, err := audit.Verify(context.Background(), db, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -98,7 +98,7 @@ func TestGroupCommitKeepsTreeAndChain(t *testing.T) {
 		if len(got) != 200 {
 			t.Fatalf("%d distinct indexes, want 200", len(got))
 		}
-		rep, err := audit.Verify(context.Background(), db)
+		rep, err := audit.Verify(context.Background(), db, nil)
 		if err != nil || !rep.OK() || rep.Entries != 200 {
 			t.Fatalf("verify = %+v, %v", rep, err)
 		}
@@ -111,7 +111,7 @@ func TestTamperedTreeIsDetected(t *testing.T) {
 		if _, err := db.Exec(`UPDATE audit_hashes SET hash = $1 WHERE idx = 2`, make([]byte, 32)); err != nil {
 			t.Fatal(err)
 		}
-		rep, err := audit.Verify(context.Background(), db)
+		rep, err := audit.Verify(context.Background(), db, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"haven/internal/store"
@@ -15,9 +16,11 @@ import (
 
 // Report is the result of verifying the stored log.
 type Report struct {
-	Entries  int64  // rows read
-	FirstBad int64  // index of the first entry that fails, 0 if none
-	Problem  string // what is wrong at FirstBad (or with the head), empty if the log verifies
+	Entries     int64  // rows read
+	FirstBad    int64  // index of the first entry that fails, 0 if none
+	Problem     string // what is wrong at FirstBad (or with the head), empty if the log verifies
+	Checkpoints int    // signed checkpoints checked
+	Covered     int64  // entries covered by the latest checkpoint; the rest are not yet anchored
 }
 
 // OK reports whether the log verified.
@@ -26,10 +29,13 @@ func (r Report) OK() bool { return r.Problem == "" }
 const selectEntries = `SELECT seq, recorded_at, actor_id, actor_role, action, resource_type, resource_id,
 	patient_id, outcome, reason, source_addr, request_id, prev_hash, hash FROM audit_entries ORDER BY seq`
 
-// Verify recomputes the hash chain over every stored entry and checks it against the head. It
-// detects a modified, deleted, inserted or reordered entry and a truncated log, and names the
-// first index where the stored log departs from what was appended.
-func Verify(ctx context.Context, db *store.DB) (Report, error) {
+// Verify recomputes the hash chain and the Merkle tree over every stored entry and checks them
+// against the head, the stored tree and every signed checkpoint. It detects a modified, deleted,
+// inserted or reordered entry and a truncated log, and names the first index where the stored
+// log departs from what was appended. With a verifier key it also checks each checkpoint's
+// signature, so a log rewritten consistently in the database still fails against the
+// checkpoints signed before the rewrite. A nil verifier skips only the signature check.
+func Verify(ctx context.Context, db *store.DB, v note.Verifier) (Report, error) {
 	rows, err := db.QueryContext(ctx, selectEntries)
 	if err != nil {
 		return Report{}, fmt.Errorf("audit: verify: read entries: %w", err)
@@ -83,7 +89,46 @@ func Verify(ctx context.Context, db *store.DB) (Report, error) {
 	if !bytes.Equal(head, prev) {
 		return bad(rep, size, "the last entry does not match the head"), nil
 	}
-	return checkStoredTree(ctx, db, rep, tree)
+	if rep, err = checkStoredTree(ctx, db, rep, tree); err != nil || !rep.OK() {
+		return rep, err
+	}
+	return checkCheckpoints(ctx, db, rep, tree, v)
+}
+
+// checkCheckpoints compares every stored checkpoint with the tree recomputed from the entries.
+func checkCheckpoints(ctx context.Context, db *store.DB, rep Report, tree memHashes, v note.Verifier) (Report, error) {
+	rows, err := db.QueryContext(ctx, selectAllCPs)
+	if err != nil {
+		return Report{}, fmt.Errorf("audit: verify: read checkpoints: %w", err)
+	}
+	defer rows.Close()
+	var prevSize int64
+	for rows.Next() {
+		cp, err := scanCheckpoint(rows)
+		if err != nil {
+			return Report{}, fmt.Errorf("audit: verify: read checkpoint: %w", err)
+		}
+		if v != nil {
+			signed, err := OpenCheckpoint(cp.Signed, v)
+			if err != nil || signed.N != cp.Size || signed.Hash != cp.Root {
+				return bad(rep, prevSize+1, fmt.Sprintf("the checkpoint of size %d is not signed by the audit key", cp.Size)), nil
+			}
+		}
+		if cp.Size > rep.Entries {
+			return bad(rep, rep.Entries+1, fmt.Sprintf("a signed checkpoint covers %d entries but only %d are stored: the log was truncated", cp.Size, rep.Entries)), nil
+		}
+		root, err := tlog.TreeHash(cp.Size, tree)
+		if err != nil {
+			return Report{}, fmt.Errorf("audit: verify: tree at %d: %w", cp.Size, err)
+		}
+		if root != cp.Root {
+			return bad(rep, prevSize+1, fmt.Sprintf("entries %d to %d differ from the signed checkpoint of size %d", prevSize+1, cp.Size, cp.Size)), nil
+		}
+		rep.Checkpoints++
+		rep.Covered = cp.Size
+		prevSize = cp.Size
+	}
+	return rep, rows.Err()
 }
 
 // memHashes holds a whole tree's stored hashes in memory, indexed like audit_hashes.

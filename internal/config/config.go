@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"time"
 
 	"haven/internal/server"
 	"haven/internal/store"
@@ -41,7 +42,8 @@ type Storage struct {
 	DB      string
 }
 
-func (s *Storage) define(fs *flag.FlagSet, lookup func(string) (string, bool)) {
+// Define adds the storage flags to fs.
+func (s *Storage) Define(fs *flag.FlagSet, lookup func(string) (string, bool)) {
 	stringFlag(fs, &s.DataDir, "data-dir", "haven-data", "directory for the SQLite database, root key and certificates", lookup)
 	stringFlag(fs, &s.DB, "db", "", "postgres:// DSN; empty uses SQLite at <data-dir>/haven.db", lookup)
 }
@@ -58,7 +60,7 @@ func (s Storage) DSN() string {
 func ParseServe(args []string, out io.Writer, lookup func(string) (string, bool)) (server.Config, error) {
 	fs := FlagSet("serve", out)
 	var st Storage
-	st.define(fs, lookup)
+	st.Define(fs, lookup)
 	var c server.Config
 	stringFlag(fs, &c.Listen, "listen", ":8443", "HTTPS listen address", lookup)
 	stringFlag(fs, &c.HTTPListen, "http-listen", ":8080", "plain-HTTP address that only redirects to HTTPS; empty disables it", lookup)
@@ -66,8 +68,20 @@ func ParseServe(args []string, out io.Writer, lookup func(string) (string, bool)
 	stringFlag(fs, &c.ACMEEmail, "acme-email", "", "contact e-mail for the ACME account", lookup)
 	stringFlag(fs, &c.ACMEDirectory, "acme-directory", "", "ACME directory URL (default Let's Encrypt)", lookup)
 	stringFlag(fs, &c.BaseURL, "base-url", "", "external URL for links (default https://<host>:<port>)", lookup)
+	stringFlag(fs, &c.WitnessDir, "audit-witness-dir", "", "directory (ideally another disk or machine) that receives a copy of every signed audit checkpoint", lookup)
+	stringFlag(fs, &c.WitnessURL, "audit-witness-url", "", "HTTPS endpoint that receives every signed audit checkpoint (POST, text/plain)", lookup)
+	var interval string
+	stringFlag(fs, &interval, "checkpoint-interval", "5m", "how often a signed audit checkpoint is published", lookup)
 	if err := fs.Parse(args); err != nil {
 		return server.Config{}, err
+	}
+	d, err := time.ParseDuration(interval)
+	if err != nil || d < time.Second {
+		return server.Config{}, fmt.Errorf("serve: --checkpoint-interval %q is not a duration of at least 1s", interval)
+	}
+	c.CheckpointInterval = d
+	if c.WitnessURL != "" && !strings.HasPrefix(c.WitnessURL, "https://") {
+		return server.Config{}, fmt.Errorf("serve: --audit-witness-url must be an https:// URL")
 	}
 	if fs.NArg() > 0 {
 		return server.Config{}, fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
@@ -88,12 +102,37 @@ func ParseServe(args []string, out io.Writer, lookup func(string) (string, bool)
 	return c, nil
 }
 
+// ParseAuditVerify reads the flags of `haven audit verify`: the storage flags and --key, the
+// checkpoint verifier key to trust (by default the one the data directory's root key unwraps).
+func ParseAuditVerify(args []string, out io.Writer, lookup func(string) (string, bool)) (Storage, string, error) {
+	fs := FlagSet("audit verify", out)
+	var st Storage
+	st.Define(fs, lookup)
+	var key string
+	fs.StringVar(&key, "key", "", "audit checkpoint verifier key (note format) to check signatures against")
+	if err := fs.Parse(args); err != nil {
+		return Storage{}, "", err
+	}
+	if fs.NArg() > 0 {
+		return Storage{}, "", fmt.Errorf("audit verify: unexpected argument %q", fs.Arg(0))
+	}
+	if st.DB != "" && !store.IsPostgresDSN(st.DB) {
+		return Storage{}, "", fmt.Errorf("audit verify: --db must be a postgres:// DSN")
+	}
+	if st.DB == "" {
+		if _, err := os.Stat(st.DSN()); err != nil {
+			return Storage{}, "", fmt.Errorf("audit verify: no database at %s (use --data-dir or --db)", st.DSN())
+		}
+	}
+	return st, key, nil
+}
+
 // ParseStorage reads the flags of commands that only need the database (migrate, audit verify).
 // With mustExist, a SQLite database that is not there is an error rather than created empty.
 func ParseStorage(name string, args []string, out io.Writer, lookup func(string) (string, bool), mustExist bool) (Storage, error) {
 	fs := FlagSet(name, out)
 	var st Storage
-	st.define(fs, lookup)
+	st.Define(fs, lookup)
 	if err := fs.Parse(args); err != nil {
 		return Storage{}, err
 	}

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"golang.org/x/mod/sumdb/note"
+
 	"haven/internal/keys"
 	"haven/internal/keys/kms/localfile"
 	"haven/internal/store"
@@ -172,6 +174,37 @@ func FuzzNormalizeName(f *testing.F) {
 		again, err := keys.Normalize(keys.IndexName, n)
 		if err != nil || again != n {
 			t.Fatalf("Normalize not idempotent: %q -> %q -> %q (%v)", s, n, again, err)
+		}
+	})
+}
+
+func TestAuditSignerPersistsAndVerifies(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		s := newService(t, db)
+		signer, vkey, err := s.AuditSigner(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg, err := note.Sign(&note.Note{Text: "haven checkpoint\n"}, signer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := note.NewVerifier(vkey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := note.Open(msg, note.VerifierList(v)); err != nil {
+			t.Fatalf("signature does not verify with the published key: %v", err)
+		}
+		_, vkey2, err := s.AuditSigner(ctx)
+		if err != nil || vkey2 != vkey {
+			t.Fatalf("signing key changed between calls: %v", err)
+		}
+		var sealed []byte
+		db.QueryRow(`SELECT wrapped FROM system_keys WHERE name = 'audit-checkpoint-signer'`).Scan(&sealed)
+		if bytes.Contains(sealed, []byte("PRIVATE+KEY")) {
+			t.Fatal("the signing key is stored in clear")
 		}
 	})
 }

@@ -57,6 +57,15 @@ func (s *Server) Run(ctx context.Context) error {
 		go func() { errc <- redirect.Serve(rln) }()
 	}
 	s.log.Info("haven serving", "https", ln.Addr().String(), "url", s.cfg.BaseURL, "version", Version)
+	cpCtx, stopCheckpoints := context.WithCancel(context.Background())
+	defer stopCheckpoints()
+	cpDone := make(chan struct{})
+	go func() {
+		defer close(cpDone)
+		s.cps.Run(cpCtx, s.cfg.CheckpointInterval, func(err error) {
+			s.log.Error("audit checkpoint", "error", err.Error())
+		})
+	}()
 
 	select {
 	case err := <-errc:
@@ -72,6 +81,9 @@ func (s *Server) Run(ctx context.Context) error {
 	for _, srv := range servers {
 		errs = append(errs, srv.Shutdown(shutdownCtx))
 	}
+	// Requests have finished: the final checkpoint covers every entry they wrote.
+	stopCheckpoints()
+	<-cpDone
 	return errors.Join(errs...)
 }
 

@@ -49,6 +49,10 @@ type Config struct {
 	RootKeyURI    string // KMS key URI; default the local key file DataDir/root.key
 	BaseURL       string // external URL for links; derived from Host and Listen if empty
 
+	CheckpointInterval time.Duration // how often a signed audit checkpoint is published; default 5 min
+	WitnessDir         string        // directory that receives a copy of every checkpoint
+	WitnessURL         string        // HTTPS endpoint that receives every checkpoint
+
 	Identity identity.Config
 	Now      func() time.Time // the clock; time.Now unless a test fakes it
 	Stderr   io.Writer        // setup link and logs; os.Stderr by default
@@ -83,6 +87,9 @@ func (c *Config) applyDefaults() {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.CheckpointInterval == 0 {
+		c.CheckpointInterval = 5 * time.Minute
+	}
 	if c.Stderr == nil {
 		c.Stderr = os.Stderr
 	}
@@ -95,6 +102,8 @@ type Server struct {
 	db       *store.DB
 	keys     *keys.Service
 	audit    *audit.Log
+	cps      *audit.Checkpointer
+	auditKey string // the checkpoint verifier key, published
 	identity *identity.Service
 	records  *clinical.Records
 	policy   *access.Policy
@@ -128,6 +137,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.audit = audit.New(s.db, cfg.Now)
+	signer, vkey, err := s.keys.AuditSigner(ctx)
+	if err != nil {
+		s.db.Close()
+		return nil, err
+	}
+	s.auditKey = vkey
+	s.cps = audit.NewCheckpointer(s.db, signer, cfg.Now, witnesses(cfg)...)
 	s.identity = identity.New(cfg.Identity, s.db, s.keys, s.audit, cfg.Now)
 	policy := access.New(clinical.CareTeam{DB: s.db})
 	s.records = clinical.New(s.db, s.keys, policy, s.audit, s.identity, cfg.Now)
@@ -146,7 +162,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 func (s *Server) buildHandler() http.Handler {
 	mux := http.NewServeMux()
 	s.api = api.New(api.Deps{Log: s.log, Identity: s.identity, Records: s.records, Policy: s.policy, Audit: s.audit,
-		BaseURL: s.cfg.BaseURL, Version: Version})
+		Checkpoints: s.cps, DB: s.db, AuditKey: s.auditKey, BaseURL: s.cfg.BaseURL, Version: Version})
 	s.api.Mount(mux)
 	web.New(web.Deps{Log: s.log, Identity: s.identity, Records: s.records, Policy: s.policy, Audit: s.audit,
 		BaseURL: s.cfg.BaseURL}).Mount(mux)
@@ -154,6 +170,23 @@ func (s *Server) buildHandler() http.Handler {
 	mux.HandleFunc("GET /readyz", s.ready)
 	mux.Handle("GET /metrics", s.metrics.Handler())
 	return s.chain(mux)
+}
+
+// witnesses builds the configured checkpoint witnesses.
+func witnesses(cfg Config) []audit.Witness {
+	var ws []audit.Witness
+	if cfg.WitnessDir != "" {
+		ws = append(ws, audit.DirWitness{Dir: cfg.WitnessDir})
+	}
+	if cfg.WitnessURL != "" {
+		ws = append(ws, audit.HTTPWitness{URL: cfg.WitnessURL})
+	}
+	return ws
+}
+
+// PublishCheckpoint signs and publishes the current audit tree head now.
+func (s *Server) PublishCheckpoint(ctx context.Context) (audit.Checkpoint, error) {
+	return s.cps.Publish(ctx)
 }
 
 // rootKey fetches the key-encryption key from the KMS named by uri.
