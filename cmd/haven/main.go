@@ -29,6 +29,12 @@ Usage:
   haven serve [flags]           run the platform (HTTPS on :8443, SQLite in ./haven-data)
   haven migrate [flags]         apply database migrations and exit
   haven audit verify [flags]    verify the audit log (run while the server is stopped)
+  haven audit prove --entry N   print the inclusion proof of entry N against the latest checkpoint
+  haven audit consistency --from SIZE
+                                print the proof that the log only grew since a checkpoint of SIZE
+  haven audit export --out DIR  write entries and checkpoints for a verifier with no database
+  haven audit verify --export DIR --key VKEY
+                                verify an export with no database
   haven version                 print the version
 
 Run "haven COMMAND -h" for a command's flags.
@@ -54,11 +60,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "migrate":
 		err = migrate(ctx, args[1:], stdout, stderr)
 	case "audit":
-		if len(args) < 2 || args[1] != "verify" {
-			fmt.Fprint(stderr, "usage: haven audit verify [--data-dir DIR | --db DSN]\n")
-			return 2
-		}
-		return auditVerify(ctx, args[2:], stdout, stderr)
+		return auditCommand(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "haven", server.Version)
 		return 0
@@ -152,35 +154,42 @@ func auditVerify(ctx context.Context, args []string, stdout, stderr io.Writer) i
 // given with --key (an anchor held outside this machine), else the one the data directory's
 // root key unwraps from the database.
 func checkpointVerifier(ctx context.Context, db *store.DB, dataDir, vkey string) (note.Verifier, string, error) {
-	if vkey != "" {
-		v, err := note.NewVerifier(vkey)
-		if err != nil {
-			return nil, "", fmt.Errorf("--key: %w", err)
+	source := "signatures checked against --key"
+	if vkey == "" {
+		var err error
+		if vkey, err = dataDirVerifierKey(ctx, db, dataDir); err != nil {
+			return nil, "", err
 		}
-		return v, "signatures checked against --key", nil
-	}
-	rootKey := filepath.Join(dataDir, "root.key")
-	if _, err := os.Stat(rootKey); err != nil {
-		return nil, "signatures not checked: no --key and no root key in the data directory", nil
-	}
-	kek, err := localfile.Client{}.GetAEAD(localfile.URI(rootKey))
-	if err != nil {
-		return nil, "", err
-	}
-	ks, err := keys.Open(ctx, db, kek)
-	if err != nil {
-		return nil, "", err
-	}
-	vkey, err = ks.AuditVerifierKey(ctx)
-	if errors.Is(err, keys.ErrNoAuditKey) {
-		return nil, "no checkpoint signed yet", nil
-	}
-	if err != nil {
-		return nil, "", err
+		if vkey == "" {
+			return nil, "signatures not checked: no --key, and no root key or checkpoint key in the data directory", nil
+		}
+		source = "signatures checked against the key in the database"
 	}
 	v, err := note.NewVerifier(vkey)
 	if err != nil {
-		return nil, "", err
+		return nil, "", fmt.Errorf("verifier key: %w", err)
 	}
-	return v, "signatures checked against the key in the database", nil
+	return v, source, nil
+}
+
+// dataDirVerifierKey unwraps the checkpoint verifier key with the data directory's root key; ""
+// if there is no root key file or no checkpoint has been signed.
+func dataDirVerifierKey(ctx context.Context, db *store.DB, dataDir string) (string, error) {
+	rootKey := filepath.Join(dataDir, "root.key")
+	if _, err := os.Stat(rootKey); err != nil {
+		return "", nil
+	}
+	kek, err := localfile.Client{}.GetAEAD(localfile.URI(rootKey))
+	if err != nil {
+		return "", err
+	}
+	ks, err := keys.Open(ctx, db, kek)
+	if err != nil {
+		return "", err
+	}
+	vkey, err := ks.AuditVerifierKey(ctx)
+	if errors.Is(err, keys.ErrNoAuditKey) {
+		return "", nil
+	}
+	return vkey, err
 }

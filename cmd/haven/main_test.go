@@ -3,12 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"haven/internal/audit"
+	"haven/internal/server"
 	"haven/internal/store"
 )
 
@@ -48,5 +52,50 @@ func TestUsageErrors(t *testing.T) {
 		if code := run(context.Background(), args, &out, &errOut); code == 0 {
 			t.Errorf("haven %v exited 0", args)
 		}
+	}
+}
+
+// TestAuditProofsAndExportCommands runs prove, consistency, export and the database-free
+// verification of the export as an auditor would, with the key taken from outside.
+func TestAuditProofsAndExportCommands(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	srv, err := server.New(ctx, server.Config{DataDir: dir, Stderr: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := audit.New(srv.DB(), time.Now)
+	for range 6 {
+		l.Append(ctx, audit.Entry{Action: "record.read", Outcome: audit.Allow})
+	}
+	first, _ := srv.PublishCheckpoint(ctx)
+	for range 3 {
+		l.Append(ctx, audit.Entry{Action: "record.read", Outcome: audit.Deny})
+	}
+	if _, err := srv.PublishCheckpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	srv.Close()
+	cmd := func(args ...string) (int, string) {
+		var out bytes.Buffer
+		code := run(ctx, args, &out, &out)
+		return code, out.String()
+	}
+	if code, out := cmd("audit", "prove", "--data-dir", dir, "--entry", "4"); code != 0 || !strings.Contains(out, "inclusion proof") {
+		t.Fatalf("prove: %d %s", code, out)
+	}
+	if code, out := cmd("audit", "consistency", "--data-dir", dir, "--from", strconv.FormatInt(first.Size, 10)); code != 0 || !strings.Contains(out, "consistency from size 6 to size 9") {
+		t.Fatalf("consistency: %d %s", code, out)
+	}
+	export := filepath.Join(t.TempDir(), "export")
+	if code, out := cmd("audit", "export", "--data-dir", dir, "--out", export); code != 0 {
+		t.Fatalf("export: %d %s", code, out)
+	}
+	key, _ := os.ReadFile(filepath.Join(export, "key"))
+	if code, out := cmd("audit", "verify", "--export", export, "--key", strings.TrimSpace(string(key))); code != 0 || !strings.Contains(out, "9 entries, 2 signed checkpoints") {
+		t.Fatalf("verify export: %d %s", code, out)
+	}
+	if code, out := cmd("audit", "verify", "--data-dir", dir, "--key", strings.TrimSpace(string(key))); code != 0 || !strings.Contains(out, "2 signed checkpoints") {
+		t.Fatalf("verify with --key: %d %s", code, out)
 	}
 }

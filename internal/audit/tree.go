@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
 
@@ -194,3 +195,21 @@ func ProveGrowth(ctx context.Context, db *store.DB, oldSize, newSize int64) (tlo
 
 // LeafHash is the Merkle leaf hash of an entry.
 func LeafHash(e Entry) tlog.Hash { return tlog.RecordHash(Canonical(e)) }
+
+// EntryAt reads the entry with index seq.
+func EntryAt(ctx context.Context, db *store.DB, seq int64) (Entry, error) {
+	var e Entry
+	var ns int64
+	var prev, h []byte
+	err := db.QueryRowContext(ctx, selectEntryRows+` WHERE seq = $1`, seq).Scan(
+		&e.Seq, &ns, &e.ActorID, &e.ActorRole, &e.Action, &e.ResourceType, &e.ResourceID,
+		&e.PatientID, &e.Outcome, &e.Reason, &e.SourceAddr, &e.RequestID, &prev, &h)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Entry{}, fmt.Errorf("audit: no entry %d", seq)
+	}
+	if err != nil {
+		return Entry{}, fmt.Errorf("audit: read entry %d: %w", seq, err)
+	}
+	e.Time = time.Unix(0, ns).UTC()
+	return e, nil
+}

@@ -26,8 +26,11 @@ type Report struct {
 // OK reports whether the log verified.
 func (r Report) OK() bool { return r.Problem == "" }
 
-const selectEntries = `SELECT seq, recorded_at, actor_id, actor_role, action, resource_type, resource_id,
-	patient_id, outcome, reason, source_addr, request_id, prev_hash, hash FROM audit_entries ORDER BY seq`
+const (
+	selectEntryRows = `SELECT seq, recorded_at, actor_id, actor_role, action, resource_type, resource_id,
+	patient_id, outcome, reason, source_addr, request_id, prev_hash, hash FROM audit_entries`
+	selectEntries = selectEntryRows + ` ORDER BY seq`
+)
 
 // Verify recomputes the hash chain and the Merkle tree over every stored entry and checks them
 // against the head, the stored tree and every signed checkpoint. It detects a modified, deleted,
@@ -101,13 +104,27 @@ func checkCheckpoints(ctx context.Context, db *store.DB, rep Report, tree memHas
 	if err != nil {
 		return Report{}, fmt.Errorf("audit: verify: read checkpoints: %w", err)
 	}
-	defer rows.Close()
-	var prevSize int64
+	var cps []Checkpoint
 	for rows.Next() {
 		cp, err := scanCheckpoint(rows)
 		if err != nil {
+			rows.Close()
 			return Report{}, fmt.Errorf("audit: verify: read checkpoint: %w", err)
 		}
+		cps = append(cps, cp)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return Report{}, fmt.Errorf("audit: verify: read checkpoints: %w", err)
+	}
+	return checkAgainst(rep, tree, cps, v)
+}
+
+// checkAgainst checks checkpoints, in size order, against the recomputed tree: each must be
+// signed by v (when v is not nil), cover no more entries than exist, and have the tree's root.
+func checkAgainst(rep Report, tree memHashes, cps []Checkpoint, v note.Verifier) (Report, error) {
+	var prevSize int64
+	for _, cp := range cps {
 		if v != nil {
 			signed, err := OpenCheckpoint(cp.Signed, v)
 			if err != nil || signed.N != cp.Size || signed.Hash != cp.Root {
@@ -128,7 +145,7 @@ func checkCheckpoints(ctx context.Context, db *store.DB, rep Report, tree memHas
 		rep.Covered = cp.Size
 		prevSize = cp.Size
 	}
-	return rep, rows.Err()
+	return rep, nil
 }
 
 // memHashes holds a whole tree's stored hashes in memory, indexed like audit_hashes.

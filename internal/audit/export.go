@@ -1,0 +1,194 @@
+package audit
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"haven/internal/store"
+)
+
+// An export is a directory a verifier can check with no database at all:
+//
+//	entries.ndjson            one JSON entry per line, in index order
+//	checkpoints/N.checkpoint  every signed checkpoint, as stored
+//	key                       the checkpoint verifier key (informational: verify with your own copy)
+const (
+	exportEntries     = "entries.ndjson"
+	exportCheckpoints = "checkpoints"
+	exportKey         = "key"
+)
+
+// exportedEntry is the JSON form of an entry. The time keeps nanoseconds, so the entry's
+// canonical encoding, and so its leaf hash, is reproduced exactly.
+type exportedEntry struct {
+	Seq          int64  `json:"seq"`
+	Time         string `json:"time"`
+	ActorID      string `json:"actorId"`
+	ActorRole    string `json:"actorRole"`
+	Action       string `json:"action"`
+	ResourceType string `json:"resourceType"`
+	ResourceID   string `json:"resourceId"`
+	PatientID    string `json:"patientId"`
+	Outcome      string `json:"outcome"`
+	Reason       string `json:"reason"`
+	SourceAddr   string `json:"sourceAddr"`
+	RequestID    string `json:"requestId"`
+}
+
+// Export writes every entry and checkpoint of db, and the verifier key, into dir (created,
+// mode 0700; it must not exist yet, so an export is never mixed with an older one).
+func Export(ctx context.Context, db *store.DB, dir, vkey string) (int64, error) {
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return 0, fmt.Errorf("audit: export: %w", err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, exportCheckpoints), 0o700); err != nil {
+		return 0, fmt.Errorf("audit: export: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, exportEntries), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return 0, fmt.Errorf("audit: export: %w", err)
+	}
+	defer f.Close()
+	w := bufio.NewWriter(f)
+	enc := json.NewEncoder(w)
+	rows, err := db.QueryContext(ctx, selectEntries)
+	if err != nil {
+		return 0, fmt.Errorf("audit: export: read entries: %w", err)
+	}
+	var n int64
+	for rows.Next() {
+		var e Entry
+		var ns int64
+		var prev, h []byte
+		if err := rows.Scan(&e.Seq, &ns, &e.ActorID, &e.ActorRole, &e.Action, &e.ResourceType, &e.ResourceID,
+			&e.PatientID, &e.Outcome, &e.Reason, &e.SourceAddr, &e.RequestID, &prev, &h); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("audit: export: scan entry: %w", err)
+		}
+		if err := enc.Encode(exportedEntry{e.Seq, time.Unix(0, ns).UTC().Format(time.RFC3339Nano), e.ActorID, e.ActorRole, e.Action,
+			e.ResourceType, e.ResourceID, e.PatientID, e.Outcome, e.Reason, e.SourceAddr, e.RequestID}); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("audit: export: write entry: %w", err)
+		}
+		n++
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("audit: export: read entries: %w", err)
+	}
+	if err := w.Flush(); err != nil {
+		return 0, fmt.Errorf("audit: export: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		return 0, fmt.Errorf("audit: export: %w", err)
+	}
+	cprows, err := db.QueryContext(ctx, selectAllCPs)
+	if err != nil {
+		return 0, fmt.Errorf("audit: export: read checkpoints: %w", err)
+	}
+	defer cprows.Close()
+	for cprows.Next() {
+		cp, err := scanCheckpoint(cprows)
+		if err != nil {
+			return 0, fmt.Errorf("audit: export: read checkpoint: %w", err)
+		}
+		name := filepath.Join(dir, exportCheckpoints, strconv.FormatInt(cp.Size, 10)+".checkpoint")
+		if err := os.WriteFile(name, cp.Signed, 0o600); err != nil {
+			return 0, fmt.Errorf("audit: export: %w", err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, exportKey), []byte(vkey+"\n"), 0o600); err != nil {
+		return 0, fmt.Errorf("audit: export: %w", err)
+	}
+	return n, cprows.Err()
+}
+
+// ParseEntry decodes one line of an export. It refuses unknown fields and malformed times.
+func ParseEntry(line []byte) (Entry, error) {
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	var x exportedEntry
+	if err := dec.Decode(&x); err != nil {
+		return Entry{}, fmt.Errorf("audit: entry: %w", err)
+	}
+	if dec.More() {
+		return Entry{}, errors.New("audit: entry: trailing data")
+	}
+	t, err := time.Parse(time.RFC3339Nano, x.Time)
+	if err != nil {
+		return Entry{}, fmt.Errorf("audit: entry %d: time: %w", x.Seq, err)
+	}
+	return Entry{Seq: x.Seq, Time: t.UTC(), ActorID: x.ActorID, ActorRole: x.ActorRole, Action: x.Action,
+		ResourceType: x.ResourceType, ResourceID: x.ResourceID, PatientID: x.PatientID, Outcome: x.Outcome,
+		Reason: x.Reason, SourceAddr: x.SourceAddr, RequestID: x.RequestID}, nil
+}
+
+// VerifyExport checks an export with no database: it recomputes the Merkle tree from the
+// entries and checks every checkpoint's signature (with v, which the verifier holds) and root.
+func VerifyExport(dir string, v note.Verifier) (Report, error) {
+	if v == nil {
+		return Report{}, errors.New("audit: verifying an export needs the verifier key")
+	}
+	f, err := os.Open(filepath.Join(dir, exportEntries))
+	if err != nil {
+		return Report{}, fmt.Errorf("audit: export: %w", err)
+	}
+	defer f.Close()
+	var rep Report
+	var tree memHashes
+	r := bufio.NewReaderSize(f, 1<<16)
+	for {
+		line, err := r.ReadBytes('\n')
+		if len(bytes.TrimSpace(line)) > 0 {
+			e, perr := ParseEntry(line)
+			rep.Entries++
+			if perr != nil {
+				return bad(rep, rep.Entries, "entry line cannot be parsed: "+perr.Error()), nil
+			}
+			if e.Seq != rep.Entries {
+				return bad(rep, rep.Entries, fmt.Sprintf("expected index %d, found %d", rep.Entries, e.Seq)), nil
+			}
+			if err := tree.add(e.Seq-1, Canonical(e)); err != nil {
+				return Report{}, err
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return Report{}, fmt.Errorf("audit: export: read entries: %w", err)
+		}
+	}
+	names, err := filepath.Glob(filepath.Join(dir, exportCheckpoints, "*.checkpoint"))
+	if err != nil {
+		return Report{}, fmt.Errorf("audit: export: %w", err)
+	}
+	var cps []Checkpoint
+	for _, name := range names {
+		signed, err := os.ReadFile(name)
+		if err != nil {
+			return Report{}, fmt.Errorf("audit: export: %w", err)
+		}
+		t, err := OpenCheckpoint(signed, v)
+		if err != nil {
+			size, _ := strconv.ParseInt(strings.TrimSuffix(filepath.Base(name), ".checkpoint"), 10, 64)
+			return bad(rep, min(size, rep.Entries+1), fmt.Sprintf("%s is not signed by the audit key", filepath.Base(name))), nil
+		}
+		cps = append(cps, Checkpoint{Size: t.N, Root: t.Hash, Signed: signed})
+	}
+	sort.Slice(cps, func(i, j int) bool { return cps[i].Size < cps[j].Size })
+	return checkAgainst(rep, tree, cps, v)
+}
