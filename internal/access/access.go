@@ -17,13 +17,16 @@ const (
 	Admin     Role = "admin"
 	Clinician Role = "clinician"
 	Patient   Role = "patient"
+	// Auditor is the privacy officer: reads the audit trail and reviews reports, never
+	// clinical content.
+	Auditor Role = "auditor"
 )
 
 // Workforce reports whether r is a staff role (which must always use a second factor).
 func (r Role) Workforce() bool { return r != Patient }
 
 // Valid reports whether r is a known role.
-func (r Role) Valid() bool { return r == Admin || r == Clinician || r == Patient }
+func (r Role) Valid() bool { return r == Admin || r == Clinician || r == Patient || r == Auditor }
 
 // Subject is who is asking.
 type Subject struct {
@@ -44,6 +47,9 @@ const (
 	AssignPatient   Action = "careteam.assign"   // put a clinician in a patient's care team (no PHI)
 	ListCareTeam    Action = "careteam.list-own" // list the patients in one's own care
 	ManageAccounts  Action = "accounts.manage"   // invite staff, list accounts and patient identifiers (no PHI)
+	ReadAccessLog   Action = "accesslog.read"    // who opened a patient's record, when and why
+	ReportAccess    Action = "accesslog.report"  // a patient flags an access they do not recognise
+	ReviewAudit     Action = "audit.review"      // search the audit trail, handle reports
 )
 
 // PHI reports whether the action reads or writes protected health information.
@@ -72,6 +78,7 @@ const (
 	ReasonWorkforce      = "workforce-role"
 	ReasonLookupFailed   = "relationship-lookup-failed"
 	ReasonUnknownSubject = "unknown-subject"
+	ReasonPrivacyOfficer = "privacy-officer"
 )
 
 // Relationships answers care-team questions from the store.
@@ -99,8 +106,15 @@ func (p *Policy) Decide(ctx context.Context, s Subject, a Action, r Resource) De
 			return allow(ReasonAdministrative)
 		}
 		return deny(ReasonRoleForbidden)
+	case Auditor:
+		// The privacy officer sees the trail (identifiers, names of staff, actions) and no
+		// clinical content.
+		if a == ReadAccessLog || a == ReviewAudit {
+			return allow(ReasonPrivacyOfficer)
+		}
+		return deny(ReasonRoleForbidden)
 	case Patient:
-		if a != ReadRecord {
+		if a != ReadRecord && a != ReadAccessLog && a != ReportAccess {
 			return deny(ReasonRoleForbidden)
 		}
 		if s.PatientID != "" && s.PatientID == r.PatientID {

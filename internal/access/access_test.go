@@ -22,6 +22,7 @@ func TestDecide(t *testing.T) {
 	drA := access.Subject{AccountID: "dr-a", Role: access.Clinician}
 	pat1 := access.Subject{AccountID: "acct-p1", Role: access.Patient, PatientID: "pat-1"}
 	admin := access.Subject{AccountID: "root", Role: access.Admin}
+	auditor := access.Subject{AccountID: "po", Role: access.Auditor}
 	rec := func(id string) access.Resource { return access.Resource{Type: "Patient", PatientID: id} }
 	tests := []struct {
 		name   string
@@ -45,6 +46,15 @@ func TestDecide(t *testing.T) {
 		{"admin manages accounts", admin, access.ManageAccounts, access.Resource{}, true, access.ReasonAdministrative},
 		{"clinician manages accounts", drA, access.ManageAccounts, access.Resource{}, false, access.ReasonRoleForbidden},
 		{"admin assigns care team", admin, access.AssignPatient, rec("pat-1"), true, access.ReasonAdministrative},
+		{"patient reads own access log", pat1, access.ReadAccessLog, rec("pat-1"), true, access.ReasonSelf},
+		{"patient reads another's access log", pat1, access.ReadAccessLog, rec("pat-2"), false, access.ReasonNotOwnRecord},
+		{"patient reports an access to own record", pat1, access.ReportAccess, rec("pat-1"), true, access.ReasonSelf},
+		{"auditor reads an access log", auditor, access.ReadAccessLog, rec("pat-2"), true, access.ReasonPrivacyOfficer},
+		{"auditor reviews", auditor, access.ReviewAudit, access.Resource{}, true, access.ReasonPrivacyOfficer},
+		{"auditor reads a record", auditor, access.ReadRecord, rec("pat-1"), false, access.ReasonRoleForbidden},
+		{"clinician reads an access log", drA, access.ReadAccessLog, rec("pat-1"), false, access.ReasonRoleForbidden},
+		{"admin reads an access log", admin, access.ReadAccessLog, rec("pat-1"), false, access.ReasonRoleForbidden},
+		{"clinician reviews", drA, access.ReviewAudit, access.Resource{}, false, access.ReasonRoleForbidden},
 		{"anonymous", access.Subject{}, access.ReadRecord, rec("pat-1"), false, access.ReasonUnknownSubject},
 		{"unknown role", access.Subject{AccountID: "x", Role: "superuser"}, access.ReadRecord, rec("pat-1"), false, access.ReasonUnknownSubject},
 	}

@@ -17,6 +17,7 @@ import (
 	"haven/internal/clinical"
 	"haven/internal/httpx"
 	"haven/internal/identity"
+	"haven/internal/privacy"
 	"haven/internal/store"
 )
 
@@ -54,6 +55,7 @@ type Deps struct {
 	Log      *slog.Logger
 	Identity *identity.Service
 	Records  *clinical.Records
+	Privacy  *privacy.Service
 	Policy   *access.Policy
 	Audit    *audit.Log
 	// Checkpoints publishes signed audit tree heads; DB serves proofs; AuditKey is the public
@@ -160,6 +162,19 @@ func (a *API) table() []Route {
 			Query: []Param{{Name: "id", In: "path", Required: true, Description: "patient identifier"}}, Request: noteRequest{}, Response: idResponse{}, Handler: a.addNote},
 		{Method: "GET", Path: "/me/record", OperationID: "getMyRecord", Summary: "The signed-in patient's own record", Tag: "clinical",
 			Response: clinical.Record{}, Handler: a.myRecord},
+
+		{Method: "GET", Path: "/me/access-log", OperationID: "getMyAccessLog", Summary: "Who opened the signed-in patient's record, when, what and why", Tag: "privacy",
+			Response: []privacy.AccessEvent{}, Handler: a.myAccessLog},
+		{Method: "POST", Path: "/me/access-log/{seq}/report", OperationID: "reportAccess", Summary: "Report an access the patient does not recognise", Tag: "privacy",
+			Query: []Param{{Name: "seq", In: "path", Required: true, Description: "audit entry index"}}, Response: okResponse{}, Handler: a.reportAccess},
+		{Method: "GET", Path: "/patients/{id}/access-log", OperationID: "getAccessLog", Summary: "A patient's access log (privacy officer)", Tag: "privacy",
+			Query: []Param{{Name: "id", In: "path", Required: true, Description: "patient identifier"}}, Response: []privacy.AccessEvent{}, Handler: a.accessLog},
+		{Method: "GET", Path: "/audit/reviews", OperationID: "listAuditReviews", Summary: "Reports waiting for the privacy officer", Tag: "privacy",
+			Response: []privacy.Review{}, Handler: a.reviews},
+		{Method: "POST", Path: "/audit/reviews/{id}/resolve", OperationID: "resolveAuditReview", Summary: "Close a report", Tag: "privacy",
+			Query: []Param{{Name: "id", In: "path", Required: true, Description: "review identifier"}}, Response: okResponse{}, Handler: a.resolve},
+		{Method: "POST", Path: "/audit/search", OperationID: "searchAuditTrail", Summary: "Search the audit trail (privacy officer)", Tag: "privacy",
+			Request: auditSearchRequest{}, Response: []audit.Entry{}, Handler: a.searchTrail},
 
 		{Method: "GET", Path: "/audit/checkpoint", OperationID: "getAuditCheckpoint", Summary: "The latest signed audit checkpoint (signed-note text)", Tag: "audit",
 			Public: true, Response: "", Handler: a.checkpoint},

@@ -38,18 +38,18 @@ const (
 // Entry is one audit record. Its fields follow FHIR AuditEvent: who (ActorID, ActorRole), what
 // (Action, ResourceType, ResourceID), which patient, when, outcome, source address and reason.
 type Entry struct {
-	Seq          int64 // 1-based log index, assigned by Append
-	Time         time.Time
-	ActorID      string
-	ActorRole    string
-	Action       string
-	ResourceType string
-	ResourceID   string
-	PatientID    string
-	Outcome      string
-	Reason       string
-	SourceAddr   string
-	RequestID    string
+	Seq          int64     `json:"seq"` // 1-based log index, assigned by Append
+	Time         time.Time `json:"time"`
+	ActorID      string    `json:"actorId"`
+	ActorRole    string    `json:"actorRole"`
+	Action       string    `json:"action"`
+	ResourceType string    `json:"resourceType"`
+	ResourceID   string    `json:"resourceId"`
+	PatientID    string    `json:"patientId"`
+	Outcome      string    `json:"outcome"`
+	Reason       string    `json:"reason"`
+	SourceAddr   string    `json:"sourceAddr"`
+	RequestID    string    `json:"requestId"`
 }
 
 // Origin is where a request came from, as every entry records it.

@@ -213,3 +213,6 @@ func EntryAt(ctx context.Context, db *store.DB, seq int64) (Entry, error) {
 	e.Time = time.Unix(0, ns).UTC()
 	return e, nil
 }
+
+// StoredHashes reads the stored Merkle tree hashes of db (for checking a checkpoint's root).
+func StoredHashes(ctx context.Context, db *store.DB) tlog.HashReader { return dbHashes{ctx, db} }

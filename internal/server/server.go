@@ -29,6 +29,7 @@ import (
 	"haven/internal/keys"
 	"haven/internal/keys/kms/localfile"
 	"haven/internal/monitor"
+	"haven/internal/privacy"
 	"haven/internal/store"
 	"haven/internal/web"
 )
@@ -106,6 +107,7 @@ type Server struct {
 	auditKey string // the checkpoint verifier key, published
 	identity *identity.Service
 	records  *clinical.Records
+	privacy  *privacy.Service
 	policy   *access.Policy
 	api      *api.API
 	metrics  *monitor.Metrics
@@ -147,6 +149,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.identity = identity.New(cfg.Identity, s.db, s.keys, s.audit, cfg.Now)
 	policy := access.New(clinical.CareTeam{DB: s.db})
 	s.records = clinical.New(s.db, s.keys, policy, s.audit, s.identity, cfg.Now)
+	s.privacy = privacy.New(s.db, policy, s.audit, s.identity, cfg.Now)
 	s.policy = policy
 	s.metrics = monitor.NewMetrics()
 	s.handler = s.buildHandler()
@@ -162,10 +165,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 func (s *Server) buildHandler() http.Handler {
 	mux := http.NewServeMux()
 	s.api = api.New(api.Deps{Log: s.log, Identity: s.identity, Records: s.records, Policy: s.policy, Audit: s.audit,
-		Checkpoints: s.cps, DB: s.db, AuditKey: s.auditKey, BaseURL: s.cfg.BaseURL, Version: Version})
+		Privacy: s.privacy, Checkpoints: s.cps, DB: s.db, AuditKey: s.auditKey, BaseURL: s.cfg.BaseURL, Version: Version})
 	s.api.Mount(mux)
-	web.New(web.Deps{Log: s.log, Identity: s.identity, Records: s.records, Policy: s.policy, Audit: s.audit,
-		BaseURL: s.cfg.BaseURL}).Mount(mux)
+	web.New(web.Deps{Log: s.log, Identity: s.identity, Records: s.records, Privacy: s.privacy, Policy: s.policy, Audit: s.audit,
+		DB: s.db, BaseURL: s.cfg.BaseURL}).Mount(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", s.ready)
 	mux.Handle("GET /metrics", s.metrics.Handler())

@@ -83,7 +83,11 @@ func (u *UI) inviteStaff(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	_, token, ierr := u.d.Identity.InviteWorkforce(r.Context(), by, access.Clinician, r.PostFormValue("email"), r.PostFormValue("name"), httpx.Origin(r))
+	role := access.Role(r.PostFormValue("role"))
+	if role == "" {
+		role = access.Clinician
+	}
+	_, token, ierr := u.d.Identity.InviteWorkforce(r.Context(), by, role, r.PostFormValue("email"), r.PostFormValue("name"), httpx.Origin(r))
 	d, err := u.adminData(r, by)
 	if err != nil {
 		return err

@@ -218,7 +218,8 @@ func pathOf(t *testing.T, link string) string {
 // TestBrowserJourney walks the whole first-release journey in Chromium: an administrator sets up
 // Haven and enrols TOTP, invites a clinician, signs out and in again; the clinician activates,
 // enrols, registers a patient, finds them by name, writes a note; the patient activates, enrols
-// and reads the note. Every page is checked with axe-core.
+// and reads the note and, in their access log, the clinician's view of their record, and
+// reports it. Every page is checked with axe-core.
 func TestBrowserJourney(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drives a browser")
@@ -298,7 +299,15 @@ func TestBrowserJourney(t *testing.T) {
 	if meta := b.text(".note .meta"); !strings.Contains(meta, "Dr Grace Hopper") {
 		t.Fatalf("note author not shown to the patient: %q", meta)
 	}
+	// The access log shows the clinician's view of the record; the patient reports one line.
+	if log := b.text("#access-log"); !strings.Contains(log, "Dr Grace Hopper") || !strings.Contains(log, "opened your record") {
+		t.Fatalf("access log does not show the clinician's view: %q", log)
+	}
 	b.screenshot("patient-record")
+	b.submit(`#access-log li form`, "My record")
+	if msg := b.text(`[role="status"]`); !strings.Contains(msg, "privacy officer") {
+		t.Fatalf("report not acknowledged: %q", msg)
+	}
 
 	// Used links are refused.
 	b.visit(pathOf(t, patientLink), "Gone")

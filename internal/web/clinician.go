@@ -1,12 +1,15 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 
 	"haven/internal/access"
 	"haven/internal/clinical"
 	"haven/internal/httpx"
+	"haven/internal/privacy"
 )
 
 type clinicianData struct {
@@ -81,8 +84,10 @@ func (u *UI) register(w http.ResponseWriter, r *http.Request) error {
 }
 
 type recordData struct {
-	Record clinical.Record
-	Note   string
+	Record    clinical.Record
+	Note      string
+	AccessLog []privacy.AccessEvent
+	Reported  bool
 }
 
 func (u *UI) record(w http.ResponseWriter, r *http.Request) error {
@@ -127,5 +132,32 @@ func (u *UI) patient(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return httpx.FromDomain(err)
 	}
-	return u.render(w, r, http.StatusOK, "patient", page{Title: "My record", Data: recordData{Record: rec}})
+	events, err := u.d.Privacy.AccessLog(r.Context(), s.Subject, s.Subject.PatientID, httpx.Origin(r))
+	if err != nil {
+		return httpx.FromDomain(err)
+	}
+	return u.render(w, r, http.StatusOK, "patient", page{Title: "My record",
+		Data: recordData{Record: rec, AccessLog: events, Reported: r.URL.Query().Get("reported") == "1"}})
+}
+
+// reportAccess is the patient's "I don't recognise this" on one line of their access log.
+func (u *UI) reportAccess(w http.ResponseWriter, r *http.Request) error {
+	s, err := require(r, access.Patient)
+	if err != nil {
+		return err
+	}
+	seq, err := strconv.ParseInt(r.PathValue("seq"), 10, 64)
+	if err != nil {
+		return httpx.ErrNotFound
+	}
+	if err := u.d.Privacy.Report(r.Context(), s.Subject, seq, httpx.Origin(r)); err != nil {
+		if errors.Is(err, privacy.ErrForbidden) {
+			return httpx.ErrForbidden
+		}
+		if errors.Is(err, privacy.ErrNotFound) {
+			return httpx.ErrNotFound
+		}
+		return err
+	}
+	return goTo("/patient?reported=1")
 }

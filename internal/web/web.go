@@ -24,6 +24,8 @@ import (
 	"haven/internal/clinical"
 	"haven/internal/httpx"
 	"haven/internal/identity"
+	"haven/internal/privacy"
+	"haven/internal/store"
 )
 
 //go:embed templates/*.html
@@ -37,9 +39,11 @@ type Deps struct {
 	Log      *slog.Logger
 	Identity *identity.Service
 	Records  *clinical.Records
+	Privacy  *privacy.Service
 	Policy   *access.Policy
 	Audit    *audit.Log
-	BaseURL  string // for one-time links
+	DB       *store.DB // for the auditor's view of the latest checkpoint
+	BaseURL  string    // for one-time links
 }
 
 // UI serves the pages.
@@ -99,6 +103,10 @@ func (u *UI) Mount(mux *http.ServeMux) {
 		{"GET /clinician/patients/{id}", u.record},
 		{"POST /clinician/patients/{id}/notes", u.addNote},
 		{"GET /patient", u.patient},
+		{"POST /patient/access-log/{seq}/report", u.reportAccess},
+		{"GET /auditor", u.auditor},
+		{"POST /auditor/search", u.auditorSearch},
+		{"POST /auditor/reviews/{id}/resolve", u.resolveReview},
 	}
 	for _, rt := range routes {
 		mux.Handle(rt.pattern, httpx.Adapt(u.d.Log, u.renderError, rt.h))
@@ -192,6 +200,8 @@ func stagePath(s *identity.Session) string {
 		return "/admin"
 	case access.Clinician:
 		return "/clinician"
+	case access.Auditor:
+		return "/auditor"
 	default:
 		return "/patient"
 	}
@@ -213,6 +223,9 @@ func require(r *http.Request, role access.Role) (*identity.Session, error) {
 // formError returns the message to show beside a form for a domain error the user can fix (bad
 // input, wrong credentials, a used link), or the error to answer with otherwise.
 func formError(err error) (string, error) {
+	if errors.Is(err, privacy.ErrForbidden) {
+		return "", httpx.ErrForbidden
+	}
 	var he *httpx.Error
 	if errors.As(httpx.FromDomain(err), &he) {
 		switch he.Status {

@@ -210,12 +210,18 @@ func TokenOf(t testing.TB, link string) string {
 	return u.Query().Get("token")
 }
 
-// clinician is invited by admin, activates and enrols.
+// Clinician is invited by admin, activates and enrols; it returns the client and account id.
 func (e *Env) Clinician(admin *Client, email string) (*Client, string) {
 	e.t.Helper()
-	m := admin.Must(201, "POST", "/api/v1/admin/staff", map[string]string{"email": email, "name": "Dr " + strings.Split(email, "@")[0], "role": "clinician"})
+	return e.Staff(admin, email, "clinician")
+}
+
+// Staff invites a staff member of role, who activates and enrols.
+func (e *Env) Staff(admin *Client, email, role string) (*Client, string) {
+	e.t.Helper()
+	m := admin.Must(201, "POST", "/api/v1/admin/staff", map[string]string{"email": email, "name": "Dr " + strings.Split(email, "@")[0], "role": role})
 	c := e.Client()
-	c.Email, c.PW = email, "clinician passphrase"
+	c.Email, c.PW = email, "staff passphrase"
 	c.Must(201, "POST", "/api/v1/invites/activate", map[string]string{"token": TokenOf(e.t, m["inviteUrl"].(string)), "password": c.PW})
 	c.Enrol()
 	return c, m["accountId"].(string)

@@ -1,0 +1,92 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"haven/internal/audit"
+	"haven/internal/httpx"
+	"haven/internal/privacy"
+)
+
+type auditSearchRequest struct {
+	PatientID string    `json:"patientId"`
+	ActorID   string    `json:"actorId"`
+	Action    string    `json:"action"`
+	Outcome   string    `json:"outcome"`
+	From      time.Time `json:"from"`
+	To        time.Time `json:"to"`
+	Limit     int       `json:"limit"`
+}
+
+// privacyError maps the privacy service's errors.
+func privacyError(err error) error {
+	switch {
+	case errors.Is(err, privacy.ErrForbidden):
+		return &httpx.Error{Status: http.StatusForbidden, Message: privacy.ErrForbidden.Error(), Err: err}
+	case errors.Is(err, privacy.ErrNotFound):
+		return &httpx.Error{Status: http.StatusNotFound, Message: privacy.ErrNotFound.Error(), Err: err}
+	}
+	return httpx.FromDomain(err)
+}
+
+func (a *API) myAccessLog(w http.ResponseWriter, r *http.Request) error {
+	s := httpx.Session(r).Subject
+	events, err := a.d.Privacy.AccessLog(r.Context(), s, s.PatientID, httpx.Origin(r))
+	if err != nil {
+		return privacyError(err)
+	}
+	return httpx.WriteJSON(w, http.StatusOK, events)
+}
+
+func (a *API) accessLog(w http.ResponseWriter, r *http.Request) error {
+	events, err := a.d.Privacy.AccessLog(r.Context(), httpx.Session(r).Subject, r.PathValue("id"), httpx.Origin(r))
+	if err != nil {
+		return privacyError(err)
+	}
+	return httpx.WriteJSON(w, http.StatusOK, events)
+}
+
+func (a *API) reportAccess(w http.ResponseWriter, r *http.Request) error {
+	seq, err := strconv.ParseInt(r.PathValue("seq"), 10, 64)
+	if err != nil {
+		return httpx.Errorf(http.StatusBadRequest, "the entry index must be a number")
+	}
+	if err := a.d.Privacy.Report(r.Context(), httpx.Session(r).Subject, seq, httpx.Origin(r)); err != nil {
+		return privacyError(err)
+	}
+	return httpx.WriteJSON(w, http.StatusCreated, okResponse{true})
+}
+
+func (a *API) reviews(w http.ResponseWriter, r *http.Request) error {
+	rs, err := a.d.Privacy.OpenReviews(r.Context(), httpx.Session(r).Subject, httpx.Origin(r))
+	if err != nil {
+		return privacyError(err)
+	}
+	if rs == nil {
+		rs = []privacy.Review{}
+	}
+	return httpx.WriteJSON(w, http.StatusOK, rs)
+}
+
+func (a *API) resolve(w http.ResponseWriter, r *http.Request) error {
+	if err := a.d.Privacy.Resolve(r.Context(), httpx.Session(r).Subject, r.PathValue("id"), httpx.Origin(r)); err != nil {
+		return privacyError(err)
+	}
+	return httpx.WriteJSON(w, http.StatusOK, okResponse{true})
+}
+
+func (a *API) searchTrail(w http.ResponseWriter, r *http.Request) error {
+	var req auditSearchRequest
+	if err := httpx.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	es, err := a.d.Privacy.SearchTrail(r.Context(), httpx.Session(r).Subject, audit.Filter{PatientID: req.PatientID, ActorID: req.ActorID,
+		Action: req.Action, Outcome: req.Outcome, From: req.From, To: req.To, Limit: req.Limit}, httpx.Origin(r))
+	if err != nil {
+		return privacyError(err)
+	}
+	return httpx.WriteJSON(w, http.StatusOK, es)
+}

@@ -1,0 +1,77 @@
+package audit
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"haven/internal/store"
+)
+
+// Filter selects entries. Empty fields match everything.
+type Filter struct {
+	PatientID string
+	ActorID   string
+	Action    string
+	Outcome   string
+	From, To  time.Time // recorded at or after From, before To
+	Limit     int       // newest first; at most 1000, default 200
+}
+
+// Search returns the entries matching f, newest first. It decides nothing: callers ask the
+// policy first (package clinical, for patients and auditors).
+func Search(ctx context.Context, db *store.DB, f Filter) ([]Entry, error) {
+	var where []string
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, strings.Replace(cond, "?", "$"+strconv.Itoa(len(args)), 1))
+	}
+	if f.PatientID != "" {
+		add("patient_id = ?", f.PatientID)
+	}
+	if f.ActorID != "" {
+		add("actor_id = ?", f.ActorID)
+	}
+	if f.Action != "" {
+		add("action = ?", f.Action)
+	}
+	if f.Outcome != "" {
+		add("outcome = ?", f.Outcome)
+	}
+	if !f.From.IsZero() {
+		add("recorded_at >= ?", f.From.UnixNano())
+	}
+	if !f.To.IsZero() {
+		add("recorded_at < ?", f.To.UnixNano())
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > 1000 {
+		limit = 200
+	}
+	q := selectEntryRows
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY seq DESC LIMIT " + strconv.Itoa(limit)
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("audit: search: %w", err)
+	}
+	defer rows.Close()
+	out := []Entry{}
+	for rows.Next() {
+		var e Entry
+		var ns int64
+		var prev, h []byte
+		if err := rows.Scan(&e.Seq, &ns, &e.ActorID, &e.ActorRole, &e.Action, &e.ResourceType, &e.ResourceID,
+			&e.PatientID, &e.Outcome, &e.Reason, &e.SourceAddr, &e.RequestID, &prev, &h); err != nil {
+			return nil, fmt.Errorf("audit: search: %w", err)
+		}
+		e.Time = time.Unix(0, ns).UTC()
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,183 @@
+// Package privacy owns what patients and the privacy officer see of the audit trail: a
+// patient's access log (who opened their record, when, what and why), reports of accesses a
+// patient does not recognise, and the auditor's search and review queue.
+//
+// It follows the same door as clinical: decide → audit → release, and fails closed. Auditors see
+// identifiers, staff names, actions and outcomes, never clinical content; reading an access log
+// is itself an audit entry.
+package privacy
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"time"
+
+	"haven/internal/access"
+	"haven/internal/audit"
+	"haven/internal/store"
+)
+
+// Errors, safe to show.
+var (
+	ErrForbidden = errors.New("you are not permitted to do this")
+	ErrNotFound  = errors.New("no such entry")
+)
+
+// Decider is the policy decision point.
+type Decider interface {
+	Decide(ctx context.Context, s access.Subject, a access.Action, r access.Resource) access.Decision
+}
+
+// Auditor appends audit entries.
+type Auditor interface {
+	Append(ctx context.Context, e audit.Entry) (int64, error)
+}
+
+// Names gives staff members' display names.
+type Names interface {
+	DisplayName(ctx context.Context, accountID string) (string, error)
+}
+
+// Service is the privacy component.
+type Service struct {
+	db     *store.DB
+	policy Decider
+	audit  Auditor
+	names  Names
+	now    func() time.Time
+}
+
+// New builds the service.
+func New(db *store.DB, p Decider, a Auditor, n Names, now func() time.Time) *Service {
+	return &Service{db: db, policy: p, audit: a, names: n, now: now}
+}
+
+// AccessEvent is one line of a patient's access log.
+type AccessEvent struct {
+	Seq        int64     `json:"seq"`
+	Time       time.Time `json:"time"`
+	Who        string    `json:"who"`  // a staff member's name, or "You"
+	Role       string    `json:"role"` // clinician, auditor, …
+	What       string    `json:"what"` // in plain words
+	Outcome    string    `json:"outcome"`
+	Why        string    `json:"why"` // the reason the decision recorded
+	You        bool      `json:"you"`
+	BreakGlass bool      `json:"breakGlass"`
+	Reported   bool      `json:"reported"`
+}
+
+// describe says what an audited action did, in plain words.
+var describe = map[string]string{
+	"record.read":       "opened your record",
+	"note.write":        "wrote a note in your record",
+	"patient.search":    "found you in a search",
+	"careteam.list-own": "saw you in their list of patients",
+	"patient.register":  "registered you",
+	"careteam.assign":   "added a clinician to your care team",
+	"accesslog.read":    "read your access log",
+	"accesslog.report":  "reported an access",
+}
+
+var explain = map[string]string{
+	access.ReasonAssigned:       "in your care team",
+	access.ReasonSelf:           "you",
+	access.ReasonWorkforce:      "staff",
+	access.ReasonNotInCareTeam:  "refused: not in your care team",
+	access.ReasonNotOwnRecord:   "refused",
+	access.ReasonRoleForbidden:  "refused",
+	access.ReasonPrivacyOfficer: "privacy review",
+	access.ReasonAdministrative: "administration",
+}
+
+// record appends one entry about a patient's access log.
+func (s *Service) record(ctx context.Context, by access.Subject, action, patientID, resourceID, outcome, reason string, o audit.Origin) error {
+	_, err := s.audit.Append(ctx, audit.Entry{ActorID: by.AccountID, ActorRole: string(by.Role), Action: action,
+		ResourceType: "AuditEvent", ResourceID: resourceID, PatientID: patientID, Outcome: outcome, Reason: reason,
+		SourceAddr: o.Addr, RequestID: o.RequestID})
+	return err
+}
+
+// decide asks the policy and records the decision; a deny becomes ErrForbidden.
+func (s *Service) decide(ctx context.Context, by access.Subject, a access.Action, patientID, resourceID string, o audit.Origin) error {
+	d := s.policy.Decide(ctx, by, a, access.Resource{Type: "AuditEvent", PatientID: patientID})
+	outcome := audit.Deny
+	if d.Allow {
+		outcome = audit.Allow
+	}
+	if err := s.record(ctx, by, string(a), patientID, resourceID, outcome, d.Reason, o); err != nil {
+		return err
+	}
+	if !d.Allow {
+		return ErrForbidden
+	}
+	return nil
+}
+
+// AccessLog returns who opened the patient's record, newest first (the latest 200 events).
+// The read itself is audited before the log is returned.
+func (s *Service) AccessLog(ctx context.Context, by access.Subject, patientID string, o audit.Origin) ([]AccessEvent, error) {
+	d := s.policy.Decide(ctx, by, access.ReadAccessLog, access.Resource{Type: "AuditEvent", PatientID: patientID})
+	if !d.Allow {
+		if err := s.record(ctx, by, string(access.ReadAccessLog), patientID, "", audit.Deny, d.Reason, o); err != nil {
+			return nil, err
+		}
+		return nil, ErrForbidden
+	}
+	entries, err := audit.Search(ctx, s.db, audit.Filter{PatientID: patientID, Limit: 200})
+	if err != nil {
+		return nil, err
+	}
+	reported, err := s.reportedSeqs(ctx, patientID)
+	if err != nil {
+		return nil, err
+	}
+	names := map[string]string{}
+	events := []AccessEvent{}
+	for _, e := range entries {
+		you := e.ActorRole == string(access.Patient)
+		if you && e.Action == string(access.ReadAccessLog) {
+			continue // the patient's own look at this page is noise to them
+		}
+		ev := AccessEvent{Seq: e.Seq, Time: e.Time, Role: e.ActorRole, What: describe[e.Action], Outcome: e.Outcome,
+			Why: explain[e.Reason], You: you, BreakGlass: e.Reason == "break-glass", Reported: reported[e.Seq]}
+		if ev.What == "" {
+			ev.What = e.Action
+		}
+		if ev.Why == "" {
+			ev.Why = e.Reason
+		}
+		if you {
+			ev.Who = "You"
+		} else {
+			if _, ok := names[e.ActorID]; !ok {
+				n, err := s.names.DisplayName(ctx, e.ActorID)
+				if err != nil {
+					n = "Unknown staff member"
+				}
+				names[e.ActorID] = n
+			}
+			ev.Who = names[e.ActorID]
+		}
+		events = append(events, ev)
+	}
+	if err := s.record(ctx, by, string(access.ReadAccessLog), patientID, "", audit.Allow, d.Reason, o); err != nil {
+		return nil, err
+	}
+	return events, nil
+}
+
+func newID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("privacy: %s: %w", op, err)
+}

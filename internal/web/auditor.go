@@ -1,0 +1,97 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"golang.org/x/mod/sumdb/tlog"
+
+	"haven/internal/access"
+	"haven/internal/audit"
+	"haven/internal/httpx"
+	"haven/internal/privacy"
+)
+
+type auditorData struct {
+	Reviews    []privacy.Review
+	Checkpoint *checkpointView
+	Filter     audit.Filter
+	Results    []audit.Entry
+	Searched   bool
+	Resolved   bool
+}
+
+type checkpointView struct {
+	audit.Checkpoint
+	RootB64 string
+	Matches bool // the stored tree still has this root at this size
+}
+
+func (u *UI) auditorData(r *http.Request, s access.Subject) (auditorData, error) {
+	reviews, err := u.d.Privacy.OpenReviews(r.Context(), s, httpx.Origin(r))
+	if err != nil {
+		if errors.Is(err, privacy.ErrForbidden) {
+			return auditorData{}, httpx.ErrForbidden
+		}
+		return auditorData{}, err
+	}
+	d := auditorData{Reviews: reviews}
+	cp, err := audit.Latest(r.Context(), u.d.DB)
+	if err != nil {
+		return auditorData{}, err
+	}
+	if cp.Size > 0 {
+		v := &checkpointView{Checkpoint: cp, RootB64: cp.Root.String()}
+		if root, err := tlog.TreeHash(cp.Size, audit.StoredHashes(r.Context(), u.d.DB)); err == nil && root == cp.Root {
+			v.Matches = true
+		}
+		d.Checkpoint = v
+	}
+	return d, nil
+}
+
+func (u *UI) auditor(w http.ResponseWriter, r *http.Request) error {
+	s, err := require(r, access.Auditor)
+	if err != nil {
+		return err
+	}
+	d, err := u.auditorData(r, s.Subject)
+	if err != nil {
+		return err
+	}
+	d.Resolved = r.URL.Query().Get("resolved") == "1"
+	return u.render(w, r, http.StatusOK, "auditor", page{Title: "Privacy review", Data: d})
+}
+
+func (u *UI) auditorSearch(w http.ResponseWriter, r *http.Request) error {
+	s, err := require(r, access.Auditor)
+	if err != nil {
+		return err
+	}
+	d, err := u.auditorData(r, s.Subject)
+	if err != nil {
+		return err
+	}
+	d.Filter = audit.Filter{PatientID: strings.TrimSpace(r.PostFormValue("patient")), ActorID: strings.TrimSpace(r.PostFormValue("actor")),
+		Action: strings.TrimSpace(r.PostFormValue("action")), Outcome: r.PostFormValue("outcome"), Limit: 200}
+	if d.Results, err = u.d.Privacy.SearchTrail(r.Context(), s.Subject, d.Filter, httpx.Origin(r)); err != nil {
+		return err
+	}
+	d.Searched = true
+	return u.render(w, r, http.StatusOK, "auditor", page{Title: "Privacy review", Data: d})
+}
+
+func (u *UI) resolveReview(w http.ResponseWriter, r *http.Request) error {
+	s, err := require(r, access.Auditor)
+	if err != nil {
+		return err
+	}
+	if err := u.d.Privacy.Resolve(r.Context(), s.Subject, r.PathValue("id"), httpx.Origin(r)); err != nil {
+		if errors.Is(err, privacy.ErrNotFound) {
+			return httpx.ErrNotFound
+		}
+		return err
+	}
+	return goTo("/auditor?resolved=1")
+}
