@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -89,4 +90,28 @@ func (a *API) searchTrail(w http.ResponseWriter, r *http.Request) error {
 		return privacyError(err)
 	}
 	return httpx.WriteJSON(w, http.StatusOK, es)
+}
+
+// auditEventsNDJSON exports the matching audit entries as FHIR R4 AuditEvent resources, one per
+// line (application/fhir+ndjson), for the privacy officer's tools.
+func (a *API) auditEventsNDJSON(w http.ResponseWriter, r *http.Request) error {
+	var req auditSearchRequest
+	if err := httpx.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	limit := req.Limit
+	es, err := a.d.Privacy.SearchTrail(r.Context(), httpx.Session(r).Subject, audit.Filter{PatientID: req.PatientID, ActorID: req.ActorID,
+		Action: req.Action, Outcome: req.Outcome, From: req.From, To: req.To, Limit: limit}, httpx.Origin(r))
+	if err != nil {
+		return privacyError(err)
+	}
+	w.Header().Set("Content-Type", "application/fhir+ndjson")
+	w.Header().Set("Cache-Control", "no-store")
+	enc := json.NewEncoder(w)
+	for _, e := range es {
+		if err := enc.Encode(audit.FHIRAuditEvent(e)); err != nil {
+			return err
+		}
+	}
+	return nil
 }

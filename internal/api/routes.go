@@ -175,6 +175,8 @@ func (a *API) table() []Route {
 			Query: []Param{{Name: "id", In: "path", Required: true, Description: "review identifier"}}, Response: okResponse{}, Handler: a.resolve},
 		{Method: "POST", Path: "/audit/search", OperationID: "searchAuditTrail", Summary: "Search the audit trail (privacy officer)", Tag: "privacy",
 			Request: auditSearchRequest{}, Response: []audit.Entry{}, Handler: a.searchTrail},
+		{Method: "POST", Path: "/audit/export/fhir", OperationID: "exportAuditEvents", Summary: "Matching entries as FHIR R4 AuditEvent NDJSON (privacy officer)", Tag: "privacy",
+			Request: auditSearchRequest{}, Response: "", Handler: a.auditEventsNDJSON},
 
 		{Method: "GET", Path: "/audit/checkpoint", OperationID: "getAuditCheckpoint", Summary: "The latest signed audit checkpoint (signed-note text)", Tag: "audit",
 			Public: true, Response: "", Handler: a.checkpoint},

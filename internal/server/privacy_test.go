@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"testing"
@@ -73,4 +75,33 @@ func countAction(e *servertest.Env, action string) int {
 		}
 	}
 	return n
+}
+
+func TestAuditEventExportIsFHIR(t *testing.T) {
+	e := servertest.New(t, "")
+	admin := e.Admin()
+	dr, drID := e.Clinician(admin, "dr@haven.test")
+	_, pid := e.Patient(dr, ada)
+	dr.Must(200, "GET", "/api/v1/patients/"+pid, nil)
+	po, _ := e.Staff(admin, "privacy@haven.test", "auditor")
+	code, _, raw := po.Do("POST", "/api/v1/audit/export/fhir", map[string]string{"patientId": pid, "action": "record.read"})
+	if code != 200 {
+		t.Fatalf("export = %d %s", code, raw)
+	}
+	lines := bytes.Split(bytes.TrimSpace(raw), []byte("\n"))
+	if len(lines) == 0 {
+		t.Fatal("no events")
+	}
+	var ev map[string]any
+	if err := json.Unmarshal(lines[0], &ev); err != nil {
+		t.Fatal(err)
+	}
+	agent := ev["agent"].([]any)[0].(map[string]any)["who"].(map[string]any)["identifier"].(map[string]any)["value"]
+	if ev["resourceType"] != "AuditEvent" || ev["action"] != "R" || ev["outcome"] != "0" || agent != drID {
+		t.Fatalf("not a FHIR AuditEvent of the clinician's read: %s", lines[0])
+	}
+	if !bytes.Contains(lines[0], []byte(`"reference":"Patient/`+pid+`"`)) {
+		t.Fatalf("the patient is not an entity: %s", lines[0])
+	}
+	dr.Must(http.StatusForbidden, "POST", "/api/v1/audit/export/fhir", map[string]string{})
 }

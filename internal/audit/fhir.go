@@ -1,0 +1,70 @@
+package audit
+
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
+// FHIRAuditEvent renders an entry as a FHIR R4 AuditEvent resource: who (agent), what (entity
+// and subtype), which patient, when (recorded), outcome, source address and the decision's
+// reason (purposeOfEvent). Identifiers only, as in the entry itself.
+func FHIRAuditEvent(e Entry) map[string]any {
+	outcome := "0" // success
+	switch e.Outcome {
+	case Deny:
+		outcome = "4" // minor failure: the request was refused
+	case Failure:
+		outcome = "4"
+	}
+	action := "E" // execute
+	switch {
+	case strings.HasSuffix(e.Action, ".read") || strings.Contains(e.Action, "search") || strings.Contains(e.Action, "list"):
+		action = "R"
+	case strings.HasSuffix(e.Action, ".write") || strings.HasSuffix(e.Action, ".register"):
+		action = "C"
+	case strings.HasSuffix(e.Action, ".assign"):
+		action = "U"
+	}
+	typeCode := map[string]any{"system": "http://terminology.hl7.org/CodeSystem/audit-event-type", "code": "rest", "display": "RESTful Operation"}
+	if strings.HasPrefix(e.Action, "auth.") {
+		typeCode = map[string]any{"system": "http://dicom.nema.org/resources/ontology/DCM", "code": "110114", "display": "User Authentication"}
+	}
+	ev := map[string]any{
+		"resourceType": "AuditEvent",
+		"id":           "haven-audit-" + strconv.FormatInt(e.Seq, 10),
+		"type":         typeCode,
+		"subtype":      []any{map[string]any{"system": "urn:haven:audit-action", "code": e.Action}},
+		"action":       action,
+		"recorded":     e.Time.UTC().Format(time.RFC3339Nano),
+		"outcome":      outcome,
+		"agent": []any{map[string]any{
+			"who":       map[string]any{"identifier": map[string]any{"system": "urn:haven:account", "value": e.ActorID}},
+			"role":      []any{map[string]any{"text": e.ActorRole}},
+			"requestor": true,
+			"network":   map[string]any{"address": e.SourceAddr, "type": "2"},
+		}},
+		"source": map[string]any{"observer": map[string]any{"display": "Haven"}, "type": []any{map[string]any{
+			"system": "http://terminology.hl7.org/CodeSystem/security-source-type", "code": "4", "display": "Application Server"}}},
+	}
+	if e.Outcome != "" {
+		ev["outcomeDesc"] = e.Outcome + ": " + e.Reason
+	}
+	if e.Reason != "" {
+		ev["purposeOfEvent"] = []any{map[string]any{"coding": []any{map[string]any{"system": "urn:haven:decision-reason", "code": e.Reason}}}}
+	}
+	var entities []any
+	if e.ResourceType != "" || e.ResourceID != "" {
+		entities = append(entities, map[string]any{"what": map[string]any{"identifier": map[string]any{"system": "urn:haven:" + strings.ToLower(e.ResourceType), "value": e.ResourceID}},
+			"type": map[string]any{"system": "http://terminology.hl7.org/CodeSystem/audit-entity-type", "code": "2", "display": "System Object"}})
+	}
+	if e.PatientID != "" {
+		entities = append(entities, map[string]any{"what": map[string]any{"reference": "Patient/" + e.PatientID},
+			"type": map[string]any{"system": "http://terminology.hl7.org/CodeSystem/audit-entity-type", "code": "1", "display": "Person"},
+			"role": map[string]any{"system": "http://terminology.hl7.org/CodeSystem/object-role", "code": "1", "display": "Patient"}})
+	}
+	if entities != nil {
+		ev["entity"] = entities
+	}
+	return ev
+}
