@@ -13,7 +13,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"golang.org/x/mod/sumdb/note"
 
@@ -30,23 +29,6 @@ const (
 	exportCheckpoints = "checkpoints"
 	exportKey         = "key"
 )
-
-// exportedEntry is the JSON form of an entry. The time keeps nanoseconds, so the entry's
-// canonical encoding, and so its leaf hash, is reproduced exactly.
-type exportedEntry struct {
-	Seq          int64  `json:"seq"`
-	Time         string `json:"time"`
-	ActorID      string `json:"actorId"`
-	ActorRole    string `json:"actorRole"`
-	Action       string `json:"action"`
-	ResourceType string `json:"resourceType"`
-	ResourceID   string `json:"resourceId"`
-	PatientID    string `json:"patientId"`
-	Outcome      string `json:"outcome"`
-	Reason       string `json:"reason"`
-	SourceAddr   string `json:"sourceAddr"`
-	RequestID    string `json:"requestId"`
-}
 
 // Export writes every entry and checkpoint of db, and the verifier key, into dir (created,
 // mode 0700; it must not exist yet, so an export is never mixed with an older one).
@@ -70,16 +52,14 @@ func Export(ctx context.Context, db *store.DB, dir, vkey string) (int64, error) 
 	}
 	var n int64
 	for rows.Next() {
-		var e Entry
-		var ns int64
-		var prev, h []byte
-		if err := rows.Scan(&e.Seq, &ns, &e.ActorID, &e.ActorRole, &e.Action, &e.ResourceType, &e.ResourceID,
-			&e.PatientID, &e.Outcome, &e.Reason, &e.SourceAddr, &e.RequestID, &prev, &h); err != nil {
+		row, err := scanEntry(rows)
+		if err != nil {
 			rows.Close()
 			return 0, fmt.Errorf("audit: export: scan entry: %w", err)
 		}
-		if err := enc.Encode(exportedEntry{e.Seq, time.Unix(0, ns).UTC().Format(time.RFC3339Nano), e.ActorID, e.ActorRole, e.Action,
-			e.ResourceType, e.ResourceID, e.PatientID, e.Outcome, e.Reason, e.SourceAddr, e.RequestID}); err != nil {
+		// time.Time encodes as RFC 3339 with nanoseconds, so the canonical encoding, and the
+		// leaf hash, are reproduced exactly from the export.
+		if err := enc.Encode(row.Entry); err != nil {
 			rows.Close()
 			return 0, fmt.Errorf("audit: export: write entry: %w", err)
 		}
@@ -120,20 +100,15 @@ func Export(ctx context.Context, db *store.DB, dir, vkey string) (int64, error) 
 func ParseEntry(line []byte) (Entry, error) {
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.DisallowUnknownFields()
-	var x exportedEntry
-	if err := dec.Decode(&x); err != nil {
+	var e Entry
+	if err := dec.Decode(&e); err != nil {
 		return Entry{}, fmt.Errorf("audit: entry: %w", err)
 	}
 	if dec.More() {
 		return Entry{}, errors.New("audit: entry: trailing data")
 	}
-	t, err := time.Parse(time.RFC3339Nano, x.Time)
-	if err != nil {
-		return Entry{}, fmt.Errorf("audit: entry %d: time: %w", x.Seq, err)
-	}
-	return Entry{Seq: x.Seq, Time: t.UTC(), ActorID: x.ActorID, ActorRole: x.ActorRole, Action: x.Action,
-		ResourceType: x.ResourceType, ResourceID: x.ResourceID, PatientID: x.PatientID, Outcome: x.Outcome,
-		Reason: x.Reason, SourceAddr: x.SourceAddr, RequestID: x.RequestID}, nil
+	e.Time = e.Time.UTC()
+	return e, nil
 }
 
 // VerifyExport checks an export with no database: it recomputes the Merkle tree from the

@@ -63,15 +63,11 @@ func Search(ctx context.Context, db *store.DB, f Filter) ([]Entry, error) {
 	defer rows.Close()
 	out := []Entry{}
 	for rows.Next() {
-		var e Entry
-		var ns int64
-		var prev, h []byte
-		if err := rows.Scan(&e.Seq, &ns, &e.ActorID, &e.ActorRole, &e.Action, &e.ResourceType, &e.ResourceID,
-			&e.PatientID, &e.Outcome, &e.Reason, &e.SourceAddr, &e.RequestID, &prev, &h); err != nil {
+		row, err := scanEntry(rows)
+		if err != nil {
 			return nil, fmt.Errorf("audit: search: %w", err)
 		}
-		e.Time = time.Unix(0, ns).UTC()
-		out = append(out, e)
+		out = append(out, row.Entry)
 	}
 	return out, rows.Err()
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
 
@@ -198,20 +197,14 @@ func LeafHash(e Entry) tlog.Hash { return tlog.RecordHash(Canonical(e)) }
 
 // EntryAt reads the entry with index seq.
 func EntryAt(ctx context.Context, db *store.DB, seq int64) (Entry, error) {
-	var e Entry
-	var ns int64
-	var prev, h []byte
-	err := db.QueryRowContext(ctx, selectEntryRows+` WHERE seq = $1`, seq).Scan(
-		&e.Seq, &ns, &e.ActorID, &e.ActorRole, &e.Action, &e.ResourceType, &e.ResourceID,
-		&e.PatientID, &e.Outcome, &e.Reason, &e.SourceAddr, &e.RequestID, &prev, &h)
+	row, err := scanEntry(db.QueryRowContext(ctx, selectEntryRows+` WHERE seq = $1`, seq))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Entry{}, fmt.Errorf("audit: no entry %d", seq)
 	}
 	if err != nil {
 		return Entry{}, fmt.Errorf("audit: read entry %d: %w", seq, err)
 	}
-	e.Time = time.Unix(0, ns).UTC()
-	return e, nil
+	return row.Entry, nil
 }
 
 // StoredHashes reads the stored Merkle tree hashes of db (for checking a checkpoint's root).

@@ -32,6 +32,25 @@ const (
 	selectEntries = selectEntryRows + ` ORDER BY seq`
 )
 
+// storedEntry is a row of audit_entries: the entry and its chain link.
+type storedEntry struct {
+	Entry
+	prevHash, hash []byte
+}
+
+// scanEntry reads one row selected with selectEntryRows.
+func scanEntry(r interface{ Scan(...any) error }) (storedEntry, error) {
+	var s storedEntry
+	var ns int64
+	e := &s.Entry
+	if err := r.Scan(&e.Seq, &ns, &e.ActorID, &e.ActorRole, &e.Action, &e.ResourceType, &e.ResourceID,
+		&e.PatientID, &e.Outcome, &e.Reason, &e.SourceAddr, &e.RequestID, &s.prevHash, &s.hash); err != nil {
+		return storedEntry{}, err
+	}
+	e.Time = time.Unix(0, ns).UTC()
+	return s, nil
+}
+
 // Verify recomputes the hash chain and the Merkle tree over every stored entry and checks them
 // against the head, the stored tree and every signed checkpoint. It detects a modified, deleted,
 // inserted or reordered entry and a truncated log, and names the first index where the stored
@@ -48,14 +67,11 @@ func Verify(ctx context.Context, db *store.DB, v note.Verifier) (Report, error) 
 	var prev []byte
 	var tree memHashes
 	for rows.Next() {
-		var e Entry
-		var ns int64
-		var storedPrev, storedHash []byte
-		if err := rows.Scan(&e.Seq, &ns, &e.ActorID, &e.ActorRole, &e.Action, &e.ResourceType, &e.ResourceID,
-			&e.PatientID, &e.Outcome, &e.Reason, &e.SourceAddr, &e.RequestID, &storedPrev, &storedHash); err != nil {
+		row, err := scanEntry(rows)
+		if err != nil {
 			return Report{}, fmt.Errorf("audit: verify: scan entry: %w", err)
 		}
-		e.Time = time.Unix(0, ns).UTC()
+		e, storedPrev, storedHash := row.Entry, row.prevHash, row.hash
 		rep.Entries++
 		want := rep.Entries
 		switch {
