@@ -115,3 +115,30 @@ func (a *API) auditEventsNDJSON(w http.ResponseWriter, r *http.Request) error {
 	}
 	return nil
 }
+
+type flagRequest struct {
+	PatientID string `json:"patientId"`
+	Kind      string `json:"kind"` // "colleague" or "vip"
+}
+
+func (a *API) alerts(w http.ResponseWriter, r *http.Request) error {
+	as, err := a.d.Privacy.Alerts(r.Context(), httpx.Session(r).Subject, httpx.Origin(r))
+	if err != nil {
+		return privacyError(err)
+	}
+	return httpx.WriteJSON(w, http.StatusOK, as)
+}
+
+func (a *API) flag(w http.ResponseWriter, r *http.Request) error {
+	var req flagRequest
+	if err := httpx.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	if req.PatientID == "" || (req.Kind != "colleague" && req.Kind != "vip") {
+		return httpx.Errorf(http.StatusUnprocessableEntity, "give a patientId and a kind of colleague or vip")
+	}
+	if err := a.d.Privacy.Flag(r.Context(), httpx.Session(r).Subject, req.PatientID, req.Kind, httpx.Origin(r)); err != nil {
+		return privacyError(err)
+	}
+	return httpx.WriteJSON(w, http.StatusCreated, okResponse{true})
+}

@@ -17,6 +17,7 @@ import (
 	"haven/internal/clinical"
 	"haven/internal/httpx"
 	"haven/internal/identity"
+	"haven/internal/monitor"
 	"haven/internal/privacy"
 	"haven/internal/store"
 )
@@ -175,6 +176,10 @@ func (a *API) table() []Route {
 			Query: []Param{{Name: "id", In: "path", Required: true, Description: "review identifier"}}, Response: okResponse{}, Handler: a.resolve},
 		{Method: "POST", Path: "/audit/search", OperationID: "searchAuditTrail", Summary: "Search the audit trail (privacy officer)", Tag: "privacy",
 			Request: auditSearchRequest{}, Response: []audit.Entry{}, Handler: a.searchTrail},
+		{Method: "GET", Path: "/audit/alerts", OperationID: "listSecurityAlerts", Summary: "Recent security alerts from the detectors (privacy officer)", Tag: "privacy",
+			Response: []monitor.Alert{}, Handler: a.alerts},
+		{Method: "POST", Path: "/audit/flags", OperationID: "flagPatientRecord", Summary: "Flag a record (colleague, VIP) so every staff access raises an alert", Tag: "privacy",
+			Request: flagRequest{}, Response: okResponse{}, Handler: a.flag},
 		{Method: "POST", Path: "/audit/export/fhir", OperationID: "exportAuditEvents", Summary: "Matching entries as FHIR R4 AuditEvent NDJSON (privacy officer)", Tag: "privacy",
 			Request: auditSearchRequest{}, Response: "", Handler: a.auditEventsNDJSON},
 

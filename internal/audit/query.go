@@ -71,3 +71,22 @@ func Search(ctx context.Context, db *store.DB, f Filter) ([]Entry, error) {
 	}
 	return out, rows.Err()
 }
+
+// Since returns up to limit entries with an index greater than after, oldest first: the feed
+// the security detectors follow.
+func Since(ctx context.Context, db *store.DB, after int64, limit int) ([]Entry, error) {
+	rows, err := db.QueryContext(ctx, selectEntryRows+` WHERE seq > $1 ORDER BY seq LIMIT `+strconv.Itoa(limit), after)
+	if err != nil {
+		return nil, fmt.Errorf("audit: since: %w", err)
+	}
+	defer rows.Close()
+	var out []Entry
+	for rows.Next() {
+		row, err := scanEntry(rows)
+		if err != nil {
+			return nil, fmt.Errorf("audit: since: %w", err)
+		}
+		out = append(out, row.Entry)
+	}
+	return out, rows.Err()
+}

@@ -70,6 +70,8 @@ func ParseServe(args []string, out io.Writer, lookup func(string) (string, bool)
 	stringFlag(fs, &c.BaseURL, "base-url", "", "external URL for links (default https://<host>:<port>)", lookup)
 	stringFlag(fs, &c.WitnessDir, "audit-witness-dir", "", "directory (ideally another disk or machine) that receives a copy of every signed audit checkpoint", lookup)
 	stringFlag(fs, &c.WitnessURL, "audit-witness-url", "", "HTTPS endpoint that receives every signed audit checkpoint (POST, text/plain)", lookup)
+	stringFlag(fs, &c.AlertWebhookURL, "alert-webhook-url", "", "endpoint that receives security alerts as HMAC-signed JSON", lookup)
+	stringFlag(fs, &c.AlertWebhookSecret, "alert-webhook-secret", "", "HMAC-SHA256 key for the alert webhook (prefer the environment variable)", lookup)
 	var interval string
 	stringFlag(fs, &interval, "checkpoint-interval", "5m", "how often a signed audit checkpoint is published", lookup)
 	if err := fs.Parse(args); err != nil {
@@ -80,6 +82,9 @@ func ParseServe(args []string, out io.Writer, lookup func(string) (string, bool)
 		return server.Config{}, fmt.Errorf("serve: --checkpoint-interval %q is not a duration of at least 1s", interval)
 	}
 	c.CheckpointInterval = d
+	if c.AlertWebhookURL != "" && (!strings.HasPrefix(c.AlertWebhookURL, "https://") || len(c.AlertWebhookSecret) < 16) {
+		return server.Config{}, fmt.Errorf("serve: --alert-webhook-url must be https:// and needs an --alert-webhook-secret of at least 16 characters")
+	}
 	if c.WitnessURL != "" && !strings.HasPrefix(c.WitnessURL, "https://") {
 		return server.Config{}, fmt.Errorf("serve: --audit-witness-url must be an https:// URL")
 	}

@@ -17,6 +17,7 @@ import (
 
 	"haven/internal/access"
 	"haven/internal/audit"
+	"haven/internal/monitor"
 	"haven/internal/store"
 )
 
@@ -180,4 +181,21 @@ func wrap(op string, err error) error {
 		return nil
 	}
 	return fmt.Errorf("privacy: %s: %w", op, err)
+}
+
+// Alerts lists recent security alerts for the privacy officer.
+func (s *Service) Alerts(ctx context.Context, by access.Subject, o audit.Origin) ([]monitor.Alert, error) {
+	if err := s.decide(ctx, by, access.ReviewAudit, "", "alerts", o); err != nil {
+		return nil, err
+	}
+	return monitor.Recent(ctx, s.db, 100)
+}
+
+// Flag marks a patient's record (a colleague, a public figure) so that every staff access to
+// it raises an alert.
+func (s *Service) Flag(ctx context.Context, by access.Subject, patientID, kind string, o audit.Origin) error {
+	if err := s.decide(ctx, by, access.ReviewAudit, patientID, "flag", o); err != nil {
+		return err
+	}
+	return monitor.Flag(ctx, s.db, patientID, kind, by.AccountID, s.now())
 }

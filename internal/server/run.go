@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/crypto/acme"
 
+	"haven/internal/monitor"
 	"haven/internal/tlscert"
 )
 
@@ -22,6 +23,7 @@ const (
 	writeTimeout      = 60 * time.Second
 	idleTimeout       = 120 * time.Second
 	shutdownGrace     = 20 * time.Second
+	monitorInterval   = 5 * time.Second
 )
 
 // Run serves HTTPS (and the plain-HTTP redirect) until ctx is cancelled, then shuts down
@@ -64,8 +66,12 @@ func (s *Server) Run(ctx context.Context) error {
 		defer close(cpDone)
 		s.cps.Run(cpCtx, s.cfg.CheckpointInterval, func(err error) {
 			s.log.Error("audit checkpoint", "error", err.Error())
+			// A checkpoint that cannot be signed, stored or witnessed is a security event.
+			s.watcher.Raise(context.WithoutCancel(cpCtx), monitor.Alert{Kind: monitor.AuditIntegrity, Severity: "high",
+				Subject: "checkpoint", Detail: "publishing an audit checkpoint failed", Time: s.cfg.Now().UTC()})
 		})
 	}()
+	go s.watcher.Run(cpCtx, monitorInterval)
 
 	select {
 	case err := <-errc:

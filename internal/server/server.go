@@ -53,6 +53,9 @@ type Config struct {
 	CheckpointInterval time.Duration // how often a signed audit checkpoint is published; default 5 min
 	WitnessDir         string        // directory that receives a copy of every checkpoint
 	WitnessURL         string        // HTTPS endpoint that receives every checkpoint
+	AlertWebhookURL    string        // endpoint that receives security alerts (HMAC-signed JSON)
+	AlertWebhookSecret string        // HMAC key for the alert webhook
+	AlertRules         monitor.Rules // detector thresholds; monitor.DefaultRules() if zero
 
 	Identity identity.Config
 	Now      func() time.Time // the clock; time.Now unless a test fakes it
@@ -91,6 +94,9 @@ func (c *Config) applyDefaults() {
 	if c.CheckpointInterval == 0 {
 		c.CheckpointInterval = 5 * time.Minute
 	}
+	if c.AlertRules.Window == 0 {
+		c.AlertRules = monitor.DefaultRules()
+	}
 	if c.Stderr == nil {
 		c.Stderr = os.Stderr
 	}
@@ -111,6 +117,7 @@ type Server struct {
 	policy   *access.Policy
 	api      *api.API
 	metrics  *monitor.Metrics
+	watcher  *monitor.Watcher
 	handler  http.Handler
 }
 
@@ -152,6 +159,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.privacy = privacy.New(s.db, policy, s.audit, s.identity, cfg.Now)
 	s.policy = policy
 	s.metrics = monitor.NewMetrics()
+	var webhook *monitor.Webhook
+	if cfg.AlertWebhookURL != "" {
+		webhook = &monitor.Webhook{URL: cfg.AlertWebhookURL, Secret: []byte(cfg.AlertWebhookSecret)}
+	}
+	if s.watcher, err = monitor.NewWatcher(ctx, s.db, cfg.AlertRules, s.metrics, webhook, s.log, cfg.Now); err != nil {
+		s.db.Close()
+		return nil, err
+	}
 	s.handler = s.buildHandler()
 
 	if err := s.announceSetup(ctx); err != nil {
@@ -185,6 +200,11 @@ func witnesses(cfg Config) []audit.Witness {
 		ws = append(ws, audit.HTTPWitness{URL: cfg.WitnessURL})
 	}
 	return ws
+}
+
+// PollMonitor runs the security detectors over the entries appended since the last poll.
+func (s *Server) PollMonitor(ctx context.Context) ([]monitor.Alert, error) {
+	return s.watcher.Poll(ctx)
 }
 
 // PublishCheckpoint signs and publishes the current audit tree head now.

@@ -10,10 +10,12 @@ import (
 	"haven/internal/access"
 	"haven/internal/audit"
 	"haven/internal/httpx"
+	"haven/internal/monitor"
 	"haven/internal/privacy"
 )
 
 type auditorData struct {
+	Alerts     []monitor.Alert
 	Reviews    []privacy.Review
 	Checkpoint *checkpointView
 	Filter     audit.Filter
@@ -36,7 +38,11 @@ func (u *UI) auditorData(r *http.Request, s access.Subject) (auditorData, error)
 		}
 		return auditorData{}, err
 	}
-	d := auditorData{Reviews: reviews}
+	alerts, err := u.d.Privacy.Alerts(r.Context(), s, httpx.Origin(r))
+	if err != nil {
+		return auditorData{}, err
+	}
+	d := auditorData{Reviews: reviews, Alerts: alerts}
 	cp, err := audit.Latest(r.Context(), u.d.DB)
 	if err != nil {
 		return auditorData{}, err
