@@ -311,4 +311,31 @@ func TestBrowserJourney(t *testing.T) {
 
 	// Used links are refused.
 	b.visit(pathOf(t, patientLink), "Gone")
+	b.visit("/patient", "My record")
+	b.submit(`header form[action="/logout"]`, "Sign in")
+
+	// The privacy officer, invited by the administrator, finds the patient's report waiting.
+	b.do(chromedp.EmulateViewport(1280, 900))
+	b.fill("#email", "admin@haven.test", "#password", "admin passphrase")
+	b.submit(`form[action="/login"]`, "Enter your code")
+	b.fill("#code", b.code(adminSecret))
+	b.submit(`form[action="/login/totp"]`, "Administration")
+	b.do(chromedp.Evaluate[chromedp.Void](`document.querySelector("#staff-role").value = "auditor"`))
+	b.fill("#staff-name", "Priya Officer", "#staff-email", "privacy@haven.test")
+	b.submit(`form[action="/admin/staff"]`, "Administration")
+	auditorLink := b.text("#invite-link")
+	b.submit(`header form[action="/logout"]`, "Sign in")
+	b.visit(pathOf(t, auditorLink), "Activate your account")
+	b.fill("#password", "auditor passphrase", "#confirm", "auditor passphrase")
+	b.submit(`form[action="/invite"]`, "Set up your authenticator")
+	b.enrolTOTP()
+	b.submit(`form[action="/totp/enrol"]`, "Privacy review")
+	if reviews := b.text("#reviews"); !strings.Contains(reviews, "Dr Grace Hopper") {
+		t.Fatalf("the patient's report is not in the privacy officer's queue: %q", reviews)
+	}
+	b.screenshot("auditor")
+	b.submit(`#reviews form`, "Privacy review")
+	if msg := b.text(`[role="status"]`); !strings.Contains(msg, "closed") {
+		t.Fatalf("closing the report: %q", msg)
+	}
 }
