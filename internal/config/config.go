@@ -72,6 +72,8 @@ func ParseServe(args []string, out io.Writer, lookup func(string) (string, bool)
 	stringFlag(fs, &c.WitnessURL, "audit-witness-url", "", "HTTPS endpoint that receives every signed audit checkpoint (POST, text/plain)", lookup)
 	stringFlag(fs, &c.AlertWebhookURL, "alert-webhook-url", "", "endpoint that receives security alerts as HMAC-signed JSON", lookup)
 	stringFlag(fs, &c.AlertWebhookSecret, "alert-webhook-secret", "", "HMAC-SHA256 key for the alert webhook (prefer the environment variable)", lookup)
+	stringFlag(fs, &c.SyslogAddr, "siem-syslog-addr", "", "host:port of a SIEM collector that receives every audit entry (RFC 5424 over TLS)", lookup)
+	stringFlag(fs, &c.SyslogCA, "siem-ca", "", "PEM file of the CA that signs the SIEM collector's certificate (default: system roots)", lookup)
 	var interval string
 	stringFlag(fs, &interval, "checkpoint-interval", "5m", "how often a signed audit checkpoint is published", lookup)
 	if err := fs.Parse(args); err != nil {

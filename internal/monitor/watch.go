@@ -77,7 +77,11 @@ type Watcher struct {
 	mu      sync.Mutex
 	flagged map[string]bool
 	last    int64 // index of the last entry fed to the detector
+	syslog  *Syslog
 }
+
+// ForwardTo makes every poll also forward new entries to a SIEM.
+func (w *Watcher) ForwardTo(s *Syslog) { w.syslog = s }
 
 // NewWatcher starts following the log from its current end: history is not re-alerted.
 func NewWatcher(ctx context.Context, db *store.DB, rules Rules, m *Metrics, webhook *Webhook, log *slog.Logger, now func() time.Time) (*Watcher, error) {
@@ -203,6 +207,11 @@ func (w *Watcher) Run(ctx context.Context, interval time.Duration) {
 		case <-t.C:
 			if _, err := w.Poll(ctx); err != nil && !errors.Is(err, context.Canceled) {
 				w.log.Error("security monitor", "error", err.Error())
+			}
+			if w.syslog != nil {
+				if _, err := w.syslog.Forward(ctx); err != nil && !errors.Is(err, context.Canceled) {
+					w.log.Error("siem forwarding", "error", err.Error())
+				}
 			}
 		}
 	}

@@ -8,6 +8,8 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"log/slog"
@@ -56,6 +58,8 @@ type Config struct {
 	AlertWebhookURL    string        // endpoint that receives security alerts (HMAC-signed JSON)
 	AlertWebhookSecret string        // HMAC key for the alert webhook
 	AlertRules         monitor.Rules // detector thresholds; monitor.DefaultRules() if zero
+	SyslogAddr         string        // host:port of a SIEM collector (RFC 5424 over TLS)
+	SyslogCA           string        // PEM file of the CA that signs the collector's certificate; system roots if empty
 
 	Identity identity.Config
 	Now      func() time.Time // the clock; time.Now unless a test fakes it
@@ -167,6 +171,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.db.Close()
 		return nil, err
 	}
+	if cfg.SyslogAddr != "" {
+		fwd, err := newSyslog(ctx, s.db, cfg)
+		if err != nil {
+			s.db.Close()
+			return nil, err
+		}
+		s.watcher.ForwardTo(fwd)
+	}
 	s.handler = s.buildHandler()
 
 	if err := s.announceSetup(ctx); err != nil {
@@ -200,6 +212,26 @@ func witnesses(cfg Config) []audit.Witness {
 		ws = append(ws, audit.HTTPWitness{URL: cfg.WitnessURL})
 	}
 	return ws
+}
+
+// newSyslog connects the SIEM forwarder, trusting cfg.SyslogCA (or the system roots).
+func newSyslog(ctx context.Context, db *store.DB, cfg Config) (*monitor.Syslog, error) {
+	host, _, err := net.SplitHostPort(cfg.SyslogAddr)
+	if err != nil {
+		return nil, fmt.Errorf("server: syslog address %q: %w", cfg.SyslogAddr, err)
+	}
+	conf := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
+	if cfg.SyslogCA != "" {
+		pem, err := os.ReadFile(cfg.SyslogCA)
+		if err != nil {
+			return nil, fmt.Errorf("server: syslog CA: %w", err)
+		}
+		conf.RootCAs = x509.NewCertPool()
+		if !conf.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("server: syslog CA %s holds no certificate", cfg.SyslogCA)
+		}
+	}
+	return monitor.NewSyslog(ctx, db, cfg.SyslogAddr, conf, cfg.Host)
 }
 
 // PollMonitor runs the security detectors over the entries appended since the last poll.
