@@ -144,3 +144,20 @@ func (p *Policy) Decide(ctx context.Context, s Subject, a Action, r Resource) De
 
 func allow(reason string) Decision { return Decision{Allow: true, Reason: reason} }
 func deny(reason string) Decision  { return Decision{Allow: false, Reason: reason} }
+
+// PurposeOfUse is the HL7 v3 purpose of use recorded with an access by s: treatment for
+// clinicians, the patient's own request, compliance for the privacy officer, operations for
+// administrators.
+func PurposeOfUse(s Subject) string {
+	switch s.Role {
+	case Clinician:
+		return "TREAT"
+	case Patient:
+		return "PATRQT"
+	case Auditor:
+		return "HCOMPL"
+	case Admin:
+		return "HOPERAT"
+	}
+	return ""
+}

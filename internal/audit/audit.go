@@ -50,6 +50,7 @@ type Entry struct {
 	Reason       string    `json:"reason"`
 	SourceAddr   string    `json:"sourceAddr"`
 	RequestID    string    `json:"requestId"`
+	Purpose      string    `json:"purpose,omitempty"` // HL7 v3 PurposeOfUse: TREAT, PATRQT, HCOMPL, HOPERAT, ETREAT
 }
 
 // Origin is where a request came from, as every entry records it.
@@ -101,7 +102,7 @@ const (
 	insertHead       = `INSERT INTO audit_head (id, size, hash) VALUES (1, $1, $2)`
 	updateHead       = `UPDATE audit_head SET size = $1, hash = $2 WHERE id = 1`
 	entryColumns     = `audit_entries (seq, recorded_at, actor_id, actor_role, action,
-		resource_type, resource_id, patient_id, outcome, reason, source_addr, request_id, prev_hash, hash)`
+		resource_type, resource_id, patient_id, outcome, reason, source_addr, request_id, purpose, prev_hash, hash)`
 )
 
 // Append records e durably and returns its index. An error means the caller must not release
@@ -163,7 +164,7 @@ func (l *Log) commit(ctx context.Context, batch []*pending) error {
 			e := p.e
 			h := chainHash(prev, e)
 			rows = append(rows, []any{e.Seq, e.Time.UnixNano(), e.ActorID, e.ActorRole, e.Action,
-				e.ResourceType, e.ResourceID, e.PatientID, e.Outcome, e.Reason, e.SourceAddr, e.RequestID, nonNil(prev), h})
+				e.ResourceType, e.ResourceID, e.PatientID, e.Outcome, e.Reason, e.SourceAddr, e.RequestID, e.Purpose, nonNil(prev), h})
 			if err := tree.add(e.Seq-1, Canonical(e)); err != nil {
 				return err
 			}
@@ -222,7 +223,7 @@ func Canonical(e Entry) []byte {
 	b = binary.BigEndian.AppendUint64(b, uint64(e.Seq))
 	b = binary.BigEndian.AppendUint64(b, uint64(e.Time.UnixNano()))
 	for _, f := range []string{e.ActorID, e.ActorRole, e.Action, e.ResourceType, e.ResourceID,
-		e.PatientID, e.Outcome, e.Reason, e.SourceAddr, e.RequestID} {
+		e.PatientID, e.Outcome, e.Reason, e.SourceAddr, e.RequestID, e.Purpose} {
 		b = binary.BigEndian.AppendUint32(b, uint32(len(f)))
 		b = append(b, f...)
 	}

@@ -40,7 +40,7 @@ func TestTamperIsDetected(t *testing.T) {
 		{"delete", []string{`DELETE FROM audit_entries WHERE seq = 3`}, 3},
 		{"delete last", []string{`DELETE FROM audit_entries WHERE seq = 5`}, 5},
 		{"insert", []string{`INSERT INTO audit_entries SELECT seq + 100, recorded_at, actor_id, actor_role, action, resource_type,
-			resource_id, patient_id, outcome, reason, source_addr, request_id, prev_hash, hash FROM audit_entries WHERE seq = 2`}, 6},
+			resource_id, patient_id, outcome, reason, source_addr, request_id, prev_hash, hash, purpose FROM audit_entries WHERE seq = 2`}, 6},
 		{"reorder", []string{
 			`UPDATE audit_entries SET seq = -2 WHERE seq = 2`,
 			`UPDATE audit_entries SET seq = 2 WHERE seq = 4`,

@@ -50,8 +50,15 @@ func FHIRAuditEvent(e Entry) map[string]any {
 	if e.Outcome != "" {
 		ev["outcomeDesc"] = e.Outcome + ": " + e.Reason
 	}
+	var purpose []any
+	if e.Purpose != "" {
+		purpose = append(purpose, map[string]any{"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": e.Purpose})
+	}
 	if e.Reason != "" {
-		ev["purposeOfEvent"] = []any{map[string]any{"coding": []any{map[string]any{"system": "urn:haven:decision-reason", "code": e.Reason}}}}
+		purpose = append(purpose, map[string]any{"system": "urn:haven:decision-reason", "code": e.Reason})
+	}
+	if purpose != nil {
+		ev["purposeOfEvent"] = []any{map[string]any{"coding": purpose}}
 	}
 	var entities []any
 	if e.ResourceType != "" || e.ResourceID != "" {

@@ -28,7 +28,7 @@ func (r Report) OK() bool { return r.Problem == "" }
 
 const (
 	selectEntryRows = `SELECT seq, recorded_at, actor_id, actor_role, action, resource_type, resource_id,
-	patient_id, outcome, reason, source_addr, request_id, prev_hash, hash FROM audit_entries`
+	patient_id, outcome, reason, source_addr, request_id, purpose, prev_hash, hash FROM audit_entries`
 	selectEntries = selectEntryRows + ` ORDER BY seq`
 )
 
@@ -44,7 +44,7 @@ func scanEntry(r interface{ Scan(...any) error }) (storedEntry, error) {
 	var ns int64
 	e := &s.Entry
 	if err := r.Scan(&e.Seq, &ns, &e.ActorID, &e.ActorRole, &e.Action, &e.ResourceType, &e.ResourceID,
-		&e.PatientID, &e.Outcome, &e.Reason, &e.SourceAddr, &e.RequestID, &s.prevHash, &s.hash); err != nil {
+		&e.PatientID, &e.Outcome, &e.Reason, &e.SourceAddr, &e.RequestID, &e.Purpose, &s.prevHash, &s.hash); err != nil {
 		return storedEntry{}, err
 	}
 	e.Time = time.Unix(0, ns).UTC()

@@ -114,7 +114,7 @@ func (r *Records) record(ctx context.Context, by access.Subject, action string, 
 	_, err := r.audit.Append(ctx, audit.Entry{
 		ActorID: by.AccountID, ActorRole: string(by.Role), Action: action,
 		ResourceType: res.Type, ResourceID: resourceID, PatientID: res.PatientID,
-		Outcome: outcome, Reason: reason, SourceAddr: o.Addr, RequestID: o.RequestID,
+		Outcome: outcome, Reason: reason, SourceAddr: o.Addr, RequestID: o.RequestID, Purpose: access.PurposeOfUse(by),
 	})
 	return err
 }

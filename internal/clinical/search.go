@@ -98,6 +98,13 @@ func (r *Records) disclose(ctx context.Context, by access.Subject, ids []string,
 		}
 		out = append(out, p)
 	}
+	if len(out) == 0 {
+		// A search or list that disclosed no one is still a PHI operation (it says what the
+		// caller looked for): it is recorded once, with no patient.
+		if err := r.record(ctx, by, action, access.Resource{Type: "Patient"}, "", audit.Allow, access.ReasonWorkforce, o); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
 }
 

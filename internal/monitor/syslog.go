@@ -106,7 +106,7 @@ func Format5424(e audit.Entry, hostname string) string {
 	sd.WriteString("[haven@32473")
 	for _, kv := range [][2]string{{"seq", strconv.FormatInt(e.Seq, 10)}, {"actor", e.ActorID}, {"role", e.ActorRole},
 		{"action", e.Action}, {"resourceType", e.ResourceType}, {"resourceId", e.ResourceID}, {"patient", e.PatientID},
-		{"outcome", e.Outcome}, {"reason", e.Reason}, {"src", e.SourceAddr}, {"requestId", e.RequestID}} {
+		{"outcome", e.Outcome}, {"reason", e.Reason}, {"src", e.SourceAddr}, {"requestId", e.RequestID}, {"purpose", e.Purpose}} {
 		if kv[1] == "" {
 			continue
 		}

@@ -97,7 +97,7 @@ var explain = map[string]string{
 func (s *Service) record(ctx context.Context, by access.Subject, action, patientID, resourceID, outcome, reason string, o audit.Origin) error {
 	_, err := s.audit.Append(ctx, audit.Entry{ActorID: by.AccountID, ActorRole: string(by.Role), Action: action,
 		ResourceType: "AuditEvent", ResourceID: resourceID, PatientID: patientID, Outcome: outcome, Reason: reason,
-		SourceAddr: o.Addr, RequestID: o.RequestID})
+		SourceAddr: o.Addr, RequestID: o.RequestID, Purpose: access.PurposeOfUse(by)})
 	return err
 }
 

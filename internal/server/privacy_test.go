@@ -100,6 +100,9 @@ func TestAuditEventExportIsFHIR(t *testing.T) {
 	if ev["resourceType"] != "AuditEvent" || ev["action"] != "R" || ev["outcome"] != "0" || agent != drID {
 		t.Fatalf("not a FHIR AuditEvent of the clinician's read: %s", lines[0])
 	}
+	if !bytes.Contains(lines[0], []byte(`"code":"TREAT"`)) {
+		t.Fatalf("purpose of use missing: %s", lines[0])
+	}
 	if !bytes.Contains(lines[0], []byte(`"reference":"Patient/`+pid+`"`)) {
 		t.Fatalf("the patient is not an entity: %s", lines[0])
 	}
