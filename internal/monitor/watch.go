@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"haven/internal/audit"
@@ -78,7 +79,14 @@ type Watcher struct {
 	flagged map[string]bool
 	last    int64 // index of the last entry fed to the detector
 	syslog  *Syslog
+	// verifier checks checkpoint signatures in the integrity check, when set.
+	verifier note.Verifier
+	// integrityAlerted is the checkpoint size already alerted on, so a failure alerts once.
+	integrityAlerted int64
 }
+
+// VerifyCheckpointsWith makes the integrity check also verify the latest checkpoint's signature.
+func (w *Watcher) VerifyCheckpointsWith(v note.Verifier) { w.verifier = v }
 
 // ForwardTo makes every poll also forward new entries to a SIEM.
 func (w *Watcher) ForwardTo(s *Syslog) { w.syslog = s }
@@ -152,10 +160,11 @@ func (w *Watcher) Poll(ctx context.Context) ([]Alert, error) {
 			break
 		}
 	}
-	if a, bad := w.checkIntegrity(ctx); bad {
+	if a, size, bad := w.checkIntegrity(ctx); bad && size != w.integrityAlerted {
 		if err := w.Raise(ctx, a); err != nil {
 			return raised, err
 		}
+		w.integrityAlerted = size
 		raised = append(raised, a)
 	}
 	return raised, nil
@@ -163,17 +172,23 @@ func (w *Watcher) Poll(ctx context.Context) ([]Alert, error) {
 
 // checkIntegrity compares the latest signed checkpoint with the stored Merkle tree: a cheap
 // check between full `haven audit verify` runs.
-func (w *Watcher) checkIntegrity(ctx context.Context) (Alert, bool) {
+func (w *Watcher) checkIntegrity(ctx context.Context) (Alert, int64, bool) {
 	cp, err := audit.Latest(ctx, w.db)
 	if err != nil || cp.Size == 0 {
-		return Alert{}, false
+		return Alert{}, 0, false
+	}
+	if w.verifier != nil {
+		if tree, err := audit.OpenCheckpoint(cp.Signed, w.verifier); err != nil || tree.N != cp.Size || tree.Hash != cp.Root {
+			return Alert{Kind: AuditIntegrity, Severity: "high", Subject: fmt.Sprint("checkpoint ", cp.Size),
+				Detail: "the latest audit checkpoint's signature does not verify", Time: w.now().UTC()}, cp.Size, true
+		}
 	}
 	root, err := tlog.TreeHash(cp.Size, audit.StoredHashes(ctx, w.db))
 	if err == nil && root == cp.Root {
-		return Alert{}, false
+		return Alert{}, 0, false
 	}
 	return Alert{Kind: AuditIntegrity, Severity: "high", Subject: fmt.Sprint("checkpoint ", cp.Size),
-		Detail: "the stored audit tree no longer matches the latest signed checkpoint", Time: w.now().UTC()}, true
+		Detail: "the stored audit tree no longer matches the latest signed checkpoint", Time: w.now().UTC()}, cp.Size, true
 }
 
 const insertAlert = `INSERT INTO security_alerts (id, kind, severity, subject, detail, entry_seq, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`

@@ -89,3 +89,33 @@ func TestDetectorsRaiseStoredSignedAlerts(t *testing.T) {
 		}
 	}
 }
+
+func TestIntegrityFailuresRaiseAlerts(t *testing.T) {
+	tampers := map[string]string{
+		"tree hashes changed": `UPDATE audit_hashes SET hash = $1`,
+		"signature corrupted": `UPDATE audit_checkpoints SET signed = $1`,
+	}
+	for name, stmt := range tampers {
+		t.Run(name, func(t *testing.T) {
+			e := servertest.New(t, "")
+			e.Admin()
+			ctx := context.Background()
+			if _, err := e.Srv.PublishCheckpoint(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if alerts, _ := e.Srv.PollMonitor(ctx); len(alerts) != 0 {
+				t.Fatalf("alerts on an intact log: %+v", alerts)
+			}
+			if _, err := e.Srv.DB().Exec(stmt, make([]byte, 32)); err != nil {
+				t.Fatal(err)
+			}
+			alerts, err := e.Srv.PollMonitor(ctx)
+			if err != nil || len(alerts) != 1 || alerts[0].Kind != monitor.AuditIntegrity {
+				t.Fatalf("alerts = %+v, %v; want one audit-integrity alert", alerts, err)
+			}
+			if again, _ := e.Srv.PollMonitor(ctx); len(again) != 0 {
+				t.Fatalf("the same failure alerted again: %+v", again)
+			}
+		})
+	}
+}

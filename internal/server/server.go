@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/tink-crypto/tink-go/v2/tink"
+	"golang.org/x/mod/sumdb/note"
 
 	"haven/internal/access"
 	"haven/internal/api"
@@ -170,6 +171,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if s.watcher, err = monitor.NewWatcher(ctx, s.db, cfg.AlertRules, s.metrics, webhook, s.log, cfg.Now); err != nil {
 		s.db.Close()
 		return nil, err
+	}
+	if v, err := note.NewVerifier(vkey); err == nil {
+		s.watcher.VerifyCheckpointsWith(v)
 	}
 	if cfg.SyslogAddr != "" {
 		fwd, err := newSyslog(ctx, s.db, cfg)
