@@ -79,6 +79,7 @@ type Watcher struct {
 	flagged map[string]bool
 	last    int64 // index of the last entry fed to the detector
 	syslog  *Syslog
+	mailer  *Mailer
 	// verifier checks checkpoint signatures in the integrity check, when set.
 	verifier note.Verifier
 	// integrityAlerted is the checkpoint size already alerted on, so a failure alerts once.
@@ -87,6 +88,9 @@ type Watcher struct {
 
 // VerifyCheckpointsWith makes the integrity check also verify the latest checkpoint's signature.
 func (w *Watcher) VerifyCheckpointsWith(v note.Verifier) { w.verifier = v }
+
+// MailTo makes every alert also go out by e-mail.
+func (w *Watcher) MailTo(m *Mailer) { w.mailer = m }
 
 // ForwardTo makes every poll also forward new entries to a SIEM.
 func (w *Watcher) ForwardTo(s *Syslog) { w.syslog = s }
@@ -206,6 +210,11 @@ func (w *Watcher) Raise(ctx context.Context, a Alert) error {
 	if w.webhook != nil {
 		if err := w.webhook.Send(ctx, a); err != nil {
 			w.log.Error("security alert webhook", "kind", a.Kind, "error", err.Error())
+		}
+	}
+	if w.mailer != nil {
+		if err := w.mailer.Send(ctx, a); err != nil {
+			w.log.Error("security alert e-mail", "kind", a.Kind, "error", err.Error())
 		}
 	}
 	return nil

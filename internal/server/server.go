@@ -59,7 +59,8 @@ type Config struct {
 	AlertWebhookURL    string        // endpoint that receives security alerts (HMAC-signed JSON)
 	AlertWebhookSecret string        // HMAC key for the alert webhook
 	AlertRules         monitor.Rules // detector thresholds; monitor.DefaultRules() if zero
-	SyslogAddr         string        // host:port of a SIEM collector (RFC 5424 over TLS)
+	AlertSMTP          monitor.Mailer // alert e-mail: set Addr, From and To to enable (STARTTLS required)
+	SyslogAddr         string         // host:port of a SIEM collector (RFC 5424 over TLS)
 	SyslogCA           string        // PEM file of the CA that signs the collector's certificate; system roots if empty
 
 	Identity identity.Config
@@ -171,6 +172,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if s.watcher, err = monitor.NewWatcher(ctx, s.db, cfg.AlertRules, s.metrics, webhook, s.log, cfg.Now); err != nil {
 		s.db.Close()
 		return nil, err
+	}
+	if cfg.AlertSMTP.Addr != "" {
+		m := cfg.AlertSMTP
+		if m.TLS == nil {
+			host, _, _ := net.SplitHostPort(m.Addr)
+			m.TLS = &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
+		}
+		s.watcher.MailTo(&m)
 	}
 	if v, err := note.NewVerifier(vkey); err == nil {
 		s.watcher.VerifyCheckpointsWith(v)
