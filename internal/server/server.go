@@ -53,15 +53,15 @@ type Config struct {
 	RootKeyURI    string // KMS key URI; default the local key file DataDir/root.key
 	BaseURL       string // external URL for links; derived from Host and Listen if empty
 
-	CheckpointInterval time.Duration // how often a signed audit checkpoint is published; default 5 min
-	WitnessDir         string        // directory that receives a copy of every checkpoint
-	WitnessURL         string        // HTTPS endpoint that receives every checkpoint
-	AlertWebhookURL    string        // endpoint that receives security alerts (HMAC-signed JSON)
-	AlertWebhookSecret string        // HMAC key for the alert webhook
-	AlertRules         monitor.Rules // detector thresholds; monitor.DefaultRules() if zero
+	CheckpointInterval time.Duration  // how often a signed audit checkpoint is published; default 5 min
+	WitnessDir         string         // directory that receives a copy of every checkpoint
+	WitnessURL         string         // HTTPS endpoint that receives every checkpoint
+	AlertWebhookURL    string         // endpoint that receives security alerts (HMAC-signed JSON)
+	AlertWebhookSecret string         // HMAC key for the alert webhook
+	AlertRules         monitor.Rules  // detector thresholds; monitor.DefaultRules() if zero
 	AlertSMTP          monitor.Mailer // alert e-mail: set Addr, From and To to enable (STARTTLS required)
 	SyslogAddr         string         // host:port of a SIEM collector (RFC 5424 over TLS)
-	SyslogCA           string        // PEM file of the CA that signs the collector's certificate; system roots if empty
+	SyslogCA           string         // PEM file of the CA that signs the collector's certificate; system roots if empty
 
 	Identity identity.Config
 	Now      func() time.Time // the clock; time.Now unless a test fakes it
