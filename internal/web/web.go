@@ -106,6 +106,7 @@ func (u *UI) Mount(mux *http.ServeMux) {
 		{"POST /patient/access-log/{seq}/report", u.reportAccess},
 		{"GET /auditor", u.auditor},
 		{"POST /auditor/search", u.auditorSearch},
+		{"POST /auditor/export", u.auditorExport},
 		{"POST /auditor/reviews/{id}/resolve", u.resolveReview},
 	}
 	for _, rt := range routes {

@@ -1,8 +1,10 @@
 package web_test
 
 import (
+	"io"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -68,5 +70,34 @@ func TestTemplatesHaveNoInlineScriptOrStyle(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestAuditorDownloadsFHIRAuditEvents: the privacy officer's page exports the trail, filtered by
+// date, as FHIR AuditEvent NDJSON; no one else may.
+func TestAuditorDownloadsFHIRAuditEvents(t *testing.T) {
+	e := servertest.New(t, "")
+	admin := e.Admin()
+	dr, _ := e.Clinician(admin, "dr@haven.test")
+	po, _ := e.Staff(admin, "privacy@haven.test", "auditor")
+	post := func(c *servertest.Client, form url.Values) (int, string) {
+		resp, err := c.HTTP.PostForm(e.TS.URL+"/auditor/export", form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	today := e.Clock.Now().Format("2006-01-02")
+	code, body := post(po, url.Values{"action": {"account.invite"}, "from": {today}, "to": {today}})
+	if code != http.StatusOK || !strings.Contains(body, `"resourceType":"AuditEvent"`) || strings.Count(body, "\n") != 2 {
+		t.Fatalf("export = %d %.300s", code, body)
+	}
+	if code, body := post(po, url.Values{"action": {"account.invite"}, "from": {"2020-01-01"}, "to": {"2020-01-02"}}); code != 200 || body != "" {
+		t.Fatalf("export outside the dates = %d %q", code, body)
+	}
+	if code, _ := post(dr, url.Values{}); code != http.StatusForbidden {
+		t.Fatalf("clinician export = %d, want 403", code)
 	}
 }
