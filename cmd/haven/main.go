@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	_ "time/tzdata" // --time-zone works on machines without a zoneinfo database
 
 	"golang.org/x/mod/sumdb/note"
 

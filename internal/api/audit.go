@@ -3,7 +3,9 @@ package api
 import (
 	"io"
 	"net/http"
+	"strconv"
 
+	"haven/internal/access"
 	"haven/internal/audit"
 	"haven/internal/httpx"
 )
@@ -30,12 +32,19 @@ func writeCheckpoint(w http.ResponseWriter, cp audit.Checkpoint) error {
 
 // publishCheckpoint signs the current tree head now (administrators, on demand).
 func (a *API) publishCheckpoint(w http.ResponseWriter, r *http.Request) error {
-	if _, err := a.requireAdmin(r, "audit.checkpoint"); err != nil {
+	by, err := a.requireAdmin(r, "audit.checkpoint")
+	if err != nil {
 		return err
 	}
 	cp, err := a.d.Checkpoints.Publish(r.Context())
 	if err != nil && cp.Signed == nil {
 		return err
+	}
+	o := httpx.Origin(r)
+	if _, aerr := a.d.Audit.Append(r.Context(), audit.Entry{ActorID: by.AccountID, ActorRole: string(by.Role), Action: "audit.checkpoint",
+		ResourceType: "Checkpoint", ResourceID: strconv.FormatInt(cp.Size, 10), Outcome: audit.Success, SourceAddr: o.Addr, RequestID: o.RequestID,
+		Purpose: access.PurposeOfUse(by)}); aerr != nil {
+		return httpx.FromDomain(aerr)
 	}
 	if err != nil {
 		// Stored and signed; a witness did not take its copy. The schedule retries with the next.

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"haven/internal/monitor"
 	"haven/internal/server"
 	"haven/internal/store"
 )
@@ -80,6 +81,9 @@ func ParseServe(args []string, out io.Writer, lookup func(string) (string, bool)
 	stringFlag(fs, &mailTo, "alert-email-to", "", "comma-separated recipients of alert e-mail", lookup)
 	stringFlag(fs, &c.SyslogAddr, "siem-syslog-addr", "", "host:port of a SIEM collector that receives every audit entry (RFC 5424 over TLS)", lookup)
 	stringFlag(fs, &c.SyslogCA, "siem-ca", "", "PEM file of the CA that signs the SIEM collector's certificate (default: system roots)", lookup)
+	var workHours, zone string
+	stringFlag(fs, &workHours, "work-hours", "07-20", "working hours (HH-HH); PHI access outside them raises an after-hours alert", lookup)
+	stringFlag(fs, &zone, "time-zone", "UTC", "the organisation's time zone for working hours (IANA name)", lookup)
 	var interval string
 	stringFlag(fs, &interval, "checkpoint-interval", "5m", "how often a signed audit checkpoint is published", lookup)
 	if err := fs.Parse(args); err != nil {
@@ -90,6 +94,14 @@ func ParseServe(args []string, out io.Writer, lookup func(string) (string, bool)
 		return server.Config{}, fmt.Errorf("serve: --checkpoint-interval %q is not a duration of at least 1s", interval)
 	}
 	c.CheckpointInterval = d
+	c.AlertRules = monitor.DefaultRules()
+	if _, err := fmt.Sscanf(workHours, "%d-%d", &c.AlertRules.WorkStart, &c.AlertRules.WorkEnd); err != nil ||
+		c.AlertRules.WorkStart < 0 || c.AlertRules.WorkEnd > 24 || c.AlertRules.WorkStart >= c.AlertRules.WorkEnd {
+		return server.Config{}, fmt.Errorf("serve: --work-hours %q is not HH-HH with start before end", workHours)
+	}
+	if c.AlertRules.Location, err = time.LoadLocation(zone); err != nil {
+		return server.Config{}, fmt.Errorf("serve: --time-zone %q: %w", zone, err)
+	}
 	for _, to := range strings.Split(mailTo, ",") {
 		if to = strings.TrimSpace(to); to != "" {
 			c.AlertSMTP.To = append(c.AlertSMTP.To, to)

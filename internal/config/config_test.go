@@ -44,6 +44,8 @@ func TestParseServe(t *testing.T) {
 		{name: "bad listen", args: []string{"--listen", "8443"}, wantErr: "host:port"},
 		{name: "sqlite dsn in --db", args: []string{"--db", "/tmp/x.db"}, wantErr: "postgres://"},
 		{name: "stray argument", args: []string{"now"}, wantErr: "unexpected argument"},
+		{name: "bad work hours", args: []string{"--work-hours", "20-07"}, wantErr: "work-hours"},
+		{name: "unknown time zone", args: []string{"--time-zone", "Mars/Olympus"}, wantErr: "time-zone"},
 		{name: "bad checkpoint interval", args: []string{"--checkpoint-interval", "soon"}, wantErr: "checkpoint-interval"},
 		{name: "plain-HTTP witness refused", args: []string{"--audit-witness-url", "http://w.example/cp"}, wantErr: "https://"},
 	}
