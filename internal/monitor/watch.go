@@ -75,6 +75,7 @@ type Watcher struct {
 	alerts   *prometheus.CounterVec
 	now      func() time.Time
 
+	pollMu  sync.Mutex // one poll at a time: the detector is fed in log order
 	mu      sync.Mutex
 	flagged map[string]bool
 	last    int64 // index of the last entry fed to the detector
@@ -142,6 +143,8 @@ func (w *Watcher) loadFlags(ctx context.Context) error {
 
 // Poll feeds every entry appended since the last poll to the detectors and handles the alerts.
 func (w *Watcher) Poll(ctx context.Context) ([]Alert, error) {
+	w.pollMu.Lock()
+	defer w.pollMu.Unlock()
 	if err := w.loadFlags(ctx); err != nil {
 		return nil, err
 	}
