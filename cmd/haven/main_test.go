@@ -14,35 +14,48 @@ import (
 	"haven/internal/audit"
 	"haven/internal/server"
 	"haven/internal/store"
+	"haven/internal/store/storetest"
 )
 
+// TestAuditVerifyCommand runs `haven audit verify` on both databases: an untouched log passes,
+// a modified entry fails with exit status 1 naming its index.
 func TestAuditVerifyCommand(t *testing.T) {
-	dir := t.TempDir()
-	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(dir, "haven.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := audit.New(db, time.Now)
-	for range 4 {
-		if _, err := log.Append(ctx, audit.Entry{Action: "record.read", Outcome: audit.Allow, PatientID: "p"}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	verify := func() (int, string) {
-		var out, errOut bytes.Buffer
-		code := run(ctx, []string{"audit", "verify", "--data-dir", dir}, &out, &errOut)
-		return code, out.String() + errOut.String()
-	}
-	if code, out := verify(); code != 0 || !strings.Contains(out, "4 entries") {
-		t.Fatalf("untouched log: exit %d, %q", code, out)
-	}
-	if _, err := db.Exec(`UPDATE audit_entries SET outcome = 'deny' WHERE seq = 2`); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-	if code, out := verify(); code != 1 || !strings.Contains(out, "entry 2") {
-		t.Fatalf("modified log: exit %d, %q; want exit 1 naming entry 2", code, out)
+	for _, d := range storetest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			dir := t.TempDir()
+			ctx := context.Background()
+			dsn := storetest.DSN(t, d)
+			args := []string{"audit", "verify", "--db", dsn}
+			if d == store.SQLite {
+				dsn = filepath.Join(dir, "haven.db")
+				args = []string{"audit", "verify", "--data-dir", dir}
+			}
+			db, err := store.Open(ctx, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			log := audit.New(db, time.Now)
+			for range 4 {
+				if _, err := log.Append(ctx, audit.Entry{Action: "record.read", Outcome: audit.Allow, PatientID: "p"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			verify := func() (int, string) {
+				var out, errOut bytes.Buffer
+				code := run(ctx, args, &out, &errOut)
+				return code, out.String() + errOut.String()
+			}
+			if code, out := verify(); code != 0 || !strings.Contains(out, "4 entries") {
+				t.Fatalf("untouched log: exit %d, %q", code, out)
+			}
+			if _, err := db.Exec(`UPDATE audit_entries SET outcome = 'deny' WHERE seq = 2`); err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+			if code, out := verify(); code != 1 || !strings.Contains(out, "entry 2") {
+				t.Fatalf("modified log: exit %d, %q; want exit 1 naming entry 2", code, out)
+			}
+		})
 	}
 }
 
