@@ -85,21 +85,31 @@ func printHashes(w io.Writer, hs []tlog.Hash) {
 	}
 }
 
+// latestCheckpoint opens the database named by the flags and reads its latest checkpoint.
+func latestCheckpoint(ctx context.Context, name string, args []string, stderr io.Writer, extra func(*flag.FlagSet)) (*store.DB, audit.Checkpoint, error) {
+	db, _, err := openAuditDB(ctx, name, args, stderr, extra)
+	if err != nil {
+		return nil, audit.Checkpoint{}, err
+	}
+	cp, err := audit.Latest(ctx, db)
+	if err != nil {
+		db.Close()
+		return nil, audit.Checkpoint{}, err
+	}
+	return db, cp, nil
+}
+
 // auditProve prints the latest checkpoint, the entry's leaf hash and its inclusion proof: with
 // the verifier key, anyone can check that the entry is in the signed log.
 func auditProve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var seq int64
-	db, _, err := openAuditDB(ctx, "audit prove", args, stderr, func(fs *flag.FlagSet) {
+	db, cp, err := latestCheckpoint(ctx, "audit prove", args, stderr, func(fs *flag.FlagSet) {
 		fs.Int64Var(&seq, "entry", 0, "index of the entry to prove (1-based)")
 	})
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	cp, err := audit.Latest(ctx, db)
-	if err != nil {
-		return err
-	}
 	if cp.Size < seq || seq < 1 {
 		return fmt.Errorf("audit prove: entry %d is not covered by the latest checkpoint (size %d)", seq, cp.Size)
 	}
@@ -121,17 +131,13 @@ func auditProve(ctx context.Context, args []string, stdout, stderr io.Writer) er
 // checkpoint's tree.
 func auditConsistency(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var from int64
-	db, _, err := openAuditDB(ctx, "audit consistency", args, stderr, func(fs *flag.FlagSet) {
+	db, cp, err := latestCheckpoint(ctx, "audit consistency", args, stderr, func(fs *flag.FlagSet) {
 		fs.Int64Var(&from, "from", 0, "size of the older checkpoint")
 	})
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	cp, err := audit.Latest(ctx, db)
-	if err != nil {
-		return err
-	}
 	proof, err := audit.ProveGrowth(ctx, db, from, cp.Size)
 	if err != nil {
 		return err

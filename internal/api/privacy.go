@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -107,13 +106,7 @@ func (a *API) auditEventsNDJSON(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.Header().Set("Content-Type", "application/fhir+ndjson")
 	w.Header().Set("Cache-Control", "no-store")
-	enc := json.NewEncoder(w)
-	for _, e := range es {
-		if err := enc.Encode(audit.FHIRAuditEvent(e)); err != nil {
-			return err
-		}
-	}
-	return nil
+	return audit.WriteFHIRNDJSON(w, es)
 }
 
 type flagRequest struct {

@@ -1,6 +1,9 @@
 package audit
 
 import (
+	"encoding/json"
+	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -74,4 +77,15 @@ func FHIRAuditEvent(e Entry) map[string]any {
 		ev["entity"] = entities
 	}
 	return ev
+}
+
+// WriteFHIRNDJSON writes entries as FHIR AuditEvent resources, one JSON object per line.
+func WriteFHIRNDJSON(w io.Writer, entries []Entry) error {
+	enc := json.NewEncoder(w)
+	for _, e := range entries {
+		if err := enc.Encode(FHIRAuditEvent(e)); err != nil {
+			return fmt.Errorf("audit: write AuditEvent %d: %w", e.Seq, err)
+		}
+	}
+	return nil
 }

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -57,13 +56,7 @@ func (u *UI) auditorExport(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "application/fhir+ndjson")
 	w.Header().Set("Content-Disposition", `attachment; filename="haven-auditevents.ndjson"`)
 	w.Header().Set("Cache-Control", "no-store")
-	enc := json.NewEncoder(w)
-	for _, e := range es {
-		if err := enc.Encode(audit.FHIRAuditEvent(e)); err != nil {
-			return err
-		}
-	}
-	return nil
+	return audit.WriteFHIRNDJSON(w, es)
 }
 
 type checkpointView struct {
