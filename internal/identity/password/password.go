@@ -15,8 +15,10 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
+	"github.com/trustelem/zxcvbn/frequency"
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/text/unicode/norm"
 )
@@ -52,20 +54,40 @@ var ErrMalformedHash = errors.New("password: malformed hash")
 // Normalize applies NFKC so the same password typed on different keyboards hashes the same.
 func Normalize(pw string) string { return norm.NFKC.String(pw) }
 
-// CheckPolicy refuses passwords too short or too long, counted in characters after normalising.
+// CheckPolicy refuses passwords too short or too long, counted in characters after normalising,
+// and passwords on the list of commonly used (and breached) passwords.
 func CheckPolicy(pw string) error {
 	if !utf8.ValidString(pw) {
 		return ErrPolicy{"it is not valid text"}
 	}
-	n := utf8.RuneCountInString(Normalize(pw))
+	normal := Normalize(pw)
+	n := utf8.RuneCountInString(normal)
 	if n < MinLength {
 		return ErrPolicy{fmt.Sprintf("use at least %d characters", MinLength)}
 	}
 	if n > MaxLength {
 		return ErrPolicy{fmt.Sprintf("use at most %d characters", MaxLength)}
 	}
+	if _, found := commonPasswords()[strings.ToLower(normal)]; found {
+		return ErrPolicy{"it is one of the most commonly used passwords, which attackers try first; choose another"}
+	}
 	return nil
 }
+
+// commonPasswords is the zxcvbn password frequency list (about 30,000 of the most common
+// passwords from breach corpora), shipped by github.com/trustelem/zxcvbn, as a set. It is built
+// once, on first use, and never changed.
+var commonPasswords = sync.OnceValue(func() map[string]struct{} {
+	list := frequency.FrequencyLists["passwords"]
+	set := make(map[string]struct{}, len(list))
+	for _, p := range list {
+		set[strings.ToLower(p)] = struct{}{}
+	}
+	return set
+})
+
+// CommonPasswordCount is how many passwords the list refuses.
+func CommonPasswordCount() int { return len(commonPasswords()) }
 
 // Hasher hashes and verifies with bounded concurrency.
 type Hasher struct {

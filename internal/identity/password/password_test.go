@@ -60,6 +60,10 @@ func TestPolicy(t *testing.T) {
 		{strings.Repeat("x", 64), true},
 		{strings.Repeat("x", 257), false},
 		{"\xff\xfe invalid utf8", false},
+		{"password123", false}, // on the common list
+		{"IloveYou1", false},   // on the list, whatever the case
+		{"qwertyuiop", false},
+		{"purple sunrise over the harbour", true},
 	} {
 		err := password.CheckPolicy(tc.pw)
 		var pe password.ErrPolicy
@@ -81,4 +85,10 @@ func FuzzVerifyMalformedHash(f *testing.F) {
 		// Must never panic or run unbounded work on a hostile stored hash.
 		h.Verify(context.Background(), "pw", enc)
 	})
+}
+
+func TestCommonListIsLarge(t *testing.T) {
+	if n := password.CommonPasswordCount(); n < 10000 {
+		t.Fatalf("common-password list has %d entries, want at least 10,000", n)
+	}
 }
