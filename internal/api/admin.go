@@ -83,3 +83,17 @@ func (a *API) assign(w http.ResponseWriter, r *http.Request) error {
 	}
 	return httpx.WriteJSON(w, http.StatusOK, okResponse{true})
 }
+
+func (a *API) disableStaff(w http.ResponseWriter, r *http.Request) error {
+	by, err := a.requireAdmin(r, "account.disable")
+	if err != nil {
+		return err
+	}
+	if r.PathValue("id") == by.AccountID {
+		return httpx.Errorf(http.StatusUnprocessableEntity, "you cannot disable your own account")
+	}
+	if err := a.d.Identity.Disable(r.Context(), by, r.PathValue("id"), httpx.Origin(r)); err != nil {
+		return httpx.FromDomain(err)
+	}
+	return httpx.WriteJSON(w, http.StatusOK, okResponse{true})
+}

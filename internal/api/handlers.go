@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"net/url"
 	"time"
@@ -191,4 +192,23 @@ func (a *API) me(w http.ResponseWriter, r *http.Request) error {
 		return httpx.FromDomain(err)
 	}
 	return httpx.WriteJSON(w, http.StatusOK, meResponse{ID: acct.ID, Role: acct.Role, Name: acct.Name, Email: acct.Email, PatientID: acct.PatientID})
+}
+
+func (a *API) sessions(w http.ResponseWriter, r *http.Request) error {
+	list, err := a.d.Identity.Sessions(r.Context(), httpx.Session(r))
+	if err != nil {
+		return err
+	}
+	return httpx.WriteJSON(w, http.StatusOK, list)
+}
+
+func (a *API) revokeSession(w http.ResponseWriter, r *http.Request) error {
+	err := a.d.Identity.RevokeSession(r.Context(), httpx.Session(r), r.PathValue("id"), httpx.Origin(r))
+	if errors.Is(err, identity.ErrNoSession) {
+		return httpx.ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	return httpx.WriteJSON(w, http.StatusOK, okResponse{true})
 }

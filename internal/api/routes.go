@@ -142,6 +142,13 @@ func (a *API) table() []Route {
 		{Method: "GET", Path: "/me", OperationID: "getMe", Summary: "The signed-in account", Tag: "account",
 			Response: meResponse{}, Handler: a.me},
 
+		{Method: "GET", Path: "/sessions", OperationID: "listSessions", Summary: "The caller's sessions: device, address, last seen", Tag: "account",
+			Response: []identity.SessionInfo{}, Handler: a.sessions},
+		{Method: "DELETE", Path: "/sessions/{id}", OperationID: "revokeSession", Summary: "End one of the caller's sessions", Tag: "account",
+			Query: []Param{{Name: "id", In: "path", Required: true, Description: "session handle from listSessions"}}, Response: okResponse{}, Handler: a.revokeSession},
+		{Method: "POST", Path: "/admin/staff/{id}/disable", OperationID: "disableStaff", Summary: "Disable a staff account and end all its sessions", Tag: "admin",
+			Query: []Param{{Name: "id", In: "path", Required: true, Description: "account identifier"}}, Response: okResponse{}, Handler: a.disableStaff},
+
 		{Method: "GET", Path: "/admin/staff", OperationID: "listStaff", Summary: "List staff accounts", Tag: "admin",
 			Response: []staffResponse{}, Handler: a.listStaff},
 		{Method: "POST", Path: "/admin/staff", OperationID: "inviteStaff", Summary: "Invite a staff member; the one-time link is returned once", Tag: "admin",

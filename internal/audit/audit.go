@@ -57,6 +57,7 @@ type Entry struct {
 type Origin struct {
 	Addr      string
 	RequestID string
+	UserAgent string // shown in the owner's session list; not written to audit entries
 }
 
 // ErrUnavailable wraps every failure to record an entry; callers must then withhold the result.

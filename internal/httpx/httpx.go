@@ -138,7 +138,11 @@ func ClientAddr(r *http.Request) string {
 
 // Origin describes the request for the audit log.
 func Origin(r *http.Request) audit.Origin {
-	return audit.Origin{Addr: ClientAddr(r), RequestID: RequestID(r)}
+	ua := r.UserAgent()
+	if len(ua) > 200 {
+		ua = ua[:200]
+	}
+	return audit.Origin{Addr: ClientAddr(r), RequestID: RequestID(r), UserAgent: ua}
 }
 
 // SessionCookie is the session cookie's name. The __Host- prefix makes the browser refuse it

@@ -89,7 +89,7 @@ func (s *Service) Login(ctx context.Context, email, pw string, o Origin) (string
 	if err := s.recordLogin(ctx, subject, acct.ID, audit.Success, reasonPasswordOK, o); err != nil {
 		return "", "", err
 	}
-	token, err := s.startSession(ctx, s.db, acct.ID, stage)
+	token, err := s.startSession(ctx, s.db, acct.ID, stage, o)
 	if err != nil {
 		return "", "", err
 	}

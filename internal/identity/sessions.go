@@ -1,8 +1,10 @@
 package identity
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -22,7 +24,8 @@ type Session struct {
 }
 
 const (
-	insertSession = `INSERT INTO sessions (token_hash, account_id, stage, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $5)`
+	insertSession = `INSERT INTO sessions (token_hash, account_id, stage, created_at, last_seen_at, user_agent, remote_addr)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`
 	selectSession = `SELECT s.account_id, s.stage, s.created_at, s.last_seen_at, a.role, a.status, COALESCE(a.patient_id, '')
 		FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = $1`
 	touchSession        = `UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2`
@@ -35,10 +38,10 @@ const (
 )
 
 // startSession creates a session for account id at stage and returns its token.
-func (s *Service) startSession(ctx context.Context, q store.Execer, accountID string, stage Stage) (string, error) {
+func (s *Service) startSession(ctx context.Context, q store.Execer, accountID string, stage Stage, o Origin) (string, error) {
 	token, hash := newToken()
 	now := s.now().UnixNano()
-	if _, err := q.ExecContext(ctx, insertSession, hash, accountID, string(stage), now, now); err != nil {
+	if _, err := q.ExecContext(ctx, insertSession, hash, accountID, string(stage), now, now, o.UserAgent, o.Addr); err != nil {
 		return "", fmt.Errorf("identity: start session: %w", err)
 	}
 	return token, nil
@@ -118,4 +121,89 @@ func (s *Service) Logout(ctx context.Context, sess *Session, o Origin) error {
 
 func (s *Service) pendingTOTPLocation(accountID string) keys.Location {
 	return keys.Location{Table: "sessions", Row: accountID, Field: "totp_pending"}
+}
+
+// SessionInfo is one of an account's sessions, as its owner sees it.
+type SessionInfo struct {
+	ID        string    `json:"id"` // a public handle: part of the token's hash, useless as a credential
+	Current   bool      `json:"current"`
+	Stage     Stage     `json:"stage"`
+	Device    string    `json:"device"`
+	Address   string    `json:"address"`
+	CreatedAt time.Time `json:"createdAt"`
+	LastSeen  time.Time `json:"lastSeen"`
+}
+
+func sessionID(hash []byte) string { return hex.EncodeToString(hash[:16]) }
+
+// Sessions lists the caller's own sessions, newest first.
+func (s *Service) Sessions(ctx context.Context, sess *Session) ([]SessionInfo, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT token_hash, stage, created_at, last_seen_at, user_agent, remote_addr
+		FROM sessions WHERE account_id = $1 ORDER BY created_at DESC`, sess.Subject.AccountID)
+	if err != nil {
+		return nil, fmt.Errorf("identity: list sessions: %w", err)
+	}
+	defer rows.Close()
+	out := []SessionInfo{}
+	for rows.Next() {
+		var hash []byte
+		var created, seen int64
+		var si SessionInfo
+		if err := rows.Scan(&hash, &si.Stage, &created, &seen, &si.Device, &si.Address); err != nil {
+			return nil, fmt.Errorf("identity: list sessions: %w", err)
+		}
+		si.ID, si.Current = sessionID(hash), bytes.Equal(hash, sess.tokenHash)
+		si.CreatedAt, si.LastSeen = time.Unix(0, created).UTC(), time.Unix(0, seen).UTC()
+		out = append(out, si)
+	}
+	return out, rows.Err()
+}
+
+// RevokeSession ends one of the caller's own sessions by its public handle.
+func (s *Service) RevokeSession(ctx context.Context, sess *Session, id string, o Origin) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT token_hash FROM sessions WHERE account_id = $1`, sess.Subject.AccountID)
+	if err != nil {
+		return fmt.Errorf("identity: revoke session: %w", err)
+	}
+	var target []byte
+	for rows.Next() {
+		var hash []byte
+		if err := rows.Scan(&hash); err != nil {
+			rows.Close()
+			return fmt.Errorf("identity: revoke session: %w", err)
+		}
+		if sessionID(hash) == id {
+			target = hash
+		}
+	}
+	rows.Close()
+	if target == nil {
+		return ErrNoSession
+	}
+	if _, err := s.db.ExecContext(ctx, deleteSession, target); err != nil {
+		return fmt.Errorf("identity: revoke session: %w", err)
+	}
+	return s.record(ctx, sess.Subject, "session.revoke", sess.Subject.AccountID, "success", "owner", o)
+}
+
+// Disable stops an account: it can no longer sign in and every session it has ends now.
+func (s *Service) Disable(ctx context.Context, by access.Subject, accountID string, o Origin) error {
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE accounts SET status = $1 WHERE id = $2 AND role <> 'patient'`, StatusDisabled, accountID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return ErrNoSession
+		}
+		_, err = tx.ExecContext(ctx, deleteSessionsOf, accountID)
+		return err
+	})
+	if errors.Is(err, ErrNoSession) {
+		return fmt.Errorf("%w: no staff account has this identifier", ErrInvalidInput)
+	}
+	if err != nil {
+		return fmt.Errorf("identity: disable account: %w", err)
+	}
+	return s.record(ctx, by, "account.disable", accountID, "success", "", o)
 }

@@ -113,7 +113,7 @@ func (s *Service) CompleteSetup(ctx context.Context, token, email, name, pw stri
 		if _, err := tx.ExecContext(ctx, deleteSetting, settingSetupHash); err != nil {
 			return err
 		}
-		sessionToken, err = s.startSession(ctx, tx, id, StageEnrol)
+		sessionToken, err = s.startSession(ctx, tx, id, StageEnrol, o)
 		return err
 	})
 	if err != nil {
@@ -186,7 +186,7 @@ func (s *Service) ActivateInvite(ctx context.Context, token, pw string, o Origin
 		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET password_hash = $1, status = $2 WHERE id = $3`, hash, StatusActive, id); err != nil {
 			return err
 		}
-		sessionToken, err = s.startSession(ctx, tx, id, StageEnrol)
+		sessionToken, err = s.startSession(ctx, tx, id, StageEnrol, o)
 		return err
 	})
 	if err != nil {

@@ -153,3 +153,43 @@ func TestSingleUseLinks(t *testing.T) {
 		})
 	})
 }
+
+func TestSessionListRevokeAndDisable(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *servertest.Env) {
+		admin := e.Admin()
+		dr, drID := e.Clinician(admin, "dr@haven.test")
+		laptop := e.Client()
+		laptop.Email, laptop.PW, laptop.Secret = dr.Email, dr.PW, dr.Secret
+		laptop.Login()
+
+		list := dr.List(200, "GET", "/api/v1/sessions", nil)
+		if len(list) != 2 {
+			t.Fatalf("sessions = %v, want 2", list)
+		}
+		var other string
+		for _, s := range list {
+			m := s.(map[string]any)
+			if m["current"] == false {
+				other = m["id"].(string)
+			}
+			if m["address"] != "127.0.0.1" || m["device"] == "" {
+				t.Fatalf("session lacks device or address: %v", m)
+			}
+		}
+		// Another account cannot revoke it; the owner can, and the laptop is signed out.
+		admin.Must(404, "DELETE", "/api/v1/sessions/"+other, nil)
+		dr.Must(200, "DELETE", "/api/v1/sessions/"+other, nil)
+		laptop.Must(401, "GET", "/api/v1/me", nil)
+		dr.Must(200, "GET", "/api/v1/me", nil)
+
+		// Disabling the account ends its live sessions at once and stops sign-in.
+		dr.Must(403, "POST", "/api/v1/admin/staff/"+drID+"/disable", nil)
+		admin.Must(200, "POST", "/api/v1/admin/staff/"+drID+"/disable", nil)
+		dr.Must(401, "GET", "/api/v1/me", nil)
+		e.Clock.Advance(31 * time.Second)
+		dr.Must(401, "POST", "/api/v1/auth/login", map[string]string{"email": dr.Email, "password": dr.PW})
+		if last := e.LastAudit(); last[0] != "auth.login" || last[1] != "failure" {
+			t.Fatalf("disabled sign-in not audited as a failure: %v", last)
+		}
+	})
+}

@@ -115,3 +115,17 @@ func (u *UI) assign(w http.ResponseWriter, r *http.Request) error {
 	}
 	return goTo("/admin?assigned=1")
 }
+
+func (u *UI) disableStaff(w http.ResponseWriter, r *http.Request) error {
+	by, err := u.requireAdmin(r, "account.disable")
+	if err != nil {
+		return err
+	}
+	if r.PathValue("id") == by.AccountID {
+		return httpx.Errorf(http.StatusUnprocessableEntity, "you cannot disable your own account")
+	}
+	if err := u.d.Identity.Disable(r.Context(), by, r.PathValue("id"), httpx.Origin(r)); err != nil {
+		return httpx.FromDomain(err)
+	}
+	return goTo("/admin")
+}

@@ -284,6 +284,10 @@ func TestBrowserJourney(t *testing.T) {
 		t.Fatalf("note not shown: %q", body)
 	}
 	b.screenshot("clinician-record")
+	b.visit("/account", "Your sessions")
+	if sessions := b.text("#sessions"); !strings.Contains(sessions, "This browser") {
+		t.Fatalf("session list: %q", sessions)
+	}
 	b.submit(`header form[action="/logout"]`, "Sign in")
 
 	// The patient, on a phone-sized screen, activates, enrols and reads the note.
