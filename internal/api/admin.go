@@ -43,6 +43,10 @@ func (a *API) inviteStaff(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// Creating an account with a role is a role change: it needs a fresh second factor.
+	if err := a.d.Identity.RequireStepUp(httpx.Session(r)); err != nil {
+		return httpx.FromDomain(err)
+	}
 	var req inviteRequest
 	if err := httpx.DecodeJSON(r, &req); err != nil {
 		return err
@@ -91,6 +95,9 @@ func (a *API) disableStaff(w http.ResponseWriter, r *http.Request) error {
 	}
 	if r.PathValue("id") == by.AccountID {
 		return httpx.Errorf(http.StatusUnprocessableEntity, "you cannot disable your own account")
+	}
+	if err := a.d.Identity.RequireStepUp(httpx.Session(r)); err != nil {
+		return httpx.FromDomain(err)
 	}
 	if err := a.d.Identity.Disable(r.Context(), by, r.PathValue("id"), httpx.Origin(r)); err != nil {
 		return httpx.FromDomain(err)

@@ -212,3 +212,39 @@ func (a *API) revokeSession(w http.ResponseWriter, r *http.Request) error {
 	}
 	return httpx.WriteJSON(w, http.StatusOK, okResponse{true})
 }
+
+type (
+	recoveryCountResponse struct {
+		Remaining int `json:"remaining"`
+	}
+	recoveryCodesResponse struct {
+		Codes []string `json:"codes"`
+	}
+)
+
+func (a *API) stepUp(w http.ResponseWriter, r *http.Request) error {
+	var req codeRequest
+	if err := httpx.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	if err := a.d.Identity.StepUp(r.Context(), httpx.Session(r), req.Code, httpx.Origin(r)); err != nil {
+		return httpx.FromDomain(err)
+	}
+	return httpx.WriteJSON(w, http.StatusOK, okResponse{true})
+}
+
+func (a *API) recoveryCount(w http.ResponseWriter, r *http.Request) error {
+	n, err := a.d.Identity.RecoveryCodesLeft(r.Context(), httpx.Session(r).Subject.AccountID)
+	if err != nil {
+		return err
+	}
+	return httpx.WriteJSON(w, http.StatusOK, recoveryCountResponse{n})
+}
+
+func (a *API) regenerateRecovery(w http.ResponseWriter, r *http.Request) error {
+	codes, err := a.d.Identity.RegenerateRecoveryCodes(r.Context(), httpx.Session(r), httpx.Origin(r))
+	if err != nil {
+		return httpx.FromDomain(err)
+	}
+	return httpx.WriteJSON(w, http.StatusCreated, recoveryCodesResponse{codes})
+}

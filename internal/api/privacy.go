@@ -94,6 +94,10 @@ func (a *API) searchTrail(w http.ResponseWriter, r *http.Request) error {
 // auditEventsNDJSON exports the matching audit entries as FHIR R4 AuditEvent resources, one per
 // line (application/fhir+ndjson), for the privacy officer's tools.
 func (a *API) auditEventsNDJSON(w http.ResponseWriter, r *http.Request) error {
+	// An export leaves Haven: it needs a fresh second factor.
+	if err := a.d.Identity.RequireStepUp(httpx.Session(r)); err != nil {
+		return httpx.FromDomain(err)
+	}
 	var req auditSearchRequest
 	if err := httpx.DecodeJSON(r, &req); err != nil {
 		return err

@@ -136,6 +136,12 @@ func (a *API) table() []Route {
 			Stage: identity.StageEnrol, Request: codeRequest{}, Response: stageResponse{}, Handler: a.confirmEnrolment},
 		{Method: "POST", Path: "/auth/logout", OperationID: "logout", Summary: "End the session", Tag: "auth",
 			Stage: stageAny, Response: okResponse{}, Handler: a.logout},
+		{Method: "POST", Path: "/auth/step-up", OperationID: "stepUp", Summary: "Confirm a second factor again (TOTP or recovery code) before a sensitive act", Tag: "auth",
+			Request: codeRequest{}, Response: okResponse{}, Handler: a.stepUp},
+		{Method: "GET", Path: "/recovery-codes", OperationID: "countRecoveryCodes", Summary: "How many unused recovery codes the caller has", Tag: "auth",
+			Response: recoveryCountResponse{}, Handler: a.recoveryCount},
+		{Method: "POST", Path: "/recovery-codes", OperationID: "regenerateRecoveryCodes", Summary: "Replace the caller's recovery codes (needs a recent step-up); the codes are shown once", Tag: "auth",
+			Response: recoveryCodesResponse{}, Handler: a.regenerateRecovery},
 		{Method: "POST", Path: "/invites/activate", OperationID: "activateInvite", Summary: "Set a password from a single-use invitation", Tag: "auth",
 			Public: true, Request: activateRequest{}, Response: stageResponse{}, Handler: a.activate},
 

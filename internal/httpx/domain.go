@@ -36,6 +36,8 @@ func FromDomain(err error) error {
 		return &Error{Status: http.StatusConflict, Message: identity.ErrEmailTaken.Error(), Err: err}
 	case errors.Is(err, identity.ErrInvalidInput):
 		return &Error{Status: http.StatusUnprocessableEntity, Message: err.Error(), Err: err}
+	case errors.Is(err, identity.ErrStepUpRequired):
+		return &Error{Status: http.StatusForbidden, Message: identity.ErrStepUpRequired.Error() + " (step-up)", Err: err}
 	case errors.Is(err, identity.ErrWrongStage):
 		return &Error{Status: http.StatusForbidden, Message: identity.ErrWrongStage.Error(), Err: err}
 	case errors.Is(err, audit.ErrUnavailable):

@@ -100,7 +100,8 @@ func (s *Service) recordLogin(ctx context.Context, by access.Subject, resourceID
 	return s.record(ctx, by, "auth.login", resourceID, outcome, reason, o)
 }
 
-// VerifySecondFactor checks a TOTP code for a session at the second-factor stage. Each code is
+// VerifySecondFactor checks a TOTP code, or a recovery code, for a session at the second-factor
+// stage. Each code is
 // accepted once per account: the matched time step is stored and no step up to it is accepted
 // again. On success the session is fully signed in under a new token.
 func (s *Service) VerifySecondFactor(ctx context.Context, sess *Session, code string, o Origin) (string, error) {
@@ -113,31 +114,40 @@ func (s *Service) VerifySecondFactor(ctx context.Context, sess *Session, code st
 		}
 		return "", ErrThrottled
 	}
-	acct, err := s.accountByID(ctx, sess.Subject.AccountID)
+	reason, err := s.checkSecondFactor(ctx, sess.Subject.AccountID, code)
 	if err != nil {
 		return "", err
 	}
-	secret, err := s.dir.OpenDirectory(keys.Location{Table: "accounts", Row: acct.ID, Field: "totp_secret"}, acct.totpSealed)
-	if err != nil {
-		return "", fmt.Errorf("identity: open totp secret: %w", err)
-	}
-	step, ok := totp.Validate(string(secret), strings.TrimSpace(code), s.now(), acct.totpLastStep)
-	if ok {
-		ok, err = s.useStep(ctx, acct.ID, step)
-		if err != nil {
-			return "", err
-		}
-	}
-	if !ok {
-		if err := s.record(ctx, sess.Subject, "auth.second-factor", acct.ID, audit.Failure, reasonBadCode, o); err != nil {
+	if reason == "" {
+		if err := s.record(ctx, sess.Subject, "auth.second-factor", sess.Subject.AccountID, audit.Failure, reasonBadCode, o); err != nil {
 			return "", err
 		}
 		return "", ErrInvalidCode
 	}
-	if err := s.record(ctx, sess.Subject, "auth.second-factor", acct.ID, audit.Success, reasonCodeOK, o); err != nil {
+	if err := s.record(ctx, sess.Subject, "auth.second-factor", sess.Subject.AccountID, audit.Success, reason, o); err != nil {
 		return "", err
 	}
 	return s.advance(ctx, sess, StageFull)
+}
+
+// checkTOTP verifies a code against the account's TOTP secret, accepting each time step once.
+func (s *Service) checkTOTP(ctx context.Context, accountID, code string) (bool, error) {
+	acct, err := s.accountByID(ctx, accountID)
+	if err != nil {
+		return false, err
+	}
+	if !acct.HasTOTP {
+		return false, nil
+	}
+	secret, err := s.dir.OpenDirectory(keys.Location{Table: "accounts", Row: acct.ID, Field: "totp_secret"}, acct.totpSealed)
+	if err != nil {
+		return false, fmt.Errorf("identity: open totp secret: %w", err)
+	}
+	step, ok := totp.Validate(string(secret), strings.TrimSpace(code), s.now(), acct.totpLastStep)
+	if !ok {
+		return false, nil
+	}
+	return s.useStep(ctx, acct.ID, step)
 }
 
 // useStep records step as the account's last used TOTP step, only if it is later than the one

@@ -20,18 +20,20 @@ type Session struct {
 	Stage     Stage
 	CreatedAt time.Time
 	LastSeen  time.Time
+	MFAAt     time.Time // when this session last passed a second factor
 	tokenHash []byte
 }
 
 const (
 	insertSession = `INSERT INTO sessions (token_hash, account_id, stage, created_at, last_seen_at, user_agent, remote_addr)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`
-	selectSession = `SELECT s.account_id, s.stage, s.created_at, s.last_seen_at, a.role, a.status, COALESCE(a.patient_id, '')
+	selectSession = `SELECT s.account_id, s.stage, s.created_at, s.last_seen_at, s.mfa_at, a.role, a.status, COALESCE(a.patient_id, '')
 		FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = $1`
 	touchSession        = `UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2`
 	deleteSession       = `DELETE FROM sessions WHERE token_hash = $1`
 	deleteSessionsOf    = `DELETE FROM sessions WHERE account_id = $1`
-	updateSessionStage  = `UPDATE sessions SET token_hash = $1, stage = $2, totp_pending_ct = NULL WHERE token_hash = $3`
+	updateSessionStage  = `UPDATE sessions SET token_hash = $1, stage = $2, totp_pending_ct = NULL, mfa_at = $3 WHERE token_hash = $4`
+	setMFAAt            = `UPDATE sessions SET mfa_at = $1 WHERE token_hash = $2`
 	setPendingTOTP      = `UPDATE sessions SET totp_pending_ct = $1 WHERE token_hash = $2`
 	selectPendingTOTP   = `SELECT totp_pending_ct FROM sessions WHERE token_hash = $1`
 	touchAfterIdleShare = 4 // refresh last_seen once a quarter of the idle timeout has passed
@@ -62,9 +64,9 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Session, err
 	}
 	hash := hashToken(token)
 	var sess Session
-	var created, seen int64
+	var created, seen, mfa int64
 	var status string
-	err := s.db.QueryRowContext(ctx, selectSession, hash).Scan(&sess.Subject.AccountID, &sess.Stage, &created, &seen,
+	err := s.db.QueryRowContext(ctx, selectSession, hash).Scan(&sess.Subject.AccountID, &sess.Stage, &created, &seen, &mfa,
 		&sess.Subject.Role, &status, &sess.Subject.PatientID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNoSession
@@ -73,7 +75,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Session, err
 		return nil, fmt.Errorf("identity: load session: %w", err)
 	}
 	sess.tokenHash = hash
-	sess.CreatedAt, sess.LastSeen = time.Unix(0, created), time.Unix(0, seen)
+	sess.CreatedAt, sess.LastSeen, sess.MFAAt = time.Unix(0, created), time.Unix(0, seen), time.Unix(0, mfa)
 	now := s.now()
 	idle := s.idleTimeout(sess.Subject.Role)
 	if status != StatusActive || now.Sub(sess.LastSeen) > idle || now.Sub(sess.CreatedAt) > s.cfg.AbsoluteLifetime {
@@ -96,18 +98,19 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Session, err
 // IdleTimeout is how long the session may sit unused.
 func (s *Service) IdleTimeout(sess *Session) time.Duration { return s.idleTimeout(sess.Subject.Role) }
 
-// advance moves a session to stage under a new token, so that a token seen before the
-// privilege change (session fixation) is worth nothing after it.
+// advance moves a session, which has just passed a second factor, to stage under a new token,
+// so that a token seen before the privilege change (session fixation) is worth nothing after it.
 func (s *Service) advance(ctx context.Context, sess *Session, stage Stage) (string, error) {
 	token, hash := newToken()
-	res, err := s.db.ExecContext(ctx, updateSessionStage, hash, string(stage), sess.tokenHash)
+	now := s.now()
+	res, err := s.db.ExecContext(ctx, updateSessionStage, hash, string(stage), now.UnixNano(), sess.tokenHash)
 	if err != nil {
 		return "", fmt.Errorf("identity: advance session: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n != 1 {
 		return "", ErrNoSession
 	}
-	sess.tokenHash, sess.Stage = hash, stage
+	sess.tokenHash, sess.Stage, sess.MFAAt = hash, stage, now
 	return token, nil
 }
 

@@ -22,6 +22,8 @@ const (
 	IndexBirthDate IndexKind = "birth-date"
 	IndexEmail     IndexKind = "email"
 	IndexPhone     IndexKind = "phone"
+	// IndexRecovery keys recovery codes: the database holds their MACs, useless without the key.
+	IndexRecovery IndexKind = "recovery-code"
 )
 
 // BlindIndex returns the HMAC of the normalised value, for equality search without plaintext.
@@ -87,6 +89,17 @@ func Normalize(kind IndexKind, value string) (string, error) {
 		}
 		if b.Len() < 5 {
 			return "", fmt.Errorf("%w: phone number has too few digits", ErrUnindexable)
+		}
+		return b.String(), nil
+	case IndexRecovery:
+		var b strings.Builder
+		for _, r := range strings.ToUpper(value) {
+			if (r >= 'A' && r <= 'Z') || (r >= '2' && r <= '7') {
+				b.WriteRune(r)
+			}
+		}
+		if b.Len() != 16 {
+			return "", fmt.Errorf("%w: a recovery code has 16 characters", ErrUnindexable)
 		}
 		return b.String(), nil
 	case IndexBirthDate:

@@ -9,8 +9,10 @@ import (
 )
 
 type accountData struct {
-	Sessions []identity.SessionInfo
-	Revoked  bool
+	Sessions      []identity.SessionInfo
+	Revoked       bool
+	RecoveryLeft  int
+	RecoveryCodes []string // shown once, right after they are made
 }
 
 // account lists the signed-in person's sessions, with a way to end each one.
@@ -19,12 +21,45 @@ func (u *UI) account(w http.ResponseWriter, r *http.Request) error {
 	if s == nil || s.Stage != identity.StageFull {
 		return goTo(stagePath(s))
 	}
-	list, err := u.d.Identity.Sessions(r.Context(), s)
+	d, err := u.accountData(r, s)
 	if err != nil {
 		return err
 	}
-	return u.render(w, r, http.StatusOK, "account", page{Title: "Your sessions",
-		Data: accountData{Sessions: list, Revoked: r.URL.Query().Get("revoked") == "1"}})
+	d.Revoked = r.URL.Query().Get("revoked") == "1"
+	return u.render(w, r, http.StatusOK, "account", page{Title: "Your sessions", Data: d})
+}
+
+func (u *UI) accountData(r *http.Request, s *identity.Session) (accountData, error) {
+	list, err := u.d.Identity.Sessions(r.Context(), s)
+	if err != nil {
+		return accountData{}, err
+	}
+	left, err := u.d.Identity.RecoveryCodesLeft(r.Context(), s.Subject.AccountID)
+	if err != nil {
+		return accountData{}, err
+	}
+	return accountData{Sessions: list, RecoveryLeft: left}, nil
+}
+
+// regenerateRecovery makes new recovery codes (after a step-up) and shows them once.
+func (u *UI) regenerateRecovery(w http.ResponseWriter, r *http.Request) error {
+	s := httpx.Session(r)
+	if s == nil || s.Stage != identity.StageFull {
+		return goTo(stagePath(s))
+	}
+	if err := u.needStepUp(r, "/account"); err != nil {
+		return err
+	}
+	codes, err := u.d.Identity.RegenerateRecoveryCodes(r.Context(), s, httpx.Origin(r))
+	if err != nil {
+		return httpx.FromDomain(err)
+	}
+	d, err := u.accountData(r, s)
+	if err != nil {
+		return err
+	}
+	d.RecoveryCodes = codes
+	return u.render(w, r, http.StatusOK, "account", page{Title: "Your sessions", Data: d})
 }
 
 func (u *UI) revokeSession(w http.ResponseWriter, r *http.Request) error {

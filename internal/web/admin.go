@@ -83,6 +83,9 @@ func (u *UI) inviteStaff(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := u.needStepUp(r, "/admin"); err != nil {
+		return err
+	}
 	role := access.Role(r.PostFormValue("role"))
 	if role == "" {
 		role = access.Clinician
@@ -123,6 +126,9 @@ func (u *UI) disableStaff(w http.ResponseWriter, r *http.Request) error {
 	}
 	if r.PathValue("id") == by.AccountID {
 		return httpx.Errorf(http.StatusUnprocessableEntity, "you cannot disable your own account")
+	}
+	if err := u.needStepUp(r, "/admin"); err != nil {
+		return err
 	}
 	if err := u.d.Identity.Disable(r.Context(), by, r.PathValue("id"), httpx.Origin(r)); err != nil {
 		return httpx.FromDomain(err)

@@ -47,6 +47,9 @@ func (u *UI) auditorExport(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := u.needStepUp(r, "/auditor"); err != nil {
+		return err
+	}
 	f, _, _ := trailFilter(r)
 	f.Limit = 1000
 	es, err := u.d.Privacy.SearchTrail(r.Context(), s.Subject, f, httpx.Origin(r))

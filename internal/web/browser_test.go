@@ -288,6 +288,10 @@ func TestBrowserJourney(t *testing.T) {
 	if sessions := b.text("#sessions"); !strings.Contains(sessions, "This browser") {
 		t.Fatalf("session list: %q", sessions)
 	}
+	b.submit(`form[action="/account/recovery-codes"]`, "Your sessions")
+	if codes := b.text("#recovery-codes"); strings.Count(codes, "-") != 30 {
+		t.Fatalf("recovery codes: %q", codes)
+	}
 	b.submit(`header form[action="/logout"]`, "Sign in")
 
 	// The patient, on a phone-sized screen, activates, enrols and reads the note.

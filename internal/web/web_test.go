@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"haven/internal/server/servertest"
 )
@@ -99,5 +100,32 @@ func TestAuditorDownloadsFHIRAuditEvents(t *testing.T) {
 	}
 	if code, _ := post(dr, url.Values{}); code != http.StatusForbidden {
 		t.Fatalf("clinician export = %d, want 403", code)
+	}
+}
+
+// TestStepUpPage: a sensitive act without a recent second factor goes through /step-up, which
+// returns only to paths on this site (no open redirect).
+func TestStepUpPage(t *testing.T) {
+	e := servertest.New(t, "")
+	admin := e.Admin()
+	e.Clock.Advance(6 * time.Minute)
+	resp, err := admin.HTTP.PostForm(e.TS.URL+"/admin/staff", url.Values{"name": {"Dr X"}, "email": {"x@haven.test"}, "role": {"clinician"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || loc != "/step-up?next=%2Fadmin" {
+		t.Fatalf("invite without step-up = %d → %q", resp.StatusCode, loc)
+	}
+	for next, want := range map[string]string{"/admin": "/admin", "//evil.example/x": "/", "https://evil.example": "/", "/\\evil": "/"} {
+		e.Clock.Advance(31 * time.Second)
+		resp, err := admin.HTTP.PostForm(e.TS.URL+"/step-up", url.Values{"code": {admin.Code()}, "next": {next}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if loc := resp.Header.Get("Location"); loc != want {
+			t.Errorf("step-up with next=%q went to %q, want %q", next, loc, want)
+		}
 	}
 }

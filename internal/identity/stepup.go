@@ -1,0 +1,141 @@
+package identity
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"haven/internal/audit"
+	"haven/internal/keys"
+)
+
+// StepUpWindow is how recent a second factor must be for a sensitive act.
+const StepUpWindow = 5 * time.Minute
+
+// ErrStepUpRequired means the act needs a fresh second factor (POST /api/v1/auth/step-up).
+var ErrStepUpRequired = errors.New("confirm it is you: enter a code from your authenticator app")
+
+// RecoveryCodeCount is how many single-use recovery codes an account holds.
+const RecoveryCodeCount = 10
+
+const reasonRecoveryCode = "recovery-code"
+
+// RequireStepUp refuses a sensitive act unless the session passed a second factor within
+// StepUpWindow.
+func (s *Service) RequireStepUp(sess *Session) error {
+	if sess == nil || sess.Stage != StageFull || s.now().Sub(sess.MFAAt) > StepUpWindow {
+		return ErrStepUpRequired
+	}
+	return nil
+}
+
+// StepUp re-checks a second factor (a TOTP code or a recovery code) for a signed-in session, so
+// that sensitive acts are allowed for the next StepUpWindow.
+func (s *Service) StepUp(ctx context.Context, sess *Session, code string, o Origin) error {
+	if sess.Stage != StageFull {
+		return ErrWrongStage
+	}
+	if !s.throttle.allow("totp:"+sess.Subject.AccountID, s.now()) {
+		if err := s.record(ctx, sess.Subject, "auth.step-up", sess.Subject.AccountID, audit.Failure, reasonThrottled, o); err != nil {
+			return err
+		}
+		return ErrThrottled
+	}
+	reason, err := s.checkSecondFactor(ctx, sess.Subject.AccountID, code)
+	if err != nil {
+		return err
+	}
+	if reason == "" {
+		if err := s.record(ctx, sess.Subject, "auth.step-up", sess.Subject.AccountID, audit.Failure, reasonBadCode, o); err != nil {
+			return err
+		}
+		return ErrInvalidCode
+	}
+	now := s.now()
+	if _, err := s.db.ExecContext(ctx, setMFAAt, now.UnixNano(), sess.tokenHash); err != nil {
+		return fmt.Errorf("identity: step up: %w", err)
+	}
+	sess.MFAAt = now
+	return s.record(ctx, sess.Subject, "auth.step-up", sess.Subject.AccountID, audit.Success, reason, o)
+}
+
+// checkSecondFactor accepts a six-digit TOTP code or a recovery code (used up on success). It
+// returns the audit reason for the factor that matched, or "" if none did.
+func (s *Service) checkSecondFactor(ctx context.Context, accountID, code string) (string, error) {
+	if c := strings.TrimSpace(code); len(c) == 6 {
+		ok, err := s.checkTOTP(ctx, accountID, c)
+		if ok {
+			return reasonCodeOK, err
+		}
+		return "", err
+	}
+	mac, err := s.dir.BlindIndex(keys.IndexRecovery, code)
+	if err != nil {
+		return "", nil // not shaped like a recovery code
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE recovery_codes SET used_at = $1 WHERE account_id = $2 AND code_mac = $3 AND used_at IS NULL`,
+		s.now().UnixNano(), accountID, mac)
+	if err != nil {
+		return "", fmt.Errorf("identity: use recovery code: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return reasonRecoveryCode, nil
+	}
+	return "", nil
+}
+
+// RegenerateRecoveryCodes replaces the account's recovery codes with RecoveryCodeCount new ones,
+// returned once (formatted XXXX-XXXX-XXXX-XXXX) and stored only as MACs. It needs a recent step-up.
+func (s *Service) RegenerateRecoveryCodes(ctx context.Context, sess *Session, o Origin) ([]string, error) {
+	if err := s.RequireStepUp(sess); err != nil {
+		return nil, err
+	}
+	codes := make([]string, RecoveryCodeCount)
+	macs := make([][]byte, RecoveryCodeCount)
+	for i := range codes {
+		var b [10]byte // 80 bits
+		rand.Read(b[:])
+		raw := base32.StdEncoding.EncodeToString(b[:]) // 16 characters, A–Z and 2–7
+		codes[i] = raw[0:4] + "-" + raw[4:8] + "-" + raw[8:12] + "-" + raw[12:16]
+		mac, err := s.dir.BlindIndex(keys.IndexRecovery, raw)
+		if err != nil {
+			return nil, err
+		}
+		macs[i] = mac
+	}
+	id := sess.Subject.AccountID
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE account_id = $1`, id); err != nil {
+			return err
+		}
+		for _, mac := range macs {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO recovery_codes (account_id, code_mac, created_at) VALUES ($1, $2, $3)`,
+				id, mac, s.now().UnixNano()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("identity: store recovery codes: %w", err)
+	}
+	if err := s.record(ctx, sess.Subject, "auth.recovery-codes", id, audit.Success, "regenerated", o); err != nil {
+		return nil, err
+	}
+	return codes, nil
+}
+
+// RecoveryCodesLeft counts the account's unused recovery codes.
+func (s *Service) RecoveryCodesLeft(ctx context.Context, accountID string) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM recovery_codes WHERE account_id = $1 AND used_at IS NULL`, accountID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("identity: count recovery codes: %w", err)
+	}
+	return n, nil
+}
