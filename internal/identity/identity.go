@@ -104,6 +104,7 @@ type Service struct {
 	hasher   *password.Hasher
 	now      func() time.Time
 	throttle *throttle
+	backoff  *backoff
 }
 
 // New builds the identity service.
@@ -112,6 +113,7 @@ func New(cfg Config, db *store.DB, dir Directory, aud Auditor, now func() time.T
 		cfg: cfg, db: db, dir: dir, audit: aud, now: now,
 		hasher:   password.NewHasher(cfg.PasswordParams),
 		throttle: newThrottle(cfg.AttemptsPerMinute, time.Minute),
+		backoff:  newBackoff(),
 	}
 }
 

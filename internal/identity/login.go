@@ -52,7 +52,7 @@ func (s *Service) Login(ctx context.Context, email, pw string, o Origin) (string
 	// The audit log names the attempted account by a prefix of its blind index: enough to
 	// correlate attempts on one address, useless for recovering it.
 	attempted := "bidx:" + hex.EncodeToString(bidx[:8])
-	if !s.throttle.allow("addr:"+o.Addr, s.now()) || !s.throttle.allow("acct:"+attempted, s.now()) {
+	if !s.throttle.allow("addr:"+o.Addr, s.now()) || !s.throttle.allow("acct:"+attempted, s.now()) || s.backoff.wait(attempted, s.now()) > 0 {
 		return fail(nil, attempted, reasonThrottled, ErrThrottled)
 	}
 	pending, err := s.SetupPending(ctx)
@@ -66,6 +66,7 @@ func (s *Service) Login(ctx context.Context, email, pw string, o Origin) (string
 	acct, err := s.scanAccount(s.db.QueryRowContext(ctx, selectAccountByEmail, bidx))
 	if err == sql.ErrNoRows {
 		s.hasher.Verify(ctx, pw, "")
+		s.backoff.fail(attempted, s.now())
 		return fail(nil, attempted, reasonUnknown, ErrInvalidCredentials)
 	}
 	if err != nil {
@@ -76,8 +77,13 @@ func (s *Service) Login(ctx context.Context, email, pw string, o Origin) (string
 		return "", "", fmt.Errorf("identity: login: %w", err)
 	}
 	if !ok {
+		s.backoff.fail(attempted, s.now())
+		if err := s.countFailure(ctx, acct, o); err != nil {
+			return "", "", err
+		}
 		return fail(acct, acct.ID, reasonWrongPassword, ErrInvalidCredentials)
 	}
+	s.backoff.succeed(attempted)
 	if acct.Status != StatusActive {
 		return fail(acct, acct.ID, reasonNotActive, ErrInvalidCredentials)
 	}
@@ -86,6 +92,9 @@ func (s *Service) Login(ctx context.Context, email, pw string, o Origin) (string
 		stage = StageEnrol
 	}
 	subject = access.Subject{AccountID: acct.ID, Role: acct.Role, PatientID: acct.PatientID}
+	if _, err := s.db.ExecContext(ctx, `UPDATE accounts SET failed_logins = 0 WHERE id = $1`, acct.ID); err != nil {
+		return "", "", fmt.Errorf("identity: reset failures: %w", err)
+	}
 	if err := s.recordLogin(ctx, subject, acct.ID, audit.Success, reasonPasswordOK, o); err != nil {
 		return "", "", err
 	}
@@ -226,4 +235,24 @@ func (s *Service) ConfirmTOTPEnrolment(ctx context.Context, sess *Session, code 
 		return "", err
 	}
 	return s.advance(ctx, sess, StageFull)
+}
+
+// countFailure counts a wrong password on a known account. At disableAfter consecutive
+// failures the account is disabled (its sessions end) until an administrator resets it.
+func (s *Service) countFailure(ctx context.Context, acct *account, o Origin) error {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `UPDATE accounts SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins`, acct.ID).Scan(&n); err != nil {
+		return fmt.Errorf("identity: count failure: %w", err)
+	}
+	if n < disableAfter || acct.Status != StatusActive {
+		return nil
+	}
+	if _, err := s.db.ExecContext(ctx, `UPDATE accounts SET status = $1 WHERE id = $2`, StatusDisabled, acct.ID); err != nil {
+		return fmt.Errorf("identity: disable after failures: %w", err)
+	}
+	if _, err := s.db.ExecContext(ctx, deleteSessionsOf, acct.ID); err != nil {
+		return fmt.Errorf("identity: end sessions: %w", err)
+	}
+	return s.record(ctx, access.Subject{AccountID: acct.ID, Role: acct.Role}, "account.auto-disable", acct.ID, audit.Success,
+		fmt.Sprintf("%d consecutive failed sign-ins", n), o)
 }
