@@ -248,3 +248,19 @@ func (a *API) regenerateRecovery(w http.ResponseWriter, r *http.Request) error {
 	}
 	return httpx.WriteJSON(w, http.StatusCreated, recoveryCodesResponse{codes})
 }
+
+type passwordChangeRequest struct {
+	Current string `json:"current"`
+	New     string `json:"new"`
+}
+
+func (a *API) changePassword(w http.ResponseWriter, r *http.Request) error {
+	var req passwordChangeRequest
+	if err := httpx.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	if err := a.d.Identity.ChangePassword(r.Context(), httpx.Session(r), req.Current, req.New, httpx.Origin(r)); err != nil {
+		return httpx.FromDomain(err)
+	}
+	return httpx.WriteJSON(w, http.StatusOK, okResponse{true})
+}

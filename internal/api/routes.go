@@ -138,6 +138,8 @@ func (a *API) table() []Route {
 			Stage: stageAny, Response: okResponse{}, Handler: a.logout},
 		{Method: "POST", Path: "/auth/step-up", OperationID: "stepUp", Summary: "Confirm a second factor again (TOTP or recovery code) before a sensitive act", Tag: "auth",
 			Request: codeRequest{}, Response: okResponse{}, Handler: a.stepUp},
+		{Method: "POST", Path: "/password", OperationID: "changePassword", Summary: "Change the caller's password (needs the current one and a recent step-up); other sessions end", Tag: "auth",
+			Request: passwordChangeRequest{}, Response: okResponse{}, Handler: a.changePassword},
 		{Method: "GET", Path: "/recovery-codes", OperationID: "countRecoveryCodes", Summary: "How many unused recovery codes the caller has", Tag: "auth",
 			Response: recoveryCountResponse{}, Handler: a.recoveryCount},
 		{Method: "POST", Path: "/recovery-codes", OperationID: "regenerateRecoveryCodes", Summary: "Replace the caller's recovery codes (needs a recent step-up); the codes are shown once", Tag: "auth",

@@ -97,3 +97,24 @@ func TestBackoffAndDisable(t *testing.T) {
 		}
 	})
 }
+
+func TestPasswordChange(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *servertest.Env) {
+		admin := e.Admin()
+		other := e.Client()
+		other.Email, other.PW, other.Secret = admin.Email, admin.PW, admin.Secret
+		other.Login()
+		admin.Must(http.StatusUnauthorized, "POST", "/api/v1/password", map[string]string{"current": "not it", "new": "a brand new passphrase"})
+		admin.Must(http.StatusUnprocessableEntity, "POST", "/api/v1/password", map[string]string{"current": admin.PW, "new": "password123"})
+		e.Clock.Advance(6 * time.Minute)
+		admin.Must(http.StatusForbidden, "POST", "/api/v1/password", map[string]string{"current": admin.PW, "new": "a brand new passphrase"})
+		e.Clock.Advance(31 * time.Second)
+		admin.Must(200, "POST", "/api/v1/auth/step-up", map[string]string{"code": admin.Code()})
+		admin.Must(200, "POST", "/api/v1/password", map[string]string{"current": admin.PW, "new": "a brand new passphrase"})
+		admin.Must(200, "GET", "/api/v1/me", nil)                     // this session continues
+		other.Must(http.StatusUnauthorized, "GET", "/api/v1/me", nil) // the others end
+		c := e.Client()
+		c.Must(http.StatusUnauthorized, "POST", "/api/v1/auth/login", map[string]string{"email": admin.Email, "password": admin.PW})
+		c.Must(200, "POST", "/api/v1/auth/login", map[string]string{"email": admin.Email, "password": "a brand new passphrase"})
+	})
+}

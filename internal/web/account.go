@@ -11,6 +11,7 @@ import (
 type accountData struct {
 	Sessions      []identity.SessionInfo
 	Revoked       bool
+	PasswordDone  bool
 	RecoveryLeft  int
 	RecoveryCodes []string // shown once, right after they are made
 }
@@ -26,6 +27,7 @@ func (u *UI) account(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	d.Revoked = r.URL.Query().Get("revoked") == "1"
+	d.PasswordDone = r.URL.Query().Get("password") == "1"
 	return u.render(w, r, http.StatusOK, "account", page{Title: "Your sessions", Data: d})
 }
 
@@ -75,4 +77,26 @@ func (u *UI) revokeSession(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return goTo("/account?revoked=1")
+}
+
+// changePassword takes the current and the new password (after a step-up); other sessions end.
+func (u *UI) changePassword(w http.ResponseWriter, r *http.Request) error {
+	s := httpx.Session(r)
+	if s == nil || s.Stage != identity.StageFull {
+		return goTo(stagePath(s))
+	}
+	if err := u.needStepUp(r, "/account"); err != nil {
+		return err
+	}
+	d, err := u.accountData(r, s)
+	if err != nil {
+		return err
+	}
+	if r.PostFormValue("new") != r.PostFormValue("confirm") {
+		return u.render(w, r, http.StatusUnprocessableEntity, "account", page{Title: "Your sessions", Error: "the two new passwords differ", Data: d})
+	}
+	if err := u.d.Identity.ChangePassword(r.Context(), s, r.PostFormValue("current"), r.PostFormValue("new"), httpx.Origin(r)); err != nil {
+		return u.formPage(w, r, "account", "Your sessions", d, err)
+	}
+	return goTo("/account?password=1")
 }

@@ -109,6 +109,7 @@ func (u *UI) Mount(mux *http.ServeMux) {
 		{"POST /step-up", u.stepUp},
 		{"POST /account/sessions/{id}/revoke", u.revokeSession},
 		{"POST /account/recovery-codes", u.regenerateRecovery},
+		{"POST /account/password", u.changePassword},
 		{"POST /patient/access-log/{seq}/report", u.reportAccess},
 		{"GET /auditor", u.auditor},
 		{"POST /auditor/search", u.auditorSearch},
