@@ -160,7 +160,9 @@ func (a *API) confirmEnrolment(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return httpx.FromDomain(err)
 	}
-	httpx.SetSession(w, token)
+	if token != "" {
+		httpx.SetSession(w, token)
+	}
 	return httpx.WriteJSON(w, http.StatusOK, stageResponse{identity.StageFull})
 }
 

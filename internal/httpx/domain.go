@@ -38,6 +38,14 @@ func FromDomain(err error) error {
 		return &Error{Status: http.StatusUnprocessableEntity, Message: err.Error(), Err: err}
 	case errors.Is(err, identity.ErrStepUpRequired):
 		return &Error{Status: http.StatusForbidden, Message: identity.ErrStepUpRequired.Error() + " (step-up)", Err: err}
+	case errors.Is(err, identity.ErrPasskeyInvalid):
+		return &Error{Status: http.StatusUnauthorized, Message: identity.ErrPasskeyInvalid.Error(), Err: err}
+	case errors.Is(err, identity.ErrPasskeyNotFound):
+		return &Error{Status: http.StatusNotFound, Message: identity.ErrPasskeyNotFound.Error(), Err: err}
+	case errors.Is(err, identity.ErrLastFactor):
+		return &Error{Status: http.StatusConflict, Message: identity.ErrLastFactor.Error(), Err: err}
+	case errors.Is(err, identity.ErrPasskeyRequired):
+		return &Error{Status: http.StatusForbidden, Message: identity.ErrPasskeyRequired.Error(), Err: err}
 	case errors.Is(err, identity.ErrWrongStage):
 		return &Error{Status: http.StatusForbidden, Message: identity.ErrWrongStage.Error(), Err: err}
 	case errors.Is(err, audit.ErrUnavailable):

@@ -15,7 +15,10 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"time"
+
+	"github.com/go-webauthn/webauthn/webauthn"
 
 	"haven/internal/access"
 	"haven/internal/audit"
@@ -64,6 +67,16 @@ type Config struct {
 	SetupLifetime     time.Duration
 	PasswordParams    password.Params
 	AttemptsPerMinute int // sign-in attempts allowed per source address per minute
+	// PasskeyRPID is the WebAuthn relying-party ID (the host name people reach Haven at) and
+	// PasskeyOrigin the one origin passkeys are used from (https://host[:port]). Both empty
+	// turns passkeys off.
+	PasskeyRPID, PasskeyOrigin string
+	// RequireWorkforcePasskey makes a passkey the only second factor staff may use (phishing
+	// resistant, AAL3-style); TOTP and recovery codes are then refused for staff.
+	RequireWorkforcePasskey bool
+	// RequirePatientMFA makes patients enrol a second factor too. Without it a patient whose
+	// password has at least password.MinLengthAlone characters may sign in with it alone.
+	RequirePatientMFA bool
 }
 
 // DefaultConfig is the policy for a production deployment.
@@ -105,16 +118,22 @@ type Service struct {
 	now      func() time.Time
 	throttle *throttle
 	backoff  *backoff
+	rp       *webauthn.WebAuthn // nil when passkeys are off
 }
 
 // New builds the identity service.
-func New(cfg Config, db *store.DB, dir Directory, aud Auditor, now func() time.Time) *Service {
+func New(cfg Config, db *store.DB, dir Directory, aud Auditor, now func() time.Time) (*Service, error) {
+	rp, err := newRelyingParty(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("identity: passkey relying party: %w", err)
+	}
 	return &Service{
 		cfg: cfg, db: db, dir: dir, audit: aud, now: now,
 		hasher:   password.NewHasher(cfg.PasswordParams),
 		throttle: newThrottle(cfg.AttemptsPerMinute, time.Minute),
 		backoff:  newBackoff(),
-	}
+		rp:       rp,
+	}, nil
 }
 
 // Account is an account as the workforce directory shows it. Name and Email are empty for

@@ -87,9 +87,9 @@ func (s *Service) Login(ctx context.Context, email, pw string, o Origin) (string
 	if acct.Status != StatusActive {
 		return fail(acct, acct.ID, reasonNotActive, ErrInvalidCredentials)
 	}
-	stage := StageSecondFactor
-	if !acct.HasTOTP {
-		stage = StageEnrol
+	stage, err := s.stageAfterPassword(ctx, acct, pw)
+	if err != nil {
+		return "", "", err
 	}
 	subject = access.Subject{AccountID: acct.ID, Role: acct.Role, PatientID: acct.PatientID}
 	if _, err := s.db.ExecContext(ctx, `UPDATE accounts SET failed_logins = 0 WHERE id = $1`, acct.ID); err != nil {
@@ -105,6 +105,25 @@ func (s *Service) Login(ctx context.Context, email, pw string, o Origin) (string
 	return token, stage, nil
 }
 
+// stageAfterPassword is where a correct password leaves a sign-in: at the second factor when
+// the account has one, at enrolment when it must get one, and fully signed in only for a patient
+// whose password is long enough to stand alone, where the organisation allows it.
+func (s *Service) stageAfterPassword(ctx context.Context, acct *account, pw string) (Stage, error) {
+	n, err := s.passkeyCount(ctx, acct.ID)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case s.passkeyRequired(acct.Role) && n == 0:
+		return StageEnrol, nil
+	case acct.HasTOTP || n > 0:
+		return StageSecondFactor, nil
+	case acct.Role == access.Patient && !s.cfg.RequirePatientMFA && password.Length(pw) >= password.MinLengthAlone:
+		return StageFull, nil
+	}
+	return StageEnrol, nil
+}
+
 func (s *Service) recordLogin(ctx context.Context, by access.Subject, resourceID, outcome, reason string, o Origin) error {
 	return s.record(ctx, by, "auth.login", resourceID, outcome, reason, o)
 }
@@ -116,6 +135,9 @@ func (s *Service) recordLogin(ctx context.Context, by access.Subject, resourceID
 func (s *Service) VerifySecondFactor(ctx context.Context, sess *Session, code string, o Origin) (string, error) {
 	if sess.Stage != StageSecondFactor {
 		return "", ErrWrongStage
+	}
+	if s.passkeyRequired(sess.Subject.Role) {
+		return "", ErrPasskeyRequired
 	}
 	if !s.throttle.allow("totp:"+sess.Subject.AccountID, s.now()) {
 		if err := s.record(ctx, sess.Subject, "auth.second-factor", sess.Subject.AccountID, audit.Failure, reasonThrottled, o); err != nil {
@@ -170,10 +192,20 @@ func (s *Service) useStep(ctx context.Context, accountID string, step int64) (bo
 	return n == 1, err
 }
 
-// BeginTOTPEnrolment returns the secret a session at the enrolment stage is to enrol, creating
-// it on first call and returning the same one until it is confirmed.
+// BeginTOTPEnrolment returns the secret a session is to enrol, creating it on first call and
+// returning the same one until it is confirmed: while enrolling a first factor, or signed in
+// (after a step-up, if the account already has a factor).
 func (s *Service) BeginTOTPEnrolment(ctx context.Context, sess *Session) (totp.Key, error) {
-	if sess.Stage != StageEnrol {
+	if s.passkeyRequired(sess.Subject.Role) {
+		return totp.Key{}, ErrPasskeyRequired
+	}
+	switch sess.Stage {
+	case StageEnrol:
+	case StageFull: // adding (or replacing) an authenticator app is a factor change
+		if err := s.requireStepUpIfFactor(ctx, sess); err != nil {
+			return totp.Key{}, err
+		}
+	default:
 		return totp.Key{}, ErrWrongStage
 	}
 	acct, err := s.accountByID(ctx, sess.Subject.AccountID)
@@ -209,8 +241,9 @@ func (s *Service) BeginTOTPEnrolment(ctx context.Context, sess *Session) (totp.K
 	return k, nil
 }
 
-// ConfirmTOTPEnrolment checks a code from the authenticator being enrolled, stores its secret on
-// the account and signs the session in fully under a new token.
+// ConfirmTOTPEnrolment checks a code from the authenticator being enrolled and stores its secret
+// on the account. An enrolling session is then fully signed in under a new token (returned); a
+// signed-in one keeps its token ("" returned).
 func (s *Service) ConfirmTOTPEnrolment(ctx context.Context, sess *Session, code string, o Origin) (string, error) {
 	k, err := s.BeginTOTPEnrolment(ctx, sess)
 	if err != nil {
@@ -232,6 +265,10 @@ func (s *Service) ConfirmTOTPEnrolment(ctx context.Context, sess *Session, code 
 		return "", fmt.Errorf("identity: store totp secret: %w", err)
 	}
 	if err := s.record(ctx, sess.Subject, "auth.totp-enrol", id, audit.Success, reasonCodeOK, o); err != nil {
+		return "", err
+	}
+	if sess.Stage == StageFull {
+		_, err := s.db.ExecContext(ctx, `UPDATE sessions SET totp_pending_ct = NULL WHERE token_hash = $1`, sess.tokenHash)
 		return "", err
 	}
 	return s.advance(ctx, sess, StageFull)

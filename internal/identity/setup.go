@@ -113,7 +113,15 @@ func (s *Service) CompleteSetup(ctx context.Context, token, email, name, pw stri
 		if _, err := tx.ExecContext(ctx, deleteSetting, settingSetupHash); err != nil {
 			return err
 		}
-		sessionToken, err = s.startSession(ctx, tx, id, StageEnrol, o)
+		acct, err := s.scanAccount(tx.QueryRowContext(ctx, selectAccountByID, id))
+		if err != nil {
+			return err
+		}
+		stage, err := s.stageAfterPassword(ctx, acct, pw)
+		if err != nil {
+			return err
+		}
+		sessionToken, err = s.startSession(ctx, tx, id, stage, o)
 		return err
 	})
 	if err != nil {
@@ -186,7 +194,15 @@ func (s *Service) ActivateInvite(ctx context.Context, token, pw string, o Origin
 		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET password_hash = $1, status = $2 WHERE id = $3`, hash, StatusActive, id); err != nil {
 			return err
 		}
-		sessionToken, err = s.startSession(ctx, tx, id, StageEnrol, o)
+		acct, err := s.scanAccount(tx.QueryRowContext(ctx, selectAccountByID, id))
+		if err != nil {
+			return err
+		}
+		stage, err := s.stageAfterPassword(ctx, acct, pw)
+		if err != nil {
+			return err
+		}
+		sessionToken, err = s.startSession(ctx, tx, id, stage, o)
 		return err
 	})
 	if err != nil {

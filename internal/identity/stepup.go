@@ -40,6 +40,9 @@ func (s *Service) StepUp(ctx context.Context, sess *Session, code string, o Orig
 	if sess.Stage != StageFull {
 		return ErrWrongStage
 	}
+	if s.passkeyRequired(sess.Subject.Role) {
+		return ErrPasskeyRequired
+	}
 	if !s.throttle.allow("totp:"+sess.Subject.AccountID, s.now()) {
 		if err := s.record(ctx, sess.Subject, "auth.step-up", sess.Subject.AccountID, audit.Failure, reasonThrottled, o); err != nil {
 			return err

@@ -26,9 +26,9 @@ func dsnFor(t *testing.T, d store.Dialect) string {
 	return storetest.DSN(t, d)
 }
 
-func forEachStore(t *testing.T, fn func(t *testing.T, e *servertest.Env)) {
+func forEachStore(t *testing.T, fn func(t *testing.T, e *servertest.Env), options ...func(*server.Config)) {
 	for _, d := range storetest.Dialects() {
-		t.Run(string(d), func(t *testing.T) { fn(t, servertest.New(t, dsnFor(t, d))) })
+		t.Run(string(d), func(t *testing.T) { fn(t, servertest.New(t, dsnFor(t, d), options...)) })
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -91,7 +92,7 @@ func (c *Config) applyDefaults() {
 		}
 	}
 	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
-	if c.Identity == (identity.Config{}) {
+	if c.Identity.Issuer == "" {
 		c.Identity = identity.DefaultConfig()
 	}
 	if c.Now == nil {
@@ -159,7 +160,15 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.auditKey = vkey
 	s.cps = audit.NewCheckpointer(s.db, signer, cfg.Now, witnesses(cfg)...)
-	s.identity = identity.New(cfg.Identity, s.db, s.keys, s.audit, cfg.Now)
+	idc := cfg.Identity
+	if idc.PasskeyRPID == "" && net.ParseIP(cfg.Host) == nil {
+		// WebAuthn binds passkeys to a host name and to the origin people use.
+		idc.PasskeyRPID, idc.PasskeyOrigin = cfg.Host, origin(cfg.BaseURL)
+	}
+	if s.identity, err = identity.New(idc, s.db, s.keys, s.audit, cfg.Now); err != nil {
+		s.db.Close()
+		return nil, err
+	}
 	policy := access.New(clinical.CareTeam{DB: s.db})
 	s.records = clinical.New(s.db, s.keys, policy, s.audit, s.identity, cfg.Now)
 	s.privacy = privacy.New(s.db, policy, s.audit, s.identity, cfg.Now)
@@ -315,3 +324,12 @@ func (s *Server) DB() *store.DB { return s.db }
 
 // Close releases the database.
 func (s *Server) Close() error { return s.db.Close() }
+
+// origin is the scheme, host and port of a URL.
+func origin(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}

@@ -297,7 +297,7 @@ func TestBrowserJourney(t *testing.T) {
 	// The patient, on a phone-sized screen, activates, enrols and reads the note.
 	b.do(chromedp.EmulateViewport(375, 812))
 	b.visit(pathOf(t, patientLink), "Activate your account")
-	b.fill("#password", "patient passphrase", "#confirm", "patient passphrase")
+	b.fill("#password", "patient pw 12", "#confirm", "patient pw 12")
 	b.submit(`form[action="/invite"]`, "Set up your authenticator")
 	b.enrolTOTP()
 	b.submit(`form[action="/totp/enrol"]`, "My record")

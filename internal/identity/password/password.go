@@ -39,6 +39,9 @@ const (
 	keyLen  = 32
 	// MinLength applies to accounts that also have a second factor.
 	MinLength = 8
+	// MinLengthAlone applies to a password that is the account's only factor (NIST SP 800-63B
+	// rev 4 §3.1.1.2: 15 characters for single-factor use).
+	MinLengthAlone = 15
 	// MaxLength is far above the 64 characters NIST asks to allow; it only bounds hashing work.
 	MaxLength = 256
 )
@@ -73,6 +76,9 @@ func CheckPolicy(pw string) error {
 	}
 	return nil
 }
+
+// Length is how many characters pw has after normalising, the count the policy applies to.
+func Length(pw string) int { return utf8.RuneCountInString(Normalize(pw)) }
 
 // commonPasswords is the zxcvbn password frequency list (about 30,000 of the most common
 // passwords from breach corpora), shipped by github.com/trustelem/zxcvbn, as a set. It is built

@@ -8,7 +8,9 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -65,6 +67,7 @@ type Env struct {
 	Clock   *Clock
 	Log     *SyncBuffer
 	DataDir string
+	BaseURL string // https://localhost:PORT: the WebAuthn origin
 }
 
 // fastIdentity keeps production policy but cheap hashing, so tests stay quick.
@@ -80,8 +83,14 @@ func FastIdentity() identity.Config {
 func New(t testing.TB, dsn string, options ...func(*server.Config)) *Env {
 	t.Helper()
 	e := &Env{t: t, Clock: &Clock{t: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}, Log: &SyncBuffer{}, DataDir: filepath.Join(t.TempDir(), "data")}
+	// Listen first: the base URL, which is also the WebAuthn origin, names the port.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.BaseURL = fmt.Sprintf("https://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
 	cfg := server.Config{
-		DataDir: e.DataDir, DB: dsn, Identity: FastIdentity(), Now: e.Clock.Now, Stderr: e.Log, BaseURL: "https://haven.test",
+		DataDir: e.DataDir, DB: dsn, Identity: FastIdentity(), Now: e.Clock.Now, Stderr: e.Log, BaseURL: e.BaseURL, Host: "localhost",
 	}
 	for _, o := range options {
 		o(&cfg)
@@ -92,6 +101,8 @@ func New(t testing.TB, dsn string, options ...func(*server.Config)) *Env {
 	}
 	e.Srv = srv
 	e.TS = httptest.NewUnstartedServer(srv.Handler())
+	e.TS.Listener.Close()
+	e.TS.Listener = ln
 	e.TS.StartTLS()
 	t.Cleanup(func() { e.TS.Close(); srv.Close() })
 	return e
@@ -236,7 +247,7 @@ func (e *Env) Patient(clin *Client, p PatientIn) (*Client, string) {
 	e.t.Helper()
 	m := clin.Must(201, "POST", "/api/v1/patients", map[string]string{"name": p.Name, "birthDate": p.BirthDate, "phone": p.Phone, "email": p.Email})
 	c := e.Client()
-	c.Email, c.PW = p.Email, "patient passphrase"
+	c.Email, c.PW = p.Email, "patient pw 12" // under 15 characters: a second factor is required
 	c.Must(201, "POST", "/api/v1/invites/activate", map[string]string{"token": TokenOf(e.t, m["inviteUrl"].(string)), "password": c.PW})
 	c.Enrol()
 	return c, m["patientId"].(string)

@@ -1,0 +1,153 @@
+package server_test
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"haven/internal/server"
+	"haven/internal/server/servertest"
+)
+
+// TestPasskeys: register several, name and remove them; sign in without a password; use one as
+// the second factor and for step-up; a ceremony answers once; an assertion for another origin
+// is refused; the organisation can require passkeys for staff.
+func TestPasskeys(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *servertest.Env) {
+		admin := e.Admin()
+		clin, _ := e.Clinician(admin, "pk@haven.test")
+		phone := &servertest.Authenticator{Origin: e.BaseURL}
+		laptop := &servertest.Authenticator{Origin: e.BaseURL}
+
+		t.Run("adding a passkey needs step-up", func(t *testing.T) {
+			e.Clock.Advance(6 * time.Minute)
+			clin.Must(http.StatusForbidden, "POST", "/api/v1/passkeys/options", nil)
+			e.Clock.Advance(31 * time.Second)
+			clin.Must(200, "POST", "/api/v1/auth/step-up", map[string]string{"code": clin.Code()})
+			if code := clin.RegisterPasskey(phone, "Phone"); code != http.StatusCreated {
+				t.Fatalf("register = %d", code)
+			}
+			if code := clin.RegisterPasskey(laptop, "Laptop"); code != http.StatusCreated {
+				t.Fatalf("register second = %d", code)
+			}
+			if l := clin.List(200, "GET", "/api/v1/passkeys", nil); len(l) != 2 {
+				t.Fatalf("passkeys = %v", l)
+			}
+			clin.Must(200, "PATCH", "/api/v1/passkeys/"+passkeyID(t, clin, "Laptop"), map[string]string{"name": "Work laptop"})
+			passkeyID(t, clin, "Work laptop")
+		})
+
+		t.Run("passwordless sign-in", func(t *testing.T) {
+			c := e.Client()
+			if code := c.PasskeySignIn(phone); code != 200 {
+				t.Fatalf("passkey sign-in = %d", code)
+			}
+			if m := c.Must(200, "GET", "/api/v1/me", nil); m["email"] != "pk@haven.test" {
+				t.Fatalf("signed in as %v", m)
+			}
+			// A passkey with user verification is a fresh second factor: step-up acts are allowed.
+			c.Must(200, "GET", "/api/v1/recovery-codes", nil)
+			c.Must(201, "POST", "/api/v1/recovery-codes", nil)
+			if last := e.LastAudit(); last[0] != "auth.recovery-codes" {
+				t.Fatalf("last audit = %v", last)
+			}
+		})
+
+		t.Run("second factor and step-up", func(t *testing.T) {
+			c := e.Client()
+			c.Must(200, "POST", "/api/v1/auth/login", map[string]string{"email": clin.Email, "password": clin.PW})
+			c.Must(http.StatusForbidden, "GET", "/api/v1/me", nil)
+			if code := c.PasskeyVerify(laptop); code != 200 {
+				t.Fatalf("passkey second factor = %d", code)
+			}
+			c.Must(200, "GET", "/api/v1/me", nil)
+			e.Clock.Advance(6 * time.Minute)
+			c.Must(http.StatusForbidden, "POST", "/api/v1/recovery-codes", nil)
+			if code := c.PasskeyVerify(laptop); code != 200 {
+				t.Fatalf("passkey step-up = %d", code)
+			}
+			c.Must(201, "POST", "/api/v1/recovery-codes", nil)
+		})
+
+		t.Run("replayed ceremony and foreign origin", func(t *testing.T) {
+			c := e.Client()
+			opts := c.Must(200, "POST", "/api/v1/auth/passkeys/sign-in/options", nil)
+			cred, _ := phone.Get(opts["publicKey"])
+			body := map[string]any{"ceremony": opts["ceremony"], "credential": cred}
+			c.Must(200, "POST", "/api/v1/auth/passkeys/sign-in", body)
+			d := e.Client()
+			d.Must(http.StatusUnauthorized, "POST", "/api/v1/auth/passkeys/sign-in", body)
+
+			phish := &servertest.Authenticator{Origin: "https://haven.example.net"}
+			*phish = *phone
+			phish.Origin = "https://haven.example.net"
+			if code := d.PasskeySignIn(phish); code != http.StatusUnauthorized {
+				t.Fatalf("assertion for another origin = %d", code)
+			}
+			if last := e.LastAudit(); last[0] != "auth.login" || last[1] != "failure" {
+				t.Fatalf("failed passkey sign-in not audited: %v", last)
+			}
+		})
+
+		t.Run("remove needs step-up and keeps a factor", func(t *testing.T) {
+			id := passkeyID(t, clin, "Phone")
+			e.Clock.Advance(6 * time.Minute)
+			clin.Must(http.StatusForbidden, "DELETE", "/api/v1/passkeys/"+id, nil)
+			e.Clock.Advance(31 * time.Second)
+			clin.Must(200, "POST", "/api/v1/auth/step-up", map[string]string{"code": clin.Code()})
+			clin.Must(200, "DELETE", "/api/v1/passkeys/"+id, nil)
+			clin.Must(http.StatusNotFound, "DELETE", "/api/v1/passkeys/"+id, nil)
+			clin.Must(200, "DELETE", "/api/v1/totp", nil)
+			last := clin.List(200, "GET", "/api/v1/passkeys", nil)[0].(map[string]any)["id"].(string)
+			clin.Must(http.StatusConflict, "DELETE", "/api/v1/passkeys/"+last, nil)
+			// With TOTP gone, a password sign-in needs the passkey.
+			c := e.Client()
+			e.Clock.Advance(31 * time.Second)
+			c.Must(200, "POST", "/api/v1/auth/login", map[string]string{"email": clin.Email, "password": clin.PW})
+			c.Must(http.StatusUnauthorized, "POST", "/api/v1/auth/totp", map[string]string{"code": clin.Code()})
+			if code := c.PasskeyVerify(laptop); code != 200 {
+				t.Fatalf("passkey second factor = %d", code)
+			}
+		})
+	})
+}
+
+// TestWorkforcePasskeyPolicy: with passkeys required for staff, staff enrol a passkey (TOTP is
+// refused), and TOTP and recovery codes cannot complete a staff sign-in; patients keep TOTP.
+func TestWorkforcePasskeyPolicy(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *servertest.Env) {
+		m := servertest.SetupLink.FindSubmatch(e.Log.Bytes())
+		admin := e.Client()
+		admin.Email, admin.PW = "admin@haven.test", "admin passphrase 1"
+		admin.Must(201, "POST", "/api/v1/setup", map[string]string{"token": string(m[1]), "email": admin.Email, "name": "Ada Admin", "password": admin.PW})
+		admin.Must(http.StatusForbidden, "GET", "/api/v1/auth/totp/enrolment", nil)
+		key := &servertest.Authenticator{Origin: e.BaseURL}
+		if code := admin.RegisterPasskey(key, "Security key"); code != http.StatusCreated {
+			t.Fatalf("passkey enrolment = %d", code)
+		}
+		admin.Must(200, "GET", "/api/v1/me", nil)
+		admin.Must(http.StatusForbidden, "POST", "/api/v1/auth/step-up", map[string]string{"code": "123456"})
+		admin.Must(201, "POST", "/api/v1/recovery-codes", nil) // fresh from the passkey
+		codes := admin.Must(201, "POST", "/api/v1/recovery-codes", nil)["codes"].([]any)
+
+		c := e.Client()
+		c.Must(200, "POST", "/api/v1/auth/login", map[string]string{"email": admin.Email, "password": admin.PW})
+		c.Must(http.StatusForbidden, "POST", "/api/v1/auth/totp", map[string]string{"code": codes[0].(string)})
+		if code := c.PasskeyVerify(key); code != 200 {
+			t.Fatalf("passkey second factor = %d", code)
+		}
+		c.Must(200, "GET", "/api/v1/me", nil)
+	}, func(c *server.Config) { c.Identity.RequireWorkforcePasskey = true })
+}
+
+// passkeyID finds the client's passkey called name.
+func passkeyID(t *testing.T, c *servertest.Client, name string) string {
+	t.Helper()
+	for _, p := range c.List(200, "GET", "/api/v1/passkeys", nil) {
+		if p := p.(map[string]any); p["name"] == name {
+			return p["id"].(string)
+		}
+	}
+	t.Fatalf("no passkey named %q", name)
+	return ""
+}
