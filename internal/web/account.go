@@ -10,10 +10,21 @@ import (
 
 type accountData struct {
 	Sessions      []identity.SessionInfo
-	Revoked       bool
-	PasswordDone  bool
+	Passkeys      []identity.Passkey
+	HasTOTP       bool
+	Notice        string // what the last action did
 	RecoveryLeft  int
 	RecoveryCodes []string // shown once, right after they are made
+}
+
+// accountNotices are the confirmations ?done= may ask the account page to show.
+var accountNotices = map[string]string{
+	"revoked":         "Session ended.",
+	"password":        "Password changed. Your other sessions have ended.",
+	"totp":            "Authenticator app added.",
+	"totp-removed":    "Authenticator app removed.",
+	"passkey-renamed": "Passkey renamed.",
+	"passkey-removed": "Passkey removed.",
 }
 
 // account lists the signed-in person's sessions, with a way to end each one.
@@ -26,9 +37,8 @@ func (u *UI) account(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	d.Revoked = r.URL.Query().Get("revoked") == "1"
-	d.PasswordDone = r.URL.Query().Get("password") == "1"
-	return u.render(w, r, http.StatusOK, "account", page{Title: "Your sessions", Data: d})
+	d.Notice = accountNotices[r.URL.Query().Get("done")]
+	return u.render(w, r, http.StatusOK, "account", page{Title: accountTitle, Data: d})
 }
 
 func (u *UI) accountData(r *http.Request, s *identity.Session) (accountData, error) {
@@ -40,7 +50,58 @@ func (u *UI) accountData(r *http.Request, s *identity.Session) (accountData, err
 	if err != nil {
 		return accountData{}, err
 	}
-	return accountData{Sessions: list, RecoveryLeft: left}, nil
+	keys, err := u.d.Identity.Passkeys(r.Context(), s)
+	if err != nil {
+		return accountData{}, err
+	}
+	acct, err := u.d.Identity.Account(r.Context(), s.Subject.AccountID)
+	if err != nil {
+		return accountData{}, err
+	}
+	return accountData{Sessions: list, Passkeys: keys, HasTOTP: acct.HasTOTP, RecoveryLeft: left}, nil
+}
+
+// accountTitle is the account page's heading.
+const accountTitle = "Security and sessions"
+
+// accountAct runs a change on the signed-in account and returns to the account page with a
+// notice; a refused change is shown on the page. Removing factors needs a step-up first.
+func (u *UI) accountAct(w http.ResponseWriter, r *http.Request, stepUp bool, done string, act func(*identity.Session) error) error {
+	s := httpx.Session(r)
+	if s == nil || s.Stage != identity.StageFull {
+		return goTo(stagePath(s))
+	}
+	if stepUp {
+		if err := u.needStepUp(r, "/account"); err != nil {
+			return err
+		}
+	}
+	if err := act(s); err != nil {
+		d, derr := u.accountData(r, s)
+		if derr != nil {
+			return derr
+		}
+		return u.formPage(w, r, "account", accountTitle, d, err)
+	}
+	return goTo("/account?done=" + done)
+}
+
+func (u *UI) renamePasskey(w http.ResponseWriter, r *http.Request) error {
+	return u.accountAct(w, r, false, "passkey-renamed", func(s *identity.Session) error {
+		return u.d.Identity.RenamePasskey(r.Context(), s, r.PathValue("id"), r.PostFormValue("name"), httpx.Origin(r))
+	})
+}
+
+func (u *UI) removePasskey(w http.ResponseWriter, r *http.Request) error {
+	return u.accountAct(w, r, true, "passkey-removed", func(s *identity.Session) error {
+		return u.d.Identity.RemovePasskey(r.Context(), s, r.PathValue("id"), httpx.Origin(r))
+	})
+}
+
+func (u *UI) removeTOTP(w http.ResponseWriter, r *http.Request) error {
+	return u.accountAct(w, r, true, "totp-removed", func(s *identity.Session) error {
+		return u.d.Identity.RemoveTOTP(r.Context(), s, httpx.Origin(r))
+	})
 }
 
 // regenerateRecovery makes new recovery codes (after a step-up) and shows them once.
@@ -61,7 +122,7 @@ func (u *UI) regenerateRecovery(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	d.RecoveryCodes = codes
-	return u.render(w, r, http.StatusOK, "account", page{Title: "Your sessions", Data: d})
+	return u.render(w, r, http.StatusOK, "account", page{Title: accountTitle, Data: d})
 }
 
 func (u *UI) revokeSession(w http.ResponseWriter, r *http.Request) error {
@@ -76,7 +137,7 @@ func (u *UI) revokeSession(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return goTo("/account?revoked=1")
+	return goTo("/account?done=revoked")
 }
 
 // changePassword takes the current and the new password (after a step-up); other sessions end.
@@ -93,10 +154,10 @@ func (u *UI) changePassword(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if r.PostFormValue("new") != r.PostFormValue("confirm") {
-		return u.render(w, r, http.StatusUnprocessableEntity, "account", page{Title: "Your sessions", Error: "the two new passwords differ", Data: d})
+		return u.render(w, r, http.StatusUnprocessableEntity, "account", page{Title: accountTitle, Error: "the two new passwords differ", Data: d})
 	}
 	if err := u.d.Identity.ChangePassword(r.Context(), s, r.PostFormValue("current"), r.PostFormValue("new"), httpx.Origin(r)); err != nil {
-		return u.formPage(w, r, "account", "Your sessions", d, err)
+		return u.formPage(w, r, "account", accountTitle, d, err)
 	}
-	return goTo("/account?password=1")
+	return goTo("/account?done=password")
 }

@@ -1,7 +1,9 @@
 package web
 
 import (
+	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"haven/internal/httpx"
@@ -86,18 +88,43 @@ func (u *UI) totp(w http.ResponseWriter, r *http.Request) error {
 	return goTo("/")
 }
 
-type enrolData struct{ Secret string }
+type enrolData struct {
+	Secret string // empty when policy allows only passkeys
+	Signed bool   // adding an app to a signed-in account, rather than enrolling a first factor
+}
+
+// enrolling reports whether s may enrol a factor on the enrolment page.
+func enrolling(s *identity.Session) bool {
+	return s != nil && (s.Stage == identity.StageEnrol || s.Stage == identity.StageFull)
+}
 
 func (u *UI) enrolForm(w http.ResponseWriter, r *http.Request) error {
 	s := httpx.Session(r)
-	if s == nil || s.Stage != identity.StageEnrol {
+	if !enrolling(s) {
 		return goTo(stagePath(s))
 	}
-	k, err := u.d.Identity.BeginTOTPEnrolment(r.Context(), s)
+	d, err := u.enrolData(r, s)
 	if err != nil {
 		return err
 	}
-	return u.render(w, r, http.StatusOK, "enrol", page{Title: "Set up your authenticator", Data: enrolData{Secret: groupSecret(k.Secret)}})
+	return u.render(w, r, http.StatusOK, "enrol", page{Title: "Set up your authenticator", Data: d})
+}
+
+// enrolData prepares the enrolment page: the pending authenticator-app secret, unless policy
+// allows only passkeys. A signed-in account with a factor is sent to step up first.
+func (u *UI) enrolData(r *http.Request, s *identity.Session) (enrolData, error) {
+	d := enrolData{Signed: s.Stage == identity.StageFull}
+	k, err := u.d.Identity.BeginTOTPEnrolment(r.Context(), s)
+	switch {
+	case errors.Is(err, identity.ErrPasskeyRequired):
+		return d, nil
+	case errors.Is(err, identity.ErrStepUpRequired):
+		return d, goTo("/step-up?next=" + url.QueryEscape("/totp/enrol"))
+	case err != nil:
+		return d, err
+	}
+	d.Secret = groupSecret(k.Secret)
+	return d, nil
 }
 
 // groupSecret spaces a base32 secret in fours, as authenticator apps accept it typed.
@@ -114,7 +141,7 @@ func groupSecret(s string) string {
 
 func (u *UI) enrolQR(w http.ResponseWriter, r *http.Request) error {
 	s := httpx.Session(r)
-	if s == nil || s.Stage != identity.StageEnrol {
+	if !enrolling(s) {
 		return httpx.ErrNotFound
 	}
 	k, err := u.d.Identity.BeginTOTPEnrolment(r.Context(), s)
@@ -133,16 +160,20 @@ func (u *UI) enrolQR(w http.ResponseWriter, r *http.Request) error {
 
 func (u *UI) enrol(w http.ResponseWriter, r *http.Request) error {
 	s := httpx.Session(r)
-	if s == nil || s.Stage != identity.StageEnrol {
+	if !enrolling(s) {
 		return goTo(stagePath(s))
 	}
+	signed := s.Stage == identity.StageFull
 	token, err := u.d.Identity.ConfirmTOTPEnrolment(r.Context(), s, r.PostFormValue("code"), httpx.Origin(r))
 	if err != nil {
-		k, kerr := u.d.Identity.BeginTOTPEnrolment(r.Context(), s)
-		if kerr != nil {
-			return kerr
+		d, derr := u.enrolData(r, s)
+		if derr != nil {
+			return derr
 		}
-		return u.formPage(w, r, "enrol", "Set up your authenticator", enrolData{Secret: groupSecret(k.Secret)}, err)
+		return u.formPage(w, r, "enrol", "Set up your authenticator", d, err)
+	}
+	if signed {
+		return goTo("/account?totp=1")
 	}
 	httpx.SetSession(w, token)
 	return goTo("/")

@@ -284,11 +284,11 @@ func TestBrowserJourney(t *testing.T) {
 		t.Fatalf("note not shown: %q", body)
 	}
 	b.screenshot("clinician-record")
-	b.visit("/account", "Your sessions")
+	b.visit("/account", "Security and sessions")
 	if sessions := b.text("#sessions"); !strings.Contains(sessions, "This browser") {
 		t.Fatalf("session list: %q", sessions)
 	}
-	b.submit(`form[action="/account/recovery-codes"]`, "Your sessions")
+	b.submit(`form[action="/account/recovery-codes"]`, "Security and sessions")
 	if codes := b.text("#recovery-codes"); strings.Count(codes, "-") != 30 {
 		t.Fatalf("recovery codes: %q", codes)
 	}
