@@ -101,7 +101,14 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
-	sqlDB, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	// The path goes into a file: URI, escaped: a data directory named "clinic#2" must not open
+	// "clinic" (SQLite reads '#' as a fragment and '?' as the start of parameters).
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("store: database path: %w", err)
+	}
+	uri := url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: q.Encode()}
+	sqlDB, err := sql.Open("sqlite", uri.String())
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite: %w", err)
 	}

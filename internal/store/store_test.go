@@ -87,3 +87,29 @@ func TestSQLiteFilesArePrivate(t *testing.T) {
 		t.Errorf("directory mode = %o, want 700", perm)
 	}
 }
+
+// TestSQLitePathIsTakenLiterally: a data directory whose name holds URI syntax opens the file
+// it names, not a truncated path elsewhere.
+func TestSQLitePathIsTakenLiterally(t *testing.T) {
+	for _, name := range []string{"clinic#2", "a?b=c", "100% sure", "space d"} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, name, "haven.db")
+			db, err := store.Open(context.Background(), path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.Exec(`INSERT INTO settings (name, value) VALUES ('x', $1)`, []byte("y")); err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+			entries, _ := os.ReadDir(dir)
+			if len(entries) != 1 || entries[0].Name() != name {
+				t.Fatalf("files beside the data directory: %v", entries)
+			}
+			if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
+				t.Fatalf("database not at %s: %v", path, err)
+			}
+		})
+	}
+}
