@@ -179,12 +179,12 @@ func (a *API) activate(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.DecodeJSON(r, &req); err != nil {
 		return err
 	}
-	token, err := a.d.Identity.ActivateInvite(r.Context(), req.Token, req.Password, httpx.Origin(r))
+	token, stage, err := a.d.Identity.ActivateInvite(r.Context(), req.Token, req.Password, httpx.Origin(r))
 	if err != nil {
 		return httpx.FromDomain(err)
 	}
 	httpx.SetSession(w, token)
-	return httpx.WriteJSON(w, http.StatusCreated, stageResponse{identity.StageEnrol})
+	return httpx.WriteJSON(w, http.StatusCreated, stageResponse{stage})
 }
 
 func (a *API) me(w http.ResponseWriter, r *http.Request) error {

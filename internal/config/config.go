@@ -9,9 +9,11 @@ import (
 	"io"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
+	"haven/internal/identity"
 	"haven/internal/monitor"
 	"haven/internal/server"
 	"haven/internal/store"
@@ -35,6 +37,16 @@ func stringFlag(fs *flag.FlagSet, p *string, name, def, usage string, lookup fun
 		def = v
 	}
 	fs.StringVar(p, name, def, usage+" (env "+envName(name)+")")
+}
+
+// boolFlag is stringFlag for a switch: the environment variable holds true or false.
+func boolFlag(fs *flag.FlagSet, p *bool, name string, def bool, usage string, lookup func(string) (string, bool)) {
+	if v, ok := lookup(envName(name)); ok {
+		if b, err := strconv.ParseBool(v); err == nil {
+			def = b
+		}
+	}
+	fs.BoolVar(p, name, def, usage+" (env "+envName(name)+")")
 }
 
 // Storage holds the flags that locate the database.
@@ -84,6 +96,9 @@ func ParseServe(args []string, out io.Writer, lookup func(string) (string, bool)
 	var workHours, zone string
 	stringFlag(fs, &workHours, "work-hours", "07-20", "working hours (HH-HH); PHI access outside them raises an after-hours alert", lookup)
 	stringFlag(fs, &zone, "time-zone", "UTC", "the organisation's time zone for working hours (IANA name)", lookup)
+	c.Identity = identity.DefaultConfig()
+	boolFlag(fs, &c.Identity.RequireWorkforcePasskey, "require-staff-passkey", false, "staff must sign in with a passkey (phishing resistant); TOTP and recovery codes are refused for staff", lookup)
+	boolFlag(fs, &c.Identity.RequirePatientMFA, "require-patient-mfa", false, "patients must enrol a second factor too (otherwise a password of 15+ characters may stand alone)", lookup)
 	var interval string
 	stringFlag(fs, &interval, "checkpoint-interval", "5m", "how often a signed audit checkpoint is published", lookup)
 	if err := fs.Parse(args); err != nil {

@@ -118,10 +118,16 @@ func (s *Service) stageAfterPassword(ctx context.Context, acct *account, pw stri
 		return StageEnrol, nil
 	case acct.HasTOTP || n > 0:
 		return StageSecondFactor, nil
-	case acct.Role == access.Patient && !s.cfg.RequirePatientMFA && password.Length(pw) >= password.MinLengthAlone:
-		return StageFull, nil
 	}
-	return StageEnrol, nil
+	return s.stageWithoutFactor(acct.Role, pw), nil
+}
+
+// stageWithoutFactor is where a correct password leaves an account with no second factor.
+func (s *Service) stageWithoutFactor(role access.Role, pw string) Stage {
+	if role == access.Patient && !s.cfg.RequirePatientMFA && password.Length(pw) >= password.MinLengthAlone {
+		return StageFull
+	}
+	return StageEnrol
 }
 
 func (s *Service) recordLogin(ctx context.Context, by access.Subject, resourceID, outcome, reason string, o Origin) error {

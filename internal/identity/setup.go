@@ -113,15 +113,7 @@ func (s *Service) CompleteSetup(ctx context.Context, token, email, name, pw stri
 		if _, err := tx.ExecContext(ctx, deleteSetting, settingSetupHash); err != nil {
 			return err
 		}
-		acct, err := s.scanAccount(tx.QueryRowContext(ctx, selectAccountByID, id))
-		if err != nil {
-			return err
-		}
-		stage, err := s.stageAfterPassword(ctx, acct, pw)
-		if err != nil {
-			return err
-		}
-		sessionToken, err = s.startSession(ctx, tx, id, stage, o)
+		sessionToken, err = s.startSession(ctx, tx, id, StageEnrol, o)
 		return err
 	})
 	if err != nil {
@@ -169,16 +161,17 @@ func (s *Service) InviteValid(ctx context.Context, token string) bool {
 }
 
 // ActivateInvite sets the password of an invited account from its single-use link, marks the
-// link used and starts a session at the TOTP enrolment stage.
-func (s *Service) ActivateInvite(ctx context.Context, token, pw string, o Origin) (string, error) {
+// link used and starts a session at the stage the password leaves it (normally enrolment).
+func (s *Service) ActivateInvite(ctx context.Context, token, pw string, o Origin) (string, Stage, error) {
 	if _, err := s.inviteAccount(ctx, s.db, token); err != nil {
-		return "", err
+		return "", "", err
 	}
 	hash, err := s.newPasswordHash(ctx, pw)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	var sessionToken, id string
+	var stage Stage
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		if id, err = s.inviteAccount(ctx, tx, token); err != nil {
@@ -194,31 +187,29 @@ func (s *Service) ActivateInvite(ctx context.Context, token, pw string, o Origin
 		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET password_hash = $1, status = $2 WHERE id = $3`, hash, StatusActive, id); err != nil {
 			return err
 		}
-		acct, err := s.scanAccount(tx.QueryRowContext(ctx, selectAccountByID, id))
-		if err != nil {
+		var role access.Role
+		if err := tx.QueryRowContext(ctx, `SELECT role FROM accounts WHERE id = $1`, id).Scan(&role); err != nil {
 			return err
 		}
-		stage, err := s.stageAfterPassword(ctx, acct, pw)
-		if err != nil {
-			return err
-		}
+		// A new account has no second factor yet.
+		stage = s.stageWithoutFactor(role, pw)
 		sessionToken, err = s.startSession(ctx, tx, id, stage, o)
 		return err
 	})
 	if err != nil {
 		if errors.Is(err, ErrInviteInvalid) {
-			return "", err
+			return "", "", err
 		}
-		return "", fmt.Errorf("identity: activate invite: %w", err)
+		return "", "", fmt.Errorf("identity: activate invite: %w", err)
 	}
 	acct, err := s.accountByID(ctx, id)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	if err := s.record(ctx, access.Subject{AccountID: id, Role: acct.Role, PatientID: acct.PatientID}, "account.activate", id, audit.Success, "", o); err != nil {
-		return "", err
+		return "", "", err
 	}
-	return sessionToken, nil
+	return sessionToken, stage, nil
 }
 
 // newPasswordHash applies the password policy and hashes an accepted password.

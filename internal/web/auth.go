@@ -205,10 +205,10 @@ func (u *UI) invite(w http.ResponseWriter, r *http.Request) error {
 	if pw != r.PostFormValue("confirm") {
 		return u.render(w, r, http.StatusUnprocessableEntity, "invite", page{Title: "Activate your account", Error: "the two passwords differ", Data: d})
 	}
-	token, err := u.d.Identity.ActivateInvite(r.Context(), d.Token, pw, httpx.Origin(r))
+	token, _, err := u.d.Identity.ActivateInvite(r.Context(), d.Token, pw, httpx.Origin(r))
 	if err != nil {
 		return u.formPage(w, r, "invite", "Activate your account", d, err)
 	}
 	httpx.SetSession(w, token)
-	return goTo("/totp/enrol")
+	return goTo("/")
 }
