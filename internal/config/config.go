@@ -86,11 +86,11 @@ func ParseServe(args []string, out io.Writer, lookup func(string) (string, bool)
 	stringFlag(fs, &c.AlertWebhookURL, "alert-webhook-url", "", "endpoint that receives security alerts as HMAC-signed JSON", lookup)
 	stringFlag(fs, &c.AlertWebhookSecret, "alert-webhook-secret", "", "HMAC-SHA256 key for the alert webhook (prefer the environment variable)", lookup)
 	var mailTo string
-	stringFlag(fs, &c.AlertSMTP.Addr, "alert-smtp-addr", "", "host:port of the SMTP server for alert e-mail (STARTTLS required)", lookup)
-	stringFlag(fs, &c.AlertSMTP.Username, "alert-smtp-user", "", "SMTP user name for alert e-mail", lookup)
-	stringFlag(fs, &c.AlertSMTP.Password, "alert-smtp-password", "", "SMTP password (prefer the environment variable)", lookup)
-	stringFlag(fs, &c.AlertSMTP.From, "alert-email-from", "", "sender address of alert e-mail", lookup)
-	stringFlag(fs, &mailTo, "alert-email-to", "", "comma-separated recipients of alert e-mail", lookup)
+	stringFlag(fs, &c.SMTP.Addr, "smtp-addr", "", "host:port of the SMTP submission server for invitations, reset links, sign-in notices and alerts (STARTTLS required)", lookup)
+	stringFlag(fs, &c.SMTP.Username, "smtp-user", "", "SMTP user name", lookup)
+	stringFlag(fs, &c.SMTP.Password, "smtp-password", "", "SMTP password (prefer the environment variable)", lookup)
+	stringFlag(fs, &c.SMTP.From, "mail-from", "", "sender address of Haven's e-mail", lookup)
+	stringFlag(fs, &mailTo, "alert-email-to", "", "comma-separated recipients of security alerts by e-mail", lookup)
 	stringFlag(fs, &c.SyslogAddr, "siem-syslog-addr", "", "host:port of a SIEM collector that receives every audit entry (RFC 5424 over TLS)", lookup)
 	stringFlag(fs, &c.SyslogCA, "siem-ca", "", "PEM file of the CA that signs the SIEM collector's certificate (default: system roots)", lookup)
 	var workHours, zone string
@@ -119,11 +119,14 @@ func ParseServe(args []string, out io.Writer, lookup func(string) (string, bool)
 	}
 	for _, to := range strings.Split(mailTo, ",") {
 		if to = strings.TrimSpace(to); to != "" {
-			c.AlertSMTP.To = append(c.AlertSMTP.To, to)
+			c.AlertEmailTo = append(c.AlertEmailTo, to)
 		}
 	}
-	if c.AlertSMTP.Addr != "" && (c.AlertSMTP.From == "" || len(c.AlertSMTP.To) == 0) {
-		return server.Config{}, fmt.Errorf("serve: --alert-smtp-addr needs --alert-email-from and --alert-email-to")
+	if c.SMTP.Addr != "" && c.SMTP.From == "" {
+		return server.Config{}, fmt.Errorf("serve: --smtp-addr needs --mail-from")
+	}
+	if len(c.AlertEmailTo) > 0 && c.SMTP.Addr == "" {
+		return server.Config{}, fmt.Errorf("serve: --alert-email-to needs --smtp-addr")
 	}
 	if c.AlertWebhookURL != "" && (!strings.HasPrefix(c.AlertWebhookURL, "https://") || len(c.AlertWebhookSecret) < 16) {
 		return server.Config{}, fmt.Errorf("serve: --alert-webhook-url must be https:// and needs an --alert-webhook-secret of at least 16 characters")

@@ -32,6 +32,7 @@ import (
 	"haven/internal/identity"
 	"haven/internal/keys"
 	"haven/internal/keys/kms/localfile"
+	"haven/internal/mail"
 	"haven/internal/monitor"
 	"haven/internal/privacy"
 	"haven/internal/store"
@@ -60,7 +61,8 @@ type Config struct {
 	AlertWebhookURL    string         // endpoint that receives security alerts (HMAC-signed JSON)
 	AlertWebhookSecret string         // HMAC key for the alert webhook
 	AlertRules         monitor.Rules  // detector thresholds; monitor.DefaultRules() if zero
-	AlertSMTP          monitor.Mailer // alert e-mail: set Addr, From and To to enable (STARTTLS required)
+	SMTP               mail.Sender // e-mail (invitations, resets, sign-in notices, alerts): set Addr and From to enable; STARTTLS required
+	AlertEmailTo       []string    // recipients of security alerts by e-mail
 	SyslogAddr         string         // host:port of a SIEM collector (RFC 5424 over TLS)
 	SyslogCA           string         // PEM file of the CA that signs the collector's certificate; system roots if empty
 
@@ -182,13 +184,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.db.Close()
 		return nil, err
 	}
-	if cfg.AlertSMTP.Addr != "" {
-		m := cfg.AlertSMTP
-		if m.TLS == nil {
-			host, _, _ := net.SplitHostPort(m.Addr)
-			m.TLS = &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
-		}
-		s.watcher.MailTo(&m)
+	if cfg.SMTP.Addr != "" && len(cfg.AlertEmailTo) > 0 {
+		s.watcher.MailTo(&monitor.Mailer{Sender: s.mailer(), To: cfg.AlertEmailTo})
 	}
 	if v, err := note.NewVerifier(vkey); err == nil {
 		s.watcher.VerifyCheckpointsWith(v)
@@ -332,4 +329,16 @@ func origin(rawURL string) string {
 		return ""
 	}
 	return u.Scheme + "://" + u.Host
+}
+
+// mailer is the configured SMTP sender, or nil when e-mail is off.
+func (s *Server) mailer() *mail.Sender {
+	if s.cfg.SMTP.Addr == "" {
+		return nil
+	}
+	m := s.cfg.SMTP
+	if m.Now == nil {
+		m.Now = s.cfg.Now
+	}
+	return &m
 }
