@@ -55,16 +55,16 @@ type Config struct {
 	RootKeyURI    string // KMS key URI; default the local key file DataDir/root.key
 	BaseURL       string // external URL for links; derived from Host and Listen if empty
 
-	CheckpointInterval time.Duration  // how often a signed audit checkpoint is published; default 5 min
-	WitnessDir         string         // directory that receives a copy of every checkpoint
-	WitnessURL         string         // HTTPS endpoint that receives every checkpoint
-	AlertWebhookURL    string         // endpoint that receives security alerts (HMAC-signed JSON)
-	AlertWebhookSecret string         // HMAC key for the alert webhook
-	AlertRules         monitor.Rules  // detector thresholds; monitor.DefaultRules() if zero
-	SMTP               mail.Sender // e-mail (invitations, resets, sign-in notices, alerts): set Addr and From to enable; STARTTLS required
-	AlertEmailTo       []string    // recipients of security alerts by e-mail
-	SyslogAddr         string         // host:port of a SIEM collector (RFC 5424 over TLS)
-	SyslogCA           string         // PEM file of the CA that signs the collector's certificate; system roots if empty
+	CheckpointInterval time.Duration // how often a signed audit checkpoint is published; default 5 min
+	WitnessDir         string        // directory that receives a copy of every checkpoint
+	WitnessURL         string        // HTTPS endpoint that receives every checkpoint
+	AlertWebhookURL    string        // endpoint that receives security alerts (HMAC-signed JSON)
+	AlertWebhookSecret string        // HMAC key for the alert webhook
+	AlertRules         monitor.Rules // detector thresholds; monitor.DefaultRules() if zero
+	SMTP               mail.Sender   // e-mail (invitations, resets, sign-in notices, alerts): set Addr and From to enable; STARTTLS required
+	AlertEmailTo       []string      // recipients of security alerts by e-mail
+	SyslogAddr         string        // host:port of a SIEM collector (RFC 5424 over TLS)
+	SyslogCA           string        // PEM file of the CA that signs the collector's certificate; system roots if empty
 
 	Identity identity.Config
 	Now      func() time.Time // the clock; time.Now unless a test fakes it

@@ -86,7 +86,11 @@ func (a *Authenticator) Create(publicKey any) (map[string]any, error) {
 	}
 	c := &softCredential{id: make([]byte, 32), key: key, rpID: opts.RP.ID, userHandle: userHandle}
 	rand.Read(c.id)
-	cose, err := cbor.Marshal(map[int]any{1: 2, 3: -7, -1: 1, -2: key.PublicKey.X.FillBytes(make([]byte, 32)), -3: key.PublicKey.Y.FillBytes(make([]byte, 32))})
+	point, err := key.PublicKey.Bytes() // 0x04 || X || Y
+	if err != nil {
+		return nil, err
+	}
+	cose, err := cbor.Marshal(map[int]any{1: 2, 3: -7, -1: 1, -2: point[1:33], -3: point[33:65]})
 	if err != nil {
 		return nil, err
 	}
