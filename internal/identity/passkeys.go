@@ -51,7 +51,7 @@ type Passkey struct {
 	ID        string    `json:"id"` // base64url credential ID
 	Name      string    `json:"name"`
 	CreatedAt time.Time `json:"createdAt"`
-	LastUsed  time.Time `json:"lastUsed"`
+	LastUsed  time.Time `json:"lastUsed,omitzero"` // absent until first used
 }
 
 // PasskeyOptions is what the browser passes to navigator.credentials.create or .get, with the
@@ -92,8 +92,10 @@ func (u *passkeyUser) WebAuthnName() string                       { return u.nam
 func (u *passkeyUser) WebAuthnDisplayName() string                { return u.name }
 func (u *passkeyUser) WebAuthnCredentials() []webauthn.Credential { return u.creds }
 
-func passkeyLocation(id, field string) keys.Location {
-	return keys.Location{Table: "passkeys", Row: id, Field: field}
+// passkeyLocation names a sealed passkey field. The row is the account and the credential ID
+// together, so a row moved onto another account no longer opens.
+func passkeyLocation(accountID, credID, field string) keys.Location {
+	return keys.Location{Table: "passkeys", Row: accountID + "/" + credID, Field: field}
 }
 
 // loadPasskeyUser returns account id with its passkeys. A patient's name is not in the directory,
@@ -118,7 +120,7 @@ func (s *Service) loadPasskeyUser(ctx context.Context, accountID string) (*passk
 		if err := rows.Scan(&id, &sealed); err != nil {
 			return nil, nil, fmt.Errorf("identity: load passkeys: %w", err)
 		}
-		raw, err := s.dir.OpenDirectory(passkeyLocation(id, "credential"), sealed)
+		raw, err := s.dir.OpenDirectory(passkeyLocation(acct.ID, id, "credential"), sealed)
 		if err != nil {
 			return nil, nil, fmt.Errorf("identity: open passkey: %w", err)
 		}
@@ -272,11 +274,11 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, sess *Session, 
 	if err != nil {
 		return "", fmt.Errorf("identity: encode passkey: %w", err)
 	}
-	sealedCred, err := s.dir.SealDirectory(passkeyLocation(credID, "credential"), raw)
+	sealedCred, err := s.dir.SealDirectory(passkeyLocation(id, credID, "credential"), raw)
 	if err != nil {
 		return "", err
 	}
-	sealedName, err := s.dir.SealDirectory(passkeyLocation(credID, "name"), []byte(name))
+	sealedName, err := s.dir.SealDirectory(passkeyLocation(id, credID, "name"), []byte(name))
 	if err != nil {
 		return "", err
 	}
@@ -358,11 +360,12 @@ func (s *Service) FinishPasskeySignIn(ctx context.Context, ceremony string, resp
 	if err := s.recordLogin(ctx, subject, acct.ID, audit.Success, reasonPasskey, o); err != nil {
 		return "", err
 	}
-	token, hash := newToken()
-	now := s.now().UnixNano()
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO sessions (token_hash, account_id, stage, created_at, last_seen_at, user_agent, remote_addr, mfa_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, hash, acct.ID, string(StageFull), now, now, o.UserAgent, o.Addr, now); err != nil {
-		return "", fmt.Errorf("identity: start session: %w", err)
+	token, err := s.startSession(ctx, s.db, acct.ID, StageFull, o)
+	if err != nil {
+		return "", err
+	}
+	if _, err := s.markSecondFactor(ctx, hashToken(token)); err != nil {
+		return "", err
 	}
 	return token, nil
 }
@@ -433,11 +436,9 @@ func (s *Service) FinishPasskeyVerification(ctx context.Context, sess *Session, 
 	if sess.Stage == StageSecondFactor {
 		return s.advance(ctx, sess, StageFull)
 	}
-	now := s.now()
-	if _, err := s.db.ExecContext(ctx, setMFAAt, now.UnixNano(), sess.tokenHash); err != nil {
-		return "", fmt.Errorf("identity: step up: %w", err)
+	if sess.MFAAt, err = s.markSecondFactor(ctx, sess.tokenHash); err != nil {
+		return "", err
 	}
-	sess.MFAAt = now
 	return "", nil
 }
 
@@ -454,7 +455,7 @@ func (s *Service) updatePasskey(ctx context.Context, u *passkeyUser, cred *webau
 			if err != nil {
 				return fmt.Errorf("identity: encode passkey: %w", err)
 			}
-			sealed, err := s.dir.SealDirectory(passkeyLocation(credID, "credential"), raw)
+			sealed, err := s.dir.SealDirectory(passkeyLocation(u.id, credID, "credential"), raw)
 			if err != nil {
 				return err
 			}
@@ -492,7 +493,7 @@ func (s *Service) Passkeys(ctx context.Context, sess *Session) ([]Passkey, error
 		if err := rows.Scan(&p.ID, &sealed, &created, &used); err != nil {
 			return nil, fmt.Errorf("identity: list passkeys: %w", err)
 		}
-		name, err := s.dir.OpenDirectory(passkeyLocation(p.ID, "name"), sealed)
+		name, err := s.dir.OpenDirectory(passkeyLocation(sess.Subject.AccountID, p.ID, "name"), sealed)
 		if err != nil {
 			return nil, fmt.Errorf("identity: open passkey name: %w", err)
 		}
@@ -511,7 +512,7 @@ func (s *Service) RenamePasskey(ctx context.Context, sess *Session, id, name str
 	if err != nil {
 		return err
 	}
-	sealed, err := s.dir.SealDirectory(passkeyLocation(id, "name"), []byte(name))
+	sealed, err := s.dir.SealDirectory(passkeyLocation(sess.Subject.AccountID, id, "name"), []byte(name))
 	if err != nil {
 		return err
 	}
@@ -531,25 +532,23 @@ func (s *Service) RemovePasskey(ctx context.Context, sess *Session, id string, o
 	if err := s.RequireStepUp(sess); err != nil {
 		return err
 	}
-	acct, err := s.accountByID(ctx, sess.Subject.AccountID)
+	err := s.changeFactors(ctx, sess.Subject.AccountID, func(tx *sql.Tx, hasTOTP bool, passkeys int) error {
+		if passkeys <= 1 && (!hasTOTP || s.passkeyRequired(sess.Subject.Role)) {
+			return ErrLastFactor
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM passkeys WHERE id = $1 AND account_id = $2`, id, sess.Subject.AccountID)
+		if err != nil {
+			return fmt.Errorf("identity: remove passkey: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return ErrPasskeyNotFound
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	n, err := s.passkeyCount(ctx, acct.ID)
-	if err != nil {
-		return err
-	}
-	if n <= 1 && (!acct.HasTOTP || s.passkeyRequired(acct.Role)) {
-		return ErrLastFactor
-	}
-	res, err := s.db.ExecContext(ctx, `DELETE FROM passkeys WHERE id = $1 AND account_id = $2`, id, acct.ID)
-	if err != nil {
-		return fmt.Errorf("identity: remove passkey: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return ErrPasskeyNotFound
-	}
-	return s.record(ctx, sess.Subject, "auth.passkey-remove", acct.ID, audit.Success, "", o)
+	return s.record(ctx, sess.Subject, "auth.passkey-remove", sess.Subject.AccountID, audit.Success, "", o)
 }
 
 // RemoveTOTP removes the caller's authenticator app. It needs a recent step-up and another
@@ -558,17 +557,37 @@ func (s *Service) RemoveTOTP(ctx context.Context, sess *Session, o Origin) error
 	if err := s.RequireStepUp(sess); err != nil {
 		return err
 	}
-	n, err := s.passkeyCount(ctx, sess.Subject.AccountID)
+	err := s.changeFactors(ctx, sess.Subject.AccountID, func(tx *sql.Tx, _ bool, passkeys int) error {
+		if passkeys == 0 {
+			return ErrLastFactor
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET totp_secret_ct = NULL WHERE id = $1`, sess.Subject.AccountID); err != nil {
+			return fmt.Errorf("identity: remove totp: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	if n == 0 {
-		return ErrLastFactor
-	}
-	if _, err := s.db.ExecContext(ctx, `UPDATE accounts SET totp_secret_ct = NULL WHERE id = $1`, sess.Subject.AccountID); err != nil {
-		return fmt.Errorf("identity: remove totp: %w", err)
-	}
 	return s.record(ctx, sess.Subject, "auth.totp-remove", sess.Subject.AccountID, audit.Success, "", o)
+}
+
+// changeFactors runs fn in a transaction holding the account's row lock, with the factors the
+// account has at that moment: two removals at once queue, so neither can leave the other's
+// factor as the last and then remove it too.
+func (s *Service) changeFactors(ctx context.Context, accountID string, fn func(tx *sql.Tx, hasTOTP bool, passkeys int) error) error {
+	return s.db.InTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET failed_logins = failed_logins WHERE id = $1`, accountID); err != nil {
+			return fmt.Errorf("identity: lock account: %w", err)
+		}
+		var hasTOTP bool
+		var passkeys int
+		if err := tx.QueryRowContext(ctx, `SELECT totp_secret_ct IS NOT NULL, (SELECT COUNT(*) FROM passkeys WHERE account_id = $1)
+			FROM accounts WHERE id = $1`, accountID).Scan(&hasTOTP, &passkeys); err != nil {
+			return fmt.Errorf("identity: read factors: %w", err)
+		}
+		return fn(tx, hasTOTP, passkeys)
+	})
 }
 
 // passkeyRequired reports whether the organisation's policy makes a passkey the only second

@@ -59,12 +59,20 @@ func (s *Service) StepUp(ctx context.Context, sess *Session, code string, o Orig
 		}
 		return ErrInvalidCode
 	}
-	now := s.now()
-	if _, err := s.db.ExecContext(ctx, setMFAAt, now.UnixNano(), sess.tokenHash); err != nil {
-		return fmt.Errorf("identity: step up: %w", err)
+	if sess.MFAAt, err = s.markSecondFactor(ctx, sess.tokenHash); err != nil {
+		return err
 	}
-	sess.MFAAt = now
 	return s.record(ctx, sess.Subject, "auth.step-up", sess.Subject.AccountID, audit.Success, reason, o)
+}
+
+// markSecondFactor records that the session with tokenHash passed a second factor now, which
+// opens the step-up window, and returns the time.
+func (s *Service) markSecondFactor(ctx context.Context, tokenHash []byte) (time.Time, error) {
+	now := s.now()
+	if _, err := s.db.ExecContext(ctx, setMFAAt, now.UnixNano(), tokenHash); err != nil {
+		return time.Time{}, fmt.Errorf("identity: record second factor: %w", err)
+	}
+	return now, nil
 }
 
 // checkSecondFactor accepts a six-digit TOTP code or a recovery code (used up on success). It

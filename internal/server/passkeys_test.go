@@ -15,7 +15,8 @@ import (
 func TestPasskeys(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *servertest.Env) {
 		admin := e.Admin()
-		clin, _ := e.Clinician(admin, "pk@haven.test")
+		clin, clinID := e.Clinician(admin, "pk@haven.test")
+		other, otherID := e.Clinician(admin, "other@haven.test")
 		phone := &servertest.Authenticator{Origin: e.BaseURL}
 		laptop := &servertest.Authenticator{Origin: e.BaseURL}
 
@@ -87,6 +88,28 @@ func TestPasskeys(t *testing.T) {
 			if last := e.LastAudit(); last[0] != "auth.login" || last[1] != "failure" {
 				t.Fatalf("failed passkey sign-in not audited: %v", last)
 			}
+		})
+
+		t.Run("ceremony expires after five minutes", func(t *testing.T) {
+			c := e.Client()
+			opts := c.Must(200, "POST", "/api/v1/auth/passkeys/sign-in/options", nil)
+			cred, _ := phone.Get(opts["publicKey"])
+			e.Clock.Advance(5*time.Minute + time.Second)
+			c.Must(http.StatusUnauthorized, "POST", "/api/v1/auth/passkeys/sign-in", map[string]any{"ceremony": opts["ceremony"], "credential": cred})
+		})
+
+		t.Run("a passkey row moved to another account does not open", func(t *testing.T) {
+			other.Login()
+			if _, err := e.Srv.DB().Exec(`UPDATE passkeys SET account_id = $1 WHERE id = $2`, otherID, passkeyID(t, clin, "Work laptop")); err != nil {
+				t.Fatal(err)
+			}
+			if code, _, _ := other.Do("GET", "/api/v1/passkeys", nil); code == 200 {
+				t.Fatal("a passkey moved onto another account was listed as theirs")
+			}
+			if code, _, _ := other.Do("POST", "/api/v1/auth/passkeys/verify/options", nil); code == 200 {
+				t.Fatal("a passkey moved onto another account was offered for its verification")
+			}
+			e.Srv.DB().Exec(`UPDATE passkeys SET account_id = $1 WHERE account_id = $2`, clinID, otherID)
 		})
 
 		t.Run("remove needs step-up and keeps a factor", func(t *testing.T) {
