@@ -40,16 +40,17 @@ type Subject struct {
 type Action string
 
 const (
-	ReadRecord      Action = "record.read"       // demographics and notes of one patient
-	WriteNote       Action = "note.write"        // add a clinical note
-	SearchPatients  Action = "patient.search"    // find patients by blind index
-	RegisterPatient Action = "patient.register"  // create a patient record
-	AssignPatient   Action = "careteam.assign"   // put a clinician in a patient's care team (no PHI)
-	ListCareTeam    Action = "careteam.list-own" // list the patients in one's own care
-	ManageAccounts  Action = "accounts.manage"   // invite staff, list accounts and patient identifiers (no PHI)
-	ReadAccessLog   Action = "accesslog.read"    // who opened a patient's record, when and why
-	ReportAccess    Action = "accesslog.report"  // a patient flags an access they do not recognise
-	ReviewAudit     Action = "audit.review"      // search the audit trail, handle reports
+	ReadRecord      Action = "record.read"          // demographics and notes of one patient
+	WriteNote       Action = "note.write"           // add a clinical note
+	SearchPatients  Action = "patient.search"       // find patients by blind index
+	RegisterPatient Action = "patient.register"     // create a patient record
+	AssignPatient   Action = "careteam.assign"      // put a clinician in a patient's care team (no PHI)
+	ListCareTeam    Action = "careteam.list-own"    // list the patients in one's own care
+	ManageAccounts  Action = "accounts.manage"      // invite staff, list accounts and patient identifiers (no PHI)
+	ReadAccessLog   Action = "accesslog.read"       // who opened a patient's record, when and why
+	ReportAccess    Action = "accesslog.report"     // a patient flags an access they do not recognise
+	ReviewAudit     Action = "audit.review"         // search the audit trail, handle reports
+	SendSignInLink  Action = "patient.sign-in-link" // send a patient a password-reset link
 )
 
 // PHI reports whether the action reads or writes protected health information.
@@ -127,7 +128,7 @@ func (p *Policy) Decide(ctx context.Context, s Subject, a Action, r Resource) De
 			// Search results and lists are filtered to the care team by the caller, each hit
 			// decided again as ReadRecord.
 			return allow(ReasonWorkforce)
-		case ReadRecord, WriteNote:
+		case ReadRecord, WriteNote, SendSignInLink:
 			ok, err := p.rel.InCareTeam(ctx, s.AccountID, r.PatientID)
 			if err != nil {
 				return deny(ReasonLookupFailed)

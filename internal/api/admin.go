@@ -54,11 +54,28 @@ func (a *API) inviteStaff(w http.ResponseWriter, r *http.Request) error {
 	if req.Role == "" {
 		req.Role = access.Clinician
 	}
-	id, token, err := a.d.Identity.InviteWorkforce(r.Context(), by, req.Role, req.Email, req.Name, httpx.Origin(r))
+	id, link, err := a.d.Identity.InviteWorkforce(r.Context(), by, req.Role, req.Email, req.Name, httpx.Origin(r))
 	if err != nil {
 		return httpx.FromDomain(err)
 	}
-	return httpx.WriteJSON(w, http.StatusCreated, inviteResponse{AccountID: id, InviteURL: InviteURL(a.d.BaseURL, token)})
+	return httpx.WriteJSON(w, http.StatusCreated, inviteResponse{AccountID: id, linkResponse: newLinkResponse(link)})
+}
+
+// resetStaffPassword issues a password-reset link for a staff member; a fresh second factor is
+// needed, as for any change to another person's credentials.
+func (a *API) resetStaffPassword(w http.ResponseWriter, r *http.Request) error {
+	by, err := a.requireAdmin(r, "account.reset-issue")
+	if err != nil {
+		return err
+	}
+	if err := a.d.Identity.RequireStepUp(httpx.Session(r)); err != nil {
+		return httpx.FromDomain(err)
+	}
+	link, err := a.d.Identity.ResetStaffPassword(r.Context(), by, r.PathValue("id"), httpx.Origin(r))
+	if err != nil {
+		return httpx.FromDomain(err)
+	}
+	return httpx.WriteJSON(w, http.StatusCreated, newLinkResponse(link))
 }
 
 func (a *API) listPatientIDs(w http.ResponseWriter, r *http.Request) error {

@@ -24,7 +24,19 @@ func (a *API) register(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return httpx.FromDomain(err)
 	}
-	return httpx.WriteJSON(w, http.StatusCreated, registrationResponse{PatientID: reg.PatientID, InviteURL: InviteURL(a.d.BaseURL, reg.InviteToken)})
+	return httpx.WriteJSON(w, http.StatusCreated, registrationResponse{PatientID: reg.PatientID, linkResponse: newLinkResponse(reg.Invite)})
+}
+
+// sendSignInLink issues a patient in the caller's care a password-reset link.
+func (a *API) sendSignInLink(w http.ResponseWriter, r *http.Request) error {
+	if err := a.d.Identity.RequireStepUp(httpx.Session(r)); err != nil {
+		return httpx.FromDomain(err)
+	}
+	link, err := a.d.Records.SendSignInLink(r.Context(), httpx.Session(r).Subject, r.PathValue("id"), httpx.Origin(r))
+	if err != nil {
+		return httpx.FromDomain(err)
+	}
+	return httpx.WriteJSON(w, http.StatusCreated, newLinkResponse(link))
 }
 
 func (a *API) search(w http.ResponseWriter, r *http.Request) error {

@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
-	"net/url"
 	"time"
 
 	"haven/internal/access"
@@ -66,7 +65,23 @@ type (
 	}
 	inviteResponse struct {
 		AccountID string `json:"accountId"`
-		InviteURL string `json:"inviteUrl"`
+		linkResponse
+	}
+	// linkResponse carries a single-use link issued for someone else: e-mailed to its owner
+	// (emailed), or, when Haven has no e-mail, in url, returned this once.
+	linkResponse struct {
+		URL     string `json:"url,omitempty"`
+		Emailed bool   `json:"emailed"`
+	}
+	resetRequest struct {
+		Email string `json:"email"`
+	}
+	resetCompleteRequest struct {
+		Token    string `json:"token"`
+		Password string `json:"password"`
+	}
+	messageResponse struct {
+		Message string `json:"message"`
 	}
 	patientIDResponse struct {
 		PatientID    string   `json:"patientId"`
@@ -78,7 +93,7 @@ type (
 	}
 	registrationResponse struct {
 		PatientID string `json:"patientId"`
-		InviteURL string `json:"inviteUrl"`
+		linkResponse
 	}
 	searchRequest struct {
 		By    clinical.SearchKind `json:"by"`
@@ -92,9 +107,8 @@ type (
 	}
 )
 
-// InviteURL builds the one-time activation link for token.
-func InviteURL(base, token string) string {
-	return base + "/invite?token=" + url.QueryEscape(token)
+func newLinkResponse(l identity.Link) linkResponse {
+	return linkResponse{URL: l.URL, Emailed: l.Emailed}
 }
 
 func (a *API) setup(w http.ResponseWriter, r *http.Request) error {
@@ -265,4 +279,30 @@ func (a *API) changePassword(w http.ResponseWriter, r *http.Request) error {
 		return httpx.FromDomain(err)
 	}
 	return httpx.WriteJSON(w, http.StatusOK, okResponse{true})
+}
+
+// requestPasswordReset is the self-service "forgot password". Its answer is the same whether
+// or not an account uses the address.
+func (a *API) requestPasswordReset(w http.ResponseWriter, r *http.Request) error {
+	var req resetRequest
+	if err := httpx.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	if err := a.d.Identity.RequestPasswordReset(r.Context(), req.Email, httpx.Origin(r)); err != nil {
+		return httpx.FromDomain(err)
+	}
+	return httpx.WriteJSON(w, http.StatusAccepted, messageResponse{identity.ResetRequestedMessage})
+}
+
+func (a *API) resetPassword(w http.ResponseWriter, r *http.Request) error {
+	var req resetCompleteRequest
+	if err := httpx.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	token, stage, err := a.d.Identity.ResetPassword(r.Context(), req.Token, req.Password, httpx.Origin(r))
+	if err != nil {
+		return httpx.FromDomain(err)
+	}
+	httpx.SetSession(w, token)
+	return httpx.WriteJSON(w, http.StatusOK, stageResponse{stage})
 }

@@ -1,8 +1,10 @@
 package api
 
 import (
+	"cmp"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -66,7 +68,7 @@ func (a *API) responses(rt Route) map[string]any {
 		return m
 	}
 	out := map[string]any{
-		"200": map[string]any{"description": "success", "content": map[string]any{"application/json": map[string]any{"schema": schemaOf(typeOf(rt.Response))}}},
+		strconv.Itoa(cmp.Or(rt.Status, http.StatusOK)): map[string]any{"description": "success", "content": map[string]any{"application/json": map[string]any{"schema": schemaOf(typeOf(rt.Response))}}},
 		"400": withDesc("malformed request"),
 	}
 	if !rt.Public {

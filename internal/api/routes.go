@@ -38,6 +38,7 @@ type Route struct {
 	Stage    identity.Stage
 	Request  any // a value of the request body type, for the schema; nil if none
 	Response any // a value of the response body type
+	Status   int // the success status, 200 unless set
 	Query    []Param
 	Handler  httpx.HandlerFunc
 }
@@ -125,7 +126,7 @@ func (a *API) table() []Route {
 			Public: true, Response: map[string]any{}, Handler: a.openAPI},
 
 		{Method: "POST", Path: "/setup", OperationID: "completeSetup", Summary: "Create the first administrator with the one-time setup token", Tag: "auth",
-			Public: true, Request: setupRequest{}, Response: stageResponse{}, Handler: a.setup},
+			Public: true, Request: setupRequest{}, Response: stageResponse{}, Status: http.StatusCreated, Handler: a.setup},
 		{Method: "POST", Path: "/auth/login", OperationID: "login", Summary: "Sign in with e-mail and password (first factor)", Tag: "auth",
 			Public: true, Request: loginRequest{}, Response: stageResponse{}, Handler: a.login},
 		{Method: "POST", Path: "/auth/totp", OperationID: "verifyTOTP", Summary: "Complete sign-in with a TOTP code or a recovery code", Tag: "totp",
@@ -143,7 +144,7 @@ func (a *API) table() []Route {
 		{Method: "GET", Path: "/recovery-codes", OperationID: "countRecoveryCodes", Summary: "How many unused recovery codes the caller has", Tag: "recovery-codes",
 			Response: recoveryCountResponse{}, Handler: a.recoveryCount},
 		{Method: "POST", Path: "/recovery-codes", OperationID: "regenerateRecoveryCodes", Summary: "Replace the caller's recovery codes (needs a recent step-up); the codes are shown once", Tag: "recovery-codes",
-			Response: recoveryCodesResponse{}, Handler: a.regenerateRecovery},
+			Response: recoveryCodesResponse{}, Status: http.StatusCreated, Handler: a.regenerateRecovery},
 		{Method: "DELETE", Path: "/totp", OperationID: "removeTOTP", Summary: "Remove the caller's authenticator app (needs a recent step-up and a passkey left)", Tag: "totp",
 			Response: okResponse{}, Handler: a.removeTOTP},
 
@@ -160,14 +161,18 @@ func (a *API) table() []Route {
 		{Method: "POST", Path: "/passkeys/options", OperationID: "beginPasskeyRegistration", Summary: "Start adding a passkey (while enrolling, or after a recent step-up): WebAuthn creation options", Tag: "passkeys",
 			Stage: stageAny, Response: identity.PasskeyOptions{}, Handler: a.beginPasskeyRegistration},
 		{Method: "POST", Path: "/passkeys", OperationID: "registerPasskey", Summary: "Finish adding a passkey with the authenticator's attestation and a name", Tag: "passkeys",
-			Stage: stageAny, Request: passkeyFinishRequest{}, Response: stageResponse{}, Handler: a.registerPasskey},
+			Stage: stageAny, Request: passkeyFinishRequest{}, Response: stageResponse{}, Status: http.StatusCreated, Handler: a.registerPasskey},
 		{Method: "PATCH", Path: "/passkeys/{id}", OperationID: "renamePasskey", Summary: "Rename one of the caller's passkeys", Tag: "passkeys",
 			Query: []Param{{Name: "id", In: "path", Required: true, Description: "credential ID (base64url)"}}, Request: passkeyRenameRequest{}, Response: okResponse{}, Handler: a.renamePasskey},
 		{Method: "DELETE", Path: "/passkeys/{id}", OperationID: "removePasskey", Summary: "Remove one of the caller's passkeys (needs a recent step-up; not the last second factor)", Tag: "passkeys",
 			Query: []Param{{Name: "id", In: "path", Required: true, Description: "credential ID (base64url)"}}, Response: okResponse{}, Handler: a.removePasskey},
 
 		{Method: "POST", Path: "/invites/activate", OperationID: "activateInvite", Summary: "Set a password from a single-use invitation", Tag: "auth",
-			Public: true, Request: activateRequest{}, Response: stageResponse{}, Handler: a.activate},
+			Public: true, Request: activateRequest{}, Response: stageResponse{}, Status: http.StatusCreated, Handler: a.activate},
+		{Method: "POST", Path: "/password-resets", OperationID: "requestPasswordReset", Summary: "Forgot password: e-mail a 30-minute reset link to this address if an account uses it (same answer either way)", Tag: "password-resets",
+			Public: true, Status: http.StatusAccepted, Request: resetRequest{}, Response: messageResponse{}, Handler: a.requestPasswordReset},
+		{Method: "POST", Path: "/password-resets/complete", OperationID: "resetPassword", Summary: "Set a new password from a single-use reset link; the session starts at the second factor", Tag: "password-resets",
+			Public: true, Request: resetCompleteRequest{}, Response: stageResponse{}, Handler: a.resetPassword},
 
 		{Method: "GET", Path: "/me", OperationID: "getMe", Summary: "The signed-in account", Tag: "account",
 			Response: meResponse{}, Handler: a.me},
@@ -178,11 +183,13 @@ func (a *API) table() []Route {
 			Query: []Param{{Name: "id", In: "path", Required: true, Description: "session handle from listSessions"}}, Response: okResponse{}, Handler: a.revokeSession},
 		{Method: "POST", Path: "/admin/staff/{id}/disable", OperationID: "disableStaff", Summary: "Disable a staff account and end all its sessions", Tag: "admin",
 			Query: []Param{{Name: "id", In: "path", Required: true, Description: "account identifier"}}, Response: okResponse{}, Handler: a.disableStaff},
+		{Method: "POST", Path: "/admin/staff/{id}/password-reset", OperationID: "resetStaffPassword", Summary: "Issue a staff member a password-reset link (needs a recent step-up); e-mailed, or returned once", Tag: "password-resets",
+			Status: http.StatusCreated, Query: []Param{{Name: "id", In: "path", Required: true, Description: "account identifier"}}, Response: linkResponse{}, Handler: a.resetStaffPassword},
 
 		{Method: "GET", Path: "/admin/staff", OperationID: "listStaff", Summary: "List staff accounts", Tag: "admin",
 			Response: []staffResponse{}, Handler: a.listStaff},
 		{Method: "POST", Path: "/admin/staff", OperationID: "inviteStaff", Summary: "Invite a staff member; the one-time link is returned once", Tag: "admin",
-			Request: inviteRequest{}, Response: inviteResponse{}, Handler: a.inviteStaff},
+			Request: inviteRequest{}, Response: inviteResponse{}, Status: http.StatusCreated, Handler: a.inviteStaff},
 		{Method: "GET", Path: "/admin/patients", OperationID: "listPatientIDs", Summary: "Patient identifiers and their care teams (no PHI)", Tag: "admin",
 			Response: []patientIDResponse{}, Handler: a.listPatientIDs},
 		{Method: "POST", Path: "/admin/care-team", OperationID: "assignCareTeam", Summary: "Put a clinician in a patient's care team", Tag: "admin",
@@ -191,20 +198,22 @@ func (a *API) table() []Route {
 		{Method: "GET", Path: "/patients", OperationID: "listMyPatients", Summary: "Patients in the caller's care team", Tag: "clinical",
 			Response: []clinical.Patient{}, Handler: a.myPatients},
 		{Method: "POST", Path: "/patients", OperationID: "registerPatient", Summary: "Register a patient; the patient's one-time activation link is returned once", Tag: "clinical",
-			Request: clinical.NewPatient{}, Response: registrationResponse{}, Handler: a.register},
+			Request: clinical.NewPatient{}, Response: registrationResponse{}, Status: http.StatusCreated, Handler: a.register},
 		{Method: "POST", Path: "/patients/search", OperationID: "searchPatients", Summary: "Find patients in the caller's care by exact name, birth date, e-mail or phone", Tag: "clinical",
 			Request: searchRequest{}, Response: []clinical.Patient{}, Handler: a.search},
 		{Method: "GET", Path: "/patients/{id}", OperationID: "getPatientRecord", Summary: "A patient's record", Tag: "clinical",
 			Query: []Param{{Name: "id", In: "path", Required: true, Description: "patient identifier"}}, Response: clinical.Record{}, Handler: a.record},
 		{Method: "POST", Path: "/patients/{id}/notes", OperationID: "addNote", Summary: "Add a clinical note", Tag: "clinical",
-			Query: []Param{{Name: "id", In: "path", Required: true, Description: "patient identifier"}}, Request: noteRequest{}, Response: idResponse{}, Handler: a.addNote},
+			Query: []Param{{Name: "id", In: "path", Required: true, Description: "patient identifier"}}, Request: noteRequest{}, Response: idResponse{}, Status: http.StatusCreated, Handler: a.addNote},
+		{Method: "POST", Path: "/patients/{id}/sign-in-link", OperationID: "sendPatientSignInLink", Summary: "Issue a patient in the caller's care a password-reset link (needs a recent step-up); e-mailed, or returned once", Tag: "password-resets",
+			Status: http.StatusCreated, Query: []Param{{Name: "id", In: "path", Required: true, Description: "patient identifier"}}, Response: linkResponse{}, Handler: a.sendSignInLink},
 		{Method: "GET", Path: "/me/record", OperationID: "getMyRecord", Summary: "The signed-in patient's own record", Tag: "clinical",
 			Response: clinical.Record{}, Handler: a.myRecord},
 
 		{Method: "GET", Path: "/me/access-log", OperationID: "getMyAccessLog", Summary: "Who opened the signed-in patient's record, when, what and why", Tag: "privacy",
 			Response: []privacy.AccessEvent{}, Handler: a.myAccessLog},
 		{Method: "POST", Path: "/me/access-log/{seq}/report", OperationID: "reportAccess", Summary: "Report an access the patient does not recognise", Tag: "privacy",
-			Query: []Param{{Name: "seq", In: "path", Required: true, Description: "audit entry index"}}, Response: okResponse{}, Handler: a.reportAccess},
+			Query: []Param{{Name: "seq", In: "path", Required: true, Description: "audit entry index"}}, Response: okResponse{}, Status: http.StatusCreated, Handler: a.reportAccess},
 		{Method: "GET", Path: "/patients/{id}/access-log", OperationID: "getAccessLog", Summary: "A patient's access log (privacy officer)", Tag: "privacy",
 			Query: []Param{{Name: "id", In: "path", Required: true, Description: "patient identifier"}}, Response: []privacy.AccessEvent{}, Handler: a.accessLog},
 		{Method: "GET", Path: "/audit/reviews", OperationID: "listAuditReviews", Summary: "Reports waiting for the privacy officer", Tag: "privacy",
@@ -216,7 +225,7 @@ func (a *API) table() []Route {
 		{Method: "GET", Path: "/audit/alerts", OperationID: "listSecurityAlerts", Summary: "Recent security alerts from the detectors (privacy officer)", Tag: "privacy",
 			Response: []monitor.Alert{}, Handler: a.alerts},
 		{Method: "POST", Path: "/audit/flags", OperationID: "flagPatientRecord", Summary: "Flag a record (colleague, VIP) so every staff access raises an alert", Tag: "privacy",
-			Request: flagRequest{}, Response: okResponse{}, Handler: a.flag},
+			Request: flagRequest{}, Response: okResponse{}, Status: http.StatusCreated, Handler: a.flag},
 		{Method: "POST", Path: "/audit/export/fhir", OperationID: "exportAuditEvents", Summary: "Matching entries as FHIR R4 AuditEvent NDJSON (privacy officer)", Tag: "privacy",
 			Request: auditSearchRequest{}, Response: "", Handler: a.auditEventsNDJSON},
 

@@ -14,6 +14,7 @@ import (
 
 	"haven/internal/access"
 	"haven/internal/audit"
+	"haven/internal/identity"
 	"haven/internal/keys"
 	"haven/internal/store"
 )
@@ -46,6 +47,8 @@ type Auditor interface {
 // Accounts creates patient accounts and names staff (package identity).
 type Accounts interface {
 	CreatePatientAccount(ctx context.Context, q store.Execer, by access.Subject, patientID, email string) (accountID, inviteToken string, err error)
+	DeliverInvite(ctx context.Context, by access.Subject, accountID, to, token string, o Origin) (identity.Link, error)
+	ResetPatientPassword(ctx context.Context, by access.Subject, patientID, to string, o Origin) (identity.Link, error)
 	DisplayName(ctx context.Context, accountID string) (string, error)
 }
 

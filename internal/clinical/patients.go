@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"haven/internal/access"
+	"haven/internal/identity"
 	"haven/internal/keys"
 	"haven/internal/store"
 )
@@ -78,10 +79,11 @@ const (
 )
 
 // Registration is the result of registering a patient: the record's identifier and the
-// single-use link token for the patient to activate their account, shown once.
+// single-use link for the patient to activate their account: e-mailed to them, or to be shown
+// once to the registering clinician when Haven has no e-mail.
 type Registration struct {
-	PatientID   string `json:"patientId"`
-	InviteToken string `json:"inviteToken"`
+	PatientID string
+	Invite    identity.Link
 }
 
 // Register creates a patient record under a new per-patient key, puts the registering clinician
@@ -103,7 +105,7 @@ func (r *Records) Register(ctx context.Context, by access.Subject, in NewPatient
 	if err := r.record(ctx, by, string(access.RegisterPatient), res, id, "allow", d.Reason, o); err != nil {
 		return Registration{}, err
 	}
-	var reg Registration
+	var accountID, token string
 	err := r.db.InTx(ctx, func(tx *sql.Tx) error {
 		sealer, err := r.cipher.CreatePatientKey(ctx, tx, id)
 		if err != nil {
@@ -131,17 +133,18 @@ func (r *Records) Register(ctx context.Context, by access.Subject, in NewPatient
 		if _, err := tx.ExecContext(ctx, insertCareTeam, id, by.AccountID, "registered-by", now); err != nil {
 			return fmt.Errorf("clinical: assign registering clinician: %w", err)
 		}
-		_, token, err := r.accounts.CreatePatientAccount(ctx, tx, by, id, strings.TrimSpace(in.Email))
-		if err != nil {
-			return err
-		}
-		reg = Registration{PatientID: id, InviteToken: token}
-		return nil
+		accountID, token, err = r.accounts.CreatePatientAccount(ctx, tx, by, id, strings.TrimSpace(in.Email))
+		return err
 	})
 	if err != nil {
 		return Registration{}, err
 	}
-	return reg, nil
+	// The link leaves only once the account exists: after the commit.
+	link, err := r.accounts.DeliverInvite(ctx, by, accountID, strings.TrimSpace(in.Email), token, o)
+	if err != nil {
+		return Registration{}, err
+	}
+	return Registration{PatientID: id, Invite: link}, nil
 }
 
 // Get returns a patient's record: demographics and notes.
@@ -201,4 +204,30 @@ func (c CareTeam) InCareTeam(ctx context.Context, clinicianID, patientID string)
 		return false, fmt.Errorf("clinical: care team: %w", err)
 	}
 	return n > 0, nil
+}
+
+// SendSignInLink issues a password-reset link for a patient's account, for a patient who cannot
+// sign in: e-mailed to the address on their record, or returned for the clinician to hand over
+// when Haven has no e-mail. Only a clinician in the patient's care team may.
+func (r *Records) SendSignInLink(ctx context.Context, by access.Subject, patientID string, o Origin) (identity.Link, error) {
+	res := access.Resource{Type: "Patient", PatientID: patientID}
+	if err := r.decideAndAudit(ctx, by, access.SendSignInLink, res, patientID, o); err != nil {
+		return identity.Link{}, err
+	}
+	p, err := r.loadPatient(ctx, patientID)
+	if err != nil {
+		return identity.Link{}, err
+	}
+	return r.accounts.ResetPatientPassword(ctx, by, patientID, p.Email, o)
+}
+
+// ContactEmail returns the e-mail address on a patient's record, for a security notice to the
+// patient (a new-device sign-in). It is the system reaching the patient, not a person reading
+// the record, so no one's access is recorded; the notice itself is audited by identity.
+func (r *Records) ContactEmail(ctx context.Context, patientID string) (string, error) {
+	p, err := r.loadPatient(ctx, patientID)
+	if err != nil {
+		return "", err
+	}
+	return p.Email, nil
 }

@@ -211,3 +211,23 @@ func RequireSession(r *http.Request, stage identity.Stage) (*identity.Session, e
 	}
 	return s, nil
 }
+
+// DeviceCookie names the browser for new-device sign-in notices: a random identifier, kept for
+// 400 days (the most browsers allow), HttpOnly and Secure, carrying nothing about the person.
+const DeviceCookie = "__Host-haven_device"
+
+// WithDevice puts the browser's device identifier in the request context, giving a browser
+// that has none a new one.
+func WithDevice(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var dev string
+		if c, err := r.Cookie(DeviceCookie); err == nil && identity.ValidDeviceID(c.Value) {
+			dev = c.Value
+		} else {
+			dev = identity.NewDeviceID()
+			http.SetCookie(w, &http.Cookie{Name: DeviceCookie, Value: dev, Path: "/", Secure: true, HttpOnly: true,
+				SameSite: http.SameSiteLaxMode, MaxAge: 400 * 24 * 60 * 60})
+		}
+		next.ServeHTTP(w, r.WithContext(identity.WithDevice(r.Context(), dev)))
+	})
+}

@@ -148,21 +148,22 @@ func (s *Service) createAccount(ctx context.Context, q store.Execer, by access.S
 	return id, token, nil
 }
 
-// InviteWorkforce creates an invited staff account and returns the single-use activation token,
-// to be shown once to the administrator who issued it.
-// The caller has asked the policy (access.ManageAccounts) first.
-func (s *Service) InviteWorkforce(ctx context.Context, by access.Subject, role access.Role, email, name string, o Origin) (string, string, error) {
+// InviteWorkforce creates an invited staff account and delivers its single-use activation link:
+// e-mailed to the new staff member, or returned to be shown once to the administrator who
+// issued it. The caller has asked the policy (access.ManageAccounts) first.
+func (s *Service) InviteWorkforce(ctx context.Context, by access.Subject, role access.Role, email, name string, o Origin) (string, Link, error) {
 	if !role.Valid() || !role.Workforce() {
-		return "", "", fmt.Errorf("%w: choose a staff role", ErrInvalidInput)
+		return "", Link{}, fmt.Errorf("%w: choose a staff role", ErrInvalidInput)
 	}
 	id, token, err := s.createAccount(ctx, s.db, by, role, email, name, "")
 	if err != nil {
-		return "", "", err
+		return "", Link{}, err
 	}
 	if err := s.record(ctx, by, "account.invite", id, audit.Success, string(role), o); err != nil {
-		return "", "", err
+		return "", Link{}, err
 	}
-	return id, token, nil
+	link, err := s.DeliverInvite(ctx, by, id, strings.TrimSpace(email), token, o)
+	return id, link, err
 }
 
 // CreatePatientAccount creates an invited account for a patient record, through q (the

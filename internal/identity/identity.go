@@ -1,12 +1,16 @@
 // Package identity owns accounts, sign-in, second factors, sessions and invitations.
 //
-// Sign-in is two steps for everyone in this release: a password, then a TOTP code (an account
-// without one must enrol before anything else). Sessions are opaque 256-bit random tokens; only
-// their SHA-256 is stored. Every sign-in attempt, whatever its outcome, appends an audit entry
-// before the answer is given, and a failure to record it fails the attempt.
+// Sign-in is a password then a second factor (a TOTP code, a recovery code or a passkey), or a
+// passkey alone; staff must enrol a factor before anything else, and patients may use a long
+// password alone unless the organisation requires MFA. Sessions are opaque 256-bit random
+// tokens; only their SHA-256 is stored. Every sign-in attempt, whatever its outcome, appends an
+// audit entry before the answer is given, and a failure to record it fails the attempt.
+// Invitation and reset links are single use and stored hashed (links.go, reset.go); a sign-in
+// from a new browser sends a notice (devices.go).
 //
-// Identity never reads or returns PHI: a patient's account holds a blind index of the e-mail
-// address used to sign in, not the address itself.
+// Identity stores no PHI: a patient's account holds a blind index of the e-mail address used to
+// sign in, not the address itself. To reach a patient (a sign-in notice) it asks the records
+// component for the address on the record, through Config.PatientEmail.
 package identity
 
 import (
@@ -16,6 +20,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/go-webauthn/webauthn/webauthn"
@@ -54,7 +60,8 @@ const (
 const (
 	StatusInvited  = "invited"
 	StatusActive   = "active"
-	StatusDisabled = "disabled"
+	StatusDisabled = "disabled" // by an administrator
+	StatusLocked   = "locked"   // after disableAfter consecutive failed sign-ins, until a password reset
 )
 
 // Config holds identity policy.
@@ -64,6 +71,7 @@ type Config struct {
 	IdlePatient       time.Duration // idle timeout for patient sessions
 	AbsoluteLifetime  time.Duration // a session ends this long after sign-in, active or not
 	InviteLifetime    time.Duration
+	ResetLifetime     time.Duration // password-reset links
 	SetupLifetime     time.Duration
 	PasswordParams    password.Params
 	AttemptsPerMinute int // sign-in attempts allowed per source address per minute
@@ -77,6 +85,16 @@ type Config struct {
 	// RequirePatientMFA makes patients enrol a second factor too. Without it a patient whose
 	// password has at least password.MinLengthAlone characters may sign in with it alone.
 	RequirePatientMFA bool
+	// BaseURL is the external URL that invitation and reset links start with.
+	BaseURL string
+	// Mail, when set, e-mails invitation and reset links to their owners; without it the issuer
+	// is shown the link once, and self-service reset is off.
+	Mail Mailer
+	// PatientEmail returns the address on a patient's record, for sign-in notices; identity
+	// holds no patient contact details itself.
+	PatientEmail func(ctx context.Context, patientID string) (string, error)
+	// Log receives failures of background work; never PHI or addresses.
+	Log *slog.Logger
 }
 
 // DefaultConfig is the policy for a production deployment.
@@ -87,6 +105,7 @@ func DefaultConfig() Config {
 		IdlePatient:       30 * time.Minute,
 		AbsoluteLifetime:  12 * time.Hour,
 		InviteLifetime:    72 * time.Hour,
+		ResetLifetime:     30 * time.Minute,
 		SetupLifetime:     24 * time.Hour,
 		PasswordParams:    password.DefaultParams,
 		AttemptsPerMinute: 20,
@@ -118,7 +137,11 @@ type Service struct {
 	now      func() time.Time
 	throttle *throttle
 	backoff  *backoff
-	rp       *webauthn.WebAuthn // nil when passkeys are off
+	// resetMail limits self-service reset e-mails per account, so the form cannot be used to
+	// flood someone's inbox.
+	resetMail  *throttle
+	background sync.WaitGroup
+	rp         *webauthn.WebAuthn // nil when passkeys are off
 }
 
 // New builds the identity service.
@@ -129,10 +152,11 @@ func New(cfg Config, db *store.DB, dir Directory, aud Auditor, now func() time.T
 	}
 	return &Service{
 		cfg: cfg, db: db, dir: dir, audit: aud, now: now,
-		hasher:   password.NewHasher(cfg.PasswordParams),
-		throttle: newThrottle(cfg.AttemptsPerMinute, time.Minute),
-		backoff:  newBackoff(),
-		rp:       rp,
+		hasher:    password.NewHasher(cfg.PasswordParams),
+		throttle:  newThrottle(cfg.AttemptsPerMinute, time.Minute),
+		backoff:   newBackoff(),
+		resetMail: newThrottle(3, time.Hour),
+		rp:        rp,
 	}, nil
 }
 

@@ -102,6 +102,9 @@ func (s *Service) Login(ctx context.Context, email, pw string, o Origin) (string
 	if err != nil {
 		return "", "", err
 	}
+	if err := s.signedIn(ctx, acct.ID, stage, o); err != nil {
+		return "", "", err
+	}
 	return token, stage, nil
 }
 
@@ -164,7 +167,7 @@ func (s *Service) VerifySecondFactor(ctx context.Context, sess *Session, code st
 	if err := s.record(ctx, sess.Subject, "auth.second-factor", sess.Subject.AccountID, audit.Success, reason, o); err != nil {
 		return "", err
 	}
-	return s.advance(ctx, sess, StageFull)
+	return s.advance(ctx, sess, StageFull, o)
 }
 
 // checkTOTP verifies a code against the account's TOTP secret, accepting each time step once.
@@ -277,11 +280,11 @@ func (s *Service) ConfirmTOTPEnrolment(ctx context.Context, sess *Session, code 
 		_, err := s.db.ExecContext(ctx, `UPDATE sessions SET totp_pending_ct = NULL WHERE token_hash = $1`, sess.tokenHash)
 		return "", err
 	}
-	return s.advance(ctx, sess, StageFull)
+	return s.advance(ctx, sess, StageFull, o)
 }
 
 // countFailure counts a wrong password on a known account. At disableAfter consecutive
-// failures the account is disabled (its sessions end) until an administrator resets it.
+// failures the account is locked (its sessions end) until its password is reset.
 func (s *Service) countFailure(ctx context.Context, acct *account, o Origin) error {
 	var n int
 	if err := s.db.QueryRowContext(ctx, `UPDATE accounts SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins`, acct.ID).Scan(&n); err != nil {
@@ -290,12 +293,12 @@ func (s *Service) countFailure(ctx context.Context, acct *account, o Origin) err
 	if n < disableAfter || acct.Status != StatusActive {
 		return nil
 	}
-	if _, err := s.db.ExecContext(ctx, `UPDATE accounts SET status = $1 WHERE id = $2`, StatusDisabled, acct.ID); err != nil {
+	if _, err := s.db.ExecContext(ctx, `UPDATE accounts SET status = $1 WHERE id = $2`, StatusLocked, acct.ID); err != nil {
 		return fmt.Errorf("identity: disable after failures: %w", err)
 	}
 	if _, err := s.db.ExecContext(ctx, deleteSessionsOf, acct.ID); err != nil {
 		return fmt.Errorf("identity: end sessions: %w", err)
 	}
-	return s.record(ctx, access.Subject{AccountID: acct.ID, Role: acct.Role}, "account.auto-disable", acct.ID, audit.Success,
+	return s.record(ctx, access.Subject{AccountID: acct.ID, Role: acct.Role}, "account.lock", acct.ID, audit.Success,
 		fmt.Sprintf("%d consecutive failed sign-ins", n), o)
 }

@@ -292,7 +292,7 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, sess *Session, 
 		return "", err
 	}
 	if sess.Stage == StageEnrol {
-		return s.advance(ctx, sess, StageFull)
+		return s.advance(ctx, sess, StageFull, o)
 	}
 	return "", nil
 }
@@ -367,6 +367,9 @@ func (s *Service) FinishPasskeySignIn(ctx context.Context, ceremony string, resp
 	if _, err := s.markSecondFactor(ctx, hashToken(token)); err != nil {
 		return "", err
 	}
+	if err := s.noteDevice(ctx, acct.ID, o); err != nil {
+		return "", err
+	}
 	return token, nil
 }
 
@@ -434,7 +437,7 @@ func (s *Service) FinishPasskeyVerification(ctx context.Context, sess *Session, 
 		return "", err
 	}
 	if sess.Stage == StageSecondFactor {
-		return s.advance(ctx, sess, StageFull)
+		return s.advance(ctx, sess, StageFull, o)
 	}
 	if sess.MFAAt, err = s.markSecondFactor(ctx, sess.tokenHash); err != nil {
 		return "", err

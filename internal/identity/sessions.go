@@ -100,7 +100,7 @@ func (s *Service) IdleTimeout(sess *Session) time.Duration { return s.idleTimeou
 
 // advance moves a session, which has just passed a second factor, to stage under a new token,
 // so that a token seen before the privilege change (session fixation) is worth nothing after it.
-func (s *Service) advance(ctx context.Context, sess *Session, stage Stage) (string, error) {
+func (s *Service) advance(ctx context.Context, sess *Session, stage Stage, o Origin) (string, error) {
 	token, hash := newToken()
 	now := s.now()
 	res, err := s.db.ExecContext(ctx, updateSessionStage, hash, string(stage), now.UnixNano(), sess.tokenHash)
@@ -111,6 +111,11 @@ func (s *Service) advance(ctx context.Context, sess *Session, stage Stage) (stri
 		return "", ErrNoSession
 	}
 	sess.tokenHash, sess.Stage, sess.MFAAt = hash, stage, now
+	if stage == StageFull {
+		if err := s.noteDevice(ctx, sess.Subject.AccountID, o); err != nil {
+			return "", err
+		}
+	}
 	return token, nil
 }
 

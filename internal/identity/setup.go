@@ -209,6 +209,9 @@ func (s *Service) ActivateInvite(ctx context.Context, token, pw string, o Origin
 	if err := s.record(ctx, access.Subject{AccountID: id, Role: acct.Role, PatientID: acct.PatientID}, "account.activate", id, audit.Success, "", o); err != nil {
 		return "", "", err
 	}
+	if err := s.signedIn(ctx, id, stage, o); err != nil {
+		return "", "", err
+	}
 	return sessionToken, stage, nil
 }
 

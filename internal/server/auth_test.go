@@ -12,7 +12,7 @@ import (
 func register(t *testing.T, clin *servertest.Client, email string) string {
 	t.Helper()
 	m := clin.Must(201, "POST", "/api/v1/patients", map[string]string{"name": "Pat Long", "birthDate": "1990-01-01", "phone": "+1 555 0100 999", "email": email})
-	return servertest.TokenOf(t, m["inviteUrl"].(string))
+	return servertest.TokenOf(t, m["url"].(string))
 }
 
 // TestPatientPasswordAlone: a patient whose password has 15+ characters may sign in with it

@@ -125,7 +125,7 @@ func benchServer(b *testing.B, noop bool) (*Server, http.Handler, []*http.Cookie
 	token = strings.Fields(token)[0]
 	post("/api/v1/setup", fmt.Sprintf(`{"token":%q,"email":"admin@haven.test","name":"Admin","password":"admin passphrase"}`, token))
 	enrol()
-	invite := field(post("/api/v1/admin/staff", `{"email":"dr@haven.test","name":"Dr Bench","role":"clinician"}`), "inviteUrl")
+	invite := field(post("/api/v1/admin/staff", `{"email":"dr@haven.test","name":"Dr Bench","role":"clinician"}`), "url")
 	jar2, _ := cookiejar.New(nil)
 	c.Jar = jar2
 	post("/api/v1/invites/activate", `{"token":"`+invite[strings.Index(invite, "token=")+6:]+`","password":"clinician passphrase"}`)

@@ -167,6 +167,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		// WebAuthn binds passkeys to a host name and to the origin people use.
 		idc.PasskeyRPID, idc.PasskeyOrigin = cfg.Host, origin(cfg.BaseURL)
 	}
+	idc.BaseURL, idc.Log = cfg.BaseURL, s.log
+	// The records component is built after identity and needs it; the closure reads it at use.
+	idc.PatientEmail = func(ctx context.Context, patientID string) (string, error) {
+		return s.records.ContactEmail(ctx, patientID)
+	}
+	if m := s.mailer(); m != nil {
+		idc.Mail = m
+	}
 	if s.identity, err = identity.New(idc, s.db, s.keys, s.audit, cfg.Now); err != nil {
 		s.db.Close()
 		return nil, err
@@ -280,6 +288,7 @@ func (s *Server) chain(mux http.Handler) http.Handler {
 	}))
 	h := s.metrics.Instrument(mux)
 	h = httpx.WithSession(s.identity, s.log, h)
+	h = httpx.WithDevice(h)
 	h = cop.Handler(h)
 	h = httpx.SecureHeaders(h)
 	return httpx.WithRequestID(h)
@@ -319,8 +328,14 @@ func (s *Server) APIRoutes() []api.Route { return s.api.Routes() }
 // DB exposes the database, for commands and tests.
 func (s *Server) DB() *store.DB { return s.db }
 
-// Close releases the database.
-func (s *Server) Close() error { return s.db.Close() }
+// WaitBackground waits for background work (self-service reset e-mails) to finish.
+func (s *Server) WaitBackground() { s.identity.Wait() }
+
+// Close waits for background e-mail and releases the database.
+func (s *Server) Close() error {
+	s.WaitBackground()
+	return s.db.Close()
+}
 
 // origin is the scheme, host and port of a URL.
 func origin(rawURL string) string {

@@ -124,29 +124,29 @@ func TestSingleUseLinks(t *testing.T) {
 		})
 		t.Run("invite works once", func(t *testing.T) {
 			inv := admin.Must(201, "POST", "/api/v1/admin/staff", map[string]string{"email": "once@haven.test", "name": "Dr Once", "role": "clinician"})
-			token := servertest.TokenOf(t, inv["inviteUrl"].(string))
+			token := servertest.TokenOf(t, inv["url"].(string))
 			e.Client().Must(201, "POST", "/api/v1/invites/activate", map[string]string{"token": token, "password": "first passphrase"})
 			e.Client().Must(410, "POST", "/api/v1/invites/activate", map[string]string{"token": token, "password": "second passphrase"})
 		})
 		t.Run("invite expires", func(t *testing.T) {
 			inv := admin.Must(201, "POST", "/api/v1/admin/staff", map[string]string{"email": "late@haven.test", "name": "Dr Late", "role": "clinician"})
 			e.Clock.Advance(73 * time.Hour)
-			e.Client().Must(410, "POST", "/api/v1/invites/activate", map[string]string{"token": servertest.TokenOf(t, inv["inviteUrl"].(string)), "password": "late passphrase"})
+			e.Client().Must(410, "POST", "/api/v1/invites/activate", map[string]string{"token": servertest.TokenOf(t, inv["url"].(string)), "password": "late passphrase"})
 		})
 		t.Run("short password refused with a reason", func(t *testing.T) {
 			e.Clock.Advance(-73 * time.Hour)
 			inv := admin.Must(201, "POST", "/api/v1/admin/staff", map[string]string{"email": "short@haven.test", "name": "Dr Short", "role": "clinician"})
-			_, body, _ := e.Client().Do("POST", "/api/v1/invites/activate", map[string]string{"token": servertest.TokenOf(t, inv["inviteUrl"].(string)), "password": "short"})
+			_, body, _ := e.Client().Do("POST", "/api/v1/invites/activate", map[string]string{"token": servertest.TokenOf(t, inv["url"].(string)), "password": "short"})
 			if body["error"] == nil {
 				t.Fatal("no reason given")
 			}
 			// The refused attempt did not consume the link.
-			e.Client().Must(201, "POST", "/api/v1/invites/activate", map[string]string{"token": servertest.TokenOf(t, inv["inviteUrl"].(string)), "password": "long enough now"})
+			e.Client().Must(201, "POST", "/api/v1/invites/activate", map[string]string{"token": servertest.TokenOf(t, inv["url"].(string)), "password": "long enough now"})
 		})
 		t.Run("enrolment is required before anything else", func(t *testing.T) {
 			inv := admin.Must(201, "POST", "/api/v1/admin/staff", map[string]string{"email": "enrol@haven.test", "name": "Dr Enrol", "role": "clinician"})
 			c := e.Client()
-			c.Must(201, "POST", "/api/v1/invites/activate", map[string]string{"token": servertest.TokenOf(t, inv["inviteUrl"].(string)), "password": "enrol passphrase"})
+			c.Must(201, "POST", "/api/v1/invites/activate", map[string]string{"token": servertest.TokenOf(t, inv["url"].(string)), "password": "enrol passphrase"})
 			c.Must(403, "GET", "/api/v1/patients", nil)
 			c.Enrol()
 			c.List(200, "GET", "/api/v1/patients", nil)

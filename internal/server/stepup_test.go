@@ -64,7 +64,8 @@ func TestStepUpAndRecoveryCodes(t *testing.T) {
 }
 
 // TestBackoffAndDisable: after five failures each further failure doubles the wait (unknown
-// accounts alike, so the lockout reveals nothing); 100 consecutive failures disable the password.
+// accounts alike, so the lockout reveals nothing); 100 consecutive failures lock the account
+// until a password reset (TestPasswordReset unlocks one).
 func TestBackoffAndDisable(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *servertest.Env) {
 		admin := e.Admin()
@@ -87,7 +88,7 @@ func TestBackoffAndDisable(t *testing.T) {
 		}
 		var status string
 		e.Srv.DB().QueryRow(`SELECT status FROM accounts WHERE role = 'clinician'`).Scan(&status)
-		if status != "disabled" {
+		if status != "locked" {
 			t.Fatalf("status after 100 failures = %q", status)
 		}
 		e.Clock.Advance(16 * time.Minute)

@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"net/url"
 	"sort"
 
 	"haven/internal/access"
@@ -15,9 +14,16 @@ type adminData struct {
 	Staff      []identity.Account
 	Clinicians []identity.Account
 	Patients   []patientIDs
-	InviteLink string // shown once, right after an invitation
-	Invited    string
+	Notice     *linkNotice // right after an invitation or a password reset
+	Self       string      // the administrator's own account, which has no reset button
 	Assigned   bool
+}
+
+// linkNotice tells the issuer of a single-use link where it went: e-mailed to its owner, or
+// shown here once to hand over.
+type linkNotice struct {
+	Heading, Who, Lifetime string
+	Link                   identity.Link
 }
 
 type patientIDs struct {
@@ -48,7 +54,7 @@ func (u *UI) adminData(r *http.Request, by access.Subject) (adminData, error) {
 	if err != nil {
 		return adminData{}, err
 	}
-	d := adminData{Staff: staff}
+	d := adminData{Staff: staff, Self: by.AccountID}
 	for _, a := range staff {
 		if a.Role == access.Clinician && a.Status == identity.StatusActive {
 			d.Clinicians = append(d.Clinicians, a)
@@ -90,7 +96,7 @@ func (u *UI) inviteStaff(w http.ResponseWriter, r *http.Request) error {
 	if role == "" {
 		role = access.Clinician
 	}
-	_, token, ierr := u.d.Identity.InviteWorkforce(r.Context(), by, role, r.PostFormValue("email"), r.PostFormValue("name"), httpx.Origin(r))
+	_, link, ierr := u.d.Identity.InviteWorkforce(r.Context(), by, role, r.PostFormValue("email"), r.PostFormValue("name"), httpx.Origin(r))
 	d, err := u.adminData(r, by)
 	if err != nil {
 		return err
@@ -98,9 +104,35 @@ func (u *UI) inviteStaff(w http.ResponseWriter, r *http.Request) error {
 	if ierr != nil {
 		return u.formPage(w, r, "admin", "Administration", d, ierr)
 	}
-	// The link is shown once, in this response only (no-store), never in a URL or a log.
-	d.InviteLink = u.d.BaseURL + "/invite?token=" + url.QueryEscape(token)
-	d.Invited = r.PostFormValue("name")
+	// An unsent link is shown once, in this response only (no-store), never in a URL or a log.
+	d.Notice = &linkNotice{Heading: "Invitation for " + r.PostFormValue("name"), Who: r.PostFormValue("name"),
+		Link: link, Lifetime: "72 hours"}
+	return u.render(w, r, http.StatusOK, "admin", page{Title: "Administration", Data: d})
+}
+
+func (u *UI) resetStaffPassword(w http.ResponseWriter, r *http.Request) error {
+	by, err := u.requireAdmin(r, "account.reset-issue")
+	if err != nil {
+		return err
+	}
+	if err := u.needStepUp(r, "/admin"); err != nil {
+		return err
+	}
+	link, rerr := u.d.Identity.ResetStaffPassword(r.Context(), by, r.PathValue("id"), httpx.Origin(r))
+	d, err := u.adminData(r, by)
+	if err != nil {
+		return err
+	}
+	if rerr != nil {
+		return u.formPage(w, r, "admin", "Administration", d, rerr)
+	}
+	who := "the staff member"
+	for _, a := range d.Staff {
+		if a.ID == r.PathValue("id") {
+			who = a.Name
+		}
+	}
+	d.Notice = &linkNotice{Heading: "Password reset for " + who, Who: who, Link: link, Lifetime: "30 minutes"}
 	return u.render(w, r, http.StatusOK, "admin", page{Title: "Administration", Data: d})
 }
 

@@ -212,3 +212,46 @@ func (u *UI) invite(w http.ResponseWriter, r *http.Request) error {
 	httpx.SetSession(w, token)
 	return goTo("/")
 }
+
+type forgotData struct {
+	MailOn bool
+	Sent   string
+}
+
+func (u *UI) forgotForm(w http.ResponseWriter, r *http.Request) error {
+	return u.render(w, r, http.StatusOK, "forgot", page{Title: "Forgot your password?", Data: forgotData{MailOn: u.d.Identity.MailOn()}})
+}
+
+// forgot answers the same whether or not an account uses the address.
+func (u *UI) forgot(w http.ResponseWriter, r *http.Request) error {
+	d := forgotData{MailOn: u.d.Identity.MailOn()}
+	if err := u.d.Identity.RequestPasswordReset(r.Context(), r.PostFormValue("email"), httpx.Origin(r)); err != nil {
+		return u.formPage(w, r, "forgot", "Forgot your password?", d, err)
+	}
+	d.Sent = identity.ResetRequestedMessage
+	return u.render(w, r, http.StatusOK, "forgot", page{Title: "Forgot your password?", Data: d})
+}
+
+func (u *UI) resetForm(w http.ResponseWriter, r *http.Request) error {
+	token := r.URL.Query().Get("token")
+	if !u.d.Identity.ResetValid(r.Context(), token) {
+		return httpx.Errorf(http.StatusGone, "this link is not valid: it was already used or has expired; ask for a new one")
+	}
+	return u.render(w, r, http.StatusOK, "reset", page{Title: "Choose a new password", Data: inviteData{Token: token}})
+}
+
+// reset sets the new password and continues like a sign-in with it: at the second factor for
+// an account that has one.
+func (u *UI) reset(w http.ResponseWriter, r *http.Request) error {
+	d := inviteData{Token: r.PostFormValue("token")}
+	pw := r.PostFormValue("password")
+	if pw != r.PostFormValue("confirm") {
+		return u.render(w, r, http.StatusUnprocessableEntity, "reset", page{Title: "Choose a new password", Error: "the two passwords differ", Data: d})
+	}
+	token, _, err := u.d.Identity.ResetPassword(r.Context(), d.Token, pw, httpx.Origin(r))
+	if err != nil {
+		return u.formPage(w, r, "reset", "Choose a new password", d, err)
+	}
+	httpx.SetSession(w, token)
+	return goTo("/")
+}

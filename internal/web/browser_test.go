@@ -240,7 +240,7 @@ func TestBrowserJourney(t *testing.T) {
 
 	b.fill("#staff-name", "Dr Grace Hopper", "#staff-email", "grace@haven.test")
 	b.submit(`form[action="/admin/staff"]`, "Administration")
-	clinicianLink := b.text("#invite-link")
+	clinicianLink := b.text("#one-time-link")
 	b.screenshot("admin")
 
 	// Sign out and back in through the password and TOTP steps.
@@ -269,7 +269,7 @@ func TestBrowserJourney(t *testing.T) {
 	// A date input takes its value from the browser's date picker; set it as the picker would.
 	b.do(chromedp.Evaluate[chromedp.Void](`document.querySelector("#birthDate").value = "1980-02-29"`))
 	b.submit(`form[action="/clinician/patients/new"]`, "Patient registered")
-	patientLink := b.text("#invite-link")
+	patientLink := b.text("#one-time-link")
 
 	b.visit("/clinician", "My patients")
 	b.fill("#q", "ada  CANARY")
@@ -331,7 +331,7 @@ func TestBrowserJourney(t *testing.T) {
 	b.do(chromedp.Evaluate[chromedp.Void](`document.querySelector("#staff-role").value = "auditor"`))
 	b.fill("#staff-name", "Priya Officer", "#staff-email", "privacy@haven.test")
 	b.submit(`form[action="/admin/staff"]`, "Administration")
-	auditorLink := b.text("#invite-link")
+	auditorLink := b.text("#one-time-link")
 	b.submit(`header form[action="/logout"]`, "Sign in")
 	b.visit(pathOf(t, auditorLink), "Activate your account")
 	b.fill("#password", "auditor passphrase", "#confirm", "auditor passphrase")

@@ -56,9 +56,9 @@ func (u *UI) search(w http.ResponseWriter, r *http.Request) error {
 }
 
 type registerData struct {
-	In         clinical.NewPatient
-	PatientID  string
-	InviteLink string // shown once
+	In        clinical.NewPatient
+	PatientID string
+	Notice    *linkNotice // the activation link: e-mailed, or shown once
 }
 
 func (u *UI) registerForm(w http.ResponseWriter, r *http.Request) error {
@@ -79,8 +79,27 @@ func (u *UI) register(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return u.formPage(w, r, "register", "Register a patient", registerData{In: in}, err)
 	}
-	d := registerData{PatientID: reg.PatientID, InviteLink: u.d.BaseURL + "/invite?token=" + url.QueryEscape(reg.InviteToken)}
+	d := registerData{PatientID: reg.PatientID, Notice: &linkNotice{Heading: "Activation link for the patient",
+		Who: "the patient", Link: reg.Invite, Lifetime: "72 hours"}}
 	return u.render(w, r, http.StatusCreated, "registered", page{Title: "Patient registered", Data: d})
+}
+
+// sendSignInLink issues a patient in the clinician's care a password-reset link.
+func (u *UI) sendSignInLink(w http.ResponseWriter, r *http.Request) error {
+	s, err := require(r, access.Clinician)
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	if err := u.needStepUp(r, "/clinician/patients/"+id); err != nil {
+		return err
+	}
+	link, err := u.d.Records.SendSignInLink(r.Context(), s.Subject, id, httpx.Origin(r))
+	if err != nil {
+		return httpx.FromDomain(err)
+	}
+	d := registerData{PatientID: id, Notice: &linkNotice{Heading: "Sign-in link for the patient", Who: "the patient", Link: link, Lifetime: "30 minutes"}}
+	return u.render(w, r, http.StatusOK, "signinlink", page{Title: "Sign-in link", Data: d})
 }
 
 type recordData struct {

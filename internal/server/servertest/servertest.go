@@ -233,7 +233,7 @@ func (e *Env) Staff(admin *Client, email, role string) (*Client, string) {
 	m := admin.Must(201, "POST", "/api/v1/admin/staff", map[string]string{"email": email, "name": "Dr " + strings.Split(email, "@")[0], "role": role})
 	c := e.Client()
 	c.Email, c.PW = email, "staff passphrase"
-	c.Must(201, "POST", "/api/v1/invites/activate", map[string]string{"token": TokenOf(e.t, m["inviteUrl"].(string)), "password": c.PW})
+	c.Must(201, "POST", "/api/v1/invites/activate", map[string]string{"token": TokenOf(e.t, m["url"].(string)), "password": c.PW})
 	c.Enrol()
 	return c, m["accountId"].(string)
 }
@@ -248,7 +248,7 @@ func (e *Env) Patient(clin *Client, p PatientIn) (*Client, string) {
 	m := clin.Must(201, "POST", "/api/v1/patients", map[string]string{"name": p.Name, "birthDate": p.BirthDate, "phone": p.Phone, "email": p.Email})
 	c := e.Client()
 	c.Email, c.PW = p.Email, "patient pw 12" // under 15 characters: a second factor is required
-	c.Must(201, "POST", "/api/v1/invites/activate", map[string]string{"token": TokenOf(e.t, m["inviteUrl"].(string)), "password": c.PW})
+	c.Must(201, "POST", "/api/v1/invites/activate", map[string]string{"token": TokenOf(e.t, m["url"].(string)), "password": c.PW})
 	c.Enrol()
 	return c, m["patientId"].(string)
 }
