@@ -1,7 +1,10 @@
 // Package identity owns accounts, sign-in, second factors, sessions and invitations.
 //
-// Sign-in is two steps for everyone in this release: a password, then a TOTP code (an account
-// without one must enrol before anything else). Sessions are opaque 256-bit random tokens; only
+// Sign-in is two steps: a first factor (a password, or for staff the organisation's OpenID
+// Connect provider), then a second factor, a TOTP code or a passkey (an account without one must
+// enrol before anything else). A passkey alone, a patient's long password where the organisation
+// allows it, and a provider's MFA assertion for staff are the exceptions, each documented where
+// it is decided. Sessions are opaque 256-bit random tokens; only
 // their SHA-256 is stored. Every sign-in attempt, whatever its outcome, appends an audit entry
 // before the answer is given, and a failure to record it fails the attempt.
 //
@@ -22,6 +25,7 @@ import (
 
 	"haven/internal/access"
 	"haven/internal/audit"
+	"haven/internal/identity/oidc"
 	"haven/internal/identity/password"
 	"haven/internal/keys"
 	"haven/internal/store"
@@ -77,6 +81,9 @@ type Config struct {
 	// RequirePatientMFA makes patients enrol a second factor too. Without it a patient whose
 	// password has at least password.MinLengthAlone characters may sign in with it alone.
 	RequirePatientMFA bool
+	// OIDC configures staff sign-in through the organisation's OpenID Connect provider; an
+	// empty Issuer turns it off.
+	OIDC oidc.Config
 }
 
 // DefaultConfig is the policy for a production deployment.
@@ -119,6 +126,7 @@ type Service struct {
 	throttle *throttle
 	backoff  *backoff
 	rp       *webauthn.WebAuthn // nil when passkeys are off
+	oidc     *oidc.Client       // nil when federated sign-in is off
 }
 
 // New builds the identity service.
@@ -127,12 +135,19 @@ func New(cfg Config, db *store.DB, dir Directory, aud Auditor, now func() time.T
 	if err != nil {
 		return nil, fmt.Errorf("identity: passkey relying party: %w", err)
 	}
+	var rpOIDC *oidc.Client
+	if cfg.OIDC.Issuer != "" {
+		if rpOIDC, err = oidc.New(cfg.OIDC, now); err != nil {
+			return nil, fmt.Errorf("identity: %w", err)
+		}
+	}
 	return &Service{
 		cfg: cfg, db: db, dir: dir, audit: aud, now: now,
 		hasher:   password.NewHasher(cfg.PasswordParams),
 		throttle: newThrottle(cfg.AttemptsPerMinute, time.Minute),
 		backoff:  newBackoff(),
 		rp:       rp,
+		oidc:     rpOIDC,
 	}, nil
 }
 
