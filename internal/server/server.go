@@ -167,6 +167,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		// WebAuthn binds passkeys to a host name and to the origin people use.
 		idc.PasskeyRPID, idc.PasskeyOrigin = cfg.Host, origin(cfg.BaseURL)
 	}
+	if idc.OIDC.Issuer != "" && idc.OIDC.RedirectURL == "" {
+		idc.OIDC.RedirectURL = cfg.BaseURL + web.OIDCCallbackPath
+	}
 	if s.identity, err = identity.New(idc, s.db, s.keys, s.audit, cfg.Now); err != nil {
 		s.db.Close()
 		return nil, err
