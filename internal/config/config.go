@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"haven/internal/identity"
+	"haven/internal/identity/oidc"
 	"haven/internal/monitor"
 	"haven/internal/server"
 	"haven/internal/store"
@@ -99,6 +100,14 @@ func ParseServe(args []string, out io.Writer, lookup func(string) (string, bool)
 	c.Identity = identity.DefaultConfig()
 	boolFlag(fs, &c.Identity.RequireWorkforcePasskey, "require-staff-passkey", false, "staff must sign in with a passkey (phishing resistant); TOTP and recovery codes are refused for staff", lookup)
 	boolFlag(fs, &c.Identity.RequirePatientMFA, "require-patient-mfa", false, "patients must enrol a second factor too (otherwise a password of 15+ characters may stand alone)", lookup)
+	oc := &c.Identity.OIDC
+	var secretFile, mfaACR string
+	stringFlag(fs, &oc.Issuer, "oidc-issuer", "", "issuer URL of the organisation's OpenID Connect provider; enables staff sign-in through it", lookup)
+	stringFlag(fs, &oc.ClientID, "oidc-client-id", "", "Haven's client ID at the OpenID Connect provider", lookup)
+	stringFlag(fs, &oc.ClientSecret, "oidc-client-secret", "", "Haven's client secret at the OpenID Connect provider (prefer the environment variable or --oidc-client-secret-file)", lookup)
+	stringFlag(fs, &secretFile, "oidc-client-secret-file", "", "file holding the OpenID Connect client secret", lookup)
+	stringFlag(fs, &oc.Name, "oidc-name", "your organisation account", "the provider's name on the sign-in button (\"Sign in with …\")", lookup)
+	stringFlag(fs, &mfaACR, "oidc-mfa-acr", "", "comma-separated acr values by which the provider asserts multi-factor authentication (amr \"mfa\" always counts)", lookup)
 	var interval string
 	stringFlag(fs, &interval, "checkpoint-interval", "5m", "how often a signed audit checkpoint is published", lookup)
 	if err := fs.Parse(args); err != nil {
@@ -134,6 +143,9 @@ func ParseServe(args []string, out io.Writer, lookup func(string) (string, bool)
 	if c.WitnessURL != "" && !strings.HasPrefix(c.WitnessURL, "https://") {
 		return server.Config{}, fmt.Errorf("serve: --audit-witness-url must be an https:// URL")
 	}
+	if err := parseOIDC(oc, secretFile, mfaACR); err != nil {
+		return server.Config{}, err
+	}
 	if fs.NArg() > 0 {
 		return server.Config{}, fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
 	}
@@ -151,6 +163,42 @@ func ParseServe(args []string, out io.Writer, lookup func(string) (string, bool)
 		return server.Config{}, fmt.Errorf("serve: --db must be a postgres:// DSN (SQLite lives in --data-dir)")
 	}
 	return c, nil
+}
+
+// parseOIDC completes and checks the OpenID Connect settings: the secret from its file, the acr
+// list. The redirect URL is the server's to derive from --base-url.
+func parseOIDC(oc *oidc.Config, secretFile, mfaACR string) error {
+	if secretFile != "" {
+		if oc.ClientSecret != "" {
+			return fmt.Errorf("serve: give the OpenID Connect client secret once: --oidc-client-secret or --oidc-client-secret-file")
+		}
+		b, err := os.ReadFile(secretFile)
+		if err != nil {
+			return fmt.Errorf("serve: --oidc-client-secret-file: %w", err)
+		}
+		oc.ClientSecret = strings.TrimSpace(string(b))
+	}
+	for _, v := range strings.Split(mfaACR, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			oc.MFAACR = append(oc.MFAACR, v)
+		}
+	}
+	if oc.Issuer == "" {
+		if oc.ClientID != "" || oc.ClientSecret != "" || len(oc.MFAACR) > 0 {
+			return fmt.Errorf("serve: the --oidc-* settings need --oidc-issuer")
+		}
+		return nil
+	}
+	if strings.TrimSpace(oc.Name) == "" || len(oc.Name) > 60 {
+		return fmt.Errorf("serve: --oidc-name must be 1 to 60 characters")
+	}
+	// The redirect URL is not known yet; check the rest with a placeholder.
+	probe := *oc
+	probe.RedirectURL = "https://haven.invalid/"
+	if err := probe.Validate(); err != nil {
+		return fmt.Errorf("serve: %w (--oidc-issuer, --oidc-client-id, --oidc-client-secret)", err)
+	}
+	return nil
 }
 
 // ParseAuditVerify reads the flags of `haven audit verify`: the storage flags and --key, the

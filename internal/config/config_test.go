@@ -2,6 +2,9 @@ package config_test
 
 import (
 	"io"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -62,6 +65,53 @@ func TestParseServe(t *testing.T) {
 				t.Fatal(err)
 			}
 			tc.check(t, c.Listen, c.HTTPListen, c.DB, c.DataDir)
+		})
+	}
+}
+
+// TestParseServeOIDC: the provider's settings come from flags, the environment or, for the
+// client secret, a file; an issuer over plain HTTP (off loopback) and half a configuration are
+// refused at start.
+func TestParseServeOIDC(t *testing.T) {
+	secretFile := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secretFile, []byte("from-a-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := []string{"--oidc-issuer", "https://idp.example/realms/clinic", "--oidc-client-id", "haven"}
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		wantErr string
+		secret  string
+		acr     []string
+	}{
+		{name: "off by default"},
+		{name: "secret from the environment", args: base, env: map[string]string{"HAVEN_OIDC_CLIENT_SECRET": "from-env"}, secret: "from-env"},
+		{name: "secret from a file", args: append(base, "--oidc-client-secret-file", secretFile, "--oidc-mfa-acr", "gold, urn:example:mfa"),
+			secret: "from-a-file", acr: []string{"gold", "urn:example:mfa"}},
+		{name: "secret twice", args: append(base, "--oidc-client-secret", "x", "--oidc-client-secret-file", secretFile), wantErr: "once"},
+		{name: "no secret", args: base, wantErr: "client secret"},
+		{name: "plain HTTP issuer", args: []string{"--oidc-issuer", "http://idp.example", "--oidc-client-id", "haven", "--oidc-client-secret", "s"}, wantErr: "https://"},
+		{name: "loopback HTTP issuer for development", args: []string{"--oidc-issuer", "http://127.0.0.1:5556/dex", "--oidc-client-id", "haven", "--oidc-client-secret", "s"}, secret: "s"},
+		{name: "settings without an issuer", args: []string{"--oidc-client-id", "haven"}, wantErr: "--oidc-issuer"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := config.ParseServe(tc.args, io.Discard, func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok })
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			oc := c.Identity.OIDC
+			if oc.ClientSecret != tc.secret || !slices.Equal(oc.MFAACR, tc.acr) {
+				t.Fatalf("secret %q acr %q, want %q %q", oc.ClientSecret, oc.MFAACR, tc.secret, tc.acr)
+			}
 		})
 	}
 }

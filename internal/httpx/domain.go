@@ -50,6 +50,12 @@ func FromDomain(err error) error {
 		return &Error{Status: http.StatusForbidden, Message: identity.ErrPasskeyRequired.Error(), Err: err}
 	case errors.Is(err, identity.ErrWrongStage):
 		return &Error{Status: http.StatusForbidden, Message: identity.ErrWrongStage.Error(), Err: err}
+	case errors.Is(err, identity.ErrFederationRefused):
+		return &Error{Status: http.StatusForbidden, Message: identity.ErrFederationRefused.Error(), Err: err}
+	case errors.Is(err, identity.ErrFederationUnavailable):
+		return &Error{Status: http.StatusServiceUnavailable, Message: identity.ErrFederationUnavailable.Error(), Err: err}
+	case errors.Is(err, identity.ErrFederationOff):
+		return &Error{Status: http.StatusNotFound, Message: identity.ErrFederationOff.Error(), Err: err}
 	case errors.Is(err, audit.ErrUnavailable):
 		return &Error{Status: http.StatusServiceUnavailable, Message: "the service cannot record this access right now, so it is refused; try again later", Err: err}
 	}

@@ -1,12 +1,14 @@
 // Package identity owns accounts, sign-in, second factors, sessions and invitations.
 //
-// Sign-in is a password then a second factor (a TOTP code, a recovery code or a passkey), or a
-// passkey alone; staff must enrol a factor before anything else, and patients may use a long
-// password alone unless the organisation requires MFA. Sessions are opaque 256-bit random
-// tokens; only their SHA-256 is stored. Every sign-in attempt, whatever its outcome, appends an
-// audit entry before the answer is given, and a failure to record it fails the attempt.
-// Invitation and reset links are single use and stored hashed (links.go, reset.go); a sign-in
-// from a new browser sends a notice (devices.go).
+// Sign-in is two steps: a first factor (a password, or for staff the organisation's OpenID
+// Connect provider), then a second factor, a TOTP code, a recovery code or a passkey (an account
+// without one must enrol before anything else). A passkey alone, a patient's long password where
+// the organisation allows it, and a provider's MFA assertion for staff are the exceptions, each
+// documented where it is decided. Sessions are opaque 256-bit random tokens; only their SHA-256
+// is stored. Every sign-in attempt, whatever its outcome, appends an audit entry before the
+// answer is given, and a failure to record it fails the attempt. Invitation and reset links are
+// single use and stored hashed (links.go, reset.go); a sign-in from a new browser sends a notice
+// (devices.go).
 //
 // Identity stores no PHI: a patient's account holds a blind index of the e-mail address used to
 // sign in, not the address itself. To reach a patient (a sign-in notice) it asks the records
@@ -28,6 +30,7 @@ import (
 
 	"haven/internal/access"
 	"haven/internal/audit"
+	"haven/internal/identity/oidc"
 	"haven/internal/identity/password"
 	"haven/internal/keys"
 	"haven/internal/store"
@@ -95,6 +98,9 @@ type Config struct {
 	PatientEmail func(ctx context.Context, patientID string) (string, error)
 	// Log receives failures of background work; never PHI or addresses.
 	Log *slog.Logger
+	// OIDC configures staff sign-in through the organisation's OpenID Connect provider; an
+	// empty Issuer turns it off.
+	OIDC oidc.Config
 }
 
 // DefaultConfig is the policy for a production deployment.
@@ -142,6 +148,7 @@ type Service struct {
 	resetMail  *throttle
 	background sync.WaitGroup
 	rp         *webauthn.WebAuthn // nil when passkeys are off
+	oidc       *oidc.Client       // nil when federated sign-in is off
 }
 
 // New builds the identity service.
@@ -150,6 +157,12 @@ func New(cfg Config, db *store.DB, dir Directory, aud Auditor, now func() time.T
 	if err != nil {
 		return nil, fmt.Errorf("identity: passkey relying party: %w", err)
 	}
+	var rpOIDC *oidc.Client
+	if cfg.OIDC.Issuer != "" {
+		if rpOIDC, err = oidc.New(cfg.OIDC, now); err != nil {
+			return nil, fmt.Errorf("identity: %w", err)
+		}
+	}
 	return &Service{
 		cfg: cfg, db: db, dir: dir, audit: aud, now: now,
 		hasher:    password.NewHasher(cfg.PasswordParams),
@@ -157,6 +170,7 @@ func New(cfg Config, db *store.DB, dir Directory, aud Auditor, now func() time.T
 		backoff:   newBackoff(),
 		resetMail: newThrottle(3, time.Hour),
 		rp:        rp,
+		oidc:      rpOIDC,
 	}, nil
 }
 

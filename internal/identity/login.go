@@ -112,6 +112,18 @@ func (s *Service) Login(ctx context.Context, email, pw string, o Origin) (string
 // the account has one, at enrolment when it must get one, and fully signed in only for a patient
 // whose password is long enough to stand alone, where the organisation allows it.
 func (s *Service) stageAfterPassword(ctx context.Context, acct *account, pw string) (Stage, error) {
+	stage, err := s.factorStage(ctx, acct)
+	if err != nil || stage != "" {
+		return stage, err
+	}
+	return s.stageWithoutFactor(acct.Role, pw), nil
+}
+
+// factorStage is where a first factor (a password, or the organisation's identity provider
+// without an MFA assertion) leaves an account: at the second factor when it has one the policy
+// accepts, at enrolment when policy requires a passkey it lacks, and "" when it has no second
+// factor at all.
+func (s *Service) factorStage(ctx context.Context, acct *account) (Stage, error) {
 	n, err := s.passkeyCount(ctx, acct.ID)
 	if err != nil {
 		return "", err
@@ -122,7 +134,7 @@ func (s *Service) stageAfterPassword(ctx context.Context, acct *account, pw stri
 	case acct.HasTOTP || n > 0:
 		return StageSecondFactor, nil
 	}
-	return s.stageWithoutFactor(acct.Role, pw), nil
+	return "", nil
 }
 
 // stageWithoutFactor is where a correct password leaves an account with no second factor.

@@ -175,6 +175,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if m := s.mailer(); m != nil {
 		idc.Mail = m
 	}
+	if idc.OIDC.Issuer != "" && idc.OIDC.RedirectURL == "" {
+		idc.OIDC.RedirectURL = cfg.BaseURL + web.OIDCCallbackPath
+	}
 	if s.identity, err = identity.New(idc, s.db, s.keys, s.audit, cfg.Now); err != nil {
 		s.db.Close()
 		return nil, err

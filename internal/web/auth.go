@@ -48,17 +48,20 @@ func (u *UI) setup(w http.ResponseWriter, r *http.Request) error {
 	return goTo("/totp/enrol")
 }
 
-type loginData struct{ Email string }
+type loginData struct {
+	Email string
+	OIDC  string // the organisation's identity provider, for the staff sign-in button; "" when off
+}
 
 func (u *UI) loginForm(w http.ResponseWriter, r *http.Request) error {
 	if s := httpx.Session(r); s != nil {
 		return goTo(stagePath(s))
 	}
-	return u.render(w, r, http.StatusOK, "login", page{Title: "Sign in"})
+	return u.render(w, r, http.StatusOK, "login", page{Title: "Sign in", Data: loginData{OIDC: u.d.Identity.FederationName()}})
 }
 
 func (u *UI) login(w http.ResponseWriter, r *http.Request) error {
-	d := loginData{Email: r.PostFormValue("email")}
+	d := loginData{Email: r.PostFormValue("email"), OIDC: u.d.Identity.FederationName()}
 	token, _, err := u.d.Identity.Login(r.Context(), d.Email, r.PostFormValue("password"), httpx.Origin(r))
 	if err != nil {
 		return u.formPage(w, r, "login", "Sign in", d, err)

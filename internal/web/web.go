@@ -85,6 +85,8 @@ func (u *UI) Mount(mux *http.ServeMux) {
 		{"POST /setup", u.setup},
 		{"GET /login", u.loginForm},
 		{"POST /login", u.login},
+		{"GET /auth/oidc/start", u.federatedStart},
+		{"GET " + OIDCCallbackPath, u.federatedCallback},
 		{"GET /login/totp", u.totpForm},
 		{"POST /login/totp", u.totp},
 		{"GET /totp/enrol", u.enrolForm},
