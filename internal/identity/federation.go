@@ -228,6 +228,9 @@ func (s *Service) FinishFederatedSignIn(ctx context.Context, a FederatedAnswer, 
 	if err != nil {
 		return "", "", err
 	}
+	if err := s.signedIn(ctx, acct.ID, stage, o); err != nil {
+		return "", "", err
+	}
 	return token, stage, nil
 }
 
