@@ -11,10 +11,12 @@
 // of sign-ins cannot take every core from the requests that serve patients. A hash at the
 // default parameters keeps a core busy for about 28 ms without blocking; with every processor
 // hashing, a request's goroutine that becomes runnable (after each database call or fsync)
-// waits until the scheduler preempts a hash, which it does every 10 ms or so. One hash per
-// processor multiplied the p99 of a PHI read many times over during a storm (docs/benchmarks.md,
-// section 4). Bounding hashing to half the processors leaves the rest to everything else, at
-// the price of answering half as many sign-in attempts a second under a storm.
+// waits until the scheduler preempts a hash, which it does every 10 ms or so. On two
+// processors, one hash per processor made the p99 of a PHI read 10–19 times its idle value
+// during a storm; one hash at a time makes it about 3 times (docs/benchmarks.md, section 4,
+// which also says why not less). Bounding hashing to half the processors leaves the rest to
+// everything else, at the price of answering fewer sign-in attempts a second under a storm
+// (about 40 % fewer there).
 //
 // Hash and Verify wait their turn for a slot, in arrival order, for as long as their context
 // lives: under a storm, sign-ins queue (each waits about queue length × hash time ÷ slots)
