@@ -78,6 +78,10 @@ type Config struct {
 	SetupLifetime     time.Duration
 	PasswordParams    password.Params
 	AttemptsPerMinute int // sign-in attempts allowed per source address per minute
+	// HashConcurrency bounds how many password hashes run at once; zero means
+	// password.DefaultConcurrency (half the processors), which keeps a sign-in storm from
+	// starving other requests.
+	HashConcurrency int
 	// PasskeyRPID is the WebAuthn relying-party ID (the host name people reach Haven at) and
 	// PasskeyOrigin the one origin passkeys are used from (https://host[:port]). Both empty
 	// turns passkeys off.
@@ -165,7 +169,7 @@ func New(cfg Config, db *store.DB, dir Directory, aud Auditor, now func() time.T
 	}
 	return &Service{
 		cfg: cfg, db: db, dir: dir, audit: aud, now: now,
-		hasher:    password.NewHasher(cfg.PasswordParams),
+		hasher:    password.NewHasher(cfg.PasswordParams, cfg.HashConcurrency),
 		throttle:  newThrottle(cfg.AttemptsPerMinute, time.Minute),
 		backoff:   newBackoff(),
 		resetMail: newThrottle(3, time.Hour),

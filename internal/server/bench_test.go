@@ -76,15 +76,21 @@ func BenchmarkPHIRead(b *testing.B) {
 }
 
 // benchServer builds a server with one clinician and one patient in their care, returns the
-// handler (rewired with the doubles if noop) and the clinician's session cookies.
+// handler (rewired with the doubles if noop) and the clinician's session cookies. Its passwords
+// are hashed with cheap parameters: the PHI read never hashes.
 func benchServer(b *testing.B, noop bool) (*Server, http.Handler, []*http.Cookie, string) {
+	idc := identity.DefaultConfig()
+	idc.PasswordParams = password.Params{MemoryKiB: 8 * 1024, Time: 1, Threads: 1}
+	return benchServerWith(b, idc, noop)
+}
+
+// benchServerWith is benchServer with the identity policy idc.
+func benchServerWith(b *testing.B, idc identity.Config, noop bool) (*Server, http.Handler, []*http.Cookie, string) {
 	b.Helper()
 	ctx := context.Background()
 	clk := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
 	now := func() time.Time { return clk }
 	var stderr strings.Builder
-	idc := identity.DefaultConfig()
-	idc.PasswordParams = password.Params{MemoryKiB: 8 * 1024, Time: 1, Threads: 1}
 	s, err := New(ctx, Config{DataDir: filepath.Join(b.TempDir(), "d"), Identity: idc, Now: now, Stderr: &stderr, BaseURL: "https://localhost"})
 	if err != nil {
 		b.Fatal(err)

@@ -2,8 +2,26 @@
 // length policy of NIST SP 800-63B: no composition rules, Unicode normalised, never truncated.
 //
 // Hashes are PHC strings ($argon2id$v=19$m=…,t=…,p=…$salt$hash), so parameters can be raised
-// later while old hashes still verify. Hashing is bounded by a semaphore so that a storm of
-// sign-ins cannot take every core from the requests that serve patients.
+// later while old hashes still verify.
+//
+// # Bounded hashing
+//
+// A Hasher runs at most a fixed number of hashes at once, by default half the processors Go
+// schedules goroutines on (GOMAXPROCS, at least one; see DefaultConcurrency), so that a storm
+// of sign-ins cannot take every core from the requests that serve patients. A hash at the
+// default parameters keeps a core busy for about 28 ms without blocking; with every processor
+// hashing, a request's goroutine that becomes runnable (after each database call or fsync)
+// waits until the scheduler preempts a hash, which it does every 10 ms or so. On two
+// processors, one hash per processor made the p99 of a PHI read 10–19 times its idle value
+// during a storm; one hash at a time makes it about 3 times (docs/benchmarks.md, section 4,
+// which also says why not less). Bounding hashing to half the processors leaves the rest to
+// everything else, at the price of answering fewer sign-in attempts a second under a storm
+// (about 40 % fewer there).
+//
+// Hash and Verify wait their turn for a slot, in arrival order, for as long as their context
+// lives: under a storm, sign-ins queue (each waits about queue length × hash time ÷ slots)
+// rather than fail, and one whose client gives up (its request context ends) leaves the queue
+// with an error and without hashing.
 package password
 
 import (
@@ -102,9 +120,17 @@ type Hasher struct {
 	dummy  string
 }
 
-// NewHasher returns a Hasher that runs at most one hash per core at a time.
-func NewHasher(p Params) *Hasher {
-	h := &Hasher{params: p, sem: make(chan struct{}, max(1, runtime.NumCPU()))}
+// DefaultConcurrency is how many hashes a Hasher runs at once unless told otherwise: half of
+// GOMAXPROCS (which follows the container's CPU limit), and at least one.
+func DefaultConcurrency() int { return max(1, runtime.GOMAXPROCS(0)/2) }
+
+// NewHasher returns a Hasher that runs at most concurrency hashes at a time
+// (DefaultConcurrency if concurrency is zero or less).
+func NewHasher(p Params, concurrency int) *Hasher {
+	if concurrency <= 0 {
+		concurrency = DefaultConcurrency()
+	}
+	h := &Hasher{params: p, sem: make(chan struct{}, concurrency)}
 	// A hash of a random password, verified against when the account does not exist, so that
 	// an unknown account costs the same time as a wrong password.
 	var b [16]byte

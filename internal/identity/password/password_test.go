@@ -12,7 +12,7 @@ import (
 var fast = password.Params{MemoryKiB: 1024, Time: 1, Threads: 1}
 
 func TestHashVerify(t *testing.T) {
-	h := password.NewHasher(fast)
+	h := password.NewHasher(fast, 0)
 	ctx := context.Background()
 	long := strings.Repeat("ü", 40) + strings.Repeat("🔐", 24) // 64 characters, multi-byte
 	tests := []struct {
@@ -43,7 +43,7 @@ func TestHashVerify(t *testing.T) {
 }
 
 func TestUnknownAccountRunsTheDummyHash(t *testing.T) {
-	h := password.NewHasher(fast)
+	h := password.NewHasher(fast, 0)
 	ok, err := h.Verify(context.Background(), "anything", "")
 	if err != nil || ok {
 		t.Fatalf("Verify against no hash = %v, %v; want false, nil", ok, err)
@@ -74,7 +74,7 @@ func TestPolicy(t *testing.T) {
 }
 
 func FuzzVerifyMalformedHash(f *testing.F) {
-	h := password.NewHasher(fast)
+	h := password.NewHasher(fast, 0)
 	f.Add("$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHQ$a2V5a2V5a2V5a2V5a2V5a2V5")
 	f.Add("$argon2id$v=19$m=99999999,t=1,p=1$AA$AA")
 	f.Add("")
