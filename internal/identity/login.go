@@ -314,3 +314,7 @@ func (s *Service) countFailure(ctx context.Context, acct *account, o Origin) err
 	return s.record(ctx, access.Subject{AccountID: acct.ID, Role: acct.Role}, "account.lock", acct.ID, audit.Success,
 		fmt.Sprintf("%d consecutive failed sign-ins", n), o)
 }
+
+// PasswordHashRuns reports how many argon2id evaluations ran at cost parameters p, sign-ins
+// of unknown accounts (the dummy hash) included.
+func (s *Service) PasswordHashRuns(p password.Params) uint64 { return s.hasher.Runs(p) }

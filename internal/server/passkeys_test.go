@@ -1,7 +1,9 @@
 package server_test
 
 import (
+	"fmt"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -173,4 +175,59 @@ func passkeyID(t *testing.T, c *servertest.Client, name string) string {
 	}
 	t.Fatalf("no passkey named %q", name)
 	return ""
+}
+
+// TestConcurrentFactorRemoval: removing the authenticator app and the only passkey at the same
+// moment cannot leave an account without a second factor; exactly one removal wins.
+//
+// The test holds the account row while both requests start; that needs real time to pass.
+func TestConcurrentFactorRemoval(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *servertest.Env) {
+		admin := e.Admin()
+		for round := range 3 {
+			clin, clinID := e.Clinician(admin, fmt.Sprintf("dr%d@haven.test", round))
+			if code := clin.RegisterPasskey(&servertest.Authenticator{Origin: e.BaseURL}, "Phone"); code != http.StatusCreated {
+				t.Fatalf("register = %d", code)
+			}
+			id := passkeyID(t, clin, "Phone")
+			// Hold the account row (a write lock on SQLite) so that both removals are in
+			// flight together when it is released: without the removals' own row lock, on
+			// PostgreSQL each would read two factors and delete one.
+			hold, err := e.Srv.DB().Begin()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := hold.Exec(`UPDATE accounts SET failed_logins = failed_logins WHERE id = $1`, clinID); err != nil {
+				t.Fatal(err)
+			}
+			codes := make(chan int, 2)
+			for _, path := range []string{"/api/v1/totp", "/api/v1/passkeys/" + id} {
+				go func() {
+					req, _ := http.NewRequest("DELETE", e.TS.URL+path, nil)
+					resp, err := clin.HTTP.Do(req)
+					if err != nil {
+						codes <- 0
+						return
+					}
+					resp.Body.Close()
+					codes <- resp.StatusCode
+				}()
+			}
+			time.Sleep(300 * time.Millisecond)
+			hold.Rollback()
+			got := []int{<-codes, <-codes}
+			slices.Sort(got)
+			if got[0] != http.StatusOK || got[1] != http.StatusConflict {
+				t.Fatalf("round %d: concurrent removals answered %v, want one 200 and one 409", round, got)
+			}
+			var factors int
+			if err := e.Srv.DB().QueryRow(`SELECT (SELECT COUNT(*) FROM passkeys WHERE account_id = $1) +
+				(SELECT COUNT(*) FROM accounts WHERE id = $1 AND totp_secret_ct IS NOT NULL)`, clinID).Scan(&factors); err != nil {
+				t.Fatal(err)
+			}
+			if factors != 1 {
+				t.Fatalf("round %d: %d second factors left, want 1", round, factors)
+			}
+		}
+	})
 }

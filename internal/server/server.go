@@ -125,6 +125,7 @@ type Server struct {
 	privacy  *privacy.Service
 	policy   *access.Policy
 	api      *api.API
+	web      *web.UI
 	metrics  *monitor.Metrics
 	watcher  *monitor.Watcher
 	handler  http.Handler
@@ -224,8 +225,9 @@ func (s *Server) buildHandler() http.Handler {
 	s.api = api.New(api.Deps{Log: s.log, Identity: s.identity, Records: s.records, Policy: s.policy, Audit: s.audit,
 		Privacy: s.privacy, Checkpoints: s.cps, DB: s.db, AuditKey: s.auditKey, BaseURL: s.cfg.BaseURL, Version: Version})
 	s.api.Mount(mux)
-	web.New(web.Deps{Log: s.log, Identity: s.identity, Records: s.records, Privacy: s.privacy, Policy: s.policy, Audit: s.audit,
-		DB: s.db, BaseURL: s.cfg.BaseURL}).Mount(mux)
+	s.web = web.New(web.Deps{Log: s.log, Identity: s.identity, Records: s.records, Privacy: s.privacy, Policy: s.policy, Audit: s.audit,
+		DB: s.db, BaseURL: s.cfg.BaseURL})
+	s.web.Mount(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", s.ready)
 	mux.Handle("GET /metrics", s.metrics.Handler())
@@ -327,6 +329,12 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 // APIRoutes is the API's route table (the route-walk test iterates it).
 func (s *Server) APIRoutes() []api.Route { return s.api.Routes() }
+
+// WebRoutes lists the browser UI's routes as net/http patterns, for tests that walk them.
+func (s *Server) WebRoutes() []string { return s.web.Patterns() }
+
+// Identity is the identity component, for commands and tests.
+func (s *Server) Identity() *identity.Service { return s.identity }
 
 // DB exposes the database, for commands and tests.
 func (s *Server) DB() *store.DB { return s.db }

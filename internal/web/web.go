@@ -76,10 +76,27 @@ func New(d Deps) *UI {
 func (u *UI) Mount(mux *http.ServeMux) {
 	static, _ := fs.Sub(staticFS, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
-	routes := []struct {
-		pattern string
-		h       httpx.HandlerFunc
-	}{
+	for _, rt := range u.routes() {
+		mux.Handle(rt.pattern, httpx.Adapt(u.d.Log, u.renderError, rt.h))
+	}
+}
+
+// Patterns lists the UI's routes as net/http patterns ("POST /login"), for tests that walk them.
+func (u *UI) Patterns() []string {
+	var out []string
+	for _, rt := range u.routes() {
+		out = append(out, rt.pattern)
+	}
+	return out
+}
+
+type route struct {
+	pattern string
+	h       httpx.HandlerFunc
+}
+
+func (u *UI) routes() []route {
+	return []route{
 		{"GET /{$}", u.home},
 		{"GET /setup", u.setupForm},
 		{"POST /setup", u.setup},
@@ -126,9 +143,6 @@ func (u *UI) Mount(mux *http.ServeMux) {
 		{"POST /auditor/search", u.auditorSearch},
 		{"POST /auditor/export", u.auditorExport},
 		{"POST /auditor/reviews/{id}/resolve", u.resolveReview},
-	}
-	for _, rt := range routes {
-		mux.Handle(rt.pattern, httpx.Adapt(u.d.Log, u.renderError, rt.h))
 	}
 }
 

@@ -118,6 +118,23 @@ type Hasher struct {
 	params Params
 	sem    chan struct{}
 	dummy  string
+	mu     sync.Mutex
+	runs   map[Params]uint64 // argon2id evaluations by cost parameters
+}
+
+// Runs reports how many argon2id evaluations ran at cost parameters p: real hashes and the
+// dummy alike, which is how a test proves that an unknown account costs what a known one does.
+func (h *Hasher) Runs(p Params) uint64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.runs[p]
+}
+
+func (h *Hasher) idKey(pw string, salt []byte, p Params, n uint32) []byte {
+	h.mu.Lock()
+	h.runs[p]++
+	h.mu.Unlock()
+	return argon2.IDKey([]byte(Normalize(pw)), salt, p.Time, p.MemoryKiB, p.Threads, n)
 }
 
 // DefaultConcurrency is how many hashes a Hasher runs at once unless told otherwise: half of
@@ -130,7 +147,7 @@ func NewHasher(p Params, concurrency int) *Hasher {
 	if concurrency <= 0 {
 		concurrency = DefaultConcurrency()
 	}
-	h := &Hasher{params: p, sem: make(chan struct{}, concurrency)}
+	h := &Hasher{params: p, sem: make(chan struct{}, concurrency), runs: map[Params]uint64{}}
 	// A hash of a random password, verified against when the account does not exist, so that
 	// an unknown account costs the same time as a wrong password.
 	var b [16]byte
@@ -160,7 +177,7 @@ func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
 		return "", err
 	}
 	defer h.release()
-	key := argon2.IDKey([]byte(Normalize(pw)), salt, h.params.Time, h.params.MemoryKiB, h.params.Threads, keyLen)
+	key := h.idKey(pw, salt, h.params, keyLen)
 	return h.encode(salt, h.params, key), nil
 }
 
@@ -186,7 +203,7 @@ func (h *Hasher) Verify(ctx context.Context, pw, encoded string) (bool, error) {
 		return false, err
 	}
 	defer h.release()
-	got := argon2.IDKey([]byte(Normalize(pw)), salt, p.Time, p.MemoryKiB, p.Threads, uint32(len(want)))
+	got := h.idKey(pw, salt, p, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1 && !useDummy, nil
 }
 

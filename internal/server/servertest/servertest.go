@@ -285,3 +285,12 @@ func (c *Client) SessionCookie() string {
 	}
 	return ""
 }
+
+// ClientWithToken is a new client that presents token as its session cookie, as an attacker
+// holding a stolen or planted token would.
+func (e *Env) ClientWithToken(token string) *Client {
+	c := e.Client()
+	u, _ := url.Parse(e.TS.URL)
+	c.HTTP.Jar.SetCookies(u, []*http.Cookie{{Name: httpx.SessionCookie, Value: token, Path: "/", Secure: true}})
+	return c
+}
