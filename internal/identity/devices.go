@@ -52,6 +52,19 @@ const (
 		ON CONFLICT (account_id, device_hash) DO UPDATE SET last_seen = EXCLUDED.last_seen`
 )
 
+// signIn starts a session at stage for an account that has just passed a sign-in step, and
+// notes the device when that leaves it fully signed in.
+func (s *Service) signIn(ctx context.Context, accountID string, stage Stage, o Origin) (string, error) {
+	token, err := s.startSession(ctx, s.db, accountID, stage, o)
+	if err != nil {
+		return "", err
+	}
+	if err := s.signedIn(ctx, accountID, stage, o); err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
 // signedIn is called when a session reaches stage: at the full stage it notes the device.
 func (s *Service) signedIn(ctx context.Context, accountID string, stage Stage, o Origin) error {
 	if stage != StageFull {

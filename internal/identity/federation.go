@@ -224,11 +224,8 @@ func (s *Service) FinishFederatedSignIn(ctx context.Context, a FederatedAnswer, 
 	}
 	// A new session, under a new token, like every sign-in. It has not passed a Haven factor, so
 	// a sensitive act still asks for one (step-up).
-	token, err := s.startSession(ctx, s.db, acct.ID, stage, o)
+	token, err := s.signIn(ctx, acct.ID, stage, o)
 	if err != nil {
-		return "", "", err
-	}
-	if err := s.signedIn(ctx, acct.ID, stage, o); err != nil {
 		return "", "", err
 	}
 	return token, stage, nil

@@ -2,6 +2,8 @@ package identity
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
 	"time"
@@ -91,3 +93,59 @@ func (s *Service) DeliverInvite(ctx context.Context, by access.Subject, accountI
 // MailOn reports whether Haven sends e-mail: links then go to their owners, and people can ask
 // for a password reset themselves.
 func (s *Service) MailOn() bool { return s.cfg.Mail != nil }
+
+// singleUse is a table of single-use links (token_hash, account_id, expires_at, used_at) and the
+// account statuses a link in it may act on.
+type singleUse struct {
+	table  string
+	usable func(status string) bool
+}
+
+var (
+	invitations = singleUse{"invites", func(st string) bool { return st == StatusInvited }}
+	// A reset link works for an active, a failure-locked or a still-invited account, never for
+	// one an administrator disabled.
+	resets = singleUse{"password_resets", func(st string) bool { return st != StatusDisabled }}
+)
+
+type rowQuerier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// linkAccount returns the account an unused, unexpired link of l belongs to.
+func (s *Service) linkAccount(ctx context.Context, q rowQuerier, l singleUse, token string) (string, error) {
+	if token == "" || len(token) > 100 {
+		return "", ErrInviteInvalid
+	}
+	var id, status string
+	var expires int64
+	var used sql.NullInt64
+	err := q.QueryRowContext(ctx, `SELECT l.account_id, l.expires_at, l.used_at, a.status FROM `+l.table+` l
+		JOIN accounts a ON a.id = l.account_id WHERE l.token_hash = $1`, hashToken(token)).Scan(&id, &expires, &used, &status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrInviteInvalid
+	}
+	if err != nil {
+		return "", fmt.Errorf("identity: load %s link: %w", l.table, err)
+	}
+	if used.Valid || s.now().UnixNano() >= expires || !l.usable(status) {
+		return "", ErrInviteInvalid
+	}
+	return id, nil
+}
+
+// useLink checks a link of l inside tx and marks it used, so that of two uses racing, one wins.
+func (s *Service) useLink(ctx context.Context, tx *sql.Tx, l singleUse, token string) (string, error) {
+	id, err := s.linkAccount(ctx, tx, l, token)
+	if err != nil {
+		return "", err
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE `+l.table+` SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL`, s.now().UnixNano(), hashToken(token))
+	if err != nil {
+		return "", err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return "", ErrInviteInvalid
+	}
+	return id, nil
+}

@@ -98,11 +98,8 @@ func (s *Service) Login(ctx context.Context, email, pw string, o Origin) (string
 	if err := s.recordLogin(ctx, subject, acct.ID, audit.Success, reasonPasswordOK, o); err != nil {
 		return "", "", err
 	}
-	token, err := s.startSession(ctx, s.db, acct.ID, stage, o)
+	token, err := s.signIn(ctx, acct.ID, stage, o)
 	if err != nil {
-		return "", "", err
-	}
-	if err := s.signedIn(ctx, acct.ID, stage, o); err != nil {
 		return "", "", err
 	}
 	return token, stage, nil

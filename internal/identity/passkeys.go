@@ -360,14 +360,11 @@ func (s *Service) FinishPasskeySignIn(ctx context.Context, ceremony string, resp
 	if err := s.recordLogin(ctx, subject, acct.ID, audit.Success, reasonPasskey, o); err != nil {
 		return "", err
 	}
-	token, err := s.startSession(ctx, s.db, acct.ID, StageFull, o)
+	token, err := s.signIn(ctx, acct.ID, StageFull, o)
 	if err != nil {
 		return "", err
 	}
 	if _, err := s.markSecondFactor(ctx, hashToken(token)); err != nil {
-		return "", err
-	}
-	if err := s.noteDevice(ctx, acct.ID, o); err != nil {
 		return "", err
 	}
 	return token, nil

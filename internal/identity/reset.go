@@ -27,8 +27,6 @@ var ErrResetByMailOff = errors.New("password reset by e-mail is not set up here;
 const (
 	selectAccountByPatient = `SELECT id, role, status, email_ct, name_ct, COALESCE(patient_id, ''), password_hash,
 		totp_secret_ct, totp_last_step, created_at FROM accounts WHERE patient_id = $1`
-	selectReset = `SELECT r.account_id, r.expires_at, r.used_at, a.status FROM password_resets r
-		JOIN accounts a ON a.id = r.account_id WHERE r.token_hash = $1`
 	deleteUnusedResets = `DELETE FROM password_resets WHERE account_id = $1 AND used_at IS NULL`
 	insertReset        = `INSERT INTO password_resets (token_hash, account_id, issued_by, expires_at) VALUES ($1, $2, $3, $4)`
 )
@@ -149,32 +147,9 @@ func (s *Service) sendSelfServiceReset(ctx context.Context, email string, o Orig
 	return nil
 }
 
-// resetAccount returns the account an unused, unexpired reset link belongs to.
-func (s *Service) resetAccount(ctx context.Context, q interface {
-	QueryRowContext(context.Context, string, ...any) *sql.Row
-}, token string) (string, error) {
-	if token == "" || len(token) > 100 {
-		return "", ErrInviteInvalid
-	}
-	var id, status string
-	var expires int64
-	var used sql.NullInt64
-	err := q.QueryRowContext(ctx, selectReset, hashToken(token)).Scan(&id, &expires, &used, &status)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", ErrInviteInvalid
-	}
-	if err != nil {
-		return "", fmt.Errorf("identity: load reset: %w", err)
-	}
-	if used.Valid || s.now().UnixNano() >= expires || status == StatusDisabled {
-		return "", ErrInviteInvalid
-	}
-	return id, nil
-}
-
 // ResetValid reports whether a reset link can still be used.
 func (s *Service) ResetValid(ctx context.Context, token string) bool {
-	_, err := s.resetAccount(ctx, s.db, token)
+	_, err := s.linkAccount(ctx, s.db, resets, token)
 	return err == nil
 }
 
@@ -182,7 +157,7 @@ func (s *Service) ResetValid(ctx context.Context, token string) bool {
 // sessions, lifts a failure lock and starts a session at the stage a sign-in with the new
 // password reaches: the second factor, for an account that has one.
 func (s *Service) ResetPassword(ctx context.Context, token, pw string, o Origin) (string, Stage, error) {
-	if _, err := s.resetAccount(ctx, s.db, token); err != nil {
+	if _, err := s.linkAccount(ctx, s.db, resets, token); err != nil {
 		return "", "", err
 	}
 	hash, err := s.newPasswordHash(ctx, pw)
@@ -193,15 +168,8 @@ func (s *Service) ResetPassword(ctx context.Context, token, pw string, o Origin)
 	var bidx []byte
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		if id, err = s.resetAccount(ctx, tx, token); err != nil {
+		if id, err = s.useLink(ctx, tx, resets, token); err != nil {
 			return err
-		}
-		res, err := tx.ExecContext(ctx, `UPDATE password_resets SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL`, s.now().UnixNano(), hashToken(token))
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return ErrInviteInvalid
 		}
 		if err := tx.QueryRowContext(ctx, `UPDATE accounts SET password_hash = $1, status = $2, failed_logins = 0
 			WHERE id = $3 AND status <> $4 RETURNING email_bidx`, hash, StatusActive, id, StatusDisabled).Scan(&bidx); err != nil {
@@ -231,11 +199,8 @@ func (s *Service) ResetPassword(ctx context.Context, token, pw string, o Origin)
 	if err := s.record(ctx, access.Subject{AccountID: id, Role: acct.Role, PatientID: acct.PatientID}, "account.reset", id, audit.Success, string(stage), o); err != nil {
 		return "", "", err
 	}
-	sessionToken, err := s.startSession(ctx, s.db, id, stage, o)
+	sessionToken, err := s.signIn(ctx, id, stage, o)
 	if err != nil {
-		return "", "", err
-	}
-	if err := s.signedIn(ctx, id, stage, o); err != nil {
 		return "", "", err
 	}
 	return sessionToken, stage, nil

@@ -128,42 +128,16 @@ func (s *Service) CompleteSetup(ctx context.Context, token, email, name, pw stri
 	return sessionToken, nil
 }
 
-const selectInvite = `SELECT i.account_id, i.expires_at, i.used_at, a.status FROM invites i
-	JOIN accounts a ON a.id = i.account_id WHERE i.token_hash = $1`
-
-// inviteAccount returns the account an unused, unexpired invitation belongs to.
-func (s *Service) inviteAccount(ctx context.Context, q interface {
-	QueryRowContext(context.Context, string, ...any) *sql.Row
-}, token string) (string, error) {
-	if token == "" || len(token) > 100 {
-		return "", ErrInviteInvalid
-	}
-	var id, status string
-	var expires int64
-	var used sql.NullInt64
-	err := q.QueryRowContext(ctx, selectInvite, hashToken(token)).Scan(&id, &expires, &used, &status)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", ErrInviteInvalid
-	}
-	if err != nil {
-		return "", fmt.Errorf("identity: load invite: %w", err)
-	}
-	if used.Valid || s.now().UnixNano() >= expires || status != StatusInvited {
-		return "", ErrInviteInvalid
-	}
-	return id, nil
-}
-
 // InviteValid reports whether an invitation link can still be used.
 func (s *Service) InviteValid(ctx context.Context, token string) bool {
-	_, err := s.inviteAccount(ctx, s.db, token)
+	_, err := s.linkAccount(ctx, s.db, invitations, token)
 	return err == nil
 }
 
 // ActivateInvite sets the password of an invited account from its single-use link, marks the
 // link used and starts a session at the stage the password leaves it (normally enrolment).
 func (s *Service) ActivateInvite(ctx context.Context, token, pw string, o Origin) (string, Stage, error) {
-	if _, err := s.inviteAccount(ctx, s.db, token); err != nil {
+	if _, err := s.linkAccount(ctx, s.db, invitations, token); err != nil {
 		return "", "", err
 	}
 	hash, err := s.newPasswordHash(ctx, pw)
@@ -174,15 +148,8 @@ func (s *Service) ActivateInvite(ctx context.Context, token, pw string, o Origin
 	var stage Stage
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		if id, err = s.inviteAccount(ctx, tx, token); err != nil {
+		if id, err = s.useLink(ctx, tx, invitations, token); err != nil {
 			return err
-		}
-		res, err := tx.ExecContext(ctx, `UPDATE invites SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL`, s.now().UnixNano(), hashToken(token))
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return ErrInviteInvalid
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET password_hash = $1, status = $2 WHERE id = $3`, hash, StatusActive, id); err != nil {
 			return err

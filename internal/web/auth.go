@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -194,26 +195,56 @@ func (u *UI) logout(w http.ResponseWriter, r *http.Request) error {
 
 type inviteData struct{ Token string }
 
-func (u *UI) inviteForm(w http.ResponseWriter, r *http.Request) error {
-	token := r.URL.Query().Get("token")
-	if !u.d.Identity.InviteValid(r.Context(), token) {
-		return httpx.Errorf(http.StatusGone, "this link is not valid: it was already used or has expired; ask for a new one")
-	}
-	return u.render(w, r, http.StatusOK, "invite", page{Title: "Activate your account", Data: inviteData{Token: token}})
+// linkPage is a page where a single-use link sets a password: an invitation or a reset.
+type linkPage struct {
+	name, title string
+	valid       func(ctx context.Context, token string) bool
+	use         func(ctx context.Context, token, pw string, o identity.Origin) (string, identity.Stage, error)
 }
 
-func (u *UI) invite(w http.ResponseWriter, r *http.Request) error {
+func (u *UI) invitePage() linkPage {
+	return linkPage{"invite", "Activate your account", u.d.Identity.InviteValid, u.d.Identity.ActivateInvite}
+}
+
+// resetPage continues like a sign-in with the new password: at the second factor for an account
+// that has one.
+func (u *UI) resetPage() linkPage {
+	return linkPage{"reset", "Choose a new password", u.d.Identity.ResetValid, u.d.Identity.ResetPassword}
+}
+
+func (u *UI) linkForm(w http.ResponseWriter, r *http.Request, p linkPage) error {
+	token := r.URL.Query().Get("token")
+	if !p.valid(r.Context(), token) {
+		return httpx.Errorf(http.StatusGone, "this link is not valid: it was already used or has expired; ask for a new one")
+	}
+	return u.render(w, r, http.StatusOK, p.name, page{Title: p.title, Data: inviteData{Token: token}})
+}
+
+func (u *UI) useLink(w http.ResponseWriter, r *http.Request, p linkPage) error {
 	d := inviteData{Token: r.PostFormValue("token")}
 	pw := r.PostFormValue("password")
 	if pw != r.PostFormValue("confirm") {
-		return u.render(w, r, http.StatusUnprocessableEntity, "invite", page{Title: "Activate your account", Error: "the two passwords differ", Data: d})
+		return u.render(w, r, http.StatusUnprocessableEntity, p.name, page{Title: p.title, Error: "the two passwords differ", Data: d})
 	}
-	token, _, err := u.d.Identity.ActivateInvite(r.Context(), d.Token, pw, httpx.Origin(r))
+	token, _, err := p.use(r.Context(), d.Token, pw, httpx.Origin(r))
 	if err != nil {
-		return u.formPage(w, r, "invite", "Activate your account", d, err)
+		return u.formPage(w, r, p.name, p.title, d, err)
 	}
 	httpx.SetSession(w, token)
 	return goTo("/")
+}
+
+func (u *UI) inviteForm(w http.ResponseWriter, r *http.Request) error {
+	return u.linkForm(w, r, u.invitePage())
+}
+func (u *UI) invite(w http.ResponseWriter, r *http.Request) error {
+	return u.useLink(w, r, u.invitePage())
+}
+func (u *UI) resetForm(w http.ResponseWriter, r *http.Request) error {
+	return u.linkForm(w, r, u.resetPage())
+}
+func (u *UI) reset(w http.ResponseWriter, r *http.Request) error {
+	return u.useLink(w, r, u.resetPage())
 }
 
 type forgotData struct {
@@ -233,28 +264,4 @@ func (u *UI) forgot(w http.ResponseWriter, r *http.Request) error {
 	}
 	d.Sent = identity.ResetRequestedMessage
 	return u.render(w, r, http.StatusOK, "forgot", page{Title: "Forgot your password?", Data: d})
-}
-
-func (u *UI) resetForm(w http.ResponseWriter, r *http.Request) error {
-	token := r.URL.Query().Get("token")
-	if !u.d.Identity.ResetValid(r.Context(), token) {
-		return httpx.Errorf(http.StatusGone, "this link is not valid: it was already used or has expired; ask for a new one")
-	}
-	return u.render(w, r, http.StatusOK, "reset", page{Title: "Choose a new password", Data: inviteData{Token: token}})
-}
-
-// reset sets the new password and continues like a sign-in with it: at the second factor for
-// an account that has one.
-func (u *UI) reset(w http.ResponseWriter, r *http.Request) error {
-	d := inviteData{Token: r.PostFormValue("token")}
-	pw := r.PostFormValue("password")
-	if pw != r.PostFormValue("confirm") {
-		return u.render(w, r, http.StatusUnprocessableEntity, "reset", page{Title: "Choose a new password", Error: "the two passwords differ", Data: d})
-	}
-	token, _, err := u.d.Identity.ResetPassword(r.Context(), d.Token, pw, httpx.Origin(r))
-	if err != nil {
-		return u.formPage(w, r, "reset", "Choose a new password", d, err)
-	}
-	httpx.SetSession(w, token)
-	return goTo("/")
 }
