@@ -78,6 +78,26 @@ func (a *API) resetStaffPassword(w http.ResponseWriter, r *http.Request) error {
 	return httpx.WriteJSON(w, http.StatusCreated, newLinkResponse(link))
 }
 
+// changeStaffRole gives a staff member another role; like every change of who may do what, it
+// needs a fresh second factor.
+func (a *API) changeStaffRole(w http.ResponseWriter, r *http.Request) error {
+	by, err := a.requireAdmin(r, "account.role-change")
+	if err != nil {
+		return err
+	}
+	if err := a.d.Identity.RequireStepUp(httpx.Session(r)); err != nil {
+		return httpx.FromDomain(err)
+	}
+	var req roleRequest
+	if err := httpx.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	if err := a.d.Identity.ChangeRole(r.Context(), by, r.PathValue("id"), req.Role, httpx.Origin(r)); err != nil {
+		return httpx.FromDomain(err)
+	}
+	return httpx.WriteJSON(w, http.StatusOK, okResponse{true})
+}
+
 func (a *API) listPatientIDs(w http.ResponseWriter, r *http.Request) error {
 	by, err := a.requireAdmin(r, "patient.list-ids")
 	if err != nil {

@@ -80,6 +80,19 @@ type (
 		Token    string `json:"token"`
 		Password string `json:"password"`
 	}
+	emailChangeRequest struct {
+		Email string `json:"email"`
+	}
+	emailChangeResponse struct {
+		// Status is "changed", or "confirmation-sent" when the change waits for the link.
+		Status identity.EmailChange `json:"status"`
+	}
+	tokenRequest struct {
+		Token string `json:"token"`
+	}
+	roleRequest struct {
+		Role access.Role `json:"role"`
+	}
 	messageResponse struct {
 		Message string `json:"message"`
 	}
@@ -276,6 +289,29 @@ func (a *API) changePassword(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if err := a.d.Identity.ChangePassword(r.Context(), httpx.Session(r), req.Current, req.New, httpx.Origin(r)); err != nil {
+		return httpx.FromDomain(err)
+	}
+	return httpx.WriteJSON(w, http.StatusOK, okResponse{true})
+}
+
+func (a *API) changeEmail(w http.ResponseWriter, r *http.Request) error {
+	var req emailChangeRequest
+	if err := httpx.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	done, err := a.d.Identity.ChangeEmail(r.Context(), httpx.Session(r), req.Email, httpx.Origin(r))
+	if err != nil {
+		return httpx.FromDomain(err)
+	}
+	return httpx.WriteJSON(w, http.StatusOK, emailChangeResponse{done})
+}
+
+func (a *API) confirmEmailChange(w http.ResponseWriter, r *http.Request) error {
+	var req tokenRequest
+	if err := httpx.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	if err := a.d.Identity.ConfirmEmailChange(r.Context(), req.Token, httpx.Origin(r)); err != nil {
 		return httpx.FromDomain(err)
 	}
 	return httpx.WriteJSON(w, http.StatusOK, okResponse{true})

@@ -44,6 +44,8 @@ func FromDomain(err error) error {
 		return &Error{Status: http.StatusNotFound, Message: identity.ErrPasskeyNotFound.Error(), Err: err}
 	case errors.Is(err, identity.ErrLastFactor):
 		return &Error{Status: http.StatusConflict, Message: identity.ErrLastFactor.Error(), Err: err}
+	case errors.Is(err, identity.ErrEmailLinkNotSent):
+		return &Error{Status: http.StatusServiceUnavailable, Message: identity.ErrEmailLinkNotSent.Error(), Err: err}
 	case errors.Is(err, identity.ErrResetByMailOff):
 		return &Error{Status: http.StatusConflict, Message: identity.ErrResetByMailOff.Error(), Err: err}
 	case errors.Is(err, identity.ErrPasskeyRequired):

@@ -190,3 +190,47 @@ func (s *Service) DisplayName(ctx context.Context, accountID string) (string, er
 	}
 	return a.Name, nil
 }
+
+// ChangeRole gives a staff account another staff role and ends all its sessions: a session
+// carries the privileges it signed in with, and a new role starts with a new sign-in. No one
+// changes their own role, so an organisation is never left without the administrator who made
+// the change. The caller has asked the policy (access.ManageAccounts) and holds a recent
+// step-up.
+func (s *Service) ChangeRole(ctx context.Context, by access.Subject, accountID string, role access.Role, o Origin) error {
+	if !role.Valid() || !role.Workforce() {
+		return fmt.Errorf("%w: choose a staff role", ErrInvalidInput)
+	}
+	if accountID == by.AccountID {
+		return fmt.Errorf("%w: another administrator must change your role", ErrInvalidInput)
+	}
+	var from access.Role
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT role FROM accounts WHERE id = $1`, accountID).Scan(&from); err != nil {
+			return err
+		}
+		if from == access.Patient {
+			return sql.ErrNoRows
+		}
+		if from == role {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET role = $1 WHERE id = $2`, string(role), accountID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, deleteSessionsOf, accountID)
+		return err
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%w: no staff account has this identifier", ErrInvalidInput)
+	}
+	if err != nil {
+		return fmt.Errorf("identity: change role: %w", err)
+	}
+	if from == role {
+		return nil
+	}
+	if err := s.record(ctx, by, "account.role-change", accountID, audit.Success, string(from)+"->"+string(role), o); err != nil {
+		return err
+	}
+	return s.notifyAccount(ctx, accountID, noticeRoleChanged, o)
+}

@@ -27,7 +27,11 @@ func (s *Service) ChangePassword(ctx context.Context, sess *Session, current, ne
 		}
 		return ErrInvalidCredentials
 	}
-	hash, err := s.newPasswordHash(ctx, next)
+	words, err := s.passwordContext(ctx, acct)
+	if err != nil {
+		return err
+	}
+	hash, err := s.newPasswordHash(ctx, next, words)
 	if err != nil {
 		return err
 	}
@@ -37,5 +41,9 @@ func (s *Service) ChangePassword(ctx context.Context, sess *Session, current, ne
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE account_id = $1 AND token_hash <> $2`, acct.ID, sess.tokenHash); err != nil {
 		return fmt.Errorf("identity: end other sessions: %w", err)
 	}
-	return s.record(ctx, sess.Subject, "account.password-change", acct.ID, audit.Success, "", o)
+	if err := s.record(ctx, sess.Subject, "account.password-change", acct.ID, audit.Success, "", o); err != nil {
+		return err
+	}
+	s.notify(ctx, acct, noticePassword, "", o)
+	return nil
 }

@@ -4,14 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"haven/internal/access"
 	"haven/internal/audit"
-	"haven/internal/mail"
 )
 
 // New-device notices. Each browser carries a long-lived random device cookie; the server keeps
@@ -109,36 +106,8 @@ func (s *Service) noteDevice(ctx context.Context, accountID string, o Origin) er
 	if err := s.record(ctx, subject, "auth.new-device", acct.ID, audit.Success, "notice-queued", o); err != nil {
 		return err
 	}
-	// Sent in the background: the sign-in does not wait on a mail server.
-	when, what := s.now().UTC(), deviceSummary(o.UserAgent)
-	s.background.Add(1)
-	go func() {
-		defer s.background.Done()
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-		defer cancel()
-		if err := s.sendDeviceNotice(ctx, acct, when, what); err != nil && s.cfg.Log != nil {
-			s.cfg.Log.ErrorContext(ctx, "new-device notice failed", "account_id", acct.ID, "request_id", o.RequestID)
-		}
-	}()
+	s.notify(ctx, acct, newDeviceNotice(deviceSummary(o.UserAgent)), "", o)
 	return nil
-}
-
-func (s *Service) sendDeviceNotice(ctx context.Context, acct *account, when time.Time, what string) error {
-	to := acct.Email
-	if acct.Role == access.Patient {
-		if s.cfg.PatientEmail == nil {
-			return errors.New("identity: no way to reach patients")
-		}
-		var err error
-		if to, err = s.cfg.PatientEmail(ctx, acct.PatientID); err != nil {
-			return err
-		}
-	}
-	body := fmt.Sprintf("Your Haven account was signed in to from a new device on %s (UTC): %s.\n\n"+
-		"If this was you, there is nothing to do.\n"+
-		"If it was not, sign in to Haven, end that session under Security and sessions, and change your password.\n",
-		when.Format("2 January 2006 at 15:04"), what)
-	return s.cfg.Mail.Send(ctx, mail.Message{To: []string{to}, Subject: "New sign-in to your Haven account", Body: body})
 }
 
 // deviceSummary names a browser and system from a User-Agent in a fixed vocabulary, so that

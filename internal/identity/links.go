@@ -134,6 +134,25 @@ func (s *Service) linkAccount(ctx context.Context, q rowQuerier, l singleUse, to
 	return id, nil
 }
 
+// linkPasswordHash checks that a link of l can still be used and hashes the password it sets,
+// under the policy for the account it belongs to. The link is used later, in the transaction
+// that stores the hash, so a refused password leaves it usable.
+func (s *Service) linkPasswordHash(ctx context.Context, l singleUse, token, pw string) (string, error) {
+	id, err := s.linkAccount(ctx, s.db, l, token)
+	if err != nil {
+		return "", err
+	}
+	acct, err := s.accountByID(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	words, err := s.passwordContext(ctx, acct)
+	if err != nil {
+		return "", err
+	}
+	return s.newPasswordHash(ctx, pw, words)
+}
+
 // useLink checks a link of l inside tx and marks it used, so that of two uses racing, one wins.
 func (s *Service) useLink(ctx context.Context, tx *sql.Tx, l singleUse, token string) (string, error) {
 	id, err := s.linkAccount(ctx, tx, l, token)

@@ -286,8 +286,10 @@ func (s *Service) ConfirmTOTPEnrolment(ctx context.Context, sess *Session, code 
 		return "", err
 	}
 	if sess.Stage == StageFull {
-		_, err := s.db.ExecContext(ctx, `UPDATE sessions SET totp_pending_ct = NULL WHERE token_hash = $1`, sess.tokenHash)
-		return "", err
+		if _, err := s.db.ExecContext(ctx, `UPDATE sessions SET totp_pending_ct = NULL WHERE token_hash = $1`, sess.tokenHash); err != nil {
+			return "", fmt.Errorf("identity: clear pending totp: %w", err)
+		}
+		return "", s.notifyAccount(ctx, id, noticeTOTPAdded, o)
 	}
 	return s.advance(ctx, sess, StageFull, o)
 }

@@ -294,7 +294,7 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, sess *Session, 
 	if sess.Stage == StageEnrol {
 		return s.advance(ctx, sess, StageFull, o)
 	}
-	return "", nil
+	return "", s.notifyAccount(ctx, id, noticePasskeyAdded, o)
 }
 
 // BeginPasskeySignIn starts a passwordless sign-in: the browser offers the person's discoverable
@@ -548,7 +548,10 @@ func (s *Service) RemovePasskey(ctx context.Context, sess *Session, id string, o
 	if err != nil {
 		return err
 	}
-	return s.record(ctx, sess.Subject, "auth.passkey-remove", sess.Subject.AccountID, audit.Success, "", o)
+	if err := s.record(ctx, sess.Subject, "auth.passkey-remove", sess.Subject.AccountID, audit.Success, "", o); err != nil {
+		return err
+	}
+	return s.notifyAccount(ctx, sess.Subject.AccountID, noticePasskeyGone, o)
 }
 
 // RemoveTOTP removes the caller's authenticator app. It needs a recent step-up and another
@@ -569,7 +572,10 @@ func (s *Service) RemoveTOTP(ctx context.Context, sess *Session, o Origin) error
 	if err != nil {
 		return err
 	}
-	return s.record(ctx, sess.Subject, "auth.totp-remove", sess.Subject.AccountID, audit.Success, "", o)
+	if err := s.record(ctx, sess.Subject, "auth.totp-remove", sess.Subject.AccountID, audit.Success, "", o); err != nil {
+		return err
+	}
+	return s.notifyAccount(ctx, sess.Subject.AccountID, noticeTOTPRemoved, o)
 }
 
 // changeFactors runs fn in a transaction holding the account's row lock, with the factors the

@@ -157,10 +157,7 @@ func (s *Service) ResetValid(ctx context.Context, token string) bool {
 // sessions, lifts a failure lock and starts a session at the stage a sign-in with the new
 // password reaches: the second factor, for an account that has one.
 func (s *Service) ResetPassword(ctx context.Context, token, pw string, o Origin) (string, Stage, error) {
-	if _, err := s.linkAccount(ctx, s.db, resets, token); err != nil {
-		return "", "", err
-	}
-	hash, err := s.newPasswordHash(ctx, pw)
+	hash, err := s.linkPasswordHash(ctx, resets, token, pw)
 	if err != nil {
 		return "", "", err
 	}
@@ -199,6 +196,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, pw string, o Origin)
 	if err := s.record(ctx, access.Subject{AccountID: id, Role: acct.Role, PatientID: acct.PatientID}, "account.reset", id, audit.Success, string(stage), o); err != nil {
 		return "", "", err
 	}
+	s.notify(ctx, acct, noticeReset, "", o)
 	sessionToken, err := s.signIn(ctx, id, stage, o)
 	if err != nil {
 		return "", "", err

@@ -85,7 +85,7 @@ func (s *Service) CompleteSetup(ctx context.Context, token, email, name, pw stri
 		}
 		return "", ErrInviteInvalid
 	}
-	hash, err := s.newPasswordHash(ctx, pw)
+	hash, err := s.newPasswordHash(ctx, pw, password.ContextWords("Haven", s.cfg.Issuer, name, email))
 	if err != nil {
 		return "", err
 	}
@@ -137,10 +137,7 @@ func (s *Service) InviteValid(ctx context.Context, token string) bool {
 // ActivateInvite sets the password of an invited account from its single-use link, marks the
 // link used and starts a session at the stage the password leaves it (normally enrolment).
 func (s *Service) ActivateInvite(ctx context.Context, token, pw string, o Origin) (string, Stage, error) {
-	if _, err := s.linkAccount(ctx, s.db, invitations, token); err != nil {
-		return "", "", err
-	}
-	hash, err := s.newPasswordHash(ctx, pw)
+	hash, err := s.linkPasswordHash(ctx, invitations, token, pw)
 	if err != nil {
 		return "", "", err
 	}
@@ -182,10 +179,25 @@ func (s *Service) ActivateInvite(ctx context.Context, token, pw string, o Origin
 	return sessionToken, stage, nil
 }
 
-// newPasswordHash applies the password policy and hashes an accepted password.
-func (s *Service) newPasswordHash(ctx context.Context, pw string) (string, error) {
-	if err := password.CheckPolicy(pw); err != nil {
+// newPasswordHash applies the password policy, with the context words of the person it is for
+// (passwordContext), and hashes an accepted password.
+func (s *Service) newPasswordHash(ctx context.Context, pw string, contextWords []string) (string, error) {
+	if err := password.CheckPolicy(pw, contextWords...); err != nil {
 		return "", err
 	}
 	return s.hasher.Hash(ctx, pw)
+}
+
+// passwordContext is what a password must not be built on: the service's and organisation's
+// names, and the person's name and e-mail address. A patient's address is on the record, which
+// is opened for its e-mail field only.
+func (s *Service) passwordContext(ctx context.Context, acct *account) ([]string, error) {
+	email := acct.Email
+	if acct.Role == access.Patient && s.cfg.PatientEmail != nil {
+		var err error
+		if email, err = s.cfg.PatientEmail(ctx, acct.PatientID); err != nil {
+			return nil, fmt.Errorf("identity: password context: %w", err)
+		}
+	}
+	return password.ContextWords("Haven", s.cfg.Issuer, acct.Name, email), nil
 }

@@ -138,6 +138,9 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, sess *Session, o 
 	if err := s.record(ctx, sess.Subject, "auth.recovery-codes", id, audit.Success, "regenerated", o); err != nil {
 		return nil, err
 	}
+	if err := s.notifyAccount(ctx, id, noticeRecoveryCodes, o); err != nil {
+		return nil, err
+	}
 	return codes, nil
 }
 

@@ -26,6 +26,7 @@ func TestAttackTable(t *testing.T) {
 		{"replay/totp-code-used-twice", attackTOTPReplay},
 		{"replay/totp-code-two-steps-off", attackTOTPTwoStepsOff},
 		{"guessing/password-on-the-common-list", attackCommonPassword},
+		{"guessing/password-built-on-context-words", attackContextPassword},
 		{"truncation/64-character-unicode-password", attackLongUnicodePassword},
 		{"enumeration/unknown-and-known-accounts-answer-alike", attackEnumeration},
 		{"fixation/token-before-second-factor", attackFixation},
@@ -86,6 +87,22 @@ func attackCommonPassword(t *testing.T, e *servertest.Env) {
 			t.Fatalf("%q was not refused as common: %s", pw, raw)
 		}
 	}
+}
+
+// attackContextPassword: a password built on the person's name, e-mail address or the service's
+// name is among the first an attacker tries (ASVS V6.2.11); it is refused with a reason, and the
+// invitation still works for a better one.
+func attackContextPassword(t *testing.T, e *servertest.Env) {
+	admin := e.Admin()
+	m := admin.Must(201, "POST", "/api/v1/admin/staff", map[string]string{"email": "dana.whitfield@haven.test", "name": "Dana Whitfield", "role": "clinician"})
+	token := servertest.TokenOf(t, m["url"].(string))
+	for _, pw := range []string{"Whitfield2026!", "dana.whitfield", "HavenHaven2026", "havenpassword"} {
+		_, body, raw := e.Client().Do("POST", "/api/v1/invites/activate", map[string]string{"token": token, "password": pw})
+		if msg, _ := body["error"].(string); !strings.Contains(msg, "built on your name") {
+			t.Fatalf("%q was not refused as built on context words: %s", pw, raw)
+		}
+	}
+	e.Client().Must(201, "POST", "/api/v1/invites/activate", map[string]string{"token": token, "password": "dana's purple harbour sunrise"})
 }
 
 func attackLongUnicodePassword(t *testing.T, e *servertest.Env) {
@@ -196,6 +213,8 @@ func attackStaleStepUp(t *testing.T, e *servertest.Env) {
 		{admin, "POST", "/api/v1/admin/staff", map[string]string{"email": "new@haven.test", "name": "Dr New", "role": "clinician"}},
 		{admin, "POST", "/api/v1/admin/staff/" + drID + "/password-reset", nil},
 		{admin, "POST", "/api/v1/admin/staff/" + drID + "/disable", nil},
+		{admin, "PUT", "/api/v1/admin/staff/" + drID + "/role", map[string]string{"role": "auditor"}},
+		{admin, "PUT", "/api/v1/email", map[string]string{"email": "ada.admin@haven.test"}},
 		{dr, "POST", "/api/v1/patients/" + pid + "/sign-in-link", nil},
 		{po, "POST", "/api/v1/audit/export/fhir", map[string]string{}},
 	}

@@ -12,6 +12,8 @@ type accountData struct {
 	Sessions      []identity.SessionInfo
 	Passkeys      []identity.Passkey
 	HasTOTP       bool
+	Email         string // a staff member's sign-in address; patients' is on their record
+	MailOn        bool   // an e-mail change then waits for the link sent to the new address
 	Notice        string // what the last action did
 	RecoveryLeft  int
 	RecoveryCodes []string // shown once, right after they are made
@@ -25,6 +27,8 @@ var accountNotices = map[string]string{
 	"totp-removed":    "Authenticator app removed.",
 	"passkey-renamed": "Passkey renamed.",
 	"passkey-removed": "Passkey removed.",
+	"email":           "E-mail address changed. Sign in with the new one from now on.",
+	"email-sent":      "We sent a link to the new address. Your address changes when you open it, within 30 minutes.",
 }
 
 // account lists the signed-in person's sessions, with a way to end each one.
@@ -58,15 +62,16 @@ func (u *UI) accountData(r *http.Request, s *identity.Session) (accountData, err
 	if err != nil {
 		return accountData{}, err
 	}
-	return accountData{Sessions: list, Passkeys: keys, HasTOTP: acct.HasTOTP, RecoveryLeft: left}, nil
+	return accountData{Sessions: list, Passkeys: keys, HasTOTP: acct.HasTOTP, Email: acct.Email, MailOn: u.d.Identity.MailOn(), RecoveryLeft: left}, nil
 }
 
 // accountTitle is the account page's heading.
 const accountTitle = "Security and sessions"
 
-// accountAct runs a change on the signed-in account and returns to the account page with a
-// notice; a refused change is shown on the page. Removing factors needs a step-up first.
-func (u *UI) accountAct(w http.ResponseWriter, r *http.Request, stepUp bool, done string, act func(*identity.Session) error) error {
+// accountAct runs a change on the signed-in account and returns to the account page with the
+// notice the change names (a key of accountNotices); a refused change is shown on the page.
+// Sensitive changes need a step-up first.
+func (u *UI) accountAct(w http.ResponseWriter, r *http.Request, stepUp bool, act func(*identity.Session) (string, error)) error {
 	s := httpx.Session(r)
 	if s == nil || s.Stage != identity.StageFull {
 		return goTo(stagePath(s))
@@ -76,7 +81,8 @@ func (u *UI) accountAct(w http.ResponseWriter, r *http.Request, stepUp bool, don
 			return err
 		}
 	}
-	if err := act(s); err != nil {
+	done, err := act(s)
+	if err != nil {
 		d, derr := u.accountData(r, s)
 		if derr != nil {
 			return derr
@@ -87,20 +93,32 @@ func (u *UI) accountAct(w http.ResponseWriter, r *http.Request, stepUp bool, don
 }
 
 func (u *UI) renamePasskey(w http.ResponseWriter, r *http.Request) error {
-	return u.accountAct(w, r, false, "passkey-renamed", func(s *identity.Session) error {
-		return u.d.Identity.RenamePasskey(r.Context(), s, r.PathValue("id"), r.PostFormValue("name"), httpx.Origin(r))
+	return u.accountAct(w, r, false, func(s *identity.Session) (string, error) {
+		return "passkey-renamed", u.d.Identity.RenamePasskey(r.Context(), s, r.PathValue("id"), r.PostFormValue("name"), httpx.Origin(r))
 	})
 }
 
 func (u *UI) removePasskey(w http.ResponseWriter, r *http.Request) error {
-	return u.accountAct(w, r, true, "passkey-removed", func(s *identity.Session) error {
-		return u.d.Identity.RemovePasskey(r.Context(), s, r.PathValue("id"), httpx.Origin(r))
+	return u.accountAct(w, r, true, func(s *identity.Session) (string, error) {
+		return "passkey-removed", u.d.Identity.RemovePasskey(r.Context(), s, r.PathValue("id"), httpx.Origin(r))
 	})
 }
 
 func (u *UI) removeTOTP(w http.ResponseWriter, r *http.Request) error {
-	return u.accountAct(w, r, true, "totp-removed", func(s *identity.Session) error {
-		return u.d.Identity.RemoveTOTP(r.Context(), s, httpx.Origin(r))
+	return u.accountAct(w, r, true, func(s *identity.Session) (string, error) {
+		return "totp-removed", u.d.Identity.RemoveTOTP(r.Context(), s, httpx.Origin(r))
+	})
+}
+
+// changeEmail moves a staff account to another address after a step-up: at once, or when the
+// link sent to the new address is opened.
+func (u *UI) changeEmail(w http.ResponseWriter, r *http.Request) error {
+	return u.accountAct(w, r, true, func(s *identity.Session) (string, error) {
+		done, err := u.d.Identity.ChangeEmail(r.Context(), s, r.PostFormValue("email"), httpx.Origin(r))
+		if done == identity.EmailConfirmationSent {
+			return "email-sent", err
+		}
+		return "email", err
 	})
 }
 
@@ -160,4 +178,29 @@ func (u *UI) changePassword(w http.ResponseWriter, r *http.Request) error {
 		return u.formPage(w, r, "account", accountTitle, d, err)
 	}
 	return goTo("/account?done=password")
+}
+
+type emailConfirmData struct {
+	Token string
+	Done  bool
+}
+
+const emailConfirmTitle = "Confirm your new e-mail address"
+
+// emailConfirmForm shows a button, not the change itself: mail scanners open links, and a GET
+// must change nothing.
+func (u *UI) emailConfirmForm(w http.ResponseWriter, r *http.Request) error {
+	token := r.URL.Query().Get("token")
+	if !u.d.Identity.EmailChangeValid(r.Context(), token) {
+		return httpx.Errorf(http.StatusGone, "this link is not valid: it was already used or has expired; ask for the change again")
+	}
+	return u.render(w, r, http.StatusOK, "emailconfirm", page{Title: emailConfirmTitle, Data: emailConfirmData{Token: token}})
+}
+
+func (u *UI) confirmEmail(w http.ResponseWriter, r *http.Request) error {
+	d := emailConfirmData{Token: r.PostFormValue("token")}
+	if err := u.d.Identity.ConfirmEmailChange(r.Context(), d.Token, httpx.Origin(r)); err != nil {
+		return u.formPage(w, r, "emailconfirm", emailConfirmTitle, d, err)
+	}
+	return u.render(w, r, http.StatusOK, "emailconfirm", page{Title: "E-mail address changed", Data: emailConfirmData{Done: true}})
 }

@@ -17,6 +17,20 @@ type adminData struct {
 	Notice     *linkNotice // right after an invitation or a password reset
 	Self       string      // the administrator's own account, which has no reset button
 	Assigned   bool
+	Changed    string // "role" after a role change
+	Roles      []roleChoice
+}
+
+// roleChoice is a staff role as the role picker names it.
+type roleChoice struct {
+	Role  access.Role
+	Label string
+}
+
+var staffRoles = []roleChoice{
+	{access.Clinician, "Clinician"},
+	{access.Auditor, "Privacy officer (auditor)"},
+	{access.Admin, "Administrator"},
 }
 
 // linkNotice tells the issuer of a single-use link where it went: e-mailed to its owner, or
@@ -54,7 +68,7 @@ func (u *UI) adminData(r *http.Request, by access.Subject) (adminData, error) {
 	if err != nil {
 		return adminData{}, err
 	}
-	d := adminData{Staff: staff, Self: by.AccountID}
+	d := adminData{Staff: staff, Self: by.AccountID, Roles: staffRoles}
 	for _, a := range staff {
 		if a.Role == access.Clinician && a.Status == identity.StatusActive {
 			d.Clinicians = append(d.Clinicians, a)
@@ -81,6 +95,7 @@ func (u *UI) admin(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	d.Assigned = r.URL.Query().Get("assigned") == "1"
+	d.Changed = r.URL.Query().Get("changed")
 	return u.render(w, r, http.StatusOK, "admin", page{Title: "Administration", Data: d})
 }
 
@@ -134,6 +149,25 @@ func (u *UI) resetStaffPassword(w http.ResponseWriter, r *http.Request) error {
 	}
 	d.Notice = &linkNotice{Heading: "Password reset for " + who, Who: who, Link: link, Lifetime: "30 minutes"}
 	return u.render(w, r, http.StatusOK, "admin", page{Title: "Administration", Data: d})
+}
+
+// changeStaffRole gives a staff member another role, after a step-up; their sessions end.
+func (u *UI) changeStaffRole(w http.ResponseWriter, r *http.Request) error {
+	by, err := u.requireAdmin(r, "account.role-change")
+	if err != nil {
+		return err
+	}
+	if err := u.needStepUp(r, "/admin"); err != nil {
+		return err
+	}
+	if err := u.d.Identity.ChangeRole(r.Context(), by, r.PathValue("id"), access.Role(r.PostFormValue("role")), httpx.Origin(r)); err != nil {
+		d, derr := u.adminData(r, by)
+		if derr != nil {
+			return derr
+		}
+		return u.formPage(w, r, "admin", "Administration", d, err)
+	}
+	return goTo("/admin?changed=role")
 }
 
 func (u *UI) assign(w http.ResponseWriter, r *http.Request) error {

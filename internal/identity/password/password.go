@@ -32,8 +32,10 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/trustelem/zxcvbn/frequency"
@@ -76,8 +78,13 @@ var ErrMalformedHash = errors.New("password: malformed hash")
 func Normalize(pw string) string { return norm.NFKC.String(pw) }
 
 // CheckPolicy refuses passwords too short or too long, counted in characters after normalising,
-// and passwords on the list of commonly used (and breached) passwords.
-func CheckPolicy(pw string) error {
+// passwords on the list of commonly used (and breached) passwords, and passwords built on a
+// context-specific word (NIST SP 800-63B-4 §3.1.1.2, ASVS V6.2.11): the service's name, the
+// person's name or e-mail address, as ContextWords gives them. A password that merely contains
+// such a word is fine ("dana's purple harbour sunrise"); one where the word does the work is
+// not: with every context word taken out, fewer than MinLength letters remain, or what remains
+// is itself a common password ("Whitfield2026!", "havenpassword").
+func CheckPolicy(pw string, contextWords ...string) error {
 	if !utf8.ValidString(pw) {
 		return ErrPolicy{"it is not valid text"}
 	}
@@ -89,10 +96,62 @@ func CheckPolicy(pw string) error {
 	if n > MaxLength {
 		return ErrPolicy{fmt.Sprintf("use at most %d characters", MaxLength)}
 	}
-	if _, found := commonPasswords()[strings.ToLower(normal)]; found {
+	lower := strings.ToLower(normal)
+	if _, found := commonPasswords()[lower]; found {
 		return ErrPolicy{"it is one of the most commonly used passwords, which attackers try first; choose another"}
 	}
+	if leansOn(lower, contextWords) {
+		return ErrPolicy{"it is built on your name, your e-mail address or the name of this service, which attackers try first; choose another"}
+	}
 	return nil
+}
+
+// leansOn reports whether a lower-cased password is mostly context words: with them removed,
+// too few letters remain or the rest is a common password.
+func leansOn(lower string, words []string) bool {
+	rest, found := lower, false
+	for _, w := range words {
+		if strings.Contains(rest, w) {
+			rest, found = strings.ReplaceAll(rest, w, " "), true
+		}
+	}
+	if !found {
+		return false
+	}
+	letters := strings.Map(func(r rune) rune {
+		if unicode.IsLetter(r) {
+			return r
+		}
+		return -1
+	}, rest)
+	if utf8.RuneCountInString(letters) < MinLength {
+		return true
+	}
+	_, common := commonPasswords()[strings.TrimFunc(rest, func(r rune) bool { return !unicode.IsLetter(r) })]
+	return common
+}
+
+// ContextWords turns what a service knows about a person and itself (names, an e-mail address,
+// the service's name) into the lower-cased words CheckPolicy refuses to build a password on:
+// every run of letters or digits of three characters or more, except an address's top-level
+// domain ("com", "org") which is in everyone's address.
+func ContextWords(values ...string) []string {
+	var words []string
+	for _, v := range values {
+		v = strings.ToLower(Normalize(v))
+		if local, domain, ok := strings.Cut(v, "@"); ok {
+			if i := strings.LastIndexByte(domain, '.'); i >= 0 {
+				domain = domain[:i]
+			}
+			v = local + " " + domain
+		}
+		for _, w := range strings.FieldsFunc(v, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+			if utf8.RuneCountInString(w) >= 3 && !slices.Contains(words, w) {
+				words = append(words, w)
+			}
+		}
+	}
+	return words
 }
 
 // Length is how many characters pw has after normalising, the count the policy applies to.

@@ -3,6 +3,7 @@ package password_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -70,6 +71,42 @@ func TestPolicy(t *testing.T) {
 		if tc.ok != (err == nil) || (err != nil && !errors.As(err, &pe)) {
 			t.Errorf("CheckPolicy(%q) = %v, want ok=%v", tc.pw, err, tc.ok)
 		}
+	}
+}
+
+// TestPolicyContextWords is ASVS V6.2.11: a password built on the person's name, e-mail address
+// or the service's name is refused; one that only contains such a word is not.
+func TestPolicyContextWords(t *testing.T) {
+	words := password.ContextWords("Dana Whitfield", "dana.whitfield@northside-clinic.example", "Haven", "Haven Northside")
+	for _, w := range []string{"dana", "whitfield", "northside", "clinic", "haven"} {
+		if !slices.Contains(words, w) {
+			t.Fatalf("ContextWords = %q, missing %q", words, w)
+		}
+	}
+	if slices.Contains(words, "example") {
+		t.Fatalf("ContextWords = %q: the top-level domain is in everyone's address", words)
+	}
+	for _, tc := range []struct {
+		pw string
+		ok bool
+	}{
+		{"Whitfield2026!", false},
+		{"haven-haven-haven", false},
+		{"dana1234dana5678", false},
+		{"HavenPassword", false}, // the rest is on the common list
+		{"Northside Clinic 2026!", false},
+		{"spring 2026 WHITFIELD", false}, // six letters once the name is out
+		{"purple sunrise over the harbour", true},
+		{"dana's purple harbour sunrise", true},
+		{"blacksmith forge at dawn", true},
+	} {
+		err := password.CheckPolicy(tc.pw, words...)
+		if tc.ok != (err == nil) {
+			t.Errorf("CheckPolicy(%q) = %v, want ok=%v", tc.pw, err, tc.ok)
+		}
+	}
+	if err := password.CheckPolicy("Whitfield2026!"); err != nil {
+		t.Errorf("without context words, %v", err)
 	}
 }
 

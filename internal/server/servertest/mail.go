@@ -51,3 +51,20 @@ func LinkIn(t testing.TB, m mailtest.Received) string {
 	}
 	return l
 }
+
+// MailAbout waits for a message to to whose subject line is subject and returns it.
+func MailAbout(t testing.TB, inbox *mailtest.Inbox, to, subject string) mailtest.Received {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		for _, m := range inbox.Messages() {
+			if len(m.To) == 1 && strings.EqualFold(m.To[0], to) && strings.Contains(m.Data, "Subject: "+subject+"\r\n") {
+				return m
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no message %q to %s arrived; inbox holds %d messages", subject, to, len(inbox.Messages()))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -1,0 +1,171 @@
+package identity
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"haven/internal/access"
+	"haven/internal/audit"
+	"haven/internal/keys"
+	"haven/internal/store"
+)
+
+// E-mail change. A staff member's e-mail address is how they sign in, how their reset links
+// and security notices reach them and, with single sign-on, how the organisation's provider
+// finds their account; changing it is a sensitive act that needs a recent step-up. With e-mail
+// configured, the change waits until a single-use link sent to the new address is opened (the
+// address is proven, and a typo cannot lock anyone out), and the old address hears about the
+// request and the change. Without e-mail it takes effect at once. A patient's address lives on
+// their record, which the clinic keeps.
+
+// EmailChange says what ChangeEmail did.
+type EmailChange string
+
+const (
+	EmailChanged          EmailChange = "changed"           // the account uses the new address now
+	EmailConfirmationSent EmailChange = "confirmation-sent" // a link went to the new address
+)
+
+// ErrEmailLinkNotSent means the confirmation link could not be e-mailed; nothing changed.
+var ErrEmailLinkNotSent = errors.New("the confirmation e-mail could not be sent; check the address and try again later")
+
+var emailChanges = singleUse{"email_changes", func(st string) bool { return st == StatusActive }}
+
+var emailLink = linkKind{"/email/confirm", "Confirm your new Haven e-mail address",
+	"Someone signed in to a Haven account asked to use this address to sign in.\n\n" +
+		"Open this link to confirm it. It works once, for %s:\n\n%s\n\n" +
+		"If you did not ask for this, ignore this message: nothing changes."}
+
+// ChangeEmail moves the caller's account to another e-mail address, at once without e-mail or
+// once the link sent there is opened (ConfirmEmailChange). It needs a recent step-up.
+func (s *Service) ChangeEmail(ctx context.Context, sess *Session, email string, o Origin) (EmailChange, error) {
+	if err := s.RequireStepUp(sess); err != nil {
+		return "", err
+	}
+	if sess.Subject.Role == access.Patient {
+		return "", fmt.Errorf("%w: your e-mail address is on your record; ask your clinic to change it", ErrInvalidInput)
+	}
+	email = strings.TrimSpace(email)
+	if !ValidEmail(email) {
+		return "", fmt.Errorf("%w: enter a valid e-mail address", ErrInvalidInput)
+	}
+	acct, err := s.accountByID(ctx, sess.Subject.AccountID)
+	if err != nil {
+		return "", err
+	}
+	if strings.EqualFold(email, acct.Email) {
+		return "", fmt.Errorf("%w: this is already your address", ErrInvalidInput)
+	}
+	bidx, err := s.dir.BlindIndex(keys.IndexEmail, email)
+	if err != nil {
+		return "", fmt.Errorf("%w: enter a valid e-mail address", ErrInvalidInput)
+	}
+	var taken int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM accounts WHERE email_bidx = $1`, bidx).Scan(&taken); err != nil {
+		return "", fmt.Errorf("identity: e-mail change: %w", err)
+	}
+	if taken > 0 {
+		return "", ErrEmailTaken
+	}
+	sealed, err := s.dir.SealDirectory(keys.Location{Table: "accounts", Row: acct.ID, Field: "email"}, []byte(email))
+	if err != nil {
+		return "", err
+	}
+	if s.cfg.Mail == nil {
+		if err := s.setEmail(ctx, s.db, acct.ID, bidx, sealed); err != nil {
+			return "", err
+		}
+		if err := s.record(ctx, sess.Subject, "account.email-change", acct.ID, audit.Success, "applied", o); err != nil {
+			return "", err
+		}
+		return EmailChanged, nil
+	}
+	token, hash := newToken()
+	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM email_changes WHERE account_id = $1 AND used_at IS NULL`, acct.ID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO email_changes (token_hash, account_id, new_email_bidx, new_email_ct, expires_at)
+			VALUES ($1, $2, $3, $4, $5)`, hash, acct.ID, bidx, sealed, s.now().Add(s.cfg.ResetLifetime).UnixNano())
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("identity: e-mail change: %w", err)
+	}
+	// The link goes to the new address or nowhere: shown to the requester, it would prove nothing.
+	if link, _ := s.deliver(ctx, emailLink, email, token, s.cfg.ResetLifetime); !link.Emailed {
+		if _, err := s.db.ExecContext(ctx, `DELETE FROM email_changes WHERE token_hash = $1`, hash); err != nil {
+			return "", fmt.Errorf("identity: e-mail change: %w", err)
+		}
+		if err := s.record(ctx, sess.Subject, "account.email-change-request", acct.ID, audit.Failure, reasonMailFailed, o); err != nil {
+			return "", err
+		}
+		return "", ErrEmailLinkNotSent
+	}
+	if err := s.record(ctx, sess.Subject, "account.email-change-request", acct.ID, audit.Success, reasonEmailed, o); err != nil {
+		return "", err
+	}
+	s.notify(ctx, acct, noticeEmailAsked, "", o)
+	return EmailConfirmationSent, nil
+}
+
+// EmailChangeValid reports whether an e-mail confirmation link can still be used.
+func (s *Service) EmailChangeValid(ctx context.Context, token string) bool {
+	_, err := s.linkAccount(ctx, s.db, emailChanges, token)
+	return err == nil
+}
+
+// ConfirmEmailChange moves an account to the address a confirmation link was sent to, marks the
+// link used and tells the old address. Opening the link proves the new address; the step-up was
+// asked when the change was requested, so no session is needed here.
+func (s *Service) ConfirmEmailChange(ctx context.Context, token string, o Origin) error {
+	acct, err := func() (*account, error) {
+		id, err := s.linkAccount(ctx, s.db, emailChanges, token)
+		if err != nil {
+			return nil, err
+		}
+		return s.accountByID(ctx, id)
+	}()
+	if err != nil {
+		return err
+	}
+	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.useLink(ctx, tx, emailChanges, token); err != nil {
+			return err
+		}
+		var bidx, sealed []byte
+		if err := tx.QueryRowContext(ctx, `SELECT new_email_bidx, new_email_ct FROM email_changes WHERE token_hash = $1`,
+			hashToken(token)).Scan(&bidx, &sealed); err != nil {
+			return err
+		}
+		return s.setEmail(ctx, tx, acct.ID, bidx, sealed)
+	})
+	if errors.Is(err, ErrInviteInvalid) || errors.Is(err, ErrEmailTaken) {
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("identity: confirm e-mail change: %w", err)
+	}
+	self := access.Subject{AccountID: acct.ID, Role: acct.Role}
+	if err := s.record(ctx, self, "account.email-change", acct.ID, audit.Success, "confirmed", o); err != nil {
+		return err
+	}
+	s.notify(ctx, acct, noticeEmailChanged, acct.Email, o)
+	return nil
+}
+
+// setEmail stores an account's new address and blind index through q. An address another
+// account took in the meantime is refused by the unique index.
+func (s *Service) setEmail(ctx context.Context, q store.Execer, accountID string, bidx, sealed []byte) error {
+	_, err := q.ExecContext(ctx, `UPDATE accounts SET email_bidx = $1, email_ct = $2 WHERE id = $3`, bidx, sealed, accountID)
+	if store.IsUniqueViolation(err) {
+		return ErrEmailTaken
+	}
+	if err != nil {
+		return fmt.Errorf("identity: set e-mail: %w", err)
+	}
+	return nil
+}
