@@ -20,6 +20,11 @@ import (
 // address is proven, and a typo cannot lock anyone out), and the old address hears about the
 // request and the change. Without e-mail it takes effect at once. A patient's address lives on
 // their record, which the clinic keeps.
+//
+// With e-mail, whether another account uses the new address is checked only when the link is
+// opened, by whoever controls that mailbox: a staff member cannot use the change to learn
+// whether some address belongs to a patient here. Without e-mail the answer is immediate, so
+// each refusal is audited (address-in-use) and probing shows in the trail.
 
 // EmailChange says what ChangeEmail did.
 type EmailChange string
@@ -31,6 +36,8 @@ const (
 
 // ErrEmailLinkNotSent means the confirmation link could not be e-mailed; nothing changed.
 var ErrEmailLinkNotSent = errors.New("the confirmation e-mail could not be sent; check the address and try again later")
+
+const reasonAddressInUse = "address-in-use"
 
 var emailChanges = singleUse{"email_changes", func(st string) bool { return st == StatusActive }}
 
@@ -63,19 +70,17 @@ func (s *Service) ChangeEmail(ctx context.Context, sess *Session, email string, 
 	if err != nil {
 		return "", fmt.Errorf("%w: enter a valid e-mail address", ErrInvalidInput)
 	}
-	var taken int
-	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM accounts WHERE email_bidx = $1`, bidx).Scan(&taken); err != nil {
-		return "", fmt.Errorf("identity: e-mail change: %w", err)
-	}
-	if taken > 0 {
-		return "", ErrEmailTaken
-	}
 	sealed, err := s.dir.SealDirectory(keys.Location{Table: "accounts", Row: acct.ID, Field: "email"}, []byte(email))
 	if err != nil {
 		return "", err
 	}
 	if s.cfg.Mail == nil {
 		if err := s.setEmail(ctx, s.db, acct.ID, bidx, sealed); err != nil {
+			if errors.Is(err, ErrEmailTaken) {
+				if rerr := s.record(ctx, sess.Subject, "account.email-change", acct.ID, audit.Failure, reasonAddressInUse, o); rerr != nil {
+					return "", rerr
+				}
+			}
 			return "", err
 		}
 		if err := s.record(ctx, sess.Subject, "account.email-change", acct.ID, audit.Success, "applied", o); err != nil {
@@ -122,16 +127,15 @@ func (s *Service) EmailChangeValid(ctx context.Context, token string) bool {
 // link used and tells the old address. Opening the link proves the new address; the step-up was
 // asked when the change was requested, so no session is needed here.
 func (s *Service) ConfirmEmailChange(ctx context.Context, token string, o Origin) error {
-	acct, err := func() (*account, error) {
-		id, err := s.linkAccount(ctx, s.db, emailChanges, token)
-		if err != nil {
-			return nil, err
-		}
-		return s.accountByID(ctx, id)
-	}()
+	id, err := s.linkAccount(ctx, s.db, emailChanges, token)
 	if err != nil {
 		return err
 	}
+	acct, err := s.accountByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	self := access.Subject{AccountID: acct.ID, Role: acct.Role}
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
 		if _, err := s.useLink(ctx, tx, emailChanges, token); err != nil {
 			return err
@@ -143,13 +147,19 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, token string, o Origin
 		}
 		return s.setEmail(ctx, tx, acct.ID, bidx, sealed)
 	})
-	if errors.Is(err, ErrInviteInvalid) || errors.Is(err, ErrEmailTaken) {
+	if errors.Is(err, ErrEmailTaken) {
+		// The link stays usable; the address cannot be, while another account holds it.
+		if rerr := s.record(ctx, self, "account.email-change", acct.ID, audit.Failure, reasonAddressInUse, o); rerr != nil {
+			return rerr
+		}
+		return err
+	}
+	if errors.Is(err, ErrInviteInvalid) {
 		return err
 	}
 	if err != nil {
 		return fmt.Errorf("identity: confirm e-mail change: %w", err)
 	}
-	self := access.Subject{AccountID: acct.ID, Role: acct.Role}
 	if err := s.record(ctx, self, "account.email-change", acct.ID, audit.Success, "confirmed", o); err != nil {
 		return err
 	}

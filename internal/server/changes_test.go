@@ -24,6 +24,9 @@ func TestEmailChangeWithoutMail(t *testing.T) {
 		dr.Must(http.StatusForbidden, "PUT", "/api/v1/email", map[string]string{"email": "dr.new@haven.test"})
 		dr.Must(200, "POST", "/api/v1/auth/step-up", map[string]string{"code": dr.Code()})
 		dr.Must(http.StatusConflict, "PUT", "/api/v1/email", map[string]string{"email": admin.Email})
+		if last := e.LastAudit(); last[0] != "account.email-change" || last[1] != "failure" {
+			t.Fatalf("a refused change is not audited: %v", last)
+		}
 		dr.Must(http.StatusConflict, "PUT", "/api/v1/email", map[string]string{"email": ada.Email}) // a patient's
 		dr.Must(http.StatusUnprocessableEntity, "PUT", "/api/v1/email", map[string]string{"email": "not an address"})
 		if m := dr.Must(200, "PUT", "/api/v1/email", map[string]string{"email": "dr.new@haven.test"}); m["status"] != "changed" {
@@ -79,6 +82,22 @@ func TestEmailChangeByMail(t *testing.T) {
 		e.Client().Must(http.StatusUnauthorized, "POST", "/api/v1/auth/login", map[string]string{"email": admin.Email, "password": admin.PW})
 		admin.Email = "ada.admin@haven.test"
 		admin.Login()
+
+		// An address another account uses gets the same answer as a free one, so the request
+		// tells the requester nothing; opening the link, only that mailbox's owner learns it
+		// cannot be used, and the refusal is audited.
+		admin.Must(201, "POST", "/api/v1/admin/staff", map[string]string{"email": "dr@haven.test", "name": "Dr Taken", "role": "clinician"})
+		if m := admin.Must(200, "PUT", "/api/v1/email", map[string]string{"email": "dr@haven.test"}); m["status"] != "confirmation-sent" {
+			t.Fatalf("a taken address answered differently: %v", m)
+		}
+		taken := servertest.TokenOf(t, servertest.LinkIn(t, servertest.MailAbout(t, inbox, "dr@haven.test", "Confirm your new Haven e-mail address")))
+		e.Client().Must(http.StatusConflict, "POST", "/api/v1/email/confirm", map[string]string{"token": taken})
+		if last := e.LastAudit(); last[0] != "account.email-change" || last[1] != "failure" {
+			t.Fatalf("refused confirmation not audited: %v", last)
+		}
+		if me := admin.Must(200, "GET", "/api/v1/me", nil); me["email"] != admin.Email {
+			t.Fatalf("address after a refused confirmation: %v", me)
+		}
 	})
 }
 
