@@ -8,33 +8,24 @@ package access
 
 import (
 	"context"
+
+	"haven/internal/principal"
 )
 
-// Role is what an account is for.
-type Role string
+// Role and Subject are the principal package's, so transports can name them without importing
+// the policy.
+type (
+	Role    = principal.Role
+	Subject = principal.Subject
+)
 
+// Roles.
 const (
-	Admin     Role = "admin"
-	Clinician Role = "clinician"
-	Patient   Role = "patient"
-	// Auditor is the privacy officer: reads the audit trail and reviews reports, never
-	// clinical content.
-	Auditor Role = "auditor"
+	Admin     = principal.Admin
+	Clinician = principal.Clinician
+	Patient   = principal.Patient
+	Auditor   = principal.Auditor
 )
-
-// Workforce reports whether r is a staff role (which must always use a second factor).
-func (r Role) Workforce() bool { return r != Patient }
-
-// Valid reports whether r is a known role.
-func (r Role) Valid() bool { return r == Admin || r == Clinician || r == Patient || r == Auditor }
-
-// Subject is who is asking.
-type Subject struct {
-	AccountID string
-	Role      Role
-	// PatientID is the patient record a patient account belongs to; empty for the workforce.
-	PatientID string
-}
 
 // Action is what the subject wants to do.
 type Action string

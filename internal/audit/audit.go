@@ -24,6 +24,7 @@ import (
 
 	"golang.org/x/mod/sumdb/tlog"
 
+	"haven/internal/principal"
 	"haven/internal/store"
 )
 
@@ -54,11 +55,7 @@ type Entry struct {
 }
 
 // Origin is where a request came from, as every entry records it.
-type Origin struct {
-	Addr      string
-	RequestID string
-	UserAgent string // shown in the owner's session list; not written to audit entries
-}
+type Origin = principal.Origin
 
 // ErrUnavailable wraps every failure to record an entry; callers must then withhold the result.
 var ErrUnavailable = errors.New("audit: entry could not be recorded")

@@ -1,0 +1,40 @@
+// Package principal names who is asking and where the request came from: the two facts every
+// transport hands to the domain with each call. It is the one place a transport learns about
+// roles, so transports need not import the policy (access) or the log (audit).
+//
+// It holds no behaviour beyond naming: what a role may do is decided by access.
+package principal
+
+// Role is what an account is for.
+type Role string
+
+// Roles.
+const (
+	Admin     Role = "admin"
+	Clinician Role = "clinician"
+	Patient   Role = "patient"
+	// Auditor is the privacy officer: reads the audit trail and reviews reports, never
+	// clinical content.
+	Auditor Role = "auditor"
+)
+
+// Workforce reports whether r is a staff role (which must always use a second factor).
+func (r Role) Workforce() bool { return r != Patient }
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool { return r == Admin || r == Clinician || r == Patient || r == Auditor }
+
+// Subject is who is asking.
+type Subject struct {
+	AccountID string
+	Role      Role
+	// PatientID is the patient record a patient account belongs to; empty for the workforce.
+	PatientID string
+}
+
+// Origin is where a request came from, as every audit entry records it.
+type Origin struct {
+	Addr      string
+	RequestID string
+	UserAgent string // shown in the owner's session list; not written to audit entries
+}
