@@ -27,36 +27,50 @@ const (
 	Auditor   = principal.Auditor
 )
 
-// Action is what the subject wants to do.
+// Action is what the subject wants to do. Its value is what the audit entry records.
 type Action string
 
+// Actions. Every one has exactly one rule in the policy table (policy.go).
 const (
 	ReadRecord      Action = "record.read"          // demographics and notes of one patient
 	WriteNote       Action = "note.write"           // add a clinical note
 	SearchPatients  Action = "patient.search"       // find patients by blind index
 	RegisterPatient Action = "patient.register"     // create a patient record
 	AssignPatient   Action = "careteam.assign"      // put a clinician in a patient's care team (no PHI)
+	UnassignPatient Action = "careteam.remove"      // take a clinician out of a patient's care team (no PHI)
 	ListCareTeam    Action = "careteam.list-own"    // list the patients in one's own care
-	ManageAccounts  Action = "accounts.manage"      // invite staff, list accounts and patient identifiers (no PHI)
+	ManageAccounts  Action = "accounts.manage"      // list accounts and patient identifiers (no PHI)
+	InviteStaff     Action = "account.invite"       // create a staff account with a role
+	DisableStaff    Action = "account.disable"      // disable a staff account, ending its sessions
+	ChangeRole      Action = "account.role-change"  // give a staff member another role
+	IssueStaffReset Action = "account.reset-issue"  // issue a staff member a password-reset link
+	PublishAudit    Action = "audit.checkpoint"     // sign and publish an audit checkpoint now
 	ReadAccessLog   Action = "accesslog.read"       // who opened a patient's record, when and why
 	ReportAccess    Action = "accesslog.report"     // a patient flags an access they do not recognise
 	ReviewAudit     Action = "audit.review"         // search the audit trail, handle reports
+	ExportAudit     Action = "audit.export"         // download the audit trail
 	SendSignInLink  Action = "patient.sign-in-link" // send a patient a password-reset link
+	// ReachPatient is Haven itself opening the e-mail address on a patient's record to send
+	// them a notice or a link, or to check a new password against it.
+	ReachPatient Action = "patient.contact-read"
 )
-
-// PHI reports whether the action reads or writes protected health information.
-func (a Action) PHI() bool { return a != AssignPatient && a != ManageAccounts }
 
 // Resource is what the action is on.
 type Resource struct {
-	Type      string // "Patient", "Note", …
+	Type      string // "Patient", "Note", "Account", …
+	ID        string // the resource's identifier, if any
 	PatientID string // the patient the resource belongs to, if any
 }
 
-// Decision is the answer, with a short machine-readable reason the audit entry keeps.
+// Decision is the answer, with a reason id the audit entry keeps.
 type Decision struct {
 	Allow  bool
 	Reason string
+	// StepUp: allowed only after a second factor within the step-up window.
+	StepUp bool
+	// Writes: the action changes state, so its entry is written before the act (a read's
+	// entry may commit while the read runs).
+	Writes bool
 }
 
 // Reasons.
@@ -70,7 +84,9 @@ const (
 	ReasonWorkforce      = "workforce-role"
 	ReasonLookupFailed   = "relationship-lookup-failed"
 	ReasonUnknownSubject = "unknown-subject"
+	ReasonUnknownAction  = "unknown-action"
 	ReasonPrivacyOfficer = "privacy-officer"
+	ReasonSystem         = "system"
 )
 
 // Relationships answers care-team questions from the store.
@@ -80,66 +96,86 @@ type Relationships interface {
 
 // Policy is the decision point.
 type Policy struct {
-	rel Relationships
+	rel   Relationships
+	rules map[Action]Rule
 }
 
-// New returns the policy, reading care-team relationships through rel.
-func New(rel Relationships) *Policy { return &Policy{rel: rel} }
+// New returns the policy over the built-in rule table, reading care-team relationships
+// through rel. It panics if the table is inconsistent: that is a programming error caught by
+// every test, never a runtime condition.
+func New(rel Relationships) *Policy {
+	rules, err := compile(Rules())
+	if err != nil {
+		panic(err)
+	}
+	return &Policy{rel: rel, rules: rules}
+}
 
-// Decide answers whether s may do a to r.
+// Decide answers whether s may do a to r. Every answer carries a reason id; a lookup failure
+// is a deny.
 func (p *Policy) Decide(ctx context.Context, s Subject, a Action, r Resource) Decision {
-	if s.AccountID == "" || !s.Role.Valid() {
-		return deny(ReasonUnknownSubject)
+	rule, ok := p.rules[a]
+	if !ok {
+		return Decision{Reason: ReasonUnknownAction}
 	}
-	switch s.Role {
-	case Admin:
-		// Administrators manage accounts and care-team assignments; they never see PHI.
-		if a == AssignPatient || a == ManageAccounts {
-			return allow(ReasonAdministrative)
-		}
-		return deny(ReasonRoleForbidden)
-	case Auditor:
-		// The privacy officer sees the trail (identifiers, names of staff, actions) and no
-		// clinical content.
-		if a == ReadAccessLog || a == ReviewAudit {
-			return allow(ReasonPrivacyOfficer)
-		}
-		return deny(ReasonRoleForbidden)
-	case Patient:
-		if a != ReadRecord && a != ReadAccessLog && a != ReportAccess {
-			return deny(ReasonRoleForbidden)
-		}
-		if s.PatientID != "" && s.PatientID == r.PatientID {
-			return allow(ReasonSelf)
-		}
-		return deny(ReasonNotOwnRecord)
-	case Clinician:
-		switch a {
-		case RegisterPatient, SearchPatients, ListCareTeam:
-			// Search results and lists are filtered to the care team by the caller, each hit
-			// decided again as ReadRecord.
-			return allow(ReasonWorkforce)
-		case ReadRecord, WriteNote, SendSignInLink:
-			ok, err := p.rel.InCareTeam(ctx, s.AccountID, r.PatientID)
-			if err != nil {
-				return deny(ReasonLookupFailed)
-			}
-			if ok {
-				return allow(ReasonAssigned)
-			}
-			return deny(ReasonNotInCareTeam)
-		}
-		return deny(ReasonRoleForbidden)
+	d := Decision{StepUp: rule.StepUp, Writes: rule.Writes}
+	if s.AccountID == "" || !(s.Role.Valid() || s.Role == System) {
+		d.Reason = ReasonUnknownSubject
+		return d
 	}
-	return deny(ReasonRoleForbidden)
+	grant, ok := rule.Grants[s.Role]
+	if !ok {
+		d.Reason = ReasonRoleForbidden
+		return d
+	}
+	d.Allow, d.Reason = p.check(ctx, s, grant, r)
+	return d
 }
 
-func allow(reason string) Decision { return Decision{Allow: true, Reason: reason} }
-func deny(reason string) Decision  { return Decision{Allow: false, Reason: reason} }
+func (p *Policy) check(ctx context.Context, s Subject, g Grant, r Resource) (bool, string) {
+	switch g {
+	case Always:
+		return true, grantReason[s.Role]
+	case OwnRecord:
+		if s.PatientID != "" && s.PatientID == r.PatientID {
+			return true, ReasonSelf
+		}
+		return false, ReasonNotOwnRecord
+	case CareTeam:
+		if r.PatientID == "" {
+			return false, ReasonNotInCareTeam
+		}
+		ok, err := p.rel.InCareTeam(ctx, s.AccountID, r.PatientID)
+		if err != nil {
+			return false, ReasonLookupFailed
+		}
+		if ok {
+			return true, ReasonAssigned
+		}
+		return false, ReasonNotInCareTeam
+	}
+	return false, ReasonRoleForbidden
+}
+
+// grantReason is the reason an Always grant records, by role.
+var grantReason = map[Role]string{
+	Admin:     ReasonAdministrative,
+	Auditor:   ReasonPrivacyOfficer,
+	Clinician: ReasonWorkforce,
+	Patient:   ReasonSelf,
+	System:    ReasonSystem,
+}
+
+// System is Haven itself acting without a person: sending a patient a notice, checking a
+// password against the person's own details. Only rules that name it let it through.
+const System Role = "system"
+
+// SystemSubject is the subject of Haven's own reads.
+func SystemSubject() Subject { return Subject{AccountID: "haven", Role: System} }
 
 // PurposeOfUse is the HL7 v3 purpose of use recorded with an access by s: treatment for
 // clinicians, the patient's own request, compliance for the privacy officer, operations for
-// administrators.
+// administrators, patient administration for Haven reaching a patient.
 func PurposeOfUse(s Subject) string {
 	switch s.Role {
 	case Clinician:
@@ -150,6 +186,8 @@ func PurposeOfUse(s Subject) string {
 		return "HCOMPL"
 	case Admin:
 		return "HOPERAT"
+	case System:
+		return "PATADMIN"
 	}
 	return ""
 }

@@ -3,24 +3,22 @@ package api
 import (
 	"io"
 	"net/http"
-	"strconv"
 
-	"haven/internal/access"
-	"haven/internal/audit"
 	"haven/internal/httpx"
+	"haven/internal/privacy"
 )
 
 // checkpoint serves the latest stored signed tree head. It carries the log's size and root hash
 // only: no entry, no identifier. It never signs: anyone may call it.
 func (a *API) checkpoint(w http.ResponseWriter, r *http.Request) error {
-	cp, err := audit.Latest(r.Context(), a.d.DB)
+	cp, err := a.d.Privacy.LatestCheckpoint(r.Context())
 	if err != nil {
 		return err
 	}
 	return writeCheckpoint(w, cp)
 }
 
-func writeCheckpoint(w http.ResponseWriter, cp audit.Checkpoint) error {
+func writeCheckpoint(w http.ResponseWriter, cp privacy.Checkpoint) error {
 	if cp.Size == 0 {
 		return httpx.Errorf(http.StatusNotFound, "no audit checkpoint has been published yet")
 	}
@@ -32,23 +30,13 @@ func writeCheckpoint(w http.ResponseWriter, cp audit.Checkpoint) error {
 
 // publishCheckpoint signs the current tree head now (administrators, on demand).
 func (a *API) publishCheckpoint(w http.ResponseWriter, r *http.Request) error {
-	by, err := a.requireAdmin(r, "audit.checkpoint")
+	cp, witnessErr, err := a.d.Privacy.PublishCheckpoint(r.Context(), httpx.Session(r).Subject, httpx.Origin(r))
 	if err != nil {
 		return err
 	}
-	cp, err := a.d.Checkpoints.Publish(r.Context())
-	if err != nil && cp.Signed == nil {
-		return err
-	}
-	o := httpx.Origin(r)
-	if _, aerr := a.d.Audit.Append(r.Context(), audit.Entry{ActorID: by.AccountID, ActorRole: string(by.Role), Action: "audit.checkpoint",
-		ResourceType: "Checkpoint", ResourceID: strconv.FormatInt(cp.Size, 10), Outcome: audit.Success, SourceAddr: o.Addr, RequestID: o.RequestID,
-		Purpose: access.PurposeOfUse(by)}); aerr != nil {
-		return httpx.FromDomain(aerr)
-	}
-	if err != nil {
+	if witnessErr != nil {
 		// Stored and signed; a witness did not take its copy. The schedule retries with the next.
-		a.d.Log.Warn("audit checkpoint witness", "request_id", httpx.RequestID(r), "error", err.Error())
+		a.d.Log.Warn("audit checkpoint witness", "request_id", httpx.RequestID(r), "error", witnessErr.Error())
 	}
 	return writeCheckpoint(w, cp)
 }

@@ -6,11 +6,11 @@ import (
 	"net/http"
 	"time"
 
-	"haven/internal/access"
 	"haven/internal/clinical"
 	"haven/internal/httpx"
 	"haven/internal/identity"
 	"haven/internal/identity/totp"
+	"haven/internal/principal"
 )
 
 type (
@@ -44,14 +44,14 @@ type (
 	}
 	meResponse struct {
 		ID        string      `json:"id"`
-		Role      access.Role `json:"role"`
+		Role      principal.Role `json:"role"`
 		Name      string      `json:"name,omitempty"`
 		Email     string      `json:"email,omitempty"`
 		PatientID string      `json:"patientId,omitempty"`
 	}
 	staffResponse struct {
 		ID        string      `json:"id"`
-		Role      access.Role `json:"role"`
+		Role      principal.Role `json:"role"`
 		Status    string      `json:"status"`
 		Name      string      `json:"name"`
 		Email     string      `json:"email"`
@@ -61,7 +61,7 @@ type (
 	inviteRequest struct {
 		Email string      `json:"email"`
 		Name  string      `json:"name"`
-		Role  access.Role `json:"role"`
+		Role  principal.Role `json:"role"`
 	}
 	inviteResponse struct {
 		AccountID string `json:"accountId"`
@@ -91,7 +91,7 @@ type (
 		Token string `json:"token"`
 	}
 	roleRequest struct {
-		Role access.Role `json:"role"`
+		Role principal.Role `json:"role"`
 	}
 	messageResponse struct {
 		Message string `json:"message"`

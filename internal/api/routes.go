@@ -8,18 +8,15 @@
 package api
 
 import (
-	"log/slog"
 	"net/http"
 	"reflect"
 
-	"haven/internal/access"
-	"haven/internal/audit"
 	"haven/internal/clinical"
 	"haven/internal/httpx"
 	"haven/internal/identity"
 	"haven/internal/monitor"
 	"haven/internal/privacy"
-	"haven/internal/store"
+	"haven/internal/services"
 )
 
 // Prefix is where the API is mounted.
@@ -40,7 +37,13 @@ type Route struct {
 	Response any // a value of the response body type
 	Status   int // the success status, 200 unless set
 	Query    []Param
-	Handler  httpx.HandlerFunc
+	// Act is the policy action the route performs when the caller's right can be decided before
+	// the body is read (administrative routes, and PHI routes that take a body): the guard asks
+	// the door first, so a refusal is decided and audited whatever the body holds.
+	Act string
+	// PatientParam names the path parameter holding the patient the Act is on, if any.
+	PatientParam string
+	Handler      httpx.HandlerFunc
 }
 
 // Param is a query or path parameter.
@@ -52,22 +55,8 @@ type Param struct {
 // Pattern is the route's net/http mux pattern.
 func (rt Route) Pattern() string { return rt.Method + " " + Prefix + rt.Path }
 
-// Deps are the services the API calls.
-type Deps struct {
-	Log      *slog.Logger
-	Identity *identity.Service
-	Records  *clinical.Records
-	Privacy  *privacy.Service
-	Policy   *access.Policy
-	Audit    *audit.Log
-	// Checkpoints publishes signed audit tree heads; DB serves proofs; AuditKey is the public
-	// checkpoint verifier key.
-	Checkpoints *audit.Checkpointer
-	DB          *store.DB
-	AuditKey    string
-	BaseURL     string // for one-time links, e.g. https://localhost:8443
-	Version     string
-}
+// Deps are the services the API calls: the same set every transport gets.
+type Deps = services.Services
 
 // API serves /api/v1.
 type API struct {
@@ -115,6 +104,15 @@ func (a *API) guard(rt Route) httpx.HandlerFunc {
 			}
 		} else if _, err := httpx.RequireSession(r, stage); err != nil {
 			return err
+		}
+		if rt.Act != "" {
+			var patientID string
+			if rt.PatientParam != "" {
+				patientID = r.PathValue(rt.PatientParam)
+			}
+			if err := a.d.Admit(r.Context(), httpx.Session(r).Subject, rt.Act, patientID, httpx.Origin(r)); err != nil {
+				return err
+			}
 		}
 		return rt.Handler(w, r)
 	}
@@ -186,31 +184,33 @@ func (a *API) table() []Route {
 		{Method: "DELETE", Path: "/sessions/{id}", OperationID: "revokeSession", Summary: "End one of the caller's sessions", Tag: "sessions",
 			Query: []Param{{Name: "id", In: "path", Required: true, Description: "session handle from listSessions"}}, Response: okResponse{}, Handler: a.revokeSession},
 		{Method: "POST", Path: "/admin/staff/{id}/disable", OperationID: "disableStaff", Summary: "Disable a staff account and end all its sessions", Tag: "admin",
-			Query: []Param{{Name: "id", In: "path", Required: true, Description: "account identifier"}}, Response: okResponse{}, Handler: a.disableStaff},
+			Query: []Param{{Name: "id", In: "path", Required: true, Description: "account identifier"}}, Response: okResponse{}, Act: "account.disable", Handler: a.disableStaff},
 		{Method: "PUT", Path: "/admin/staff/{id}/role", OperationID: "changeStaffRole", Summary: "Give a staff member another role (needs a recent step-up); their sessions end", Tag: "admin",
-			Query: []Param{{Name: "id", In: "path", Required: true, Description: "account identifier"}}, Request: roleRequest{}, Response: okResponse{}, Handler: a.changeStaffRole},
+			Query: []Param{{Name: "id", In: "path", Required: true, Description: "account identifier"}}, Request: roleRequest{}, Response: okResponse{}, Act: "account.role-change", Handler: a.changeStaffRole},
 		{Method: "POST", Path: "/admin/staff/{id}/password-reset", OperationID: "resetStaffPassword", Summary: "Issue a staff member a password-reset link (needs a recent step-up); e-mailed, or returned once", Tag: "password-resets",
-			Status: http.StatusCreated, Query: []Param{{Name: "id", In: "path", Required: true, Description: "account identifier"}}, Response: linkResponse{}, Handler: a.resetStaffPassword},
+			Status: http.StatusCreated, Query: []Param{{Name: "id", In: "path", Required: true, Description: "account identifier"}}, Response: linkResponse{}, Act: "account.reset-issue", Handler: a.resetStaffPassword},
 
 		{Method: "GET", Path: "/admin/staff", OperationID: "listStaff", Summary: "List staff accounts", Tag: "admin",
-			Response: []staffResponse{}, Handler: a.listStaff},
+			Response: []staffResponse{}, Act: "accounts.manage", Handler: a.listStaff},
 		{Method: "POST", Path: "/admin/staff", OperationID: "inviteStaff", Summary: "Invite a staff member; the one-time link is returned once", Tag: "admin",
-			Request: inviteRequest{}, Response: inviteResponse{}, Status: http.StatusCreated, Handler: a.inviteStaff},
+			Request: inviteRequest{}, Response: inviteResponse{}, Status: http.StatusCreated, Act: "account.invite", Handler: a.inviteStaff},
 		{Method: "GET", Path: "/admin/patients", OperationID: "listPatientIDs", Summary: "Patient identifiers and their care teams (no PHI)", Tag: "admin",
-			Response: []patientIDResponse{}, Handler: a.listPatientIDs},
+			Response: []patientIDResponse{}, Act: "accounts.manage", Handler: a.listPatientIDs},
 		{Method: "POST", Path: "/admin/care-team", OperationID: "assignCareTeam", Summary: "Put a clinician in a patient's care team", Tag: "admin",
-			Request: assignRequest{}, Response: okResponse{}, Handler: a.assign},
+			Request: assignRequest{}, Response: okResponse{}, Act: "careteam.assign", Handler: a.assign},
+		{Method: "DELETE", Path: "/admin/care-team", OperationID: "removeFromCareTeam", Summary: "Take a clinician out of a patient's care team; from the next request on they cannot open the record", Tag: "admin",
+			Request: assignRequest{}, Response: okResponse{}, Act: "careteam.remove", Handler: a.unassign},
 
 		{Method: "GET", Path: "/patients", OperationID: "listMyPatients", Summary: "Patients in the caller's care team", Tag: "clinical",
 			Response: []clinical.Patient{}, Handler: a.myPatients},
 		{Method: "POST", Path: "/patients", OperationID: "registerPatient", Summary: "Register a patient; the patient's one-time activation link is returned once", Tag: "clinical",
-			Request: clinical.NewPatient{}, Response: registrationResponse{}, Status: http.StatusCreated, Handler: a.register},
+			Request: clinical.NewPatient{}, Response: registrationResponse{}, Status: http.StatusCreated, Act: "patient.register", Handler: a.register},
 		{Method: "POST", Path: "/patients/search", OperationID: "searchPatients", Summary: "Find patients in the caller's care by exact name, birth date, e-mail or phone", Tag: "clinical",
-			Request: searchRequest{}, Response: []clinical.Patient{}, Handler: a.search},
+			Request: searchRequest{}, Response: []clinical.Patient{}, Act: "patient.search", Handler: a.search},
 		{Method: "GET", Path: "/patients/{id}", OperationID: "getPatientRecord", Summary: "A patient's record", Tag: "clinical",
 			Query: []Param{{Name: "id", In: "path", Required: true, Description: "patient identifier"}}, Response: clinical.Record{}, Handler: a.record},
 		{Method: "POST", Path: "/patients/{id}/notes", OperationID: "addNote", Summary: "Add a clinical note", Tag: "clinical",
-			Query: []Param{{Name: "id", In: "path", Required: true, Description: "patient identifier"}}, Request: noteRequest{}, Response: idResponse{}, Status: http.StatusCreated, Handler: a.addNote},
+			Query: []Param{{Name: "id", In: "path", Required: true, Description: "patient identifier"}}, Request: noteRequest{}, Response: idResponse{}, Status: http.StatusCreated, Act: "note.write", PatientParam: "id", Handler: a.addNote},
 		{Method: "POST", Path: "/patients/{id}/sign-in-link", OperationID: "sendPatientSignInLink", Summary: "Issue a patient in the caller's care a password-reset link (needs a recent step-up); e-mailed, or returned once", Tag: "password-resets",
 			Status: http.StatusCreated, Query: []Param{{Name: "id", In: "path", Required: true, Description: "patient identifier"}}, Response: linkResponse{}, Handler: a.sendSignInLink},
 		{Method: "GET", Path: "/me/record", OperationID: "getMyRecord", Summary: "The signed-in patient's own record", Tag: "clinical",
@@ -227,18 +227,18 @@ func (a *API) table() []Route {
 		{Method: "POST", Path: "/audit/reviews/{id}/resolve", OperationID: "resolveAuditReview", Summary: "Close a report", Tag: "privacy",
 			Query: []Param{{Name: "id", In: "path", Required: true, Description: "review identifier"}}, Response: okResponse{}, Handler: a.resolve},
 		{Method: "POST", Path: "/audit/search", OperationID: "searchAuditTrail", Summary: "Search the audit trail (privacy officer)", Tag: "privacy",
-			Request: auditSearchRequest{}, Response: []audit.Entry{}, Handler: a.searchTrail},
+			Request: auditSearchRequest{}, Response: []privacy.Entry{}, Act: "audit.review", Handler: a.searchTrail},
 		{Method: "GET", Path: "/audit/alerts", OperationID: "listSecurityAlerts", Summary: "Recent security alerts from the detectors (privacy officer)", Tag: "privacy",
 			Response: []monitor.Alert{}, Handler: a.alerts},
 		{Method: "POST", Path: "/audit/flags", OperationID: "flagPatientRecord", Summary: "Flag a record (colleague, VIP) so every staff access raises an alert", Tag: "privacy",
-			Request: flagRequest{}, Response: okResponse{}, Status: http.StatusCreated, Handler: a.flag},
+			Request: flagRequest{}, Response: okResponse{}, Status: http.StatusCreated, Act: "audit.review", Handler: a.flag},
 		{Method: "POST", Path: "/audit/export/fhir", OperationID: "exportAuditEvents", Summary: "Matching entries as FHIR R4 AuditEvent NDJSON (privacy officer)", Tag: "privacy",
-			Request: auditSearchRequest{}, Response: "", Handler: a.auditEventsNDJSON},
+			Request: auditSearchRequest{}, Response: "", Act: "audit.export", Handler: a.auditEventsNDJSON},
 
 		{Method: "GET", Path: "/audit/checkpoint", OperationID: "getAuditCheckpoint", Summary: "The latest signed audit checkpoint (signed-note text)", Tag: "audit",
 			Public: true, Response: "", Handler: a.checkpoint},
 		{Method: "POST", Path: "/admin/audit/checkpoint", OperationID: "publishAuditCheckpoint", Summary: "Sign and publish an audit checkpoint now", Tag: "admin",
-			Response: "", Handler: a.publishCheckpoint},
+			Response: "", Act: "audit.checkpoint", Handler: a.publishCheckpoint},
 		{Method: "GET", Path: "/audit/key", OperationID: "getAuditKey", Summary: "The audit checkpoint verifier key (note format)", Tag: "audit",
 			Public: true, Response: "", Handler: a.auditKey},
 	}

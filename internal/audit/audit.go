@@ -106,17 +106,45 @@ const (
 // Append records e durably and returns its index. An error means the caller must not release
 // what the entry describes (the entry may or may not have been written).
 func (l *Log) Append(ctx context.Context, e Entry) (int64, error) {
-	e.Time = l.now().UTC()
-	p := &pending{e: e, done: make(chan struct{})}
+	one := []Entry{e}
+	if err := l.AppendAll(ctx, one); err != nil {
+		return 0, err
+	}
+	return one[0].Seq, nil
+}
+
+// AppendAll records every entry durably, in order and in as few commits as the batch limit
+// allows, and sets each one's Seq. An error means none of them may be relied on.
+func (l *Log) AppendAll(ctx context.Context, entries []Entry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	now := l.now().UTC()
+	ps := make([]*pending, len(entries))
+	for i, e := range entries {
+		e.Time = now
+		ps[i] = &pending{e: e, done: make(chan struct{})}
+	}
+	last := ps[len(ps)-1]
+	collect := func() error {
+		for i, p := range ps {
+			if p.err != nil {
+				return p.err
+			}
+			entries[i].Seq, entries[i].Time = p.seq, p.e.Time
+		}
+		return nil
+	}
 	l.mu.Lock()
-	l.queue = append(l.queue, p)
+	l.queue = append(l.queue, ps...)
 	if l.committing {
 		l.mu.Unlock()
 		select {
-		case <-p.done:
-			return p.seq, p.err
+		case <-last.done:
+			// Batches commit in queue order, so the last one done means all are.
+			return collect()
 		case <-ctx.Done():
-			return 0, fmt.Errorf("%w: %v", ErrUnavailable, ctx.Err())
+			return fmt.Errorf("%w: %v", ErrUnavailable, ctx.Err())
 		}
 	}
 	l.committing = true
@@ -136,7 +164,7 @@ func (l *Log) Append(ctx context.Context, e Entry) (int64, error) {
 	}
 	l.committing = false
 	l.mu.Unlock()
-	return p.seq, p.err
+	return collect()
 }
 
 // commit writes a batch of entries, their chain links and their Merkle tree hashes, and

@@ -1,19 +1,21 @@
 // Package clinical owns patient records: demographics, care-team assignments and clinical notes.
 //
-// Every method that touches PHI follows one path: ask access.Decide; on deny, audit and refuse;
-// on allow, read and open ciphertext through the key service, audit, and only then return. A
-// write is audited before it is made. If the audit entry cannot be written, nothing is returned
-// (fail closed). PHI is sealed field by field under the patient's own key, and searched only
-// through blind indexes; no plaintext PHI is ever stored, logged or put in an error.
+// Every method that touches PHI passes the one door (package guard): the policy decides, a
+// refusal is recorded and returned, an allowed read commits its audit entry while the record
+// is read and opened, and an allowed write is recorded before it is made. If the entry cannot
+// be written, nothing is returned (fail closed). PHI is sealed field by field under the
+// patient's own key, and searched only through blind indexes; no plaintext PHI is ever
+// stored, logged or put in an error.
 package clinical
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"haven/internal/access"
 	"haven/internal/audit"
+	"haven/internal/fault"
+	"haven/internal/guard"
 	"haven/internal/identity"
 	"haven/internal/keys"
 	"haven/internal/store"
@@ -21,9 +23,11 @@ import (
 
 // Errors. Their text is safe to show to the user.
 var (
-	ErrForbidden    = errors.New("you are not permitted to do this")
-	ErrNotFound     = errors.New("no such record")
-	ErrInvalidInput = errors.New("invalid input")
+	ErrForbidden = guard.ErrForbidden
+	ErrNotFound  = fault.New(fault.NotFound, "no such record")
+	// ErrUnreadable means a record's ciphertext did not open: it is reported for that record
+	// alone, and raised as an integrity alert.
+	ErrUnreadable = fault.New(fault.Unavailable, "this record cannot be opened right now; the privacy officer has been alerted")
 )
 
 // Cipher seals and opens PHI and computes blind indexes (package keys).
@@ -32,16 +36,6 @@ type Cipher interface {
 	Seal(ctx context.Context, patientID string, loc keys.Location, plaintext []byte) ([]byte, error)
 	Open(ctx context.Context, patientID string, loc keys.Location, ciphertext []byte) ([]byte, error)
 	BlindIndex(kind keys.IndexKind, value string) ([]byte, error)
-}
-
-// Decider is the policy decision point (package access).
-type Decider interface {
-	Decide(ctx context.Context, s access.Subject, a access.Action, r access.Resource) access.Decision
-}
-
-// Auditor appends audit entries (package audit).
-type Auditor interface {
-	Append(ctx context.Context, e audit.Entry) (int64, error)
 }
 
 // Accounts creates patient accounts and names staff (package identity).
@@ -55,19 +49,25 @@ type Accounts interface {
 // Origin describes where a request came from, for the audit log.
 type Origin = audit.Origin
 
+// Alarm raises an integrity alert for the privacy officer (package monitor). It is told the
+// patient identifier only.
+type Alarm interface {
+	Unreadable(ctx context.Context, patientID string, err error)
+}
+
 // Records is the patient-record service.
 type Records struct {
 	db       *store.DB
 	cipher   Cipher
-	policy   Decider
-	audit    Auditor
+	door     *guard.Door
 	accounts Accounts
+	alarm    Alarm
 	now      func() time.Time
 }
 
 // New builds the record service.
-func New(db *store.DB, c Cipher, p Decider, a Auditor, acc Accounts, now func() time.Time) *Records {
-	return &Records{db: db, cipher: c, policy: p, audit: a, accounts: acc, now: now}
+func New(db *store.DB, c Cipher, door *guard.Door, acc Accounts, alarm Alarm, now func() time.Time) *Records {
+	return &Records{db: db, cipher: c, door: door, accounts: acc, alarm: alarm, now: now}
 }
 
 // Patient is a patient's demographics.
@@ -78,6 +78,9 @@ type Patient struct {
 	Phone     string    `json:"phone"`
 	Email     string    `json:"email"`
 	CreatedAt time.Time `json:"createdAt"`
+	// Unreadable marks a record whose ciphertext did not open: only its ID is shown, and the
+	// privacy officer has an integrity alert.
+	Unreadable bool `json:"unreadable,omitempty"`
 }
 
 // Note is a clinical note.
@@ -95,34 +98,7 @@ type Record struct {
 	Notes   []Note  `json:"notes"`
 }
 
-// decideAndAudit asks the policy and records the decision. It returns ErrForbidden on deny and
-// the audit error if the entry could not be written.
-func (r *Records) decideAndAudit(ctx context.Context, by access.Subject, a access.Action, res access.Resource, resourceID string, o Origin) error {
-	d := r.policy.Decide(ctx, by, a, res)
-	outcome := audit.Deny
-	if d.Allow {
-		outcome = audit.Allow
-	}
-	if err := r.record(ctx, by, string(a), res, resourceID, outcome, d.Reason, o); err != nil {
-		return err
-	}
-	if !d.Allow {
-		return ErrForbidden
-	}
-	return nil
-}
-
-// record appends one entry for a PHI operation.
-func (r *Records) record(ctx context.Context, by access.Subject, action string, res access.Resource, resourceID, outcome, reason string, o Origin) error {
-	_, err := r.audit.Append(ctx, audit.Entry{
-		ActorID: by.AccountID, ActorRole: string(by.Role), Action: action,
-		ResourceType: res.Type, ResourceID: resourceID, PatientID: res.PatientID,
-		Outcome: outcome, Reason: reason, SourceAddr: o.Addr, RequestID: o.RequestID, Purpose: access.PurposeOfUse(by),
-	})
-	return err
-}
-
-// decideOnly asks the policy without recording, for filtering candidates that are never shown.
-func (r *Records) decideOnly(ctx context.Context, by access.Subject, a access.Action, res access.Resource) bool {
-	return r.policy.Decide(ctx, by, a, res).Allow
+// act names an act on one patient's resource for the door.
+func act(by access.Subject, a access.Action, typ, id, patientID string, o Origin) guard.Act {
+	return guard.Act{By: by, Action: a, Resource: access.Resource{Type: typ, ID: id, PatientID: patientID}, Origin: o}
 }

@@ -10,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	"haven/internal/access"
+	"haven/internal/fault"
+	"haven/internal/guard"
 	"haven/internal/keys"
 )
 
@@ -21,25 +23,28 @@ const (
 	selectNotes = `SELECT id, author_id, body_ct, created_at FROM notes WHERE patient_id = $1 ORDER BY created_at, id`
 )
 
-// AddNote writes a clinical note to a patient's record.
+// AddNote writes a clinical note to a patient's record. The caller's right is decided before
+// the note is looked at, and the allowed write is recorded only once the note is valid.
 func (r *Records) AddNote(ctx context.Context, by access.Subject, patientID, body string, o Origin) (string, error) {
-	body = strings.TrimSpace(body)
-	res := access.Resource{Type: "Patient", PatientID: patientID}
 	id := newID()
-	if err := r.decideAndAudit(ctx, by, access.WriteNote, res, id, o); err != nil {
+	a := act(by, access.WriteNote, "Note", id, patientID, o)
+	if err := r.door.Admit(ctx, a); err != nil {
 		return "", err
 	}
+	body = strings.TrimSpace(body)
 	if body == "" || utf8.RuneCountInString(body) > MaxNoteLength || !utf8.ValidString(body) {
-		return "", &FieldError{"body", fmt.Sprintf("write a note of 1 to %d characters", MaxNoteLength)}
+		return "", fault.InvalidField("body", fmt.Sprintf("write a note of 1 to %d characters", MaxNoteLength))
 	}
-	ct, err := r.cipher.Seal(ctx, patientID, keys.Location{Table: "notes", Row: id, Field: "body"}, []byte(body))
-	if err != nil {
-		return "", fmt.Errorf("clinical: seal note: %w", err)
-	}
-	if _, err := r.db.ExecContext(ctx, insertNote, id, patientID, by.AccountID, ct, r.now().UnixNano()); err != nil {
-		return "", fmt.Errorf("clinical: insert note: %w", err)
-	}
-	return id, nil
+	return guard.Do(ctx, r.door, a, func(ctx context.Context) (string, error) {
+		ct, err := r.cipher.Seal(ctx, patientID, keys.Location{Table: "notes", Row: id, Field: "body"}, []byte(body))
+		if err != nil {
+			return "", fmt.Errorf("clinical: seal note: %w", err)
+		}
+		if _, err := r.db.ExecContext(ctx, insertNote, id, patientID, by.AccountID, ct, r.now().UnixNano()); err != nil {
+			return "", fmt.Errorf("clinical: insert note: %w", err)
+		}
+		return id, nil
+	})
 }
 
 func (r *Records) loadNotes(ctx context.Context, patientID string) ([]Note, error) {
@@ -58,7 +63,7 @@ func (r *Records) loadNotes(ctx context.Context, patientID string) ([]Note, erro
 		}
 		body, err := r.cipher.Open(ctx, patientID, keys.Location{Table: "notes", Row: n.ID, Field: "body"}, ct)
 		if err != nil {
-			return nil, fmt.Errorf("clinical: open note: %w", err)
+			return nil, r.unreadable(ctx, patientID, fmt.Errorf("clinical: open note: %w", err))
 		}
 		n.Body = string(body)
 		n.CreatedAt = time.Unix(0, created).UTC()

@@ -2,10 +2,12 @@ package clinical
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"haven/internal/access"
-	"haven/internal/audit"
+	"haven/internal/fault"
+	"haven/internal/guard"
 	"haven/internal/keys"
 )
 
@@ -37,75 +39,63 @@ const maxSearchResults = 50
 // phone. Matches outside the caller's care are dropped without a trace in the answer. Each
 // patient disclosed gets an audit entry, so it appears in that patient's access log.
 func (r *Records) Search(ctx context.Context, by access.Subject, kind SearchKind, value string, o Origin) ([]Patient, error) {
+	a := act(by, access.SearchPatients, "Patient", "", "", o)
+	if err := r.door.Admit(ctx, a); err != nil {
+		return nil, err
+	}
 	col, ok := searchColumns[kind]
 	if !ok {
-		return nil, &FieldError{"by", "search by name, birthDate, email or phone"}
-	}
-	d := r.policy.Decide(ctx, by, access.SearchPatients, access.Resource{Type: "Patient"})
-	if !d.Allow {
-		if err := r.record(ctx, by, string(access.SearchPatients), access.Resource{Type: "Patient"}, "", audit.Deny, d.Reason, o); err != nil {
-			return nil, err
-		}
-		return nil, ErrForbidden
+		return nil, fault.InvalidField("by", "search by name, birthDate, email or phone")
 	}
 	bidx, err := r.cipher.BlindIndex(col.kind, value)
 	if err != nil {
-		return nil, &FieldError{"q", "enter a value to search for in the chosen field's format"}
+		return nil, fault.InvalidField("q", "enter a value to search for in the chosen field's format")
 	}
-	// col.column comes from the fixed table above, never from input.
-	ids, err := r.queryIDs(ctx, `SELECT id FROM patients WHERE `+col.column+` = $1 ORDER BY created_at LIMIT 500`, bidx)
-	if err != nil {
-		return nil, fmt.Errorf("clinical: search: %w", err)
-	}
-	return r.disclose(ctx, by, ids, string(access.SearchPatients), o)
+	return guard.List(ctx, r.door, a, func(ctx context.Context) ([]Patient, []guard.Disclosed, error) {
+		// col.column comes from the fixed table above, never from input.
+		ids, err := r.queryIDs(ctx, `SELECT id FROM patients WHERE `+col.column+` = $1 ORDER BY created_at LIMIT 500`, bidx)
+		if err != nil {
+			return nil, nil, fmt.Errorf("clinical: search: %w", err)
+		}
+		return r.disclose(ctx, by, ids)
+	})
 }
 
 // MyPatients lists the patients in the calling clinician's care team.
 func (r *Records) MyPatients(ctx context.Context, by access.Subject, o Origin) ([]Patient, error) {
-	d := r.policy.Decide(ctx, by, access.ListCareTeam, access.Resource{Type: "Patient"})
-	if !d.Allow {
-		if err := r.record(ctx, by, string(access.ListCareTeam), access.Resource{Type: "Patient"}, "", audit.Deny, d.Reason, o); err != nil {
-			return nil, err
+	return guard.List(ctx, r.door, act(by, access.ListCareTeam, "Patient", "", "", o), func(ctx context.Context) ([]Patient, []guard.Disclosed, error) {
+		ids, err := r.queryIDs(ctx, selectMine, by.AccountID)
+		if err != nil {
+			return nil, nil, fmt.Errorf("clinical: my patients: %w", err)
 		}
-		return nil, ErrForbidden
-	}
-	ids, err := r.queryIDs(ctx, selectMine, by.AccountID)
-	if err != nil {
-		return nil, fmt.Errorf("clinical: my patients: %w", err)
-	}
-	return r.disclose(ctx, by, ids, string(access.ListCareTeam), o)
+		return r.disclose(ctx, by, ids)
+	})
 }
 
-// disclose opens the demographics of the candidates the caller may read, auditing each one
-// disclosed, and returns them. Candidates the caller may not read are skipped.
-func (r *Records) disclose(ctx context.Context, by access.Subject, ids []string, action string, o Origin) ([]Patient, error) {
+// disclose opens the demographics of the candidates the caller may read and says whom it
+// shows. Candidates the caller may not read are skipped. A record that does not open is shown
+// by its identifier alone, flagged Unreadable, so one broken record denies no one else.
+func (r *Records) disclose(ctx context.Context, by access.Subject, ids []string) ([]Patient, []guard.Disclosed, error) {
 	out := []Patient{}
+	var shown []guard.Disclosed
 	for _, id := range ids {
 		if len(out) == maxSearchResults {
 			break
 		}
-		res := access.Resource{Type: "Patient", PatientID: id}
-		d := r.policy.Decide(ctx, by, access.ReadRecord, res)
-		if !d.Allow {
+		ok, reason := r.door.May(ctx, by, access.ReadRecord, access.Resource{Type: "Patient", ID: id, PatientID: id})
+		if !ok {
 			continue
 		}
 		p, err := r.loadPatient(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if err := r.record(ctx, by, action, res, id, audit.Allow, d.Reason, o); err != nil {
-			return nil, err
+		if errors.Is(err, ErrUnreadable) {
+			p = Patient{ID: id, Unreadable: true}
+		} else if err != nil {
+			return nil, nil, err
 		}
 		out = append(out, p)
+		shown = append(shown, guard.Disclosed{PatientID: id, Reason: reason})
 	}
-	if len(out) == 0 {
-		// A search or list that disclosed no one is still a PHI operation (it says what the
-		// caller looked for): it is recorded once, with no patient.
-		if err := r.record(ctx, by, action, access.Resource{Type: "Patient"}, "", audit.Allow, access.ReasonWorkforce, o); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return out, shown, nil
 }
 
 // queryIDs runs a query that selects one text column and returns its values.

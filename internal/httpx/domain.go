@@ -3,73 +3,57 @@ package httpx
 import (
 	"errors"
 	"net/http"
+	"strconv"
 
-	"haven/internal/audit"
-	"haven/internal/clinical"
-	"haven/internal/identity"
-	"haven/internal/identity/password"
+	"haven/internal/fault"
 )
 
-// FromDomain maps a domain error to an HTTP error with a safe message. Unknown errors become a
-// 500 whose cause is logged, never shown.
-func FromDomain(err error) error {
-	var fe *clinical.FieldError
-	var pe password.ErrPolicy
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &fe):
-		return &Error{Status: http.StatusUnprocessableEntity, Message: fe.Error(), Err: err}
-	case errors.As(err, &pe):
-		return &Error{Status: http.StatusUnprocessableEntity, Message: pe.Error(), Err: err}
-	case errors.Is(err, clinical.ErrForbidden):
-		return &Error{Status: http.StatusForbidden, Message: clinical.ErrForbidden.Error(), Err: err}
-	case errors.Is(err, clinical.ErrNotFound):
-		return &Error{Status: http.StatusNotFound, Message: clinical.ErrNotFound.Error(), Err: err}
-	case errors.Is(err, identity.ErrInvalidCredentials), errors.Is(err, identity.ErrInvalidCode):
-		return &Error{Status: http.StatusUnauthorized, Message: unwrapMessage(err), Err: err}
-	case errors.Is(err, identity.ErrThrottled):
-		return &Error{Status: http.StatusTooManyRequests, Message: identity.ErrThrottled.Error(), Err: err}
-	case errors.Is(err, identity.ErrInviteInvalid), errors.Is(err, identity.ErrSetupDone):
-		return &Error{Status: http.StatusGone, Message: unwrapMessage(err), Err: err}
-	case errors.Is(err, identity.ErrEmailTaken):
-		return &Error{Status: http.StatusConflict, Message: identity.ErrEmailTaken.Error(), Err: err}
-	case errors.Is(err, identity.ErrInvalidInput):
-		return &Error{Status: http.StatusUnprocessableEntity, Message: err.Error(), Err: err}
-	case errors.Is(err, identity.ErrStepUpRequired):
-		return &Error{Status: http.StatusForbidden, Message: identity.ErrStepUpRequired.Error() + " (step-up)", Err: err}
-	case errors.Is(err, identity.ErrPasskeyInvalid):
-		return &Error{Status: http.StatusUnauthorized, Message: identity.ErrPasskeyInvalid.Error(), Err: err}
-	case errors.Is(err, identity.ErrPasskeyNotFound):
-		return &Error{Status: http.StatusNotFound, Message: identity.ErrPasskeyNotFound.Error(), Err: err}
-	case errors.Is(err, identity.ErrLastFactor):
-		return &Error{Status: http.StatusConflict, Message: identity.ErrLastFactor.Error(), Err: err}
-	case errors.Is(err, identity.ErrEmailLinkNotSent):
-		return &Error{Status: http.StatusServiceUnavailable, Message: identity.ErrEmailLinkNotSent.Error(), Err: err}
-	case errors.Is(err, identity.ErrResetByMailOff):
-		return &Error{Status: http.StatusConflict, Message: identity.ErrResetByMailOff.Error(), Err: err}
-	case errors.Is(err, identity.ErrPasskeyRequired):
-		return &Error{Status: http.StatusForbidden, Message: identity.ErrPasskeyRequired.Error(), Err: err}
-	case errors.Is(err, identity.ErrWrongStage):
-		return &Error{Status: http.StatusForbidden, Message: identity.ErrWrongStage.Error(), Err: err}
-	case errors.Is(err, identity.ErrFederationRefused):
-		return &Error{Status: http.StatusForbidden, Message: identity.ErrFederationRefused.Error(), Err: err}
-	case errors.Is(err, identity.ErrFederationUnavailable):
-		return &Error{Status: http.StatusServiceUnavailable, Message: identity.ErrFederationUnavailable.Error(), Err: err}
-	case errors.Is(err, identity.ErrFederationOff):
-		return &Error{Status: http.StatusNotFound, Message: identity.ErrFederationOff.Error(), Err: err}
-	case errors.Is(err, audit.ErrUnavailable):
-		return &Error{Status: http.StatusServiceUnavailable, Message: "the service cannot record this access right now, so it is refused; try again later", Err: err}
-	}
-	return err
+// statusOf maps a domain error's kind to its HTTP status.
+var statusOf = map[fault.Kind]int{
+	fault.Invalid:         http.StatusUnprocessableEntity,
+	fault.NotFound:        http.StatusNotFound,
+	fault.Forbidden:       http.StatusForbidden,
+	fault.StepUpRequired:  http.StatusForbidden,
+	fault.Conflict:        http.StatusConflict,
+	fault.Gone:            http.StatusGone,
+	fault.Unauthenticated: http.StatusUnauthorized,
+	fault.Throttled:       http.StatusTooManyRequests,
+	fault.Unavailable:     http.StatusServiceUnavailable,
 }
 
-// unwrapMessage returns the text of the first identity sentinel in err's chain.
-func unwrapMessage(err error) string {
-	for _, s := range []error{identity.ErrInvalidCredentials, identity.ErrInvalidCode, identity.ErrInviteInvalid, identity.ErrSetupDone} {
-		if errors.Is(err, s) {
-			return s.Error()
+// FromDomain maps a domain error to the Error the client sees, by its kind (package fault):
+// transports never need to know which domain raised it. An error of no known kind is left as
+// it is, and Adapt answers it with 500 and a generic message.
+func FromDomain(err error) error {
+	if err == nil {
+		return nil
+	}
+	var he *Error
+	if errors.As(err, &he) {
+		return err
+	}
+	fe := fault.As(err)
+	if fe == nil {
+		return err
+	}
+	status, ok := statusOf[fe.Kind]
+	if !ok {
+		return err
+	}
+	e := &Error{Status: status, Message: fe.Message, Err: err}
+	switch fe.Kind {
+	case fault.Invalid:
+		if fe.Field != "" {
+			e.Message = fe.Field + ": " + fe.Message
+		}
+	case fault.StepUpRequired:
+		// The marker tells API clients which answer this is: POST /api/v1/auth/step-up.
+		e.Message += " (step-up)"
+	case fault.Throttled:
+		if fe.RetryAfter > 0 {
+			secs := int((fe.RetryAfter + 999_999_999) / 1_000_000_000)
+			e.Header = http.Header{"Retry-After": {strconv.Itoa(secs)}}
 		}
 	}
-	return "request refused"
+	return e
 }

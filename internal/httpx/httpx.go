@@ -18,15 +18,16 @@ import (
 	"net/http"
 	"time"
 
-	"haven/internal/audit"
 	"haven/internal/identity"
+	"haven/internal/principal"
 )
 
 // Error is an error with a status and a message that are safe to send to the client.
 type Error struct {
 	Status  int
 	Message string
-	Err     error // the cause, for the log only
+	Err     error       // the cause, for the log only
+	Header  http.Header // sent with the answer (Retry-After, Allow)
 }
 
 func (e *Error) Error() string {
@@ -62,8 +63,11 @@ func Adapt(log *slog.Logger, render ErrorWriter, h HandlerFunc) http.Handler {
 			return
 		}
 		var he *Error
-		if !errors.As(err, &he) {
+		if !errors.As(FromDomain(err), &he) {
 			he = &Error{Status: http.StatusInternalServerError, Message: "something went wrong; try again later", Err: err}
+		}
+		for k, vs := range he.Header {
+			w.Header()[k] = vs
 		}
 		level := slog.LevelInfo
 		if he.Status >= 500 {
@@ -137,12 +141,12 @@ func ClientAddr(r *http.Request) string {
 }
 
 // Origin describes the request for the audit log.
-func Origin(r *http.Request) audit.Origin {
+func Origin(r *http.Request) principal.Origin {
 	ua := r.UserAgent()
 	if len(ua) > 200 {
 		ua = ua[:200]
 	}
-	return audit.Origin{Addr: ClientAddr(r), RequestID: RequestID(r), UserAgent: ua}
+	return principal.Origin{Addr: ClientAddr(r), RequestID: RequestID(r), UserAgent: ua}
 }
 
 // SessionCookie is the session cookie's name. The __Host- prefix makes the browser refuse it

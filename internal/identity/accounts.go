@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"haven/internal/access"
+	"haven/internal/guard"
 	"haven/internal/audit"
 	"haven/internal/keys"
 	"haven/internal/store"
@@ -85,7 +86,11 @@ func (s *Service) Account(ctx context.Context, id string) (Account, error) {
 }
 
 // Workforce lists staff accounts, for administrators.
-func (s *Service) Workforce(ctx context.Context) ([]Account, error) {
+func (s *Service) Workforce(ctx context.Context, by access.Subject, o Origin) ([]Account, error) {
+	return guard.Do(ctx, s.door, guard.Act{By: by, Action: access.ManageAccounts, Resource: access.Resource{Type: "Account"}, Origin: o}, s.workforce)
+}
+
+func (s *Service) workforce(ctx context.Context) ([]Account, error) {
 	rows, err := s.db.QueryContext(ctx, selectWorkforce)
 	if err != nil {
 		return nil, fmt.Errorf("identity: list workforce: %w", err)
@@ -112,11 +117,11 @@ func ValidEmail(e string) bool {
 // createAccount inserts an invited account and its single-use invitation through q.
 func (s *Service) createAccount(ctx context.Context, q store.Execer, by access.Subject, role access.Role, email, name, patientID string) (id, token string, err error) {
 	if !ValidEmail(email) {
-		return "", "", fmt.Errorf("%w: enter a valid e-mail address", ErrInvalidInput)
+		return "", "", invalid("enter a valid e-mail address")
 	}
 	bidx, err := s.dir.BlindIndex(keys.IndexEmail, email)
 	if err != nil {
-		return "", "", fmt.Errorf("%w: enter a valid e-mail address", ErrInvalidInput)
+		return "", "", invalid("enter a valid e-mail address")
 	}
 	id = NewID()
 	var emailCT, nameCT []byte
@@ -125,7 +130,7 @@ func (s *Service) createAccount(ctx context.Context, q store.Execer, by access.S
 		pid = patientID
 	} else {
 		if strings.TrimSpace(name) == "" || len(name) > 200 {
-			return "", "", fmt.Errorf("%w: enter a name of at most 200 characters", ErrInvalidInput)
+			return "", "", invalid("enter a name of at most 200 characters")
 		}
 		if emailCT, err = s.dir.SealDirectory(keys.Location{Table: "accounts", Row: id, Field: "email"}, []byte(strings.TrimSpace(email))); err != nil {
 			return "", "", err
@@ -150,10 +155,13 @@ func (s *Service) createAccount(ctx context.Context, q store.Execer, by access.S
 
 // InviteWorkforce creates an invited staff account and delivers its single-use activation link:
 // e-mailed to the new staff member, or returned to be shown once to the administrator who
-// issued it. The caller has asked the policy (access.ManageAccounts) first.
+// issued it. The door decides (access.InviteStaff, with step-up) before anything else.
 func (s *Service) InviteWorkforce(ctx context.Context, by access.Subject, role access.Role, email, name string, o Origin) (string, Link, error) {
+	if err := s.admit(ctx, by, access.InviteStaff, "", o); err != nil {
+		return "", Link{}, err
+	}
 	if !role.Valid() || !role.Workforce() {
-		return "", Link{}, fmt.Errorf("%w: choose a staff role", ErrInvalidInput)
+		return "", Link{}, invalid("choose a staff role")
 	}
 	id, token, err := s.createAccount(ctx, s.db, by, role, email, name, "")
 	if err != nil {
@@ -172,14 +180,19 @@ func (s *Service) CreatePatientAccount(ctx context.Context, q store.Execer, by a
 	return s.createAccount(ctx, q, by, access.Patient, email, "", patientID)
 }
 
-// record appends an account or authentication event.
+// record appends an account or authentication event through the door, which builds every
+// entry.
 func (s *Service) record(ctx context.Context, by access.Subject, action, accountID, outcome, reason string, o Origin) error {
-	_, err := s.audit.Append(ctx, audit.Entry{
-		ActorID: by.AccountID, ActorRole: string(by.Role), Action: action,
-		ResourceType: "Account", ResourceID: accountID, PatientID: by.PatientID,
-		Outcome: outcome, Reason: reason, SourceAddr: o.Addr, RequestID: o.RequestID,
-	})
-	return err
+	return s.door.Record(ctx, guard.Event{By: by, Action: action,
+		Resource: access.Resource{Type: "Account", ID: accountID, PatientID: by.PatientID},
+		Outcome: outcome, Reason: reason, Origin: o})
+}
+
+// admit passes an administrative act on an account through the door: the policy decides and
+// step-up is enforced before anything is looked at, and a refusal is recorded. The act's
+// success is recorded by the caller once it is done.
+func (s *Service) admit(ctx context.Context, by access.Subject, a access.Action, accountID string, o Origin) error {
+	return s.door.Admit(ctx, guard.Act{By: by, Action: a, Resource: access.Resource{Type: "Account", ID: accountID}, Origin: o})
 }
 
 // DisplayName returns a staff member's name as patients and colleagues see it.
@@ -194,14 +207,16 @@ func (s *Service) DisplayName(ctx context.Context, accountID string) (string, er
 // ChangeRole gives a staff account another staff role and ends all its sessions: a session
 // carries the privileges it signed in with, and a new role starts with a new sign-in. No one
 // changes their own role, so an organisation is never left without the administrator who made
-// the change. The caller has asked the policy (access.ManageAccounts) and holds a recent
-// step-up.
+// the change. The door decides (access.ChangeRole) and asks for a recent step-up.
 func (s *Service) ChangeRole(ctx context.Context, by access.Subject, accountID string, role access.Role, o Origin) error {
+	if err := s.admit(ctx, by, access.ChangeRole, accountID, o); err != nil {
+		return err
+	}
 	if !role.Valid() || !role.Workforce() {
-		return fmt.Errorf("%w: choose a staff role", ErrInvalidInput)
+		return invalid("choose a staff role")
 	}
 	if accountID == by.AccountID {
-		return fmt.Errorf("%w: another administrator must change your role", ErrInvalidInput)
+		return invalid("another administrator must change your role")
 	}
 	var from access.Role
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
@@ -221,7 +236,7 @@ func (s *Service) ChangeRole(ctx context.Context, by access.Subject, accountID s
 		return err
 	})
 	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("%w: no staff account has this identifier", ErrInvalidInput)
+		return invalid("no staff account has this identifier")
 	}
 	if err != nil {
 		return fmt.Errorf("identity: change role: %w", err)

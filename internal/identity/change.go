@@ -27,7 +27,7 @@ func (s *Service) ChangePassword(ctx context.Context, sess *Session, current, ne
 		}
 		return ErrInvalidCredentials
 	}
-	words, err := s.passwordContext(ctx, acct)
+	words, err := s.passwordContext(ctx, acct, o)
 	if err != nil {
 		return err
 	}

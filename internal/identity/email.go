@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"haven/internal/access"
+	"haven/internal/fault"
 	"haven/internal/audit"
 	"haven/internal/keys"
 	"haven/internal/store"
@@ -35,7 +36,7 @@ const (
 )
 
 // ErrEmailLinkNotSent means the confirmation link could not be e-mailed; nothing changed.
-var ErrEmailLinkNotSent = errors.New("the confirmation e-mail could not be sent; check the address and try again later")
+var ErrEmailLinkNotSent = fault.New(fault.Unavailable, "the confirmation e-mail could not be sent; check the address and try again later")
 
 const reasonAddressInUse = "address-in-use"
 
@@ -53,22 +54,22 @@ func (s *Service) ChangeEmail(ctx context.Context, sess *Session, email string, 
 		return "", err
 	}
 	if sess.Subject.Role == access.Patient {
-		return "", fmt.Errorf("%w: your e-mail address is on your record; ask your clinic to change it", ErrInvalidInput)
+		return "", invalid("your e-mail address is on your record; ask your clinic to change it")
 	}
 	email = strings.TrimSpace(email)
 	if !ValidEmail(email) {
-		return "", fmt.Errorf("%w: enter a valid e-mail address", ErrInvalidInput)
+		return "", invalid("enter a valid e-mail address")
 	}
 	acct, err := s.accountByID(ctx, sess.Subject.AccountID)
 	if err != nil {
 		return "", err
 	}
 	if strings.EqualFold(email, acct.Email) {
-		return "", fmt.Errorf("%w: this is already your address", ErrInvalidInput)
+		return "", invalid("this is already your address")
 	}
 	bidx, err := s.dir.BlindIndex(keys.IndexEmail, email)
 	if err != nil {
-		return "", fmt.Errorf("%w: enter a valid e-mail address", ErrInvalidInput)
+		return "", invalid("enter a valid e-mail address")
 	}
 	sealed, err := s.dir.SealDirectory(keys.Location{Table: "accounts", Row: acct.ID, Field: "email"}, []byte(email))
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"haven/internal/access"
+	"haven/internal/fault"
 	"haven/internal/audit"
 	"haven/internal/identity/oidc"
 	"haven/internal/keys"
@@ -36,9 +37,9 @@ import (
 
 // Federated sign-in errors. Their text is safe to show and the same for every refusal.
 var (
-	ErrFederationRefused     = errors.New("signing in with your organisation account did not work. Sign in with your e-mail address and password, or ask your administrator")
-	ErrFederationUnavailable = errors.New("signing in with your organisation account is unavailable right now; sign in with your e-mail address and password, or try again later")
-	ErrFederationOff         = errors.New("signing in with an organisation account is not configured")
+	ErrFederationRefused     = fault.New(fault.Forbidden, "signing in with your organisation account did not work. Sign in with your e-mail address and password, or ask your administrator")
+	ErrFederationUnavailable = fault.New(fault.Unavailable, "signing in with your organisation account is unavailable right now; sign in with your e-mail address and password, or try again later")
+	ErrFederationOff         = fault.New(fault.NotFound, "signing in with an organisation account is not configured")
 )
 
 // FederationLifetime bounds the time between the redirect to the provider and its answer; the

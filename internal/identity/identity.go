@@ -20,7 +20,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -29,7 +28,9 @@ import (
 	"github.com/go-webauthn/webauthn/webauthn"
 
 	"haven/internal/access"
+	"haven/internal/fault"
 	"haven/internal/audit"
+	"haven/internal/guard"
 	"haven/internal/identity/oidc"
 	"haven/internal/identity/password"
 	"haven/internal/keys"
@@ -38,17 +39,21 @@ import (
 
 // Errors. Their text is safe to show: none says whether an account exists.
 var (
-	ErrInvalidCredentials = errors.New("the e-mail address or password is not correct")
-	ErrInvalidCode        = errors.New("the code is not correct or was already used")
-	ErrThrottled          = errors.New("too many attempts; wait a minute and try again")
-	ErrNoSession          = errors.New("not signed in")
-	ErrSessionExpired     = errors.New("your session has ended; please sign in again")
-	ErrWrongStage         = errors.New("finish signing in first")
-	ErrInviteInvalid      = errors.New("this link is not valid: it was already used or has expired")
-	ErrSetupDone          = errors.New("setup is already complete")
-	ErrEmailTaken         = errors.New("an account with this e-mail address already exists")
-	ErrInvalidInput       = errors.New("invalid input")
+	ErrInvalidCredentials = fault.New(fault.Unauthenticated, "the e-mail address or password is not correct")
+	ErrInvalidCode        = fault.New(fault.Unauthenticated, "the code is not correct or was already used")
+	ErrThrottled          = fault.New(fault.Throttled, "too many attempts; wait a minute and try again")
+	ErrNoSession          = fault.New(fault.Unauthenticated, "not signed in")
+	ErrSessionExpired     = fault.New(fault.Unauthenticated, "your session has ended; please sign in again")
+	ErrWrongStage         = fault.New(fault.Forbidden, "finish signing in first")
+	ErrInviteInvalid      = fault.New(fault.Gone, "this link is not valid: it was already used or has expired")
+	ErrSetupDone          = fault.New(fault.Gone, "setup is already complete")
+	ErrEmailTaken         = fault.New(fault.Conflict, "an account with this e-mail address already exists")
+	ErrInvalidInput       = fault.New(fault.Invalid, "invalid input")
 )
+
+// invalid is an input error whose message says what to enter; errors.Is still finds
+// ErrInvalidInput.
+func invalid(message string) error { return fault.Wrap(fault.Invalid, message, ErrInvalidInput) }
 
 // Stage is how far a session has got through sign-in.
 type Stage string
@@ -97,9 +102,10 @@ type Config struct {
 	// Mail, when set, e-mails invitation and reset links to their owners; without it the issuer
 	// is shown the link once, and self-service reset is off.
 	Mail Mailer
-	// PatientEmail returns the address on a patient's record, for sign-in notices; identity
-	// holds no patient contact details itself.
-	PatientEmail func(ctx context.Context, patientID string) (string, error)
+	// PatientEmail returns the address on a patient's record, for security notices and the
+	// password context check; identity holds no patient contact details itself. The read is
+	// Haven's own and passes the door (why names the occasion), so the patient sees it.
+	PatientEmail func(ctx context.Context, patientID, why string, o Origin) (string, error)
 	// Log receives failures of background work; never PHI or addresses.
 	Log *slog.Logger
 	// OIDC configures staff sign-in through the organisation's OpenID Connect provider; an
@@ -122,11 +128,6 @@ func DefaultConfig() Config {
 	}
 }
 
-// Auditor records authentication and account events.
-type Auditor interface {
-	Append(ctx context.Context, e audit.Entry) (int64, error)
-}
-
 // Directory seals workforce details and account secrets, and computes blind indexes.
 type Directory interface {
 	SealDirectory(loc keys.Location, plaintext []byte) ([]byte, error)
@@ -142,7 +143,7 @@ type Service struct {
 	cfg      Config
 	db       *store.DB
 	dir      Directory
-	audit    Auditor
+	door     *guard.Door
 	hasher   *password.Hasher
 	now      func() time.Time
 	throttle *throttle
@@ -156,7 +157,7 @@ type Service struct {
 }
 
 // New builds the identity service.
-func New(cfg Config, db *store.DB, dir Directory, aud Auditor, now func() time.Time) (*Service, error) {
+func New(cfg Config, db *store.DB, dir Directory, door *guard.Door, now func() time.Time) (*Service, error) {
 	rp, err := newRelyingParty(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("identity: passkey relying party: %w", err)
@@ -168,7 +169,7 @@ func New(cfg Config, db *store.DB, dir Directory, aud Auditor, now func() time.T
 		}
 	}
 	return &Service{
-		cfg: cfg, db: db, dir: dir, audit: aud, now: now,
+		cfg: cfg, db: db, dir: dir, door: door, now: now,
 		hasher:    password.NewHasher(cfg.PasswordParams, cfg.HashConcurrency),
 		throttle:  newThrottle(cfg.AttemptsPerMinute, time.Minute),
 		backoff:   newBackoff(),

@@ -137,7 +137,7 @@ func (s *Service) linkAccount(ctx context.Context, q rowQuerier, l singleUse, to
 // linkPasswordHash checks that a link of l can still be used and hashes the password it sets,
 // under the policy for the account it belongs to. The link is used later, in the transaction
 // that stores the hash, so a refused password leaves it usable.
-func (s *Service) linkPasswordHash(ctx context.Context, l singleUse, token, pw string) (string, error) {
+func (s *Service) linkPasswordHash(ctx context.Context, l singleUse, token, pw string, o Origin) (string, error) {
 	id, err := s.linkAccount(ctx, s.db, l, token)
 	if err != nil {
 		return "", err
@@ -146,7 +146,7 @@ func (s *Service) linkPasswordHash(ctx context.Context, l singleUse, token, pw s
 	if err != nil {
 		return "", err
 	}
-	words, err := s.passwordContext(ctx, acct)
+	words, err := s.passwordContext(ctx, acct, o)
 	if err != nil {
 		return "", err
 	}

@@ -56,7 +56,7 @@ func (s *Service) notify(ctx context.Context, acct *account, n notice, to string
 		defer s.background.Done()
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
-		if err := s.sendNotice(ctx, acct, n, to, when); err != nil && s.cfg.Log != nil {
+		if err := s.sendNotice(ctx, acct, n, to, when, o); err != nil && s.cfg.Log != nil {
 			s.cfg.Log.ErrorContext(ctx, "security notice failed", "account_id", acct.ID, "request_id", o.RequestID)
 		}
 	}()
@@ -75,10 +75,10 @@ func (s *Service) notifyAccount(ctx context.Context, accountID string, n notice,
 	return nil
 }
 
-func (s *Service) sendNotice(ctx context.Context, acct *account, n notice, to string, when time.Time) error {
+func (s *Service) sendNotice(ctx context.Context, acct *account, n notice, to string, when time.Time, o Origin) error {
 	if to == "" {
 		var err error
-		if to, err = s.ownerAddress(ctx, acct); err != nil {
+		if to, err = s.ownerAddress(ctx, acct, o); err != nil {
 			return err
 		}
 	}
@@ -88,12 +88,12 @@ func (s *Service) sendNotice(ctx context.Context, acct *account, n notice, to st
 
 // ownerAddress is where an account's owner reads mail: a staff member's directory address, or
 // the address on a patient's record (identity keeps none for patients).
-func (s *Service) ownerAddress(ctx context.Context, acct *account) (string, error) {
+func (s *Service) ownerAddress(ctx context.Context, acct *account, o Origin) (string, error) {
 	if acct.Role != access.Patient {
 		return acct.Email, nil
 	}
 	if s.cfg.PatientEmail == nil {
 		return "", errors.New("identity: no way to reach patients")
 	}
-	return s.cfg.PatientEmail(ctx, acct.PatientID)
+	return s.cfg.PatientEmail(ctx, acct.PatientID, "security-notice", o)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/go-webauthn/webauthn/webauthn"
 
 	"haven/internal/access"
+	"haven/internal/fault"
 	"haven/internal/audit"
 	"haven/internal/keys"
 )
@@ -28,10 +29,10 @@ import (
 
 // Passkey errors. Their text is safe to show.
 var (
-	ErrPasskeyInvalid  = errors.New("the passkey could not be verified; try again")
-	ErrPasskeyNotFound = errors.New("no passkey of yours has this identifier")
-	ErrLastFactor      = errors.New("this is your only second factor: add another before removing it")
-	ErrPasskeyRequired = errors.New("your organisation requires a passkey for staff sign-in")
+	ErrPasskeyInvalid  = fault.New(fault.Unauthenticated, "the passkey could not be verified; try again")
+	ErrPasskeyNotFound = fault.New(fault.NotFound, "no passkey of yours has this identifier")
+	ErrLastFactor      = fault.New(fault.Conflict, "this is your only second factor: add another before removing it")
+	ErrPasskeyRequired = fault.New(fault.Forbidden, "your organisation requires a passkey for staff sign-in")
 )
 
 // CeremonyLifetime bounds the time between a WebAuthn challenge and its answer.
@@ -190,7 +191,7 @@ func (s *Service) takeCeremony(ctx context.Context, token, kind, accountID strin
 
 func (s *Service) relyingParty() (*webauthn.WebAuthn, error) {
 	if s.rp == nil {
-		return nil, fmt.Errorf("%w: passkeys need a host name (--host)", ErrInvalidInput)
+		return nil, invalid("passkeys need a host name (--host)")
 	}
 	return s.rp, nil
 }
@@ -385,7 +386,7 @@ func (s *Service) BeginPasskeyVerification(ctx context.Context, sess *Session) (
 		return PasskeyOptions{}, err
 	}
 	if len(u.creds) == 0 {
-		return PasskeyOptions{}, fmt.Errorf("%w: this account has no passkey", ErrInvalidInput)
+		return PasskeyOptions{}, invalid("this account has no passkey")
 	}
 	assertion, sd, err := rp.BeginLogin(u, webauthn.WithUserVerification(protocol.VerificationRequired))
 	if err != nil {
@@ -436,7 +437,7 @@ func (s *Service) FinishPasskeyVerification(ctx context.Context, sess *Session, 
 	if sess.Stage == StageSecondFactor {
 		return s.advance(ctx, sess, StageFull, o)
 	}
-	if sess.MFAAt, err = s.markSecondFactor(ctx, sess.tokenHash); err != nil {
+	if sess.Subject.FactorAt, err = s.markSecondFactor(ctx, sess.tokenHash); err != nil {
 		return "", err
 	}
 	return "", nil
@@ -627,7 +628,7 @@ func cleanPasskeyName(name string) (string, error) {
 		name = "Passkey"
 	}
 	if utf8.RuneCountInString(name) > 60 || strings.ContainsAny(name, "\x00\r\n") {
-		return "", fmt.Errorf("%w: a passkey name is one line of at most 60 characters", ErrInvalidInput)
+		return "", invalid("a passkey name is one line of at most 60 characters")
 	}
 	return name, nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"haven/internal/access"
+	"haven/internal/fault"
 	"haven/internal/audit"
 	"haven/internal/keys"
 )
@@ -22,7 +23,7 @@ import (
 const ResetRequestedMessage = "If an account uses this address, a link to reset its password is on its way. It works once, for 30 minutes."
 
 // ErrResetByMailOff answers a self-service request where Haven has no e-mail to send it with.
-var ErrResetByMailOff = errors.New("password reset by e-mail is not set up here; ask your clinic for a reset link")
+var ErrResetByMailOff = fault.New(fault.Conflict, "password reset by e-mail is not set up here; ask your clinic for a reset link")
 
 const (
 	selectAccountByPatient = `SELECT id, role, status, email_ct, name_ct, COALESCE(patient_id, ''), password_hash,
@@ -32,17 +33,20 @@ const (
 )
 
 // ResetStaffPassword issues a reset link for a staff account, e-mailed to its owner or returned
-// for the administrator to hand over. The caller has asked the policy (access.ManageAccounts).
+// for the administrator to hand over. The door decides (access.IssueStaffReset, with step-up).
 func (s *Service) ResetStaffPassword(ctx context.Context, by access.Subject, accountID string, o Origin) (Link, error) {
+	if err := s.admit(ctx, by, access.IssueStaffReset, accountID, o); err != nil {
+		return Link{}, err
+	}
 	acct, err := s.accountByID(ctx, accountID)
 	if errors.Is(err, ErrNoSession) || (err == nil && acct.Role == access.Patient) {
-		return Link{}, fmt.Errorf("%w: no staff account has this identifier", ErrInvalidInput)
+		return Link{}, invalid("no staff account has this identifier")
 	}
 	if err != nil {
 		return Link{}, err
 	}
 	if acct.ID == by.AccountID {
-		return Link{}, fmt.Errorf("%w: change your own password from Security and sessions", ErrInvalidInput)
+		return Link{}, invalid("change your own password from Security and sessions")
 	}
 	return s.issueReset(ctx, by, acct, acct.Email, o)
 }
@@ -53,7 +57,7 @@ func (s *Service) ResetStaffPassword(ctx context.Context, by access.Subject, acc
 func (s *Service) ResetPatientPassword(ctx context.Context, by access.Subject, patientID, to string, o Origin) (Link, error) {
 	acct, err := s.scanAccount(s.db.QueryRowContext(ctx, selectAccountByPatient, patientID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return Link{}, fmt.Errorf("%w: this patient has no account", ErrInvalidInput)
+		return Link{}, invalid("this patient has no account")
 	}
 	if err != nil {
 		return Link{}, fmt.Errorf("identity: load patient account: %w", err)
@@ -64,7 +68,7 @@ func (s *Service) ResetPatientPassword(ctx context.Context, by access.Subject, p
 // issueReset replaces any unused reset link of acct with a new one and delivers it.
 func (s *Service) issueReset(ctx context.Context, by access.Subject, acct *account, to string, o Origin) (Link, error) {
 	if acct.Status == StatusDisabled {
-		return Link{}, fmt.Errorf("%w: this account is disabled", ErrInvalidInput)
+		return Link{}, invalid("this account is disabled")
 	}
 	token, hash := newToken()
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
@@ -94,7 +98,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string, o Orig
 		return ErrResetByMailOff
 	}
 	if !ValidEmail(email) {
-		return fmt.Errorf("%w: enter a valid e-mail address", ErrInvalidInput)
+		return invalid("enter a valid e-mail address")
 	}
 	if !s.throttle.allow("addr:"+o.Addr, s.now()) {
 		if err := s.record(ctx, access.Subject{}, "account.reset-request", "", audit.Failure, reasonThrottled, o); err != nil {
@@ -157,7 +161,7 @@ func (s *Service) ResetValid(ctx context.Context, token string) bool {
 // sessions, lifts a failure lock and starts a session at the stage a sign-in with the new
 // password reaches: the second factor, for an account that has one.
 func (s *Service) ResetPassword(ctx context.Context, token, pw string, o Origin) (string, Stage, error) {
-	hash, err := s.linkPasswordHash(ctx, resets, token, pw)
+	hash, err := s.linkPasswordHash(ctx, resets, token, pw, o)
 	if err != nil {
 		return "", "", err
 	}

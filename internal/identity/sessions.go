@@ -20,7 +20,6 @@ type Session struct {
 	Stage     Stage
 	CreatedAt time.Time
 	LastSeen  time.Time
-	MFAAt     time.Time // when this session last passed a second factor
 	tokenHash []byte
 }
 
@@ -75,7 +74,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Session, err
 		return nil, fmt.Errorf("identity: load session: %w", err)
 	}
 	sess.tokenHash = hash
-	sess.CreatedAt, sess.LastSeen, sess.MFAAt = time.Unix(0, created), time.Unix(0, seen), time.Unix(0, mfa)
+	sess.CreatedAt, sess.LastSeen, sess.Subject.FactorAt = time.Unix(0, created), time.Unix(0, seen), time.Unix(0, mfa)
 	now := s.now()
 	idle := s.idleTimeout(sess.Subject.Role)
 	if status != StatusActive || now.Sub(sess.LastSeen) > idle || now.Sub(sess.CreatedAt) > s.cfg.AbsoluteLifetime {
@@ -110,7 +109,7 @@ func (s *Service) advance(ctx context.Context, sess *Session, stage Stage, o Ori
 	if n, _ := res.RowsAffected(); n != 1 {
 		return "", ErrNoSession
 	}
-	sess.tokenHash, sess.Stage, sess.MFAAt = hash, stage, now
+	sess.tokenHash, sess.Stage, sess.Subject.FactorAt = hash, stage, now
 	if stage == StageFull {
 		if err := s.noteDevice(ctx, sess.Subject.AccountID, o); err != nil {
 			return "", err
@@ -196,6 +195,12 @@ func (s *Service) RevokeSession(ctx context.Context, sess *Session, id string, o
 
 // Disable stops an account: it can no longer sign in and every session it has ends now.
 func (s *Service) Disable(ctx context.Context, by access.Subject, accountID string, o Origin) error {
+	if err := s.admit(ctx, by, access.DisableStaff, accountID, o); err != nil {
+		return err
+	}
+	if accountID == by.AccountID {
+		return invalid("you cannot disable your own account")
+	}
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE accounts SET status = $1 WHERE id = $2 AND role <> 'patient'`, StatusDisabled, accountID)
 		if err != nil {
@@ -208,7 +213,7 @@ func (s *Service) Disable(ctx context.Context, by access.Subject, accountID stri
 		return err
 	})
 	if errors.Is(err, ErrNoSession) {
-		return fmt.Errorf("%w: no staff account has this identifier", ErrInvalidInput)
+		return invalid("no staff account has this identifier")
 	}
 	if err != nil {
 		return fmt.Errorf("identity: disable account: %w", err)

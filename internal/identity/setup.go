@@ -137,7 +137,7 @@ func (s *Service) InviteValid(ctx context.Context, token string) bool {
 // ActivateInvite sets the password of an invited account from its single-use link, marks the
 // link used and starts a session at the stage the password leaves it (normally enrolment).
 func (s *Service) ActivateInvite(ctx context.Context, token, pw string, o Origin) (string, Stage, error) {
-	hash, err := s.linkPasswordHash(ctx, invitations, token, pw)
+	hash, err := s.linkPasswordHash(ctx, invitations, token, pw, o)
 	if err != nil {
 		return "", "", err
 	}
@@ -191,11 +191,11 @@ func (s *Service) newPasswordHash(ctx context.Context, pw string, contextWords [
 // passwordContext is what a password must not be built on: the service's and organisation's
 // names, and the person's name and e-mail address. A patient's address is on the record, which
 // is opened for its e-mail field only.
-func (s *Service) passwordContext(ctx context.Context, acct *account) ([]string, error) {
+func (s *Service) passwordContext(ctx context.Context, acct *account, o Origin) ([]string, error) {
 	email := acct.Email
 	if acct.Role == access.Patient && s.cfg.PatientEmail != nil {
 		var err error
-		if email, err = s.cfg.PatientEmail(ctx, acct.PatientID); err != nil {
+		if email, err = s.cfg.PatientEmail(ctx, acct.PatientID, "password-check", o); err != nil {
 			return nil, fmt.Errorf("identity: password context: %w", err)
 		}
 	}

@@ -5,12 +5,12 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/base32"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"haven/internal/audit"
+	"haven/internal/guard"
 	"haven/internal/keys"
 )
 
@@ -18,7 +18,7 @@ import (
 const StepUpWindow = 5 * time.Minute
 
 // ErrStepUpRequired means the act needs a fresh second factor (POST /api/v1/auth/step-up).
-var ErrStepUpRequired = errors.New("confirm it is you: enter a code from your authenticator app")
+var ErrStepUpRequired = guard.ErrStepUpRequired
 
 // RecoveryCodeCount is how many single-use recovery codes an account holds.
 const RecoveryCodeCount = 10
@@ -28,7 +28,7 @@ const reasonRecoveryCode = "recovery-code"
 // RequireStepUp refuses a sensitive act unless the session passed a second factor within
 // StepUpWindow.
 func (s *Service) RequireStepUp(sess *Session) error {
-	if sess == nil || sess.Stage != StageFull || s.now().Sub(sess.MFAAt) > StepUpWindow {
+	if sess == nil || sess.Stage != StageFull || s.now().Sub(sess.Subject.FactorAt) > StepUpWindow {
 		return ErrStepUpRequired
 	}
 	return nil
@@ -59,7 +59,7 @@ func (s *Service) StepUp(ctx context.Context, sess *Session, code string, o Orig
 		}
 		return ErrInvalidCode
 	}
-	if sess.MFAAt, err = s.markSecondFactor(ctx, sess.tokenHash); err != nil {
+	if sess.Subject.FactorAt, err = s.markSecondFactor(ctx, sess.tokenHash); err != nil {
 		return err
 	}
 	return s.record(ctx, sess.Subject, "auth.step-up", sess.Subject.AccountID, audit.Success, reason, o)

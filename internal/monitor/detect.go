@@ -17,6 +17,7 @@ const (
 	AfterHours        = "after-hours"
 	FlaggedRecord     = "flagged-record"
 	AuditIntegrity    = "audit-integrity"
+	RecordIntegrity   = "record-integrity"
 )
 
 // Alert is one detection. Subject and Detail hold identifiers and counts, never PHI.

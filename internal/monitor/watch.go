@@ -85,6 +85,31 @@ type Watcher struct {
 	verifier note.Verifier
 	// integrityAlerted is the checkpoint size already alerted on, so a failure alerts once.
 	integrityAlerted int64
+	// unreadable holds the patients whose record already raised a record-integrity alert in
+	// this process, so a broken record shown in every list alerts once.
+	unreadable map[string]bool
+}
+
+// Unreadable raises a record-integrity alert, once per patient, for a record whose ciphertext
+// did not open (clinical.Alarm). The alert names the patient identifier only; the cause is
+// logged without PHI (a decryption error carries none).
+func (w *Watcher) Unreadable(ctx context.Context, patientID string, cause error) {
+	w.mu.Lock()
+	if w.unreadable == nil {
+		w.unreadable = map[string]bool{}
+	}
+	seen := w.unreadable[patientID]
+	w.unreadable[patientID] = true
+	w.mu.Unlock()
+	if seen {
+		return
+	}
+	w.log.Error("record does not open", "patient_id", patientID, "error", cause.Error())
+	a := Alert{Kind: RecordIntegrity, Severity: "high", Subject: patientID,
+		Detail: "a patient record could not be decrypted: restore it from a backup or check the keys", Time: w.now().UTC()}
+	if err := w.Raise(context.WithoutCancel(ctx), a); err != nil {
+		w.log.Error("record integrity alert", "patient_id", patientID, "error", err.Error())
+	}
 }
 
 // VerifyCheckpointsWith makes the integrity check also verify the latest checkpoint's signature.

@@ -5,6 +5,8 @@
 // It holds no behaviour beyond naming: what a role may do is decided by access.
 package principal
 
+import "time"
+
 // Role is what an account is for.
 type Role string
 
@@ -30,6 +32,9 @@ type Subject struct {
 	Role      Role
 	// PatientID is the patient record a patient account belongs to; empty for the workforce.
 	PatientID string
+	// FactorAt is when the caller's session last passed a second factor (zero if never): the
+	// door lets a step-up act through only if it is recent.
+	FactorAt time.Time
 }
 
 // Origin is where a request came from, as every audit entry records it.

@@ -2,40 +2,31 @@
 // patient's access log (who opened their record, when, what and why), reports of accesses a
 // patient does not recognise, and the auditor's search and review queue.
 //
-// It follows the same door as clinical: decide → audit → release, and fails closed. Auditors see
-// identifiers, staff names, actions and outcomes, never clinical content; reading an access log
-// is itself an audit entry.
+// Every read and act passes the one door (package guard), as clinical's do: decide → audit →
+// release, failing closed. Auditors see identifiers, staff names, actions and outcomes, never
+// clinical content; reading an access log is itself an audit entry.
 package privacy
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"time"
 
 	"haven/internal/access"
 	"haven/internal/audit"
+	"haven/internal/fault"
+	"haven/internal/guard"
 	"haven/internal/monitor"
 	"haven/internal/store"
 )
 
 // Errors, safe to show.
 var (
-	ErrForbidden = errors.New("you are not permitted to do this")
-	ErrNotFound  = errors.New("no such entry")
+	ErrForbidden = guard.ErrForbidden
+	ErrNotFound  = fault.New(fault.NotFound, "no such entry")
 )
-
-// Decider is the policy decision point.
-type Decider interface {
-	Decide(ctx context.Context, s access.Subject, a access.Action, r access.Resource) access.Decision
-}
-
-// Auditor appends audit entries.
-type Auditor interface {
-	Append(ctx context.Context, e audit.Entry) (int64, error)
-}
 
 // Names gives staff members' display names.
 type Names interface {
@@ -44,16 +35,16 @@ type Names interface {
 
 // Service is the privacy component.
 type Service struct {
-	db     *store.DB
-	policy Decider
-	audit  Auditor
-	names  Names
-	now    func() time.Time
+	db          *store.DB
+	door        *guard.Door
+	names       Names
+	checkpoints *audit.Checkpointer
+	now         func() time.Time
 }
 
 // New builds the service.
-func New(db *store.DB, p Decider, a Auditor, n Names, now func() time.Time) *Service {
-	return &Service{db: db, policy: p, audit: a, names: n, now: now}
+func New(db *store.DB, door *guard.Door, n Names, cp *audit.Checkpointer, now func() time.Time) *Service {
+	return &Service{db: db, door: door, names: n, checkpoints: cp, now: now}
 }
 
 // AccessEvent is one line of a patient's access log.
@@ -93,40 +84,26 @@ var explain = map[string]string{
 	access.ReasonAdministrative: "administration",
 }
 
-// record appends one entry about a patient's access log.
-func (s *Service) record(ctx context.Context, by access.Subject, action, patientID, resourceID, outcome, reason string, o audit.Origin) error {
-	_, err := s.audit.Append(ctx, audit.Entry{ActorID: by.AccountID, ActorRole: string(by.Role), Action: action,
-		ResourceType: "AuditEvent", ResourceID: resourceID, PatientID: patientID, Outcome: outcome, Reason: reason,
-		SourceAddr: o.Addr, RequestID: o.RequestID, Purpose: access.PurposeOfUse(by)})
-	return err
+// act names an act on a patient's trail for the door.
+func act(by access.Subject, a access.Action, patientID, resourceID string, o audit.Origin) guard.Act {
+	return guard.Act{By: by, Action: a, Resource: access.Resource{Type: "AuditEvent", ID: resourceID, PatientID: patientID}, Origin: o}
 }
 
-// decide asks the policy and records the decision; a deny becomes ErrForbidden.
+// decide passes an act through the door with nothing to run: the read that follows is
+// released by the caller only because this returned nil, after the entry is durable.
 func (s *Service) decide(ctx context.Context, by access.Subject, a access.Action, patientID, resourceID string, o audit.Origin) error {
-	d := s.policy.Decide(ctx, by, a, access.Resource{Type: "AuditEvent", PatientID: patientID})
-	outcome := audit.Deny
-	if d.Allow {
-		outcome = audit.Allow
-	}
-	if err := s.record(ctx, by, string(a), patientID, resourceID, outcome, d.Reason, o); err != nil {
-		return err
-	}
-	if !d.Allow {
-		return ErrForbidden
-	}
-	return nil
+	return guard.Run(ctx, s.door, act(by, a, patientID, resourceID, o), func(context.Context) error { return nil })
 }
 
 // AccessLog returns who opened the patient's record, newest first (the latest 200 events).
 // The read itself is audited before the log is returned.
 func (s *Service) AccessLog(ctx context.Context, by access.Subject, patientID string, o audit.Origin) ([]AccessEvent, error) {
-	d := s.policy.Decide(ctx, by, access.ReadAccessLog, access.Resource{Type: "AuditEvent", PatientID: patientID})
-	if !d.Allow {
-		if err := s.record(ctx, by, string(access.ReadAccessLog), patientID, "", audit.Deny, d.Reason, o); err != nil {
-			return nil, err
-		}
-		return nil, ErrForbidden
-	}
+	return guard.Do(ctx, s.door, act(by, access.ReadAccessLog, patientID, "", o), func(ctx context.Context) ([]AccessEvent, error) {
+		return s.accessLog(ctx, patientID)
+	})
+}
+
+func (s *Service) accessLog(ctx context.Context, patientID string) ([]AccessEvent, error) {
 	entries, err := audit.Search(ctx, s.db, audit.Filter{PatientID: patientID, Limit: 200})
 	if err != nil {
 		return nil, err
@@ -163,9 +140,6 @@ func (s *Service) AccessLog(ctx context.Context, by access.Subject, patientID st
 			ev.Who = names[e.ActorID]
 		}
 		events = append(events, ev)
-	}
-	if err := s.record(ctx, by, string(access.ReadAccessLog), patientID, "", audit.Allow, d.Reason, o); err != nil {
-		return nil, err
 	}
 	return events, nil
 }

@@ -17,6 +17,7 @@ import (
 
 	"haven/internal/audit"
 	"haven/internal/clinical"
+	"haven/internal/guard"
 	"haven/internal/identity"
 	"haven/internal/identity/password"
 	"haven/internal/identity/totp"
@@ -47,7 +48,7 @@ func (noopSealer) Seal(_ keys.Location, p []byte) ([]byte, error) { return p, ni
 
 type noopAudit struct{}
 
-func (noopAudit) Append(context.Context, audit.Entry) (int64, error) { return 0, nil }
+func (noopAudit) AppendAll(context.Context, []audit.Entry) error { return nil }
 
 // BenchmarkPHIRead measures GET /api/v1/patients/{id} through the whole handler stack
 // (headers, CSRF check, session, metrics, router, policy, store, keys, audit) as a signed-in
@@ -96,7 +97,7 @@ func benchServerWith(b *testing.B, idc identity.Config, noop bool) (*Server, htt
 		b.Fatal(err)
 	}
 	if noop {
-		s.records = clinical.New(s.db, noopCipher{}, s.policy, noopAudit{}, s.identity, now)
+		s.records = clinical.New(s.db, noopCipher{}, guard.New(s.policy, noopAudit{}, now), s.identity, s.watcher, now)
 		s.handler = s.buildHandler()
 	}
 	ts := httptest.NewUnstartedServer(s.handler)

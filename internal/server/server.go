@@ -28,13 +28,16 @@ import (
 	"haven/internal/api"
 	"haven/internal/audit"
 	"haven/internal/clinical"
+	"haven/internal/guard"
 	"haven/internal/httpx"
 	"haven/internal/identity"
 	"haven/internal/keys"
 	"haven/internal/keys/kms/localfile"
 	"haven/internal/mail"
 	"haven/internal/monitor"
+	"haven/internal/principal"
 	"haven/internal/privacy"
+	"haven/internal/services"
 	"haven/internal/store"
 	"haven/internal/web"
 )
@@ -124,6 +127,7 @@ type Server struct {
 	records  *clinical.Records
 	privacy  *privacy.Service
 	policy   *access.Policy
+	door     *guard.Door
 	api      *api.API
 	web      *web.UI
 	metrics  *monitor.Metrics
@@ -170,8 +174,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	idc.BaseURL, idc.Log = cfg.BaseURL, s.log
 	// The records component is built after identity and needs it; the closure reads it at use.
-	idc.PatientEmail = func(ctx context.Context, patientID string) (string, error) {
-		return s.records.ContactEmail(ctx, patientID)
+	idc.PatientEmail = func(ctx context.Context, patientID, why string, o identity.Origin) (string, error) {
+		return s.records.ContactEmail(ctx, patientID, why, o)
 	}
 	if m := s.mailer(); m != nil {
 		idc.Mail = m
@@ -179,14 +183,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if idc.OIDC.Issuer != "" && idc.OIDC.RedirectURL == "" {
 		idc.OIDC.RedirectURL = cfg.BaseURL + web.OIDCCallbackPath
 	}
-	if s.identity, err = identity.New(idc, s.db, s.keys, s.audit, cfg.Now); err != nil {
-		s.db.Close()
-		return nil, err
-	}
-	policy := access.New(clinical.CareTeam{DB: s.db})
-	s.records = clinical.New(s.db, s.keys, policy, s.audit, s.identity, cfg.Now)
-	s.privacy = privacy.New(s.db, policy, s.audit, s.identity, cfg.Now)
-	s.policy = policy
+	s.policy = access.New(clinical.CareTeam{DB: s.db})
+	s.door = guard.New(s.policy, s.audit, cfg.Now)
 	s.metrics = monitor.NewMetrics()
 	var webhook *monitor.Webhook
 	if cfg.AlertWebhookURL != "" {
@@ -196,6 +194,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.db.Close()
 		return nil, err
 	}
+	if s.identity, err = identity.New(idc, s.db, s.keys, s.door, cfg.Now); err != nil {
+		s.db.Close()
+		return nil, err
+	}
+	s.records = clinical.New(s.db, s.keys, s.door, s.identity, s.watcher, cfg.Now)
+	s.privacy = privacy.New(s.db, s.door, s.identity, s.cps, cfg.Now)
 	if cfg.SMTP.Addr != "" && len(cfg.AlertEmailTo) > 0 {
 		s.watcher.MailTo(&monitor.Mailer{Sender: s.mailer(), To: cfg.AlertEmailTo})
 	}
@@ -222,16 +226,23 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 // buildHandler mounts the API, the UI and the operational endpoints behind the pipeline.
 func (s *Server) buildHandler() http.Handler {
 	mux := http.NewServeMux()
-	s.api = api.New(api.Deps{Log: s.log, Identity: s.identity, Records: s.records, Policy: s.policy, Audit: s.audit,
-		Privacy: s.privacy, Checkpoints: s.cps, DB: s.db, AuditKey: s.auditKey, BaseURL: s.cfg.BaseURL, Version: Version})
+	svc := services.Services{Log: s.log, Identity: s.identity, Records: s.records, Privacy: s.privacy, Admit: s.admit,
+		AuditKey: s.auditKey, BaseURL: s.cfg.BaseURL, Version: Version}
+	s.api = api.New(svc)
 	s.api.Mount(mux)
-	s.web = web.New(web.Deps{Log: s.log, Identity: s.identity, Records: s.records, Privacy: s.privacy, Policy: s.policy, Audit: s.audit,
-		DB: s.db, BaseURL: s.cfg.BaseURL})
+	s.web = web.New(svc)
 	s.web.Mount(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", s.ready)
 	mux.Handle("GET /metrics", s.metrics.Handler())
 	return s.chain(mux)
+}
+
+// admit is services.Services.Admit: the door's check before a transport reads a body. An
+// action name the policy does not know is refused (and recorded) like any other.
+func (s *Server) admit(ctx context.Context, by principal.Subject, action, patientID string, o principal.Origin) error {
+	return s.door.Admit(ctx, guard.Act{By: by, Action: access.Action(action),
+		Resource: access.Resource{PatientID: patientID}, Origin: o})
 }
 
 // witnesses builds the configured checkpoint witnesses.

@@ -268,15 +268,10 @@ func (st *storm) report(b *testing.B) {
 func stormAccounts(b *testing.B, s *Server, n int) []string {
 	b.Helper()
 	ctx := context.Background()
-	staff, err := s.identity.Workforce(ctx)
-	if err != nil {
+	// The administrator made at setup, with a fresh second factor: inviting staff needs a step-up.
+	admin := access.Subject{Role: access.Admin, FactorAt: s.cfg.Now()}
+	if err := s.db.QueryRowContext(ctx, `SELECT id FROM accounts WHERE role = 'admin'`).Scan(&admin.AccountID); err != nil {
 		b.Fatal(err)
-	}
-	var admin access.Subject
-	for _, a := range staff {
-		if a.Role == access.Admin {
-			admin = access.Subject{AccountID: a.ID, Role: a.Role}
-		}
 	}
 	o := identity.Origin{Addr: "127.0.0.1"}
 	emails := make([]string, n)

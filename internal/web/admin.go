@@ -4,10 +4,9 @@ import (
 	"net/http"
 	"sort"
 
-	"haven/internal/access"
-	"haven/internal/audit"
 	"haven/internal/httpx"
 	"haven/internal/identity"
+	"haven/internal/principal"
 )
 
 type adminData struct {
@@ -23,14 +22,14 @@ type adminData struct {
 
 // roleChoice is a staff role as the role picker names it.
 type roleChoice struct {
-	Role  access.Role
+	Role  principal.Role
 	Label string
 }
 
 var staffRoles = []roleChoice{
-	{access.Clinician, "Clinician"},
-	{access.Auditor, "Privacy officer (auditor)"},
-	{access.Admin, "Administrator"},
+	{principal.Clinician, "Clinician"},
+	{principal.Auditor, "Privacy officer (auditor)"},
+	{principal.Admin, "Administrator"},
 }
 
 // linkNotice tells the issuer of a single-use link where it went: e-mailed to its owner, or
@@ -45,36 +44,18 @@ type patientIDs struct {
 	Clinicians []string
 }
 
-// requireAdmin asks the policy, as the API does, and audits a refusal.
-func (u *UI) requireAdmin(r *http.Request, action string) (access.Subject, error) {
-	s, err := require(r, access.Admin)
-	if err != nil {
-		return access.Subject{}, err
-	}
-	d := u.d.Policy.Decide(r.Context(), s.Subject, access.ManageAccounts, access.Resource{Type: "Account"})
-	if d.Allow {
-		return s.Subject, nil
-	}
-	o := httpx.Origin(r)
-	if _, err := u.d.Audit.Append(r.Context(), audit.Entry{ActorID: s.Subject.AccountID, ActorRole: string(s.Subject.Role),
-		Action: action, ResourceType: "Account", Outcome: audit.Deny, Reason: d.Reason, SourceAddr: o.Addr, RequestID: o.RequestID}); err != nil {
-		return access.Subject{}, httpx.FromDomain(err)
-	}
-	return access.Subject{}, httpx.ErrForbidden
-}
-
-func (u *UI) adminData(r *http.Request, by access.Subject) (adminData, error) {
-	staff, err := u.d.Identity.Workforce(r.Context())
+func (u *UI) adminData(r *http.Request, by principal.Subject) (adminData, error) {
+	staff, err := u.d.Identity.Workforce(r.Context(), by, httpx.Origin(r))
 	if err != nil {
 		return adminData{}, err
 	}
 	d := adminData{Staff: staff, Self: by.AccountID, Roles: staffRoles}
 	for _, a := range staff {
-		if a.Role == access.Clinician && a.Status == identity.StatusActive {
+		if a.Role == principal.Clinician && a.Status == identity.StatusActive {
 			d.Clinicians = append(d.Clinicians, a)
 		}
 	}
-	ids, err := u.d.Records.PatientIDs(r.Context(), by)
+	ids, err := u.d.Records.PatientIDs(r.Context(), by, httpx.Origin(r))
 	if err != nil {
 		return adminData{}, httpx.FromDomain(err)
 	}
@@ -86,7 +67,7 @@ func (u *UI) adminData(r *http.Request, by access.Subject) (adminData, error) {
 }
 
 func (u *UI) admin(w http.ResponseWriter, r *http.Request) error {
-	by, err := u.requireAdmin(r, "account.list")
+	by, err := u.admit(r, "accounts.manage", "", "/admin")
 	if err != nil {
 		return err
 	}
@@ -100,16 +81,13 @@ func (u *UI) admin(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (u *UI) inviteStaff(w http.ResponseWriter, r *http.Request) error {
-	by, err := u.requireAdmin(r, "account.invite")
+	by, err := u.admit(r, "account.invite", "", "/admin")
 	if err != nil {
 		return err
 	}
-	if err := u.needStepUp(r, "/admin"); err != nil {
-		return err
-	}
-	role := access.Role(r.PostFormValue("role"))
+	role := principal.Role(r.PostFormValue("role"))
 	if role == "" {
-		role = access.Clinician
+		role = principal.Clinician
 	}
 	_, link, ierr := u.d.Identity.InviteWorkforce(r.Context(), by, role, r.PostFormValue("email"), r.PostFormValue("name"), httpx.Origin(r))
 	d, err := u.adminData(r, by)
@@ -126,11 +104,8 @@ func (u *UI) inviteStaff(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (u *UI) resetStaffPassword(w http.ResponseWriter, r *http.Request) error {
-	by, err := u.requireAdmin(r, "account.reset-issue")
+	by, err := u.admit(r, "account.reset-issue", "", "/admin")
 	if err != nil {
-		return err
-	}
-	if err := u.needStepUp(r, "/admin"); err != nil {
 		return err
 	}
 	link, rerr := u.d.Identity.ResetStaffPassword(r.Context(), by, r.PathValue("id"), httpx.Origin(r))
@@ -153,14 +128,11 @@ func (u *UI) resetStaffPassword(w http.ResponseWriter, r *http.Request) error {
 
 // changeStaffRole gives a staff member another role, after a step-up; their sessions end.
 func (u *UI) changeStaffRole(w http.ResponseWriter, r *http.Request) error {
-	by, err := u.requireAdmin(r, "account.role-change")
+	by, err := u.admit(r, "account.role-change", "", "/admin")
 	if err != nil {
 		return err
 	}
-	if err := u.needStepUp(r, "/admin"); err != nil {
-		return err
-	}
-	if err := u.d.Identity.ChangeRole(r.Context(), by, r.PathValue("id"), access.Role(r.PostFormValue("role")), httpx.Origin(r)); err != nil {
+	if err := u.d.Identity.ChangeRole(r.Context(), by, r.PathValue("id"), principal.Role(r.PostFormValue("role")), httpx.Origin(r)); err != nil {
 		d, derr := u.adminData(r, by)
 		if derr != nil {
 			return derr
@@ -170,8 +142,23 @@ func (u *UI) changeStaffRole(w http.ResponseWriter, r *http.Request) error {
 	return goTo("/admin?changed=role")
 }
 
+func (u *UI) unassign(w http.ResponseWriter, r *http.Request) error {
+	by, err := u.admit(r, "careteam.remove", "", "/admin")
+	if err != nil {
+		return err
+	}
+	if err := u.d.Records.Unassign(r.Context(), by, r.PostFormValue("patient"), r.PostFormValue("clinician"), httpx.Origin(r)); err != nil {
+		d, derr := u.adminData(r, by)
+		if derr != nil {
+			return derr
+		}
+		return u.formPage(w, r, "admin", "Administration", d, err)
+	}
+	return goTo("/admin?removed=1")
+}
+
 func (u *UI) assign(w http.ResponseWriter, r *http.Request) error {
-	by, err := u.requireAdmin(r, "careteam.assign")
+	by, err := u.admit(r, "careteam.assign", "", "/admin")
 	if err != nil {
 		return err
 	}
@@ -186,14 +173,8 @@ func (u *UI) assign(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (u *UI) disableStaff(w http.ResponseWriter, r *http.Request) error {
-	by, err := u.requireAdmin(r, "account.disable")
+	by, err := u.admit(r, "account.disable", "", "/admin")
 	if err != nil {
-		return err
-	}
-	if r.PathValue("id") == by.AccountID {
-		return httpx.Errorf(http.StatusUnprocessableEntity, "you cannot disable your own account")
-	}
-	if err := u.needStepUp(r, "/admin"); err != nil {
 		return err
 	}
 	if err := u.d.Identity.Disable(r.Context(), by, r.PathValue("id"), httpx.Origin(r)); err != nil {

@@ -1,17 +1,13 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"strings"
 	"time"
 
-	"golang.org/x/mod/sumdb/tlog"
-
-	"haven/internal/access"
-	"haven/internal/audit"
 	"haven/internal/httpx"
 	"haven/internal/monitor"
+	"haven/internal/principal"
 	"haven/internal/privacy"
 )
 
@@ -19,8 +15,8 @@ type auditorData struct {
 	Alerts     []monitor.Alert
 	Reviews    []privacy.Review
 	Checkpoint *checkpointView
-	Filter     audit.Filter
-	Results    []audit.Entry
+	Filter     privacy.Filter
+	Results    []privacy.Entry
 	Searched   bool
 	Resolved   bool
 	FromDate   string // the form's date fields, echoed back
@@ -28,8 +24,8 @@ type auditorData struct {
 }
 
 // trailFilter reads the auditor's search form. Dates are whole UTC days; "to" includes its day.
-func trailFilter(r *http.Request) (audit.Filter, string, string) {
-	f := audit.Filter{PatientID: strings.TrimSpace(r.PostFormValue("patient")), ActorID: strings.TrimSpace(r.PostFormValue("actor")),
+func trailFilter(r *http.Request) (privacy.Filter, string, string) {
+	f := privacy.Filter{PatientID: strings.TrimSpace(r.PostFormValue("patient")), ActorID: strings.TrimSpace(r.PostFormValue("actor")),
 		Action: strings.TrimSpace(r.PostFormValue("action")), Outcome: r.PostFormValue("outcome"), Limit: 200}
 	from, to := r.PostFormValue("from"), r.PostFormValue("to")
 	if d, err := time.Parse(time.DateOnly, from); err == nil {
@@ -41,39 +37,35 @@ func trailFilter(r *http.Request) (audit.Filter, string, string) {
 	return f, from, to
 }
 
-// auditorExport downloads the matching entries as FHIR R4 AuditEvent NDJSON.
+// auditorExport downloads the matching entries as FHIR R4 AuditEvent NDJSON. The policy asks
+// for a fresh second factor first.
 func (u *UI) auditorExport(w http.ResponseWriter, r *http.Request) error {
-	s, err := require(r, access.Auditor)
+	by, err := u.admit(r, "audit.export", "", "/auditor")
 	if err != nil {
-		return err
-	}
-	if err := u.needStepUp(r, "/auditor"); err != nil {
 		return err
 	}
 	f, _, _ := trailFilter(r)
 	f.Limit = 1000
-	es, err := u.d.Privacy.SearchTrail(r.Context(), s.Subject, f, httpx.Origin(r))
+	nd, err := u.d.Privacy.ExportTrail(r.Context(), by, f, httpx.Origin(r))
 	if err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/fhir+ndjson")
 	w.Header().Set("Content-Disposition", `attachment; filename="haven-auditevents.ndjson"`)
 	w.Header().Set("Cache-Control", "no-store")
-	return audit.WriteFHIRNDJSON(w, es)
+	_, err = w.Write(nd)
+	return err
 }
 
 type checkpointView struct {
-	audit.Checkpoint
+	privacy.Checkpoint
 	RootB64 string
 	Matches bool // the stored tree still has this root at this size
 }
 
-func (u *UI) auditorData(r *http.Request, s access.Subject) (auditorData, error) {
+func (u *UI) auditorData(r *http.Request, s principal.Subject) (auditorData, error) {
 	reviews, err := u.d.Privacy.OpenReviews(r.Context(), s, httpx.Origin(r))
 	if err != nil {
-		if errors.Is(err, privacy.ErrForbidden) {
-			return auditorData{}, httpx.ErrForbidden
-		}
 		return auditorData{}, err
 	}
 	alerts, err := u.d.Privacy.Alerts(r.Context(), s, httpx.Origin(r))
@@ -81,22 +73,18 @@ func (u *UI) auditorData(r *http.Request, s access.Subject) (auditorData, error)
 		return auditorData{}, err
 	}
 	d := auditorData{Reviews: reviews, Alerts: alerts}
-	cp, err := audit.Latest(r.Context(), u.d.DB)
+	cp, matches, err := u.d.Privacy.CheckpointStatus(r.Context(), s, httpx.Origin(r))
 	if err != nil {
 		return auditorData{}, err
 	}
 	if cp.Size > 0 {
-		v := &checkpointView{Checkpoint: cp, RootB64: cp.Root.String()}
-		if root, err := tlog.TreeHash(cp.Size, audit.StoredHashes(r.Context(), u.d.DB)); err == nil && root == cp.Root {
-			v.Matches = true
-		}
-		d.Checkpoint = v
+		d.Checkpoint = &checkpointView{Checkpoint: cp, RootB64: cp.Root.String(), Matches: matches}
 	}
 	return d, nil
 }
 
 func (u *UI) auditor(w http.ResponseWriter, r *http.Request) error {
-	s, err := require(r, access.Auditor)
+	s, err := require(r, principal.Auditor)
 	if err != nil {
 		return err
 	}
@@ -109,7 +97,7 @@ func (u *UI) auditor(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (u *UI) auditorSearch(w http.ResponseWriter, r *http.Request) error {
-	s, err := require(r, access.Auditor)
+	s, err := require(r, principal.Auditor)
 	if err != nil {
 		return err
 	}
@@ -126,14 +114,11 @@ func (u *UI) auditorSearch(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (u *UI) resolveReview(w http.ResponseWriter, r *http.Request) error {
-	s, err := require(r, access.Auditor)
+	s, err := require(r, principal.Auditor)
 	if err != nil {
 		return err
 	}
 	if err := u.d.Privacy.Resolve(r.Context(), s.Subject, r.PathValue("id"), httpx.Origin(r)); err != nil {
-		if errors.Is(err, privacy.ErrNotFound) {
-			return httpx.ErrNotFound
-		}
 		return err
 	}
 	return goTo("/auditor?resolved=1")

@@ -6,9 +6,9 @@ import (
 	"net/url"
 	"strconv"
 
-	"haven/internal/access"
 	"haven/internal/clinical"
 	"haven/internal/httpx"
+	"haven/internal/principal"
 	"haven/internal/privacy"
 )
 
@@ -24,7 +24,7 @@ type searchData struct {
 }
 
 func (u *UI) clinician(w http.ResponseWriter, r *http.Request) error {
-	s, err := require(r, access.Clinician)
+	s, err := require(r, principal.Clinician)
 	if err != nil {
 		return err
 	}
@@ -37,7 +37,7 @@ func (u *UI) clinician(w http.ResponseWriter, r *http.Request) error {
 
 // search is a POST so that the PHI typed into it stays out of URLs, history and access logs.
 func (u *UI) search(w http.ResponseWriter, r *http.Request) error {
-	s, err := require(r, access.Clinician)
+	s, err := require(r, principal.Clinician)
 	if err != nil {
 		return err
 	}
@@ -62,14 +62,14 @@ type registerData struct {
 }
 
 func (u *UI) registerForm(w http.ResponseWriter, r *http.Request) error {
-	if _, err := require(r, access.Clinician); err != nil {
+	if _, err := require(r, principal.Clinician); err != nil {
 		return err
 	}
 	return u.render(w, r, http.StatusOK, "register", page{Title: "Register a patient", Data: registerData{}})
 }
 
 func (u *UI) register(w http.ResponseWriter, r *http.Request) error {
-	s, err := require(r, access.Clinician)
+	s, err := require(r, principal.Clinician)
 	if err != nil {
 		return err
 	}
@@ -86,15 +86,12 @@ func (u *UI) register(w http.ResponseWriter, r *http.Request) error {
 
 // sendSignInLink issues a patient in the clinician's care a password-reset link.
 func (u *UI) sendSignInLink(w http.ResponseWriter, r *http.Request) error {
-	s, err := require(r, access.Clinician)
+	id := r.PathValue("id")
+	by, err := u.admit(r, "patient.sign-in-link", id, "/clinician/patients/"+id)
 	if err != nil {
 		return err
 	}
-	id := r.PathValue("id")
-	if err := u.needStepUp(r, "/clinician/patients/"+id); err != nil {
-		return err
-	}
-	link, err := u.d.Records.SendSignInLink(r.Context(), s.Subject, id, httpx.Origin(r))
+	link, err := u.d.Records.SendSignInLink(r.Context(), by, id, httpx.Origin(r))
 	if err != nil {
 		return httpx.FromDomain(err)
 	}
@@ -110,7 +107,7 @@ type recordData struct {
 }
 
 func (u *UI) record(w http.ResponseWriter, r *http.Request) error {
-	s, err := require(r, access.Clinician)
+	s, err := require(r, principal.Clinician)
 	if err != nil {
 		return err
 	}
@@ -122,7 +119,7 @@ func (u *UI) record(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (u *UI) addNote(w http.ResponseWriter, r *http.Request) error {
-	s, err := require(r, access.Clinician)
+	s, err := require(r, principal.Clinician)
 	if err != nil {
 		return err
 	}
@@ -143,7 +140,7 @@ func (u *UI) addNote(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (u *UI) patient(w http.ResponseWriter, r *http.Request) error {
-	s, err := require(r, access.Patient)
+	s, err := require(r, principal.Patient)
 	if err != nil {
 		return err
 	}
@@ -161,7 +158,7 @@ func (u *UI) patient(w http.ResponseWriter, r *http.Request) error {
 
 // reportAccess is the patient's "I don't recognise this" on one line of their access log.
 func (u *UI) reportAccess(w http.ResponseWriter, r *http.Request) error {
-	s, err := require(r, access.Patient)
+	s, err := require(r, principal.Patient)
 	if err != nil {
 		return err
 	}

@@ -6,8 +6,10 @@ import (
 	"net/url"
 	"strings"
 
+	"haven/internal/fault"
 	"haven/internal/httpx"
 	"haven/internal/identity"
+	"haven/internal/principal"
 )
 
 // localPath keeps only a path on this site (no scheme, no host, no "//"), so that ?next= cannot
@@ -19,7 +21,26 @@ func localPath(p string) string {
 	return p
 }
 
-// needStepUp sends a person whose second factor is not recent to confirm it, then back to next.
+// admit asks the door, before the form is read, whether the signed-in person may perform
+// action (a policy action name) on patientID, if any. A refusal is recorded by the door; a
+// missing step-up sends the person to confirm it, then back to next.
+func (u *UI) admit(r *http.Request, action, patientID, next string) (principal.Subject, error) {
+	s := httpx.Session(r)
+	if s == nil || s.Stage != identity.StageFull {
+		return principal.Subject{}, goTo(stagePath(s))
+	}
+	err := u.d.Admit(r.Context(), s.Subject, action, patientID, httpx.Origin(r))
+	if fault.Is(err, fault.StepUpRequired) {
+		return principal.Subject{}, goTo("/step-up?next=" + url.QueryEscape(next))
+	}
+	if err != nil {
+		return principal.Subject{}, err
+	}
+	return s.Subject, nil
+}
+
+// needStepUp sends a person whose second factor is not recent to confirm it, then back to next
+// (acts on their own account, which identity guards itself).
 func (u *UI) needStepUp(r *http.Request, next string) error {
 	err := u.d.Identity.RequireStepUp(httpx.Session(r))
 	if errors.Is(err, identity.ErrStepUpRequired) {

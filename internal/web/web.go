@@ -14,18 +14,14 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
-	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
-	"haven/internal/access"
-	"haven/internal/audit"
-	"haven/internal/clinical"
 	"haven/internal/httpx"
 	"haven/internal/identity"
-	"haven/internal/privacy"
-	"haven/internal/store"
+	"haven/internal/principal"
+	"haven/internal/services"
 )
 
 //go:embed templates/*.html
@@ -34,17 +30,8 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
-// Deps are the services the UI calls.
-type Deps struct {
-	Log      *slog.Logger
-	Identity *identity.Service
-	Records  *clinical.Records
-	Privacy  *privacy.Service
-	Policy   *access.Policy
-	Audit    *audit.Log
-	DB       *store.DB // for the auditor's view of the latest checkpoint
-	BaseURL  string    // for one-time links
-}
+// Deps are the services the UI calls: the same set every transport gets.
+type Deps = services.Services
 
 // UI serves the pages.
 type UI struct {
@@ -119,6 +106,7 @@ func (u *UI) routes() []route {
 		{"GET /admin", u.admin},
 		{"POST /admin/staff", u.inviteStaff},
 		{"POST /admin/care-team", u.assign},
+		{"POST /admin/care-team/remove", u.unassign},
 		{"POST /admin/staff/{id}/disable", u.disableStaff},
 		{"POST /admin/staff/{id}/reset", u.resetStaffPassword},
 		{"POST /admin/staff/{id}/role", u.changeStaffRole},
@@ -160,7 +148,7 @@ type page struct {
 
 type userView struct {
 	Name string
-	Role access.Role
+	Role principal.Role
 }
 
 // render writes a page with status.
@@ -233,11 +221,11 @@ func stagePath(s *identity.Session) string {
 		return "/login/totp"
 	}
 	switch s.Subject.Role {
-	case access.Admin:
+	case principal.Admin:
 		return "/admin"
-	case access.Clinician:
+	case principal.Clinician:
 		return "/clinician"
-	case access.Auditor:
+	case principal.Auditor:
 		return "/auditor"
 	default:
 		return "/patient"
@@ -246,7 +234,7 @@ func stagePath(s *identity.Session) string {
 
 // require returns the fully signed-in session of a person with role, or sends the browser to
 // the step it is missing. A signed-in person of another role gets 403.
-func require(r *http.Request, role access.Role) (*identity.Session, error) {
+func require(r *http.Request, role principal.Role) (*identity.Session, error) {
 	s := httpx.Session(r)
 	if s == nil || s.Stage != identity.StageFull {
 		return nil, goTo(stagePath(s))
@@ -260,9 +248,6 @@ func require(r *http.Request, role access.Role) (*identity.Session, error) {
 // formError returns the message to show beside a form for a domain error the user can fix (bad
 // input, wrong credentials, a used link), or the error to answer with otherwise.
 func formError(err error) (string, error) {
-	if errors.Is(err, privacy.ErrForbidden) {
-		return "", httpx.ErrForbidden
-	}
 	var he *httpx.Error
 	if errors.As(httpx.FromDomain(err), &he) {
 		switch he.Status {

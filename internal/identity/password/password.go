@@ -31,6 +31,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"haven/internal/fault"
 	"runtime"
 	"slices"
 	"strings"
@@ -70,6 +71,9 @@ const (
 type ErrPolicy struct{ Reason string }
 
 func (e ErrPolicy) Error() string { return "password refused: " + e.Reason }
+
+// Unwrap gives the refusal its kind, so transports answer it as invalid input.
+func (e ErrPolicy) Unwrap() error { return fault.New(fault.Invalid, e.Error()) }
 
 // ErrMalformedHash means a stored hash is not an argon2id PHC string.
 var ErrMalformedHash = errors.New("password: malformed hash")

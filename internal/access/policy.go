@@ -1,0 +1,153 @@
+package access
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+)
+
+// Grant is how a role is allowed an action.
+type Grant string
+
+// Grants.
+const (
+	// Always: the role may, whatever the resource (the domain filters what it shows).
+	Always Grant = "always"
+	// OwnRecord: a patient, on their own record only.
+	OwnRecord Grant = "own-record"
+	// CareTeam: a clinician, on patients whose care team they are in.
+	CareTeam Grant = "care-team"
+)
+
+// Rule is one row of the policy: who may do an action, and how it is guarded. A role not in
+// Grants is refused with role-forbidden.
+type Rule struct {
+	Action  Action
+	Summary string // what the action is, in words a privacy officer reads
+	Grants  map[Role]Grant
+	// PHI: the action reads or writes protected health information.
+	PHI bool
+	// StepUp: the act needs a second factor within the last five minutes.
+	StepUp bool
+	// Writes: the action changes state; its audit entry is durable before the act runs.
+	Writes bool
+}
+
+// Rules is the whole policy, one row per action. It is data: the decision point interprets
+// it, docs/security.md prints it (WritePolicyTable), and the authorization matrix tests it.
+func Rules() []Rule {
+	return []Rule{
+		{Action: ReadRecord, Summary: "open a patient's record (demographics and notes)", PHI: true,
+			Grants: map[Role]Grant{Patient: OwnRecord, Clinician: CareTeam}},
+		{Action: WriteNote, Summary: "write a clinical note", PHI: true, Writes: true,
+			Grants: map[Role]Grant{Clinician: CareTeam}},
+		{Action: SearchPatients, Summary: "search patients (results limited to the care team)", PHI: true,
+			Grants: map[Role]Grant{Clinician: Always}},
+		{Action: ListCareTeam, Summary: "list one's own patients", PHI: true,
+			Grants: map[Role]Grant{Clinician: Always}},
+		{Action: RegisterPatient, Summary: "register a patient", PHI: true, Writes: true,
+			Grants: map[Role]Grant{Clinician: Always}},
+		{Action: SendSignInLink, Summary: "issue a patient a sign-in (password-reset) link", PHI: true, Writes: true, StepUp: true,
+			Grants: map[Role]Grant{Clinician: CareTeam}},
+		{Action: ReachPatient, Summary: "Haven reads a patient's e-mail address to send a notice or check a password", PHI: true,
+			Grants: map[Role]Grant{System: Always}},
+		{Action: AssignPatient, Summary: "put a clinician in a patient's care team (identifiers only)", Writes: true,
+			Grants: map[Role]Grant{Admin: Always}},
+		{Action: UnassignPatient, Summary: "take a clinician out of a patient's care team (identifiers only)", Writes: true,
+			Grants: map[Role]Grant{Admin: Always}},
+		{Action: ManageAccounts, Summary: "list staff accounts and patient identifiers (no PHI)",
+			Grants: map[Role]Grant{Admin: Always}},
+		{Action: InviteStaff, Summary: "invite a staff member with a role", Writes: true, StepUp: true,
+			Grants: map[Role]Grant{Admin: Always}},
+		{Action: DisableStaff, Summary: "disable a staff account", Writes: true, StepUp: true,
+			Grants: map[Role]Grant{Admin: Always}},
+		{Action: ChangeRole, Summary: "change a staff member's role", Writes: true, StepUp: true,
+			Grants: map[Role]Grant{Admin: Always}},
+		{Action: IssueStaffReset, Summary: "issue a staff member a password-reset link", Writes: true, StepUp: true,
+			Grants: map[Role]Grant{Admin: Always}},
+		{Action: PublishAudit, Summary: "sign and publish an audit checkpoint now", Writes: true,
+			Grants: map[Role]Grant{Admin: Always}},
+		{Action: ReadAccessLog, Summary: "read who opened a patient's record", PHI: true,
+			Grants: map[Role]Grant{Patient: OwnRecord, Auditor: Always}},
+		{Action: ReportAccess, Summary: "report an access the patient does not recognise", PHI: true, Writes: true,
+			Grants: map[Role]Grant{Patient: OwnRecord}},
+		{Action: ReviewAudit, Summary: "search the audit trail, see alerts, handle reports",
+			Grants: map[Role]Grant{Auditor: Always}},
+		{Action: ExportAudit, Summary: "download the audit trail", StepUp: true,
+			Grants: map[Role]Grant{Auditor: Always}},
+	}
+}
+
+// compile indexes rules by action, refusing a duplicate, an unknown role or grant, and a
+// grant that cannot apply to its role.
+func compile(rules []Rule) (map[Action]Rule, error) {
+	out := make(map[Action]Rule, len(rules))
+	for _, r := range rules {
+		if r.Action == "" {
+			return nil, fmt.Errorf("access: a rule has no action")
+		}
+		if _, dup := out[r.Action]; dup {
+			return nil, fmt.Errorf("access: two rules for %s", r.Action)
+		}
+		for role, g := range r.Grants {
+			if !role.Valid() && role != System {
+				return nil, fmt.Errorf("access: %s: unknown role %q", r.Action, role)
+			}
+			switch {
+			case g == Always:
+			case g == OwnRecord && role == Patient:
+			case g == CareTeam && role == Clinician:
+			default:
+				return nil, fmt.Errorf("access: %s: grant %q cannot apply to %s", r.Action, g, role)
+			}
+		}
+		if r.Grants[Admin] != "" && r.PHI {
+			return nil, fmt.Errorf("access: %s: administrators see no PHI", r.Action)
+		}
+		out[r.Action] = r
+	}
+	return out, nil
+}
+
+// Rule returns the rule for a, if there is one.
+func (p *Policy) Rule(a Action) (Rule, bool) {
+	r, ok := p.rules[a]
+	return r, ok
+}
+
+// Known reports whether a is an action the policy has a rule for.
+func (p *Policy) Known(a Action) bool {
+	_, ok := p.rules[a]
+	return ok
+}
+
+// WritePolicyTable prints the rules as a Markdown table, for docs/security.md.
+func WritePolicyTable(w io.Writer) error {
+	roles := []Role{Patient, Clinician, Auditor, Admin, System}
+	var b strings.Builder
+	b.WriteString("| action | what it is | patient | clinician | privacy officer | administrator | Haven itself | step-up | PHI |\n")
+	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	rules := Rules()
+	sort.SliceStable(rules, func(i, j int) bool { return rules[i].PHI && !rules[j].PHI })
+	for _, r := range rules {
+		fmt.Fprintf(&b, "| `%s` | %s |", r.Action, r.Summary)
+		for _, role := range roles {
+			g := r.Grants[role]
+			if g == "" {
+				g = "—"
+			}
+			fmt.Fprintf(&b, " %s |", g)
+		}
+		fmt.Fprintf(&b, " %s | %s |\n", yesNo(r.StepUp), yesNo(r.PHI))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}

@@ -1,0 +1,34 @@
+// Package services is the one set of domain services every transport receives (the JSON API,
+// the browser UI, and later FHIR and signalling). A transport calls these and nothing below
+// them: not the store, the keys, the policy or the audit log, which the services reach through
+// the one door (package guard).
+//
+// It holds no behaviour; server builds it once.
+package services
+
+import (
+	"context"
+	"log/slog"
+
+	"haven/internal/clinical"
+	"haven/internal/identity"
+	"haven/internal/principal"
+	"haven/internal/privacy"
+)
+
+// Services are what a transport may call.
+type Services struct {
+	Log      *slog.Logger
+	Identity *identity.Service
+	Records  *clinical.Records
+	Privacy  *privacy.Service
+	// Admit asks the one door whether by may perform action (a policy action name) on the
+	// patient named, if any, recording a refusal. Transports call it before reading a body, so
+	// a refusal never depends on what the body holds; the service then decides the act itself.
+	Admit func(ctx context.Context, by principal.Subject, action, patientID string, o principal.Origin) error
+	// AuditKey is the public checkpoint verifier key (note format): public by design.
+	AuditKey string
+	// BaseURL is the external URL one-time links start with, e.g. https://localhost:8443.
+	BaseURL string
+	Version string
+}
