@@ -43,24 +43,24 @@ type (
 		OK bool `json:"ok"`
 	}
 	meResponse struct {
-		ID        string      `json:"id"`
+		ID        string         `json:"id"`
 		Role      principal.Role `json:"role"`
-		Name      string      `json:"name,omitempty"`
-		Email     string      `json:"email,omitempty"`
-		PatientID string      `json:"patientId,omitempty"`
+		Name      string         `json:"name,omitempty"`
+		Email     string         `json:"email,omitempty"`
+		PatientID string         `json:"patientId,omitempty"`
 	}
 	staffResponse struct {
-		ID        string      `json:"id"`
+		ID        string         `json:"id"`
 		Role      principal.Role `json:"role"`
-		Status    string      `json:"status"`
-		Name      string      `json:"name"`
-		Email     string      `json:"email"`
-		HasTOTP   bool        `json:"hasTotp"`
-		CreatedAt time.Time   `json:"createdAt"`
+		Status    string         `json:"status"`
+		Name      string         `json:"name"`
+		Email     string         `json:"email"`
+		HasTOTP   bool           `json:"hasTotp"`
+		CreatedAt time.Time      `json:"createdAt"`
 	}
 	inviteRequest struct {
-		Email string      `json:"email"`
-		Name  string      `json:"name"`
+		Email string         `json:"email"`
+		Name  string         `json:"name"`
 		Role  principal.Role `json:"role"`
 	}
 	inviteResponse struct {

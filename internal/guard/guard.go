@@ -182,12 +182,12 @@ func (d *Door) May(ctx context.Context, by principal.Subject, a access.Action, r
 // Event is an authentication or account event that no policy decides (a sign-in attempt, a
 // logout, a password change by its owner): it is recorded with its outcome.
 type Event struct {
-	By        principal.Subject
-	Action    string
-	Resource  access.Resource
-	Outcome   string // audit.Success or audit.Failure
-	Reason    string
-	Origin    principal.Origin
+	By       principal.Subject
+	Action   string
+	Resource access.Resource
+	Outcome  string // audit.Success or audit.Failure
+	Reason   string
+	Origin   principal.Origin
 }
 
 // Record appends an event's entry; an error means the caller must not go on as if it were

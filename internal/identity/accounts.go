@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"haven/internal/access"
-	"haven/internal/guard"
 	"haven/internal/audit"
+	"haven/internal/guard"
 	"haven/internal/keys"
 	"haven/internal/store"
 )
@@ -185,7 +185,7 @@ func (s *Service) CreatePatientAccount(ctx context.Context, q store.Execer, by a
 func (s *Service) record(ctx context.Context, by access.Subject, action, accountID, outcome, reason string, o Origin) error {
 	return s.door.Record(ctx, guard.Event{By: by, Action: action,
 		Resource: access.Resource{Type: "Account", ID: accountID, PatientID: by.PatientID},
-		Outcome: outcome, Reason: reason, Origin: o})
+		Outcome:  outcome, Reason: reason, Origin: o})
 }
 
 // admit passes an administrative act on an account through the door: the policy decides and

@@ -8,8 +8,8 @@ import (
 	"strings"
 
 	"haven/internal/access"
-	"haven/internal/fault"
 	"haven/internal/audit"
+	"haven/internal/fault"
 	"haven/internal/keys"
 	"haven/internal/store"
 )

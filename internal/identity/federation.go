@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"haven/internal/access"
-	"haven/internal/fault"
 	"haven/internal/audit"
+	"haven/internal/fault"
 	"haven/internal/identity/oidc"
 	"haven/internal/keys"
 )

@@ -28,8 +28,8 @@ import (
 	"github.com/go-webauthn/webauthn/webauthn"
 
 	"haven/internal/access"
-	"haven/internal/fault"
 	"haven/internal/audit"
+	"haven/internal/fault"
 	"haven/internal/guard"
 	"haven/internal/identity/oidc"
 	"haven/internal/identity/password"

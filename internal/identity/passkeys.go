@@ -16,8 +16,8 @@ import (
 	"github.com/go-webauthn/webauthn/webauthn"
 
 	"haven/internal/access"
-	"haven/internal/fault"
 	"haven/internal/audit"
+	"haven/internal/fault"
 	"haven/internal/keys"
 )
 

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"haven/internal/access"
-	"haven/internal/fault"
 	"haven/internal/audit"
+	"haven/internal/fault"
 	"haven/internal/keys"
 )
 
