@@ -12,6 +12,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"strings"
 	"time"
 
 	"haven/internal/access"
@@ -58,19 +59,22 @@ type AccessEvent struct {
 	Why        string    `json:"why"` // the reason the decision recorded
 	You        bool      `json:"you"`
 	BreakGlass bool      `json:"breakGlass"`
-	Reported   bool      `json:"reported"`
+	// System marks Haven's own reads (a notice to the patient's address): shown, not reportable.
+	System   bool `json:"system"`
+	Reported bool `json:"reported"`
 }
 
 // describe says what an audited action did, in plain words.
 var describe = map[string]string{
-	"record.read":       "opened your record",
-	"note.write":        "wrote a note in your record",
-	"patient.search":    "found you in a search",
-	"careteam.list-own": "saw you in their list of patients",
-	"patient.register":  "registered you",
-	"careteam.assign":   "added a clinician to your care team",
-	"accesslog.read":    "read your access log",
-	"accesslog.report":  "reported an access",
+	"record.read":          "opened your record",
+	"note.write":           "wrote a note in your record",
+	"patient.search":       "found you in a search",
+	"careteam.list-own":    "saw you in their list of patients",
+	"patient.register":     "registered you",
+	"careteam.assign":      "added a clinician to your care team",
+	"accesslog.read":       "read your access log",
+	"accesslog.report":     "reported an access",
+	"patient.contact-read": "read your e-mail address to send you a message or check a new password against it",
 }
 
 var explain = map[string]string{
@@ -82,6 +86,7 @@ var explain = map[string]string{
 	access.ReasonRoleForbidden:  "refused",
 	access.ReasonPrivacyOfficer: "privacy review",
 	access.ReasonAdministrative: "administration",
+	access.ReasonSystem:         "automatic",
 }
 
 // act names an act on a patient's trail for the door.
@@ -127,7 +132,12 @@ func (s *Service) accessLog(ctx context.Context, patientID string) ([]AccessEven
 		if ev.Why == "" {
 			ev.Why = e.Reason
 		}
-		if you {
+		if why, _, ok := strings.Cut(e.Reason, " "); ok && explain[why] != "" {
+			ev.Why = explain[why] // a reason id with a detail after it
+		}
+		if ev.System = e.ActorRole == string(access.System); ev.System {
+			ev.Who = "Haven"
+		} else if you {
 			ev.Who = "You"
 		} else {
 			if _, ok := names[e.ActorID]; !ok {
