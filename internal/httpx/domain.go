@@ -61,6 +61,9 @@ func FromDomain(err error) error {
 	case errors.Is(err, audit.ErrUnavailable):
 		return &Error{Status: http.StatusServiceUnavailable, Message: "the service cannot record this access right now, so it is refused; try again later", Err: err}
 	}
+	if he := fromFault(err); he != nil {
+		return he
+	}
 	return err
 }
 
