@@ -11,20 +11,24 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"haven/internal/access"
 	"haven/internal/audit"
+	"haven/internal/fault"
 	"haven/internal/monitor"
 	"haven/internal/store"
 )
 
 // Errors, safe to show.
 var (
-	ErrForbidden = errors.New("you are not permitted to do this")
-	ErrNotFound  = errors.New("no such entry")
+	ErrForbidden = fault.New(fault.Forbidden, "you are not permitted to do this")
+	ErrNotFound  = fault.New(fault.NotFound, "no such entry")
+	// ErrNoPatient refuses a request that names no patient where one is required: an empty
+	// patient identifier never widens to every patient.
+	ErrNoPatient = fault.InvalidField("patientId", "name the patient")
 )
 
 // Decider is the policy decision point.
@@ -118,8 +122,12 @@ func (s *Service) decide(ctx context.Context, by access.Subject, a access.Action
 }
 
 // AccessLog returns who opened the patient's record, newest first (the latest 200 events).
-// The read itself is audited before the log is returned.
+// The read itself is audited before the log is returned. A blank patientID is ErrNoPatient: to
+// the audit search it would mean every patient.
 func (s *Service) AccessLog(ctx context.Context, by access.Subject, patientID string, o audit.Origin) ([]AccessEvent, error) {
+	if blank(patientID) {
+		return nil, ErrNoPatient
+	}
 	d := s.policy.Decide(ctx, by, access.ReadAccessLog, access.Resource{Type: "AuditEvent", PatientID: patientID})
 	if !d.Allow {
 		if err := s.record(ctx, by, string(access.ReadAccessLog), patientID, "", audit.Deny, d.Reason, o); err != nil {
@@ -129,7 +137,7 @@ func (s *Service) AccessLog(ctx context.Context, by access.Subject, patientID st
 	}
 	entries, err := audit.Search(ctx, s.db, audit.Filter{PatientID: patientID, Limit: 200})
 	if err != nil {
-		return nil, err
+		return nil, wrap("access log", err)
 	}
 	reported, err := s.reportedSeqs(ctx, patientID)
 	if err != nil {
@@ -176,6 +184,9 @@ func newID() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
+// blank reports whether an identifier names nothing.
+func blank(id string) bool { return strings.TrimSpace(id) == "" }
+
 func wrap(op string, err error) error {
 	if err == nil {
 		return nil
@@ -192,8 +203,11 @@ func (s *Service) Alerts(ctx context.Context, by access.Subject, o audit.Origin)
 }
 
 // Flag marks a patient's record (a colleague, a public figure) so that every staff access to
-// it raises an alert.
+// it raises an alert. A blank patientID is ErrNoPatient.
 func (s *Service) Flag(ctx context.Context, by access.Subject, patientID, kind string, o audit.Origin) error {
+	if blank(patientID) {
+		return ErrNoPatient
+	}
 	if err := s.decide(ctx, by, access.ReviewAudit, patientID, "flag", o); err != nil {
 		return err
 	}
