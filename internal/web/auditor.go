@@ -10,6 +10,7 @@ import (
 
 	"haven/internal/access"
 	"haven/internal/audit"
+	"haven/internal/fault"
 	"haven/internal/httpx"
 	"haven/internal/monitor"
 	"haven/internal/privacy"
@@ -28,17 +29,27 @@ type auditorData struct {
 }
 
 // trailFilter reads the auditor's search form. Dates are whole UTC days; "to" includes its day.
-func trailFilter(r *http.Request) (audit.Filter, string, string) {
-	f := audit.Filter{PatientID: strings.TrimSpace(r.PostFormValue("patient")), ActorID: strings.TrimSpace(r.PostFormValue("actor")),
+// A date that does not parse is refused, never dropped: dropped, it would widen the search to
+// every day.
+func trailFilter(r *http.Request) (f audit.Filter, from, to string, err error) {
+	f = audit.Filter{PatientID: strings.TrimSpace(r.PostFormValue("patient")), ActorID: strings.TrimSpace(r.PostFormValue("actor")),
 		Action: strings.TrimSpace(r.PostFormValue("action")), Outcome: r.PostFormValue("outcome"), Limit: 200}
-	from, to := r.PostFormValue("from"), r.PostFormValue("to")
-	if d, err := time.Parse(time.DateOnly, from); err == nil {
+	from, to = strings.TrimSpace(r.PostFormValue("from")), strings.TrimSpace(r.PostFormValue("to"))
+	if from != "" {
+		d, perr := time.Parse(time.DateOnly, from)
+		if perr != nil {
+			return f, from, to, fault.InvalidField("from", "enter a date as YYYY-MM-DD, or leave it empty")
+		}
 		f.From = d
 	}
-	if d, err := time.Parse(time.DateOnly, to); err == nil {
+	if to != "" {
+		d, perr := time.Parse(time.DateOnly, to)
+		if perr != nil {
+			return f, from, to, fault.InvalidField("to", "enter a date as YYYY-MM-DD, or leave it empty")
+		}
 		f.To = d.Add(24 * time.Hour)
 	}
-	return f, from, to
+	return f, from, to, nil
 }
 
 // auditorExport downloads the matching entries as FHIR R4 AuditEvent NDJSON.
@@ -50,7 +61,10 @@ func (u *UI) auditorExport(w http.ResponseWriter, r *http.Request) error {
 	if err := u.needStepUp(r, "/auditor"); err != nil {
 		return err
 	}
-	f, _, _ := trailFilter(r)
+	f, _, _, err := trailFilter(r)
+	if err != nil {
+		return httpx.FromDomain(err)
+	}
 	f.Limit = 1000
 	es, err := u.d.Privacy.SearchTrail(r.Context(), s.Subject, f, httpx.Origin(r))
 	if err != nil {
@@ -117,7 +131,10 @@ func (u *UI) auditorSearch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	d.Filter, d.FromDate, d.ToDate = trailFilter(r)
+	d.Filter, d.FromDate, d.ToDate, err = trailFilter(r)
+	if err != nil {
+		return u.formPage(w, r, "auditor", "Privacy review", d, err)
+	}
 	if d.Results, err = u.d.Privacy.SearchTrail(r.Context(), s.Subject, d.Filter, httpx.Origin(r)); err != nil {
 		return err
 	}
