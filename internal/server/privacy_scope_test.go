@@ -2,7 +2,9 @@ package server_test
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"haven/internal/server/servertest"
@@ -29,5 +31,43 @@ func TestAccessLogWithoutAPatientIsRefused(t *testing.T) {
 		// Naming the patient still works for the privacy officer; a blank name does not.
 		po.List(http.StatusOK, "GET", "/api/v1/patients/"+pid+"/access-log", nil)
 		po.Must(http.StatusUnprocessableEntity, "GET", "/api/v1/patients/%20/access-log", nil)
+	})
+}
+
+// TestReportingTwiceOverHTTPIsOneReview: a patient who taps "I don't recognise this" twelve
+// times at once gets twelve successes (201, as for the first), and the privacy officer one
+// review.
+func TestReportingTwiceOverHTTPIsOneReview(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *servertest.Env) {
+		admin := e.Admin()
+		dr, _ := e.Clinician(admin, "grace@haven.test")
+		p, pid := e.Patient(dr, ada)
+		po, _ := e.Staff(admin, "privacy@haven.test", "auditor")
+		dr.Must(http.StatusOK, "GET", "/api/v1/patients/"+pid, nil)
+
+		var seq string
+		for _, ev := range p.List(http.StatusOK, "GET", "/api/v1/me/access-log", nil) {
+			if m := ev.(map[string]any); m["what"] == "opened your record" {
+				seq = strconv.FormatInt(int64(m["seq"].(float64)), 10)
+				break
+			}
+		}
+		if seq == "" {
+			t.Fatal("the clinician's read is not in the patient's access log")
+		}
+		codes := make([]int, 12)
+		var wg sync.WaitGroup
+		for i := range codes {
+			wg.Go(func() { codes[i], _, _ = p.Do("POST", "/api/v1/me/access-log/"+seq+"/report", nil) })
+		}
+		wg.Wait()
+		for i, code := range codes {
+			if code != http.StatusCreated {
+				t.Errorf("report %d = %d, want 201", i+1, code)
+			}
+		}
+		if reviews := po.List(http.StatusOK, "GET", "/api/v1/audit/reviews", nil); len(reviews) != 1 {
+			t.Fatalf("12 reports of one access opened %d reviews, want 1", len(reviews))
+		}
 	})
 }
