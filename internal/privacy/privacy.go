@@ -27,6 +27,9 @@ import (
 var (
 	ErrForbidden = guard.ErrForbidden
 	ErrNotFound  = fault.New(fault.NotFound, "no such entry")
+	// ErrNoPatient refuses a request that names no patient where one is required: an empty
+	// patient identifier never widens to every patient.
+	ErrNoPatient = fault.InvalidField("patientId", "name the patient")
 )
 
 // Names gives staff members' display names.
@@ -101,8 +104,12 @@ func (s *Service) decide(ctx context.Context, by access.Subject, a access.Action
 }
 
 // AccessLog returns who opened the patient's record, newest first (the latest 200 events).
-// The read itself is audited before the log is returned.
+// The read itself is audited before the log is returned. A blank patientID is ErrNoPatient: to
+// the audit search it would mean every patient.
 func (s *Service) AccessLog(ctx context.Context, by access.Subject, patientID string, o audit.Origin) ([]AccessEvent, error) {
+	if blank(patientID) {
+		return nil, ErrNoPatient
+	}
 	return guard.Do(ctx, s.door, act(by, access.ReadAccessLog, patientID, "", o), func(ctx context.Context) ([]AccessEvent, error) {
 		return s.accessLog(ctx, patientID)
 	})
@@ -111,7 +118,7 @@ func (s *Service) AccessLog(ctx context.Context, by access.Subject, patientID st
 func (s *Service) accessLog(ctx context.Context, patientID string) ([]AccessEvent, error) {
 	entries, err := audit.Search(ctx, s.db, audit.Filter{PatientID: patientID, Limit: 200})
 	if err != nil {
-		return nil, err
+		return nil, wrap("access log", err)
 	}
 	reported, err := s.reportedSeqs(ctx, patientID)
 	if err != nil {
@@ -160,6 +167,9 @@ func newID() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
+// blank reports whether an identifier names nothing.
+func blank(id string) bool { return strings.TrimSpace(id) == "" }
+
 func wrap(op string, err error) error {
 	if err == nil {
 		return nil
@@ -176,8 +186,11 @@ func (s *Service) Alerts(ctx context.Context, by access.Subject, o audit.Origin)
 }
 
 // Flag marks a patient's record (a colleague, a public figure) so that every staff access to
-// it raises an alert.
+// it raises an alert. A blank patientID is ErrNoPatient.
 func (s *Service) Flag(ctx context.Context, by access.Subject, patientID, kind string, o audit.Origin) error {
+	if blank(patientID) {
+		return ErrNoPatient
+	}
 	if err := s.decide(ctx, by, access.ReviewAudit, patientID, "flag", o); err != nil {
 		return err
 	}

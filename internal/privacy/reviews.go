@@ -13,6 +13,9 @@ import (
 const (
 	StatusOpen     = "open"
 	StatusResolved = "resolved"
+	// StatusDuplicate closed a second open review of the same entry, opened before the database
+	// kept one open review per entry (migration 0013).
+	StatusDuplicate = "duplicate"
 )
 
 // Review is a patient's report of an access they do not recognise, with the entry it is about.
@@ -25,7 +28,11 @@ type Review struct {
 }
 
 const (
-	insertReview   = `INSERT INTO audit_reviews (id, entry_seq, patient_id, reported_by, status, created_at) VALUES ($1, $2, $3, $4, $5, $6)`
+	// insertReview opens a review unless the entry has one open already: the partial unique
+	// index audit_reviews_one_open keeps one open review per entry, and a second report,
+	// however concurrent, finds it and adds nothing.
+	insertReview = `INSERT INTO audit_reviews (id, entry_seq, patient_id, reported_by, status, created_at)
+		VALUES ($1, $2, $3, $4, 'open', $5) ON CONFLICT (entry_seq) WHERE status = 'open' DO NOTHING`
 	selectReported = `SELECT entry_seq FROM audit_reviews WHERE patient_id = $1`
 	selectOpen     = `SELECT id, entry_seq, status, created_at FROM audit_reviews WHERE status = 'open' ORDER BY created_at LIMIT 500`
 	resolveReview  = `UPDATE audit_reviews SET status = 'resolved', resolved_by = $1, resolved_at = $2 WHERE id = $3 AND status = 'open'`
@@ -49,7 +56,8 @@ func (s *Service) reportedSeqs(ctx context.Context, patientID string) (map[int64
 }
 
 // Report records that the patient does not recognise the access in entry seq, and queues it for
-// the privacy officer.
+// the privacy officer. It is idempotent: reporting an entry that already waits for review
+// succeeds and leaves the one open review as it is.
 func (s *Service) Report(ctx context.Context, by access.Subject, seq int64, o audit.Origin) error {
 	e, err := audit.EntryAt(ctx, s.db, seq)
 	if err != nil {
@@ -58,7 +66,7 @@ func (s *Service) Report(ctx context.Context, by access.Subject, seq int64, o au
 	if err := s.decide(ctx, by, access.ReportAccess, e.PatientID, strconv.FormatInt(seq, 10), o); err != nil {
 		return err
 	}
-	_, err = s.db.ExecContext(ctx, insertReview, newID(), seq, e.PatientID, by.AccountID, StatusOpen, s.now().UnixNano())
+	_, err = s.db.ExecContext(ctx, insertReview, newID(), seq, e.PatientID, by.AccountID, s.now().UnixNano())
 	return wrap("report", err)
 }
 

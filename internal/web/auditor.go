@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"haven/internal/fault"
 	"haven/internal/httpx"
 	"haven/internal/monitor"
 	"haven/internal/principal"
@@ -24,17 +25,27 @@ type auditorData struct {
 }
 
 // trailFilter reads the auditor's search form. Dates are whole UTC days; "to" includes its day.
-func trailFilter(r *http.Request) (privacy.Filter, string, string) {
-	f := privacy.Filter{PatientID: strings.TrimSpace(r.PostFormValue("patient")), ActorID: strings.TrimSpace(r.PostFormValue("actor")),
+// A date that does not parse is refused, never dropped: dropped, it would widen the search to
+// every day.
+func trailFilter(r *http.Request) (f privacy.Filter, from, to string, err error) {
+	f = privacy.Filter{PatientID: strings.TrimSpace(r.PostFormValue("patient")), ActorID: strings.TrimSpace(r.PostFormValue("actor")),
 		Action: strings.TrimSpace(r.PostFormValue("action")), Outcome: r.PostFormValue("outcome"), Limit: 200}
-	from, to := r.PostFormValue("from"), r.PostFormValue("to")
-	if d, err := time.Parse(time.DateOnly, from); err == nil {
+	from, to = strings.TrimSpace(r.PostFormValue("from")), strings.TrimSpace(r.PostFormValue("to"))
+	if from != "" {
+		d, perr := time.Parse(time.DateOnly, from)
+		if perr != nil {
+			return f, from, to, fault.InvalidField("from", "enter a date as YYYY-MM-DD, or leave it empty")
+		}
 		f.From = d
 	}
-	if d, err := time.Parse(time.DateOnly, to); err == nil {
+	if to != "" {
+		d, perr := time.Parse(time.DateOnly, to)
+		if perr != nil {
+			return f, from, to, fault.InvalidField("to", "enter a date as YYYY-MM-DD, or leave it empty")
+		}
 		f.To = d.Add(24 * time.Hour)
 	}
-	return f, from, to
+	return f, from, to, nil
 }
 
 // auditorExport downloads the matching entries as FHIR R4 AuditEvent NDJSON. The policy asks
@@ -44,7 +55,10 @@ func (u *UI) auditorExport(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	f, _, _ := trailFilter(r)
+	f, _, _, err := trailFilter(r)
+	if err != nil {
+		return err
+	}
 	f.Limit = 1000
 	nd, err := u.d.Privacy.ExportTrail(r.Context(), by, f, httpx.Origin(r))
 	if err != nil {
@@ -105,7 +119,10 @@ func (u *UI) auditorSearch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	d.Filter, d.FromDate, d.ToDate = trailFilter(r)
+	d.Filter, d.FromDate, d.ToDate, err = trailFilter(r)
+	if err != nil {
+		return u.formPage(w, r, "auditor", "Privacy review", d, err)
+	}
 	if d.Results, err = u.d.Privacy.SearchTrail(r.Context(), s.Subject, d.Filter, httpx.Origin(r)); err != nil {
 		return err
 	}

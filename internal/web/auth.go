@@ -3,8 +3,8 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"haven/internal/httpx"
@@ -118,17 +118,30 @@ func (u *UI) enrolForm(w http.ResponseWriter, r *http.Request) error {
 // allows only passkeys. A signed-in account with a factor is sent to step up first.
 func (u *UI) enrolData(r *http.Request, s *identity.Session) (enrolData, error) {
 	d := enrolData{Signed: s.Stage == identity.StageFull}
-	k, err := u.d.Identity.BeginTOTPEnrolment(r.Context(), s)
+	k, ok, err := u.pendingKey(r, s)
 	switch {
-	case errors.Is(err, identity.ErrPasskeyRequired):
-		return d, nil
 	case errors.Is(err, identity.ErrStepUpRequired):
-		return d, goTo("/step-up?next=" + url.QueryEscape("/totp/enrol"))
+		return d, stepUpFirst("/totp/enrol")
 	case err != nil:
 		return d, err
+	case ok:
+		d.Secret = groupSecret(k.Secret)
 	}
-	d.Secret = groupSecret(k.Secret)
 	return d, nil
+}
+
+// pendingKey is the one rule the enrolment page and its QR image follow: the authenticator-app
+// key being enrolled; none (ok false) when policy allows only passkeys; identity's
+// ErrStepUpRequired when a signed-in account that has a factor must confirm it first.
+func (u *UI) pendingKey(r *http.Request, s *identity.Session) (k totp.Key, ok bool, err error) {
+	k, err = u.d.Identity.BeginTOTPEnrolment(r.Context(), s)
+	if errors.Is(err, identity.ErrPasskeyRequired) {
+		return totp.Key{}, false, nil
+	}
+	if err != nil {
+		return totp.Key{}, false, fmt.Errorf("web: pending authenticator key: %w", err)
+	}
+	return k, true, nil
 }
 
 // groupSecret spaces a base32 secret in fours, as authenticator apps accept it typed.
@@ -143,18 +156,27 @@ func groupSecret(s string) string {
 	return b.String()
 }
 
+// enrolQR is the enrolment page's QR code. It follows the page's rule, answered as an image
+// request can use it: where the page sends the browser to step up, the image is refused (403; an
+// <img> that followed the redirect would get a form, not an image, and the page never shows the
+// image then anyway); where the page shows no code, there is none (404).
 func (u *UI) enrolQR(w http.ResponseWriter, r *http.Request) error {
 	s := httpx.Session(r)
 	if !enrolling(s) {
 		return httpx.ErrNotFound
 	}
-	k, err := u.d.Identity.BeginTOTPEnrolment(r.Context(), s)
-	if err != nil {
+	k, ok, err := u.pendingKey(r, s)
+	switch {
+	case errors.Is(err, identity.ErrStepUpRequired):
+		return httpx.FromDomain(err)
+	case err != nil:
 		return err
+	case !ok:
+		return httpx.ErrNotFound
 	}
 	png, err := totp.QRCode(k.URL)
 	if err != nil {
-		return err
+		return fmt.Errorf("web: enrolment QR code: %w", err)
 	}
 	w.Header().Set("Content-Type", "image/png")
 	w.Header().Set("Cache-Control", "no-store")

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode"
 
 	"haven/internal/fault"
 	"haven/internal/httpx"
@@ -12,13 +13,59 @@ import (
 	"haven/internal/principal"
 )
 
-// localPath keeps only a path on this site (no scheme, no host, no "//"), so that ?next= cannot
-// send anyone elsewhere.
-func localPath(p string) string {
-	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsAny(p, "\\\r\n") {
+// maxNext bounds a return path: anything longer is not one of this site's pages.
+const maxNext = 2048
+
+// safeNext is the one check for every "go back to next after X" in the UI: it returns next if it
+// is a path on this site, and "/" otherwise, so that ?next= cannot send anyone elsewhere.
+//
+// Browsers and proxies are lenient where this check must not be: a URL parser drops tabs and
+// newlines ("/\t/evil.example" is followed as "//evil.example"), reads a backslash as a slash,
+// and some servers decode %2f and %5c before routing. So next must be printable ASCII with no
+// space or backslash, start with exactly one "/", parse with no scheme, host or user, and its
+// path, however many times it is percent-decoded, must neither start with "//" or "/\" nor
+// hold a control character or a backslash.
+func safeNext(next string) string {
+	if !isLocalPath(next) {
 		return "/"
 	}
-	return p
+	return next
+}
+
+func isLocalPath(p string) bool {
+	if len(p) == 0 || len(p) > maxNext || p[0] != '/' {
+		return false
+	}
+	if len(p) > 1 && (p[1] == '/' || p[1] == '\\') {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c <= ' ' || c >= 0x7f || c == '\\' {
+			return false
+		}
+	}
+	u, err := url.Parse(p)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return false
+	}
+	// Decode until nothing changes (%252f → %2f → /); a path still encoded after that many
+	// rounds is no page of ours.
+	path := u.EscapedPath()
+	for range 4 {
+		d, err := url.PathUnescape(path)
+		if err != nil {
+			return false
+		}
+		if strings.HasPrefix(d, "//") || strings.HasPrefix(d, "/\\") ||
+			strings.ContainsFunc(d, func(r rune) bool { return r == '\\' || unicode.IsControl(r) }) {
+			return false
+		}
+		if d == path {
+			return true
+		}
+		path = d
+	}
+	return false
 }
 
 // admit asks the door, before the form is read, whether the signed-in person may perform
@@ -44,9 +91,14 @@ func (u *UI) admit(r *http.Request, action, patientID, next string) (principal.S
 func (u *UI) needStepUp(r *http.Request, next string) error {
 	err := u.d.Identity.RequireStepUp(httpx.Session(r))
 	if errors.Is(err, identity.ErrStepUpRequired) {
-		return goTo("/step-up?next=" + url.QueryEscape(next))
+		return stepUpFirst(next)
 	}
 	return err
+}
+
+// stepUpFirst sends the browser to confirm its second factor, then to next.
+func stepUpFirst(next string) error {
+	return goTo("/step-up?next=" + url.QueryEscape(safeNext(next)))
 }
 
 type stepUpData struct{ Next string }
@@ -56,7 +108,7 @@ func (u *UI) stepUpForm(w http.ResponseWriter, r *http.Request) error {
 	if s == nil || s.Stage != identity.StageFull {
 		return goTo(stagePath(s))
 	}
-	return u.render(w, r, http.StatusOK, "stepup", page{Title: "Confirm it is you", Data: stepUpData{Next: localPath(r.URL.Query().Get("next"))}})
+	return u.render(w, r, http.StatusOK, "stepup", page{Title: "Confirm it is you", Data: stepUpData{Next: safeNext(r.URL.Query().Get("next"))}})
 }
 
 func (u *UI) stepUp(w http.ResponseWriter, r *http.Request) error {
@@ -64,7 +116,7 @@ func (u *UI) stepUp(w http.ResponseWriter, r *http.Request) error {
 	if s == nil || s.Stage != identity.StageFull {
 		return goTo(stagePath(s))
 	}
-	next := localPath(r.PostFormValue("next"))
+	next := safeNext(r.PostFormValue("next"))
 	if err := u.d.Identity.StepUp(r.Context(), s, r.PostFormValue("code"), httpx.Origin(r)); err != nil {
 		return u.formPage(w, r, "stepup", "Confirm it is you", stepUpData{Next: next}, err)
 	}

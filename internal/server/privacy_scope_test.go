@@ -1,0 +1,73 @@
+package server_test
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"haven/internal/server/servertest"
+)
+
+// TestAccessLogWithoutAPatientIsRefused stops a fail-open over HTTP: the privacy officer's
+// session names no patient, so /me/access-log asked the service for the log of patient "" —
+// which the audit search read as every patient, and answered with every patient's accesses.
+// Without a patient the request is refused (422), for every staff role, and lists nothing.
+func TestAccessLogWithoutAPatientIsRefused(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *servertest.Env) {
+		admin := e.Admin()
+		dr, _ := e.Clinician(admin, "grace@haven.test")
+		_, pid := e.Patient(dr, ada)
+		dr.Must(http.StatusOK, "GET", "/api/v1/patients/"+pid, nil)
+		po, _ := e.Staff(admin, "privacy@haven.test", "auditor")
+
+		for name, c := range map[string]*servertest.Client{"privacy officer": po, "clinician": dr, "administrator": admin} {
+			code, _, raw := c.Do("GET", "/api/v1/me/access-log", nil)
+			if code != http.StatusUnprocessableEntity || !strings.Contains(string(raw), "patientId") || strings.Contains(string(raw), pid) {
+				t.Errorf("%s: GET /api/v1/me/access-log = %d %.200s, want 422 naming patientId and no entries", name, code, raw)
+			}
+		}
+		// Naming the patient still works for the privacy officer; a blank name does not.
+		po.List(http.StatusOK, "GET", "/api/v1/patients/"+pid+"/access-log", nil)
+		po.Must(http.StatusUnprocessableEntity, "GET", "/api/v1/patients/%20/access-log", nil)
+	})
+}
+
+// TestReportingTwiceOverHTTPIsOneReview: a patient who taps "I don't recognise this" twelve
+// times at once gets twelve successes (201, as for the first), and the privacy officer one
+// review.
+func TestReportingTwiceOverHTTPIsOneReview(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *servertest.Env) {
+		admin := e.Admin()
+		dr, _ := e.Clinician(admin, "grace@haven.test")
+		p, pid := e.Patient(dr, ada)
+		po, _ := e.Staff(admin, "privacy@haven.test", "auditor")
+		dr.Must(http.StatusOK, "GET", "/api/v1/patients/"+pid, nil)
+
+		var seq string
+		for _, ev := range p.List(http.StatusOK, "GET", "/api/v1/me/access-log", nil) {
+			if m := ev.(map[string]any); m["what"] == "opened your record" {
+				seq = strconv.FormatInt(int64(m["seq"].(float64)), 10)
+				break
+			}
+		}
+		if seq == "" {
+			t.Fatal("the clinician's read is not in the patient's access log")
+		}
+		codes := make([]int, 12)
+		var wg sync.WaitGroup
+		for i := range codes {
+			wg.Go(func() { codes[i], _, _ = p.Do("POST", "/api/v1/me/access-log/"+seq+"/report", nil) })
+		}
+		wg.Wait()
+		for i, code := range codes {
+			if code != http.StatusCreated {
+				t.Errorf("report %d = %d, want 201", i+1, code)
+			}
+		}
+		if reviews := po.List(http.StatusOK, "GET", "/api/v1/audit/reviews", nil); len(reviews) != 1 {
+			t.Fatalf("12 reports of one access opened %d reviews, want 1", len(reviews))
+		}
+	})
+}
