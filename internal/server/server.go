@@ -28,6 +28,7 @@ import (
 	"haven/internal/api"
 	"haven/internal/audit"
 	"haven/internal/clinical"
+	"haven/internal/config"
 	"haven/internal/httpx"
 	"haven/internal/identity"
 	"haven/internal/keys"
@@ -42,36 +43,13 @@ import (
 // Version is set at build time (-ldflags "-X haven/internal/server.Version=…").
 var Version = "dev"
 
-// Config is everything needed to build a Haven server. Zero values take the defaults of
-// `haven serve`.
-type Config struct {
-	DataDir       string // default ./haven-data
-	Listen        string // HTTPS address, default :8443
-	HTTPListen    string // plain-HTTP redirect address; empty disables it
-	DB            string // postgres:// DSN, or empty for SQLite in DataDir
-	Host          string // public host name; a public DNS name switches to ACME certificates
-	ACMEEmail     string
-	ACMEDirectory string // ACME directory URL; empty means Let's Encrypt
-	RootKeyURI    string // KMS key URI; default the local key file DataDir/root.key
-	BaseURL       string // external URL for links; derived from Host and Listen if empty
+// Config is everything needed to build a Haven server. It is config.Server, kept under this name
+// so that callers building a server (tests, commands) read naturally; the type lives in package
+// config so that config never imports server.
+type Config = config.Server
 
-	CheckpointInterval time.Duration // how often a signed audit checkpoint is published; default 5 min
-	WitnessDir         string        // directory that receives a copy of every checkpoint
-	WitnessURL         string        // HTTPS endpoint that receives every checkpoint
-	AlertWebhookURL    string        // endpoint that receives security alerts (HMAC-signed JSON)
-	AlertWebhookSecret string        // HMAC key for the alert webhook
-	AlertRules         monitor.Rules // detector thresholds; monitor.DefaultRules() if zero
-	SMTP               mail.Sender   // e-mail (invitations, resets, sign-in notices, alerts): set Addr and From to enable; STARTTLS required
-	AlertEmailTo       []string      // recipients of security alerts by e-mail
-	SyslogAddr         string        // host:port of a SIEM collector (RFC 5424 over TLS)
-	SyslogCA           string        // PEM file of the CA that signs the collector's certificate; system roots if empty
-
-	Identity identity.Config
-	Now      func() time.Time // the clock; time.Now unless a test fakes it
-	Stderr   io.Writer        // setup link and logs; os.Stderr by default
-}
-
-func (c *Config) applyDefaults() {
+// applyDefaults fills in the defaults of `haven serve` for the zero fields of c.
+func applyDefaults(c *Config) {
 	if c.DataDir == "" {
 		c.DataDir = "haven-data"
 	}
@@ -134,7 +112,7 @@ type Server struct {
 // New builds every component and, while no administrator exists, prints the one-time setup
 // link to cfg.Stderr.
 func New(ctx context.Context, cfg Config) (*Server, error) {
-	cfg.applyDefaults()
+	applyDefaults(&cfg)
 	s := &Server{cfg: cfg, log: slog.New(slog.NewJSONHandler(cfg.Stderr, nil))}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("server: create data directory: %w", err)
