@@ -208,8 +208,17 @@ func (s *Server) buildHandler() http.Handler {
 	s.web.Mount(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", s.ready)
-	mux.Handle("GET /metrics", s.metrics.Handler())
+	// No /metrics here: it has a listener of its own (MetricsHandler), off the public port.
 	return s.chain(mux)
+}
+
+// MetricsHandler serves /metrics, and nothing else, for the metrics listener (--metrics-listen).
+// It is never mounted on the public port: the security-alert counters would let a prober watch
+// whether its probing raised an alert.
+func (s *Server) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.metrics.Handler())
+	return mux
 }
 
 // witnesses builds the configured checkpoint witnesses.
