@@ -153,7 +153,8 @@ func TestServeEmbeddedDefault(t *testing.T) {
 	// The graceful stop signed a checkpoint covering every entry.
 	var out bytes.Buffer
 	if code := run(context.Background(), []string{"audit", "verify", "--data-dir", dataDir}, &out, &out); code != 0 ||
-		!strings.Contains(out.String(), "1 signed checkpoints (signatures checked") || strings.Contains(out.String(), "not yet covered") {
+		!strings.Contains(out.String(), "1 signed checkpoints (signatures checked") || strings.Contains(out.String(), "not yet covered") ||
+		!regexp.MustCompile(`checkpoint origin: haven\.audit/[0-9a-f]{32}\n`).MatchString(out.String()) {
 		t.Fatalf("audit verify after shutdown: exit %d\n%s", code, out.String())
 	}
 	for _, f := range []string{"haven.db", "root.key"} {

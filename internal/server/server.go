@@ -140,7 +140,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.auditKey = vkey
-	s.cps = audit.NewCheckpointer(s.db, signer, cfg.Now, witnesses(cfg)...)
+	// The origin names this installation's log in every checkpoint: fixed at first start.
+	logOrigin, err := audit.EnsureLogOrigin(ctx, s.db)
+	if err != nil {
+		s.db.Close()
+		return nil, err
+	}
+	s.cps = audit.NewCheckpointer(s.db, signer, logOrigin, cfg.Now, witnesses(cfg)...)
 	idc := cfg.Identity
 	if idc.PasskeyRPID == "" && net.ParseIP(cfg.Host) == nil {
 		// WebAuthn binds passkeys to a host name and to the origin people use.
@@ -178,7 +184,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.watcher.MailTo(&monitor.Mailer{Sender: s.mailer(), To: cfg.AlertEmailTo})
 	}
 	if v, err := note.NewVerifier(vkey); err == nil {
-		s.watcher.VerifyCheckpointsWith(v)
+		s.watcher.VerifyCheckpointsWith(v, logOrigin)
 	}
 	if cfg.SyslogAddr != "" {
 		fwd, err := newSyslog(ctx, s.db, cfg)
