@@ -188,6 +188,7 @@ func verifyExport(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "haven:", err)
 		return 2
 	}
+	printOrigin(stdout, rep.Origin)
 	if !rep.OK() {
 		fmt.Fprintf(stdout, "export FAILED verification at entry %d of %d: %s\n", rep.FirstBad, rep.Entries, rep.Problem)
 		return 1

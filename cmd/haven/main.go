@@ -139,6 +139,7 @@ func auditVerify(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintln(stderr, "haven:", err)
 		return 2
 	}
+	printOrigin(stdout, rep.Origin)
 	if !rep.OK() {
 		fmt.Fprintf(stdout, "audit log FAILED verification at entry %d of %d: %s\n", rep.FirstBad, rep.Entries, rep.Problem)
 		return 1
@@ -149,6 +150,15 @@ func auditVerify(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stdout, "%d entries after the latest checkpoint are not yet covered by a signature\n", uncovered)
 	}
 	return 0
+}
+
+// printOrigin names the log that the checkpoints were checked as: an auditor compares it with
+// the origin they hold (the first line of any checkpoint they received from this installation).
+func printOrigin(w io.Writer, origin string) {
+	if origin == "" {
+		origin = "none yet (fixed when the server first starts; checkpoints signed before carry the legacy one)"
+	}
+	fmt.Fprintf(w, "checkpoint origin: %s\n", origin)
 }
 
 // checkpointVerifier chooses the key that checkpoint signatures are checked against: the one

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -94,8 +95,14 @@ func TestAuditProofsAndExportCommands(t *testing.T) {
 		code := run(ctx, args, &out, &out)
 		return code, out.String()
 	}
-	if code, out := cmd("audit", "prove", "--data-dir", dir, "--entry", "4"); code != 0 || !strings.Contains(out, "inclusion proof") {
+	code, out := cmd("audit", "prove", "--data-dir", dir, "--entry", "4")
+	if code != 0 || !strings.Contains(out, "inclusion proof") {
 		t.Fatalf("prove: %d %s", code, out)
+	}
+	// The checkpoint names this installation's log; verify shows the same origin.
+	origin := regexp.MustCompile(`(?m)^haven\.audit/[0-9a-f]{32}$`).FindString(out)
+	if origin == "" {
+		t.Fatalf("the checkpoint has no installation origin:\n%s", out)
 	}
 	if code, out := cmd("audit", "consistency", "--data-dir", dir, "--from", strconv.FormatInt(first.Size, 10)); code != 0 || !strings.Contains(out, "consistency from size 6 to size 9") {
 		t.Fatalf("consistency: %d %s", code, out)
@@ -105,10 +112,12 @@ func TestAuditProofsAndExportCommands(t *testing.T) {
 		t.Fatalf("export: %d %s", code, out)
 	}
 	key, _ := os.ReadFile(filepath.Join(export, "key"))
-	if code, out := cmd("audit", "verify", "--export", export, "--key", strings.TrimSpace(string(key))); code != 0 || !strings.Contains(out, "9 entries, 2 signed checkpoints") {
+	if code, out := cmd("audit", "verify", "--export", export, "--key", strings.TrimSpace(string(key))); code != 0 ||
+		!strings.Contains(out, "9 entries, 2 signed checkpoints") || !strings.Contains(out, "checkpoint origin: "+origin+"\n") {
 		t.Fatalf("verify export: %d %s", code, out)
 	}
-	if code, out := cmd("audit", "verify", "--data-dir", dir, "--key", strings.TrimSpace(string(key))); code != 0 || !strings.Contains(out, "2 signed checkpoints") {
+	if code, out := cmd("audit", "verify", "--data-dir", dir, "--key", strings.TrimSpace(string(key))); code != 0 ||
+		!strings.Contains(out, "2 signed checkpoints") || !strings.Contains(out, "checkpoint origin: "+origin+"\n") {
 		t.Fatalf("verify with --key: %d %s", code, out)
 	}
 }

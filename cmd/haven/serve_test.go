@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -28,19 +29,20 @@ func freeAddr(t *testing.T) string {
 }
 
 // TestServeEmbeddedDefault runs `haven serve` as a user would on a fresh data directory: HTTPS
-// with a generated certificate, plain HTTP that only redirects, the setup link on stderr, private
-// file modes, and a graceful stop.
+// with a generated certificate, plain HTTP that only redirects (to the configured URL, whatever
+// Host the request names), metrics on their own listener and not on the public port, the setup
+// link on stderr, private file modes, and a graceful stop.
 func TestServeEmbeddedDefault(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a server")
 	}
 	dataDir := filepath.Join(t.TempDir(), "haven-data")
-	httpsAddr, httpAddr := freeAddr(t), freeAddr(t)
+	httpsAddr, httpAddr, metricsAddr := freeAddr(t), freeAddr(t), freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	stderr := &servertest.SyncBuffer{}
 	done := make(chan int)
 	go func() {
-		done <- run(ctx, []string{"serve", "--data-dir", dataDir, "--listen", httpsAddr, "--http-listen", httpAddr}, &bytes.Buffer{}, stderr)
+		done <- run(ctx, []string{"serve", "--data-dir", dataDir, "--listen", httpsAddr, "--http-listen", httpAddr, "--metrics-listen", metricsAddr}, &bytes.Buffer{}, stderr)
 	}()
 
 	client := &http.Client{
@@ -76,12 +78,43 @@ func TestServeEmbeddedDefault(t *testing.T) {
 		t.Fatal(err)
 	}
 	r2.Body.Close()
-	if loc := r2.Header.Get("Location"); r2.StatusCode != http.StatusPermanentRedirect || !strings.HasPrefix(loc, "https://") || !strings.HasSuffix(loc, "/login?x=1") {
-		t.Fatalf("http redirect: %d %q", r2.StatusCode, loc)
+	_, port, _ := net.SplitHostPort(httpsAddr)
+	baseURL := "https://localhost:" + port
+	if loc := r2.Header.Get("Location"); r2.StatusCode != http.StatusPermanentRedirect || loc != baseURL+"/login?x=1" {
+		t.Fatalf("http redirect: %d %q, want %s/login?x=1", r2.StatusCode, loc, baseURL)
+	}
+	// A forged Host header does not choose where the redirect goes (no open redirect).
+	forged, _ := http.NewRequest("GET", "http://"+httpAddr+"/login?x=1", nil)
+	forged.Host = "evil.example"
+	r4, err := client.Do(forged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r4.Body.Close()
+	if loc := r4.Header.Get("Location"); loc != baseURL+"/login?x=1" {
+		t.Fatalf("redirect with Host: evil.example went to %q", loc)
+	}
+
+	// Metrics: on their own plain-HTTP listener, never on the public port.
+	r5, err := client.Get("http://" + metricsAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(r5.Body)
+	r5.Body.Close()
+	if r5.StatusCode != 200 || !strings.Contains(string(metrics), `haven_http_requests_total{code="200",method="GET",route="GET /healthz"}`) {
+		t.Fatalf("metrics listener: %d %.300s", r5.StatusCode, metrics)
+	}
+	r6, err := client.Get("https://" + httpsAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r6.Body.Close()
+	if r6.StatusCode != http.StatusNotFound {
+		t.Fatalf("GET /metrics on the public port = %d, want 404", r6.StatusCode)
 	}
 
 	// Old protocol versions are refused.
-	_, port, _ := net.SplitHostPort(httpsAddr)
 	if conn, err := tls.Dial("tcp", "127.0.0.1:"+port, &tls.Config{InsecureSkipVerify: true, MaxVersion: tls.VersionTLS11}); err == nil {
 		conn.Close()
 		t.Fatal("a TLS 1.1 handshake succeeded")
@@ -120,7 +153,8 @@ func TestServeEmbeddedDefault(t *testing.T) {
 	// The graceful stop signed a checkpoint covering every entry.
 	var out bytes.Buffer
 	if code := run(context.Background(), []string{"audit", "verify", "--data-dir", dataDir}, &out, &out); code != 0 ||
-		!strings.Contains(out.String(), "1 signed checkpoints (signatures checked") || strings.Contains(out.String(), "not yet covered") {
+		!strings.Contains(out.String(), "1 signed checkpoints (signatures checked") || strings.Contains(out.String(), "not yet covered") ||
+		!regexp.MustCompile(`checkpoint origin: haven\.audit/[0-9a-f]{32}\n`).MatchString(out.String()) {
 		t.Fatalf("audit verify after shutdown: exit %d\n%s", code, out.String())
 	}
 	for _, f := range []string{"haven.db", "root.key"} {

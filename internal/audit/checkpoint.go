@@ -19,13 +19,14 @@ import (
 	"haven/internal/store"
 )
 
-// Checkpoint is a signed tree head: the log's size and Merkle root, signed with Ed25519 in the
-// signed-note format (golang.org/x/mod/sumdb/note). Anyone holding the verifier key can check
-// it, and prove entries against it, without the database.
+// Checkpoint is a signed tree head: the installation's origin, the log's size and Merkle root
+// (FormatCheckpoint), signed with Ed25519 in the signed-note format (golang.org/x/mod/sumdb/note).
+// Anyone holding the verifier key and the origin can check it, and prove entries against it,
+// without the database.
 type Checkpoint struct {
 	Size   int64
 	Root   tlog.Hash
-	Signed []byte // the signed note: tlog.FormatTree text and its signature lines
+	Signed []byte // the signed note: FormatCheckpoint text and its signature lines
 	Time   time.Time
 }
 
@@ -38,14 +39,16 @@ type Witness interface {
 type Checkpointer struct {
 	db        *store.DB
 	signer    note.Signer
+	origin    string
 	witnesses []Witness
 	now       func() time.Time
 	mu        sync.Mutex
 }
 
-// NewCheckpointer signs with signer and pushes each new checkpoint to witnesses.
-func NewCheckpointer(db *store.DB, signer note.Signer, now func() time.Time, witnesses ...Witness) *Checkpointer {
-	return &Checkpointer{db: db, signer: signer, witnesses: witnesses, now: now}
+// NewCheckpointer signs checkpoints of the log named by origin (EnsureLogOrigin) with signer and
+// pushes each new one to witnesses.
+func NewCheckpointer(db *store.DB, signer note.Signer, origin LogOrigin, now func() time.Time, witnesses ...Witness) *Checkpointer {
+	return &Checkpointer{db: db, signer: signer, origin: origin.Name, witnesses: witnesses, now: now}
 }
 
 const (
@@ -58,6 +61,9 @@ const (
 // not grown since the latest checkpoint, it returns that one. A witness failure is returned
 // after the checkpoint is stored.
 func (c *Checkpointer) Publish(ctx context.Context) (Checkpoint, error) {
+	if !validOrigin(c.origin) {
+		return Checkpoint{}, ErrNoLogOrigin
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	head, err := Head(ctx, c.db)
@@ -71,7 +77,7 @@ func (c *Checkpointer) Publish(ctx context.Context) (Checkpoint, error) {
 	if head.N == 0 || head.N == latest.Size {
 		return latest, nil
 	}
-	signed, err := note.Sign(&note.Note{Text: string(tlog.FormatTree(head))}, c.signer)
+	signed, err := note.Sign(&note.Note{Text: string(FormatCheckpoint(c.origin, head))}, c.signer)
 	if err != nil {
 		return Checkpoint{}, fmt.Errorf("audit: sign checkpoint: %w", err)
 	}
@@ -135,15 +141,23 @@ func scanCheckpoint(r interface{ Scan(...any) error }) (Checkpoint, error) {
 	return cp, nil
 }
 
-// OpenCheckpoint checks a signed checkpoint against the verifier and returns the tree it signs.
-func OpenCheckpoint(signed []byte, v note.Verifier) (tlog.Tree, error) {
+// ErrForeignCheckpoint means a checkpoint names another log than the one it is checked as.
+var ErrForeignCheckpoint = errors.New("audit: checkpoint of another log (origin differs)")
+
+// OpenCheckpoint checks a signed checkpoint against the verifier and the log's origin, and
+// returns the tree it signs. A checkpoint signed by the right key for another installation's log
+// (another origin) is refused with ErrForeignCheckpoint.
+func OpenCheckpoint(signed []byte, v note.Verifier, o LogOrigin) (tlog.Tree, error) {
 	n, err := note.Open(signed, note.VerifierList(v))
 	if err != nil {
 		return tlog.Tree{}, fmt.Errorf("audit: checkpoint signature: %w", err)
 	}
-	t, err := tlog.ParseTree([]byte(n.Text))
+	origin, t, err := ParseCheckpoint([]byte(n.Text))
 	if err != nil {
-		return tlog.Tree{}, fmt.Errorf("audit: checkpoint text: %w", err)
+		return tlog.Tree{}, err
+	}
+	if !o.Accepts(origin, t.N) {
+		return tlog.Tree{}, ErrForeignCheckpoint
 	}
 	return t, nil
 }

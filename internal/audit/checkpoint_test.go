@@ -20,6 +20,16 @@ import (
 	"haven/internal/store/storetest"
 )
 
+// testOrigin fixes db's checkpoint origin, as the server's first start does.
+func testOrigin(t testing.TB, db *store.DB) audit.LogOrigin {
+	t.Helper()
+	o, err := audit.EnsureLogOrigin(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
 func testSigner(t testing.TB) (note.Signer, note.Verifier) {
 	skey, vkey, err := note.GenerateKey(rand.Reader, "haven-audit")
 	if err != nil {
@@ -52,7 +62,8 @@ func TestCheckpointsArePublishedSignedAndWitnessed(t *testing.T) {
 		rec := &recordingWitness{code: http.StatusNoContent}
 		srv := httptest.NewServer(rec)
 		defer srv.Close()
-		cps := audit.NewCheckpointer(db, signer, time.Now, audit.DirWitness{Dir: dir}, audit.HTTPWitness{URL: srv.URL})
+		origin := testOrigin(t, db)
+		cps := audit.NewCheckpointer(db, signer, origin, time.Now, audit.DirWitness{Dir: dir}, audit.HTTPWitness{URL: srv.URL})
 
 		if cp, err := cps.Publish(ctx); err != nil || cp.Size != 0 {
 			t.Fatalf("empty log: %+v, %v", cp, err)
@@ -62,7 +73,7 @@ func TestCheckpointsArePublishedSignedAndWitnessed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tree, err := audit.OpenCheckpoint(cp.Signed, verifier)
+		tree, err := audit.OpenCheckpoint(cp.Signed, verifier, origin)
 		if err != nil || tree.N != 7 || tree.Hash != cp.Root {
 			t.Fatalf("checkpoint %q does not open: %+v %v", cp.Signed, tree, err)
 		}
@@ -78,11 +89,11 @@ func TestCheckpointsArePublishedSignedAndWitnessed(t *testing.T) {
 		}
 		// A forged checkpoint (size changed in the text) does not open.
 		forged := strings.Replace(string(cp.Signed), "\n7\n", "\n8\n", 1)
-		if _, err := audit.OpenCheckpoint([]byte(forged), verifier); err == nil {
+		if _, err := audit.OpenCheckpoint([]byte(forged), verifier, origin); err == nil {
 			t.Fatal("a forged checkpoint opened")
 		}
 		_, other := testSigner(t)
-		if _, err := audit.OpenCheckpoint(cp.Signed, other); err == nil {
+		if _, err := audit.OpenCheckpoint(cp.Signed, other, origin); err == nil {
 			t.Fatal("a checkpoint opened with another key")
 		}
 		rep, err := audit.Verify(ctx, db, verifier)
@@ -121,7 +132,7 @@ func TestConsistentRewriteIsCaughtByCheckpoints(t *testing.T) {
 				db := storetest.Open(t, d)
 				signer, verifier := testSigner(t)
 				fill(t, db, 5)
-				if _, err := audit.NewCheckpointer(db, signer, time.Now).Publish(ctx); err != nil {
+				if _, err := audit.NewCheckpointer(db, signer, testOrigin(t, db), time.Now).Publish(ctx); err != nil {
 					t.Fatal(err)
 				}
 				for _, tbl := range []string{"audit_entries", "audit_hashes", "audit_head"} {
@@ -153,12 +164,15 @@ func TestConsistentRewriteIsCaughtByCheckpoints(t *testing.T) {
 
 func FuzzOpenCheckpoint(f *testing.F) {
 	signer, verifier := testSigner(f)
-	good, _ := note.Sign(&note.Note{Text: "go.sum database tree\n7\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n"}, signer)
+	origin := audit.LogOrigin{Name: "haven.audit/00112233445566778899aabbccddeeff", LegacyThrough: 7}
+	good, _ := note.Sign(&note.Note{Text: "haven.audit/00112233445566778899aabbccddeeff\n7\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n"}, signer)
+	legacy, _ := note.Sign(&note.Note{Text: "go.sum database tree\n7\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n"}, signer)
 	f.Add(good)
+	f.Add(legacy)
 	f.Add([]byte("garbage"))
 	f.Add([]byte("\n\n— haven-audit AAAA\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		tree, err := audit.OpenCheckpoint(b, verifier)
+		tree, err := audit.OpenCheckpoint(b, verifier, origin)
 		if err == nil && tree.N < 0 {
 			t.Fatalf("negative tree size from %q", b)
 		}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -24,10 +25,12 @@ import (
 //	entries.ndjson            one JSON entry per line, in index order
 //	checkpoints/N.checkpoint  every signed checkpoint, as stored
 //	key                       the checkpoint verifier key (informational: verify with your own copy)
+//	origin                    the log's checkpoint origin (LogOrigin text; absent before it had one)
 const (
 	exportEntries     = "entries.ndjson"
 	exportCheckpoints = "checkpoints"
 	exportKey         = "key"
+	exportOrigin      = "origin"
 )
 
 // Export writes every entry and checkpoint of db, and the verifier key, into dir (created,
@@ -90,10 +93,27 @@ func Export(ctx context.Context, db *store.DB, dir, vkey string) (int64, error) 
 			return 0, fmt.Errorf("audit: export: %w", err)
 		}
 	}
+	if err := cprows.Err(); err != nil {
+		return 0, fmt.Errorf("audit: export: read checkpoints: %w", err)
+	}
 	if err := os.WriteFile(filepath.Join(dir, exportKey), []byte(vkey+"\n"), 0o600); err != nil {
 		return 0, fmt.Errorf("audit: export: %w", err)
 	}
-	return n, cprows.Err()
+	origin, err := LoadLogOrigin(ctx, db)
+	if errors.Is(err, ErrNoLogOrigin) {
+		return n, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	text, err := origin.MarshalText()
+	if err != nil {
+		return 0, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, exportOrigin), text, 0o600); err != nil {
+		return 0, fmt.Errorf("audit: export: %w", err)
+	}
+	return n, nil
 }
 
 // ParseEntry decodes one line of an export. It refuses unknown fields and malformed times.
@@ -112,17 +132,28 @@ func ParseEntry(line []byte) (Entry, error) {
 }
 
 // VerifyExport checks an export with no database: it recomputes the Merkle tree from the
-// entries and checks every checkpoint's signature (with v, which the verifier holds) and root.
+// entries and checks every checkpoint's signature (with v, which the verifier holds), origin
+// (the export's origin file; an export without one holds only legacy checkpoints) and root.
 func VerifyExport(dir string, v note.Verifier) (Report, error) {
 	if v == nil {
 		return Report{}, errors.New("audit: verifying an export needs the verifier key")
+	}
+	origin := LogOrigin{LegacyThrough: math.MaxInt64}
+	switch text, err := os.ReadFile(filepath.Join(dir, exportOrigin)); {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return Report{}, fmt.Errorf("audit: export: %w", err)
+	default:
+		if err := origin.UnmarshalText(text); err != nil {
+			return Report{}, fmt.Errorf("audit: export: %w", err)
+		}
 	}
 	f, err := os.Open(filepath.Join(dir, exportEntries))
 	if err != nil {
 		return Report{}, fmt.Errorf("audit: export: %w", err)
 	}
 	defer f.Close()
-	var rep Report
+	rep := Report{Origin: origin.Name}
 	var tree memHashes
 	r := bufio.NewReaderSize(f, 1<<16)
 	for {
@@ -157,13 +188,17 @@ func VerifyExport(dir string, v note.Verifier) (Report, error) {
 		if err != nil {
 			return Report{}, fmt.Errorf("audit: export: %w", err)
 		}
-		t, err := OpenCheckpoint(signed, v)
+		t, err := OpenCheckpoint(signed, v, origin)
 		if err != nil {
 			size, _ := strconv.ParseInt(strings.TrimSuffix(filepath.Base(name), ".checkpoint"), 10, 64)
-			return bad(rep, min(size, rep.Entries+1), fmt.Sprintf("%s is not signed by the audit key", filepath.Base(name))), nil
+			problem := "is not signed by the audit key"
+			if errors.Is(err, ErrForeignCheckpoint) {
+				problem = "names another log than " + originName(origin)
+			}
+			return bad(rep, min(size, rep.Entries+1), fmt.Sprintf("%s %s", filepath.Base(name), problem)), nil
 		}
 		cps = append(cps, Checkpoint{Size: t.N, Root: t.Hash, Signed: signed})
 	}
 	sort.Slice(cps, func(i, j int) bool { return cps[i].Size < cps[j].Size })
-	return checkAgainst(rep, tree, cps, v)
+	return checkAgainst(rep, tree, cps, v, origin)
 }

@@ -18,7 +18,8 @@ func TestExportVerifiesWithoutTheDatabase(t *testing.T) {
 			ctx := context.Background()
 			db := storetest.Open(t, d)
 			signer, verifier := testSigner(t)
-			cps := audit.NewCheckpointer(db, signer, time.Now)
+			origin := testOrigin(t, db)
+			cps := audit.NewCheckpointer(db, signer, origin, time.Now)
 			fill(t, db, 4)
 			cps.Publish(ctx)
 			fill(t, db, 5)
@@ -31,8 +32,15 @@ func TestExportVerifiesWithoutTheDatabase(t *testing.T) {
 				t.Fatalf("export = %d, %v", n, err)
 			}
 			rep, err := audit.VerifyExport(dir, verifier)
-			if err != nil || !rep.OK() || rep.Entries != 11 || rep.Checkpoints != 2 || rep.Covered != 9 {
+			if err != nil || !rep.OK() || rep.Entries != 11 || rep.Checkpoints != 2 || rep.Covered != 9 || rep.Origin != origin.Name {
 				t.Fatalf("verify export = %+v, %v", rep, err)
+			}
+			// The export names its log: checked as another installation's, its checkpoints fail.
+			foreign := filepath.Join(t.TempDir(), "foreign")
+			os.CopyFS(foreign, os.DirFS(dir))
+			os.WriteFile(filepath.Join(foreign, "origin"), []byte("haven.audit/00000000000000000000000000000000\n"), 0o600)
+			if rep, _ := audit.VerifyExport(foreign, verifier); rep.OK() || !strings.Contains(rep.Problem, "names another log") {
+				t.Fatalf("an export verified as another log: %+v", rep)
 			}
 			_, other := testSigner(t)
 			if rep, _ := audit.VerifyExport(dir, other); rep.OK() {
@@ -54,6 +62,7 @@ func TestExportVerifiesWithoutTheDatabase(t *testing.T) {
 					bad := filepath.Join(t.TempDir(), "x")
 					os.MkdirAll(filepath.Join(bad, "checkpoints"), 0o700)
 					os.WriteFile(filepath.Join(bad, "entries.ndjson"), []byte(strings.Join(tc.lines, "")), 0o600)
+					os.WriteFile(filepath.Join(bad, "origin"), []byte(readFile(t, filepath.Join(dir, "origin"))), 0o600)
 					cpFiles, _ := filepath.Glob(filepath.Join(dir, "checkpoints", "*"))
 					for _, f := range cpFiles {
 						os.WriteFile(filepath.Join(bad, "checkpoints", filepath.Base(f)), []byte(readFile(t, f)), 0o600)

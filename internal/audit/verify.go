@@ -21,6 +21,7 @@ type Report struct {
 	Problem     string // what is wrong at FirstBad (or with the head), empty if the log verifies
 	Checkpoints int    // signed checkpoints checked
 	Covered     int64  // entries covered by the latest checkpoint; the rest are not yet anchored
+	Origin      string // the log's checkpoint origin; empty if it has none yet (legacy checkpoints only)
 }
 
 // OK reports whether the log verified.
@@ -55,8 +56,9 @@ func scanEntry(r interface{ Scan(...any) error }) (storedEntry, error) {
 // against the head, the stored tree and every signed checkpoint. It detects a modified, deleted,
 // inserted or reordered entry and a truncated log, and names the first index where the stored
 // log departs from what was appended. With a verifier key it also checks each checkpoint's
-// signature, so a log rewritten consistently in the database still fails against the
-// checkpoints signed before the rewrite. A nil verifier skips only the signature check.
+// signature and origin (the installation's, LoadLogOrigin), so a log rewritten consistently in
+// the database still fails against the checkpoints signed before the rewrite, and a checkpoint of
+// another installation's log is refused. A nil verifier skips only the signature check.
 func Verify(ctx context.Context, db *store.DB, v note.Verifier) (Report, error) {
 	rows, err := db.QueryContext(ctx, selectEntries)
 	if err != nil {
@@ -116,6 +118,11 @@ func Verify(ctx context.Context, db *store.DB, v note.Verifier) (Report, error) 
 
 // checkCheckpoints compares every stored checkpoint with the tree recomputed from the entries.
 func checkCheckpoints(ctx context.Context, db *store.DB, rep Report, tree memHashes, v note.Verifier) (Report, error) {
+	origin, err := verifyingOrigin(ctx, db)
+	if err != nil {
+		return Report{}, err
+	}
+	rep.Origin = origin.Name
 	rows, err := db.QueryContext(ctx, selectAllCPs)
 	if err != nil {
 		return Report{}, fmt.Errorf("audit: verify: read checkpoints: %w", err)
@@ -133,16 +140,20 @@ func checkCheckpoints(ctx context.Context, db *store.DB, rep Report, tree memHas
 	if err := rows.Err(); err != nil {
 		return Report{}, fmt.Errorf("audit: verify: read checkpoints: %w", err)
 	}
-	return checkAgainst(rep, tree, cps, v)
+	return checkAgainst(rep, tree, cps, v, origin)
 }
 
 // checkAgainst checks checkpoints, in size order, against the recomputed tree: each must be
-// signed by v (when v is not nil), cover no more entries than exist, and have the tree's root.
-func checkAgainst(rep Report, tree memHashes, cps []Checkpoint, v note.Verifier) (Report, error) {
+// signed by v (when v is not nil) for this log's origin, cover no more entries than exist, and
+// have the tree's root.
+func checkAgainst(rep Report, tree memHashes, cps []Checkpoint, v note.Verifier, origin LogOrigin) (Report, error) {
 	var prevSize int64
 	for _, cp := range cps {
 		if v != nil {
-			signed, err := OpenCheckpoint(cp.Signed, v)
+			signed, err := OpenCheckpoint(cp.Signed, v, origin)
+			if errors.Is(err, ErrForeignCheckpoint) {
+				return bad(rep, prevSize+1, fmt.Sprintf("the checkpoint of size %d names another log than %s", cp.Size, originName(origin))), nil
+			}
 			if err != nil || signed.N != cp.Size || signed.Hash != cp.Root {
 				return bad(rep, prevSize+1, fmt.Sprintf("the checkpoint of size %d is not signed by the audit key", cp.Size)), nil
 			}
@@ -222,4 +233,12 @@ func bad(rep Report, index int64, problem string) Report {
 	rep.FirstBad = index
 	rep.Problem = problem
 	return rep
+}
+
+// originName names o for a report.
+func originName(o LogOrigin) string {
+	if o.Name == "" {
+		return "this one (which has no origin yet)"
+	}
+	return o.Name
 }

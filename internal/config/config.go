@@ -8,47 +8,16 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
 	"haven/internal/identity"
 	"haven/internal/identity/oidc"
 	"haven/internal/monitor"
-	"haven/internal/server"
 	"haven/internal/store"
 )
-
-// envName is the environment variable for a flag.
-func envName(flagName string) string {
-	return "HAVEN_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
-}
-
-// FlagSet returns a flag set for a command whose defaults come from the environment.
-func FlagSet(name string, out io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(out)
-	return fs
-}
-
-// stringFlag defines a string flag whose default is the environment variable, if set.
-func stringFlag(fs *flag.FlagSet, p *string, name, def, usage string, lookup func(string) (string, bool)) {
-	if v, ok := lookup(envName(name)); ok {
-		def = v
-	}
-	fs.StringVar(p, name, def, usage+" (env "+envName(name)+")")
-}
-
-// boolFlag is stringFlag for a switch: the environment variable holds true or false.
-func boolFlag(fs *flag.FlagSet, p *bool, name string, def bool, usage string, lookup func(string) (string, bool)) {
-	if v, ok := lookup(envName(name)); ok {
-		if b, err := strconv.ParseBool(v); err == nil {
-			def = b
-		}
-	}
-	fs.BoolVar(p, name, def, usage+" (env "+envName(name)+")")
-}
 
 // Storage holds the flags that locate the database.
 type Storage struct {
@@ -59,7 +28,7 @@ type Storage struct {
 // Define adds the storage flags to fs.
 func (s *Storage) Define(fs *flag.FlagSet, lookup func(string) (string, bool)) {
 	stringFlag(fs, &s.DataDir, "data-dir", "haven-data", "directory for the SQLite database, root key and certificates", lookup)
-	stringFlag(fs, &s.DB, "db", "", "postgres:// DSN; empty uses SQLite at <data-dir>/haven.db", lookup)
+	dsnFlag(fs, &s.DB, "db", "postgres:// DSN; empty uses SQLite at <data-dir>/haven.db", lookup)
 }
 
 // DSN is the database to open.
@@ -71,13 +40,14 @@ func (s Storage) DSN() string {
 }
 
 // ParseServe reads the flags of `haven serve`.
-func ParseServe(args []string, out io.Writer, lookup func(string) (string, bool)) (server.Config, error) {
+func ParseServe(args []string, out io.Writer, lookup func(string) (string, bool)) (Server, error) {
 	fs := FlagSet("serve", out)
 	var st Storage
 	st.Define(fs, lookup)
-	var c server.Config
+	var c Server
 	stringFlag(fs, &c.Listen, "listen", ":8443", "HTTPS listen address", lookup)
-	stringFlag(fs, &c.HTTPListen, "http-listen", ":8080", "plain-HTTP address that only redirects to HTTPS; empty disables it", lookup)
+	stringFlag(fs, &c.HTTPListen, "http-listen", ":8080", "plain-HTTP address that only redirects to HTTPS (at --base-url); empty disables it", lookup)
+	stringFlag(fs, &c.MetricsListen, "metrics-listen", "127.0.0.1:9090", "plain-HTTP address that serves /metrics, for the monitoring system only (loopback by default); empty disables it", lookup)
 	stringFlag(fs, &c.Host, "host", "localhost", "host name users reach Haven at; a public DNS name switches to ACME certificates", lookup)
 	stringFlag(fs, &c.ACMEEmail, "acme-email", "", "contact e-mail for the ACME account", lookup)
 	stringFlag(fs, &c.ACMEDirectory, "acme-directory", "", "ACME directory URL (default Let's Encrypt)", lookup)
@@ -85,11 +55,11 @@ func ParseServe(args []string, out io.Writer, lookup func(string) (string, bool)
 	stringFlag(fs, &c.WitnessDir, "audit-witness-dir", "", "directory (ideally another disk or machine) that receives a copy of every signed audit checkpoint", lookup)
 	stringFlag(fs, &c.WitnessURL, "audit-witness-url", "", "HTTPS endpoint that receives every signed audit checkpoint (POST, text/plain)", lookup)
 	stringFlag(fs, &c.AlertWebhookURL, "alert-webhook-url", "", "endpoint that receives security alerts as HMAC-signed JSON", lookup)
-	stringFlag(fs, &c.AlertWebhookSecret, "alert-webhook-secret", "", "HMAC-SHA256 key for the alert webhook (prefer the environment variable)", lookup)
+	secretFlag(fs, &c.AlertWebhookSecret, "alert-webhook-secret", "HMAC-SHA256 key for the alert webhook (prefer the environment variable)", lookup)
 	var mailTo string
 	stringFlag(fs, &c.SMTP.Addr, "smtp-addr", "", "host:port of the SMTP submission server for invitations, reset links, sign-in notices and alerts (STARTTLS required)", lookup)
 	stringFlag(fs, &c.SMTP.Username, "smtp-user", "", "SMTP user name", lookup)
-	stringFlag(fs, &c.SMTP.Password, "smtp-password", "", "SMTP password (prefer the environment variable)", lookup)
+	secretFlag(fs, &c.SMTP.Password, "smtp-password", "SMTP password (prefer the environment variable)", lookup)
 	stringFlag(fs, &c.SMTP.From, "mail-from", "", "sender address of Haven's e-mail", lookup)
 	stringFlag(fs, &mailTo, "alert-email-to", "", "comma-separated recipients of security alerts by e-mail", lookup)
 	stringFlag(fs, &c.SyslogAddr, "siem-syslog-addr", "", "host:port of a SIEM collector that receives every audit entry (RFC 5424 over TLS)", lookup)
@@ -104,27 +74,27 @@ func ParseServe(args []string, out io.Writer, lookup func(string) (string, bool)
 	var secretFile, mfaACR string
 	stringFlag(fs, &oc.Issuer, "oidc-issuer", "", "issuer URL of the organisation's OpenID Connect provider; enables staff sign-in through it", lookup)
 	stringFlag(fs, &oc.ClientID, "oidc-client-id", "", "Haven's client ID at the OpenID Connect provider", lookup)
-	stringFlag(fs, &oc.ClientSecret, "oidc-client-secret", "", "Haven's client secret at the OpenID Connect provider (prefer the environment variable or --oidc-client-secret-file)", lookup)
+	secretFlag(fs, &oc.ClientSecret, "oidc-client-secret", "Haven's client secret at the OpenID Connect provider (prefer the environment variable or --oidc-client-secret-file)", lookup)
 	stringFlag(fs, &secretFile, "oidc-client-secret-file", "", "file holding the OpenID Connect client secret", lookup)
 	stringFlag(fs, &oc.Name, "oidc-name", "your organisation account", "the provider's name on the sign-in button (\"Sign in with …\")", lookup)
 	stringFlag(fs, &mfaACR, "oidc-mfa-acr", "", "comma-separated acr values by which the provider asserts multi-factor authentication (amr \"mfa\" always counts)", lookup)
 	var interval string
 	stringFlag(fs, &interval, "checkpoint-interval", "5m", "how often a signed audit checkpoint is published", lookup)
 	if err := fs.Parse(args); err != nil {
-		return server.Config{}, err
+		return Server{}, err
 	}
 	d, err := time.ParseDuration(interval)
 	if err != nil || d < time.Second {
-		return server.Config{}, fmt.Errorf("serve: --checkpoint-interval %q is not a duration of at least 1s", interval)
+		return Server{}, fmt.Errorf("serve: --checkpoint-interval %q is not a duration of at least 1s", interval)
 	}
 	c.CheckpointInterval = d
 	c.AlertRules = monitor.DefaultRules()
 	if _, err := fmt.Sscanf(workHours, "%d-%d", &c.AlertRules.WorkStart, &c.AlertRules.WorkEnd); err != nil ||
 		c.AlertRules.WorkStart < 0 || c.AlertRules.WorkEnd > 24 || c.AlertRules.WorkStart >= c.AlertRules.WorkEnd {
-		return server.Config{}, fmt.Errorf("serve: --work-hours %q is not HH-HH with start before end", workHours)
+		return Server{}, fmt.Errorf("serve: --work-hours %q is not HH-HH with start before end", workHours)
 	}
 	if c.AlertRules.Location, err = time.LoadLocation(zone); err != nil {
-		return server.Config{}, fmt.Errorf("serve: --time-zone %q: %w", zone, err)
+		return Server{}, fmt.Errorf("serve: --time-zone %q: %w", zone, err)
 	}
 	for _, to := range strings.Split(mailTo, ",") {
 		if to = strings.TrimSpace(to); to != "" {
@@ -132,35 +102,44 @@ func ParseServe(args []string, out io.Writer, lookup func(string) (string, bool)
 		}
 	}
 	if c.SMTP.Addr != "" && c.SMTP.From == "" {
-		return server.Config{}, fmt.Errorf("serve: --smtp-addr needs --mail-from")
+		return Server{}, fmt.Errorf("serve: --smtp-addr needs --mail-from")
 	}
 	if len(c.AlertEmailTo) > 0 && c.SMTP.Addr == "" {
-		return server.Config{}, fmt.Errorf("serve: --alert-email-to needs --smtp-addr")
+		return Server{}, fmt.Errorf("serve: --alert-email-to needs --smtp-addr")
 	}
 	if c.AlertWebhookURL != "" && (!strings.HasPrefix(c.AlertWebhookURL, "https://") || len(c.AlertWebhookSecret) < 16) {
-		return server.Config{}, fmt.Errorf("serve: --alert-webhook-url must be https:// and needs an --alert-webhook-secret of at least 16 characters")
+		return Server{}, fmt.Errorf("serve: --alert-webhook-url must be https:// and needs an --alert-webhook-secret of at least 16 characters")
+	}
+	if c.BaseURL != "" {
+		// Links and the plain-HTTP redirect are built from it: it must name an HTTPS origin.
+		if u, err := url.Parse(c.BaseURL); err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil {
+			return Server{}, fmt.Errorf("serve: --base-url must be an https:// URL with a host name")
+		}
 	}
 	if c.WitnessURL != "" && !strings.HasPrefix(c.WitnessURL, "https://") {
-		return server.Config{}, fmt.Errorf("serve: --audit-witness-url must be an https:// URL")
+		return Server{}, fmt.Errorf("serve: --audit-witness-url must be an https:// URL")
 	}
 	if err := parseOIDC(oc, secretFile, mfaACR); err != nil {
-		return server.Config{}, err
+		return Server{}, err
 	}
 	if fs.NArg() > 0 {
-		return server.Config{}, fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+		return Server{}, fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
 	}
 	c.DataDir = st.DataDir
 	c.DB = st.DSN()
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
-		return server.Config{}, fmt.Errorf("serve: --listen %q is not host:port", c.Listen)
+		return Server{}, fmt.Errorf("serve: --listen %q is not host:port", c.Listen)
 	}
-	if c.HTTPListen != "" {
-		if _, _, err := net.SplitHostPort(c.HTTPListen); err != nil {
-			return server.Config{}, fmt.Errorf("serve: --http-listen %q is not host:port", c.HTTPListen)
+	for _, l := range []struct{ flag, addr string }{{"http-listen", c.HTTPListen}, {"metrics-listen", c.MetricsListen}} {
+		if l.addr == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(l.addr); err != nil {
+			return Server{}, fmt.Errorf("serve: --%s %q is not host:port", l.flag, l.addr)
 		}
 	}
 	if st.DB != "" && !store.IsPostgresDSN(st.DB) {
-		return server.Config{}, fmt.Errorf("serve: --db must be a postgres:// DSN (SQLite lives in --data-dir)")
+		return Server{}, fmt.Errorf("serve: --db must be a postgres:// DSN (SQLite lives in --data-dir)")
 	}
 	return c, nil
 }

@@ -115,3 +115,64 @@ func TestParseServeOIDC(t *testing.T) {
 		})
 	}
 }
+
+// TestHelpHidesSecrets: `haven serve -h`, or a mistyped flag, prints every flag's default, and
+// defaults come from the environment. Whoever sees the terminal (or a log that captured it) must
+// not learn the SMTP password, the webhook secret, the OpenID Connect client secret or the
+// database password: help says a secret is set, and shows the DSN with its password redacted.
+func TestHelpHidesSecrets(t *testing.T) {
+	secrets := map[string]string{
+		"HAVEN_SMTP_PASSWORD":        "smtp-pw-Zq81",
+		"HAVEN_ALERT_WEBHOOK_SECRET": "webhook-secret-Kp22",
+		"HAVEN_OIDC_CLIENT_SECRET":   "oidc-secret-Wm93",
+		"HAVEN_DB":                   "postgres://u:s3cretpw@host/db?sslpassword=keypass-Jr4",
+		"HAVEN_AUDIT_WITNESS_URL":    "https://w:witness-pw-Tx5@witness.example/cp",
+	}
+	lookup := func(k string) (string, bool) { v, ok := secrets[k]; return v, ok }
+	hidden := []string{"smtp-pw-Zq81", "webhook-secret-Kp22", "oidc-secret-Wm93", "s3cretpw", "keypass-Jr4", "witness-pw-Tx5"}
+	tests := []struct {
+		name  string
+		parse func(out io.Writer) error
+		want  []string // what help must still say
+	}{
+		{"serve -h", func(out io.Writer) error { _, err := config.ParseServe([]string{"-h"}, out, lookup); return err },
+			[]string{"-smtp-password string", "(set)", "postgres://u:xxxxx@host/db"}},
+		{"serve with a mistyped flag", func(out io.Writer) error {
+			_, err := config.ParseServe([]string{"--smtp-pasword", "x"}, out, lookup)
+			return err
+		}, []string{"flag provided but not defined", "(set)"}},
+		{"serve with a bad value elsewhere", func(out io.Writer) error {
+			_, err := config.ParseServe([]string{"--listen", "nonsense"}, out, lookup)
+			return err
+		}, nil},
+		{"migrate -h", func(out io.Writer) error {
+			_, err := config.ParseStorage("migrate", []string{"-h"}, out, lookup, false)
+			return err
+		},
+			[]string{"postgres://u:xxxxx@host/db"}},
+		{"audit verify with a mistyped flag", func(out io.Writer) error {
+			_, _, err := config.ParseAuditVerify([]string{"--kee", "x"}, out, lookup)
+			return err
+		}, []string{"-db string"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out strings.Builder
+			err := tc.parse(&out)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			text := out.String() + "\n" + err.Error()
+			for _, s := range hidden {
+				if strings.Contains(text, s) {
+					t.Errorf("secret %q shown:\n%s", s, text)
+				}
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(text, w) {
+					t.Errorf("help lacks %q:\n%s", w, text)
+				}
+			}
+		})
+	}
+}

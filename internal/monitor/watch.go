@@ -81,8 +81,10 @@ type Watcher struct {
 	last    int64 // index of the last entry fed to the detector
 	syslog  *Syslog
 	mailer  *Mailer
-	// verifier checks checkpoint signatures in the integrity check, when set.
+	// verifier checks checkpoint signatures, and origin the log they name, in the integrity
+	// check, when set.
 	verifier note.Verifier
+	origin   audit.LogOrigin
 	// integrityAlerted is the checkpoint size already alerted on, so a failure alerts once.
 	integrityAlerted int64
 	// unreadable holds the patients whose record already raised a record-integrity alert in
@@ -112,8 +114,11 @@ func (w *Watcher) Unreadable(ctx context.Context, patientID string, cause error)
 	}
 }
 
-// VerifyCheckpointsWith makes the integrity check also verify the latest checkpoint's signature.
-func (w *Watcher) VerifyCheckpointsWith(v note.Verifier) { w.verifier = v }
+// VerifyCheckpointsWith makes the integrity check also verify the latest checkpoint's signature
+// and that it names this installation's log (origin).
+func (w *Watcher) VerifyCheckpointsWith(v note.Verifier, origin audit.LogOrigin) {
+	w.verifier, w.origin = v, origin
+}
 
 // MailTo makes every alert also go out by e-mail.
 func (w *Watcher) MailTo(m *Mailer) { w.mailer = m }
@@ -210,7 +215,7 @@ func (w *Watcher) checkIntegrity(ctx context.Context) (Alert, int64, bool) {
 		return Alert{}, 0, false
 	}
 	if w.verifier != nil {
-		if tree, err := audit.OpenCheckpoint(cp.Signed, w.verifier); err != nil || tree.N != cp.Size || tree.Hash != cp.Root {
+		if tree, err := audit.OpenCheckpoint(cp.Signed, w.verifier, w.origin); err != nil || tree.N != cp.Size || tree.Hash != cp.Root {
 			return Alert{Kind: AuditIntegrity, Severity: "high", Subject: fmt.Sprint("checkpoint ", cp.Size),
 				Detail: "the latest audit checkpoint's signature does not verify", Time: w.now().UTC()}, cp.Size, true
 		}

@@ -16,7 +16,8 @@ import (
 )
 
 // TestDetectorsRaiseStoredSignedAlerts: a clinician probing patients outside their care raises
-// an alert that is stored, shown to the privacy officer, counted in /metrics and sent to the
+// an alert that is stored, shown to the privacy officer, counted in /metrics (on the metrics
+// listener, not the public port, where the prober would see it) and sent to the
 // webhook with a valid HMAC signature. A flagged record raises one on every staff access.
 func TestDetectorsRaiseStoredSignedAlerts(t *testing.T) {
 	const secret = "webhook secret for tests"
@@ -73,14 +74,11 @@ func TestDetectorsRaiseStoredSignedAlerts(t *testing.T) {
 		t.Fatalf("alerts after opening a flagged record = %+v", alerts)
 	}
 
-	resp, err := e.Client().HTTP.Get(e.TS.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(body), `haven_security_alerts_total{kind="denied-outside-care"} 1`) {
+	if _, body := getFrom(t, e.Metrics.URL+"/metrics"); !strings.Contains(body, `haven_security_alerts_total{kind="denied-outside-care"} 1`) {
 		t.Fatal("alert not counted in /metrics")
+	}
+	if code, _, raw := drB.Do("GET", "/metrics", nil); code != http.StatusNotFound || strings.Contains(string(raw), "haven_security_alerts_total") {
+		t.Fatalf("the prober reads the alert counters on the public port: %d", code)
 	}
 	// Alerts carry identifiers, never PHI.
 	for _, a := range alerts {

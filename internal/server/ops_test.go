@@ -9,11 +9,18 @@ import (
 	"haven/internal/server/servertest"
 )
 
+// TestOperationalEndpoints: health and readiness on the public port; metrics only on the
+// metrics listener. The public port answers 404 for /metrics: its security-alert counters would
+// let an attacker watch whether their probing raised an alert.
 func TestOperationalEndpoints(t *testing.T) {
 	e := servertest.New(t, "")
 	c := e.Client()
 	get := func(path string) (int, string) {
-		resp, err := c.HTTP.Get(e.TS.URL + path)
+		url := e.TS.URL + path
+		if path == "/metrics" {
+			url = e.Metrics.URL + path
+		}
+		resp, err := c.HTTP.Get(url)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -33,8 +40,30 @@ func TestOperationalEndpoints(t *testing.T) {
 			t.Errorf("GET %s = %d, want 200 containing %q; got %.300s", path, code, want, body)
 		}
 	}
+	resp, err := c.HTTP.Get(e.TS.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /metrics on the public port = %d, want 404", resp.StatusCode)
+	}
+	if code, _ := getFrom(t, e.Metrics.URL+"/healthz"); code != http.StatusNotFound {
+		t.Errorf("the metrics listener serves more than /metrics: /healthz = %d", code)
+	}
 	e.Srv.DB().Close()
 	if code, _ := get("/readyz"); code != http.StatusServiceUnavailable {
 		t.Errorf("readyz with the database closed = %d, want 503", code)
 	}
+}
+
+func getFrom(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }

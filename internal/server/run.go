@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"golang.org/x/crypto/acme"
@@ -26,39 +27,64 @@ const (
 	monitorInterval   = 5 * time.Second
 )
 
-// Run serves HTTPS (and the plain-HTTP redirect) until ctx is cancelled, then shuts down
-// gracefully, letting requests in flight finish.
+// Run serves HTTPS, the plain-HTTP redirect and the metrics listener (each when configured)
+// until ctx is cancelled, then shuts down gracefully, letting requests in flight finish.
 func (s *Server) Run(ctx context.Context) error {
 	tlsConf, httpHandler, err := s.tlsConfig()
 	if err != nil {
 		return err
 	}
-	httpsSrv := &http.Server{
-		Addr: s.cfg.Listen, Handler: s.handler, TLSConfig: tlsConf,
-		ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout, WriteTimeout: writeTimeout, IdleTimeout: idleTimeout,
-		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	type listener struct {
+		srv *http.Server
+		ln  net.Listener
 	}
-	ln, err := net.Listen("tcp", s.cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("server: listen on %s: %w", s.cfg.Listen, err)
-	}
-	servers := []*http.Server{httpsSrv}
-	errc := make(chan error, 2)
-	go func() { errc <- httpsSrv.ServeTLS(ln, "", "") }()
-	if s.cfg.HTTPListen != "" {
-		redirect := &http.Server{
-			Addr: s.cfg.HTTPListen, Handler: httpHandler,
-			ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout, WriteTimeout: writeTimeout, IdleTimeout: idleTimeout,
+	var ls []listener
+	closeAll := func() {
+		for _, l := range ls {
+			l.ln.Close()
 		}
-		rln, err := net.Listen("tcp", s.cfg.HTTPListen)
+	}
+	listen := func(addr string, h http.Handler, conf *tls.Config) error {
+		ln, err := net.Listen("tcp", addr)
 		if err != nil {
-			ln.Close()
-			return fmt.Errorf("server: listen on %s: %w", s.cfg.HTTPListen, err)
+			closeAll()
+			return fmt.Errorf("server: listen on %s: %w", addr, err)
 		}
-		servers = append(servers, redirect)
-		go func() { errc <- redirect.Serve(rln) }()
+		ls = append(ls, listener{ln: ln, srv: &http.Server{
+			Addr: addr, Handler: h, TLSConfig: conf,
+			ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout, WriteTimeout: writeTimeout, IdleTimeout: idleTimeout,
+			ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		}})
+		return nil
 	}
-	s.log.Info("haven serving", "https", ln.Addr().String(), "url", s.cfg.BaseURL, "version", Version)
+	if err := listen(s.cfg.Listen, s.handler, tlsConf); err != nil {
+		return err
+	}
+	if s.cfg.HTTPListen != "" {
+		if err := listen(s.cfg.HTTPListen, httpHandler, nil); err != nil {
+			return err
+		}
+	}
+	if s.cfg.MetricsListen != "" {
+		// Plain HTTP: the metrics listener is for the monitoring system, on loopback by default,
+		// never the public port (the alert counters would tell a prober whether it was noticed).
+		if err := listen(s.cfg.MetricsListen, s.MetricsHandler(), nil); err != nil {
+			return err
+		}
+	}
+	errc := make(chan error, len(ls))
+	for _, l := range ls {
+		if l.srv.TLSConfig != nil {
+			go func() { errc <- l.srv.ServeTLS(l.ln, "", "") }()
+		} else {
+			go func() { errc <- l.srv.Serve(l.ln) }()
+		}
+	}
+	attrs := []any{"https", ls[0].ln.Addr().String(), "url", s.cfg.BaseURL, "version", Version}
+	if s.cfg.MetricsListen != "" {
+		attrs = append(attrs, "metrics", "http://"+ls[len(ls)-1].ln.Addr().String()+"/metrics")
+	}
+	s.log.Info("haven serving", attrs...)
 	cpCtx, stopCheckpoints := context.WithCancel(context.Background())
 	defer stopCheckpoints()
 	cpDone := make(chan struct{})
@@ -84,8 +110,8 @@ func (s *Server) Run(ctx context.Context) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	var errs []error
-	for _, srv := range servers {
-		errs = append(errs, srv.Shutdown(shutdownCtx))
+	for _, l := range ls {
+		errs = append(errs, l.srv.Shutdown(shutdownCtx))
 	}
 	// Requests have finished: the final checkpoint covers every entry they wrote.
 	stopCheckpoints()
@@ -97,17 +123,7 @@ func (s *Server) Run(ctx context.Context) error {
 // self-signed certificate kept in the data directory. It also returns the plain-HTTP handler,
 // which answers ACME http-01 challenges when ACME is on and otherwise only redirects.
 func (s *Server) tlsConfig() (*tls.Config, http.Handler, error) {
-	redirect := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		host := r.Host
-		if h, _, err := net.SplitHostPort(host); err == nil {
-			host = h
-		}
-		target := "https://" + host
-		if _, port, err := net.SplitHostPort(s.cfg.Listen); err == nil && port != "443" {
-			target += ":" + port
-		}
-		http.Redirect(w, r, target+r.URL.RequestURI(), http.StatusPermanentRedirect)
-	})
+	redirect := redirectToHTTPS(s.cfg.BaseURL)
 	if tlscert.IsPublicHost(s.cfg.Host) {
 		m := tlscert.ACMEManager(s.cfg.DataDir, s.cfg.Host, s.cfg.ACMEEmail, s.cfg.ACMEDirectory, nil)
 		conf := tlscert.ServerTLSConfig(m.GetCertificate)
@@ -120,4 +136,21 @@ func (s *Server) tlsConfig() (*tls.Config, http.Handler, error) {
 	}
 	get := func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return cert, nil }
 	return tlscert.ServerTLSConfig(get), redirect, nil
+}
+
+// redirectToHTTPS sends every plain-HTTP request to the same path and query under the origin
+// of baseURL (--base-url). The target never comes from the request: a forged Host header (or an
+// absolute request URI) cannot turn Haven into a redirector to another site.
+func redirectToHTTPS(baseURL string) http.Handler {
+	target := origin(baseURL)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		path := r.URL.EscapedPath()
+		if !strings.HasPrefix(path, "/") {
+			path = "/" + path
+		}
+		if r.URL.RawQuery != "" {
+			path += "?" + r.URL.RawQuery
+		}
+		http.Redirect(w, r, target+path, http.StatusPermanentRedirect)
+	})
 }

@@ -28,6 +28,7 @@ import (
 	"haven/internal/api"
 	"haven/internal/audit"
 	"haven/internal/clinical"
+	"haven/internal/config"
 	"haven/internal/guard"
 	"haven/internal/httpx"
 	"haven/internal/identity"
@@ -45,36 +46,13 @@ import (
 // Version is set at build time (-ldflags "-X haven/internal/server.Version=…").
 var Version = "dev"
 
-// Config is everything needed to build a Haven server. Zero values take the defaults of
-// `haven serve`.
-type Config struct {
-	DataDir       string // default ./haven-data
-	Listen        string // HTTPS address, default :8443
-	HTTPListen    string // plain-HTTP redirect address; empty disables it
-	DB            string // postgres:// DSN, or empty for SQLite in DataDir
-	Host          string // public host name; a public DNS name switches to ACME certificates
-	ACMEEmail     string
-	ACMEDirectory string // ACME directory URL; empty means Let's Encrypt
-	RootKeyURI    string // KMS key URI; default the local key file DataDir/root.key
-	BaseURL       string // external URL for links; derived from Host and Listen if empty
+// Config is everything needed to build a Haven server. It is config.Server, kept under this name
+// so that callers building a server (tests, commands) read naturally; the type lives in package
+// config so that config never imports server.
+type Config = config.Server
 
-	CheckpointInterval time.Duration // how often a signed audit checkpoint is published; default 5 min
-	WitnessDir         string        // directory that receives a copy of every checkpoint
-	WitnessURL         string        // HTTPS endpoint that receives every checkpoint
-	AlertWebhookURL    string        // endpoint that receives security alerts (HMAC-signed JSON)
-	AlertWebhookSecret string        // HMAC key for the alert webhook
-	AlertRules         monitor.Rules // detector thresholds; monitor.DefaultRules() if zero
-	SMTP               mail.Sender   // e-mail (invitations, resets, sign-in notices, alerts): set Addr and From to enable; STARTTLS required
-	AlertEmailTo       []string      // recipients of security alerts by e-mail
-	SyslogAddr         string        // host:port of a SIEM collector (RFC 5424 over TLS)
-	SyslogCA           string        // PEM file of the CA that signs the collector's certificate; system roots if empty
-
-	Identity identity.Config
-	Now      func() time.Time // the clock; time.Now unless a test fakes it
-	Stderr   io.Writer        // setup link and logs; os.Stderr by default
-}
-
-func (c *Config) applyDefaults() {
+// applyDefaults fills in the defaults of `haven serve` for the zero fields of c.
+func applyDefaults(c *Config) {
 	if c.DataDir == "" {
 		c.DataDir = "haven-data"
 	}
@@ -138,7 +116,7 @@ type Server struct {
 // New builds every component and, while no administrator exists, prints the one-time setup
 // link to cfg.Stderr.
 func New(ctx context.Context, cfg Config) (*Server, error) {
-	cfg.applyDefaults()
+	applyDefaults(&cfg)
 	s := &Server{cfg: cfg, log: slog.New(slog.NewJSONHandler(cfg.Stderr, nil))}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("server: create data directory: %w", err)
@@ -166,7 +144,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.auditKey = vkey
-	s.cps = audit.NewCheckpointer(s.db, signer, cfg.Now, witnesses(cfg)...)
+	// The origin names this installation's log in every checkpoint: fixed at first start.
+	logOrigin, err := audit.EnsureLogOrigin(ctx, s.db)
+	if err != nil {
+		s.db.Close()
+		return nil, err
+	}
+	s.cps = audit.NewCheckpointer(s.db, signer, logOrigin, cfg.Now, witnesses(cfg)...)
 	idc := cfg.Identity
 	if idc.PasskeyRPID == "" && net.ParseIP(cfg.Host) == nil {
 		// WebAuthn binds passkeys to a host name and to the origin people use.
@@ -204,7 +188,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.watcher.MailTo(&monitor.Mailer{Sender: s.mailer(), To: cfg.AlertEmailTo})
 	}
 	if v, err := note.NewVerifier(vkey); err == nil {
-		s.watcher.VerifyCheckpointsWith(v)
+		s.watcher.VerifyCheckpointsWith(v, logOrigin)
 	}
 	if cfg.SyslogAddr != "" {
 		fwd, err := newSyslog(ctx, s.db, cfg)
@@ -234,7 +218,7 @@ func (s *Server) buildHandler() http.Handler {
 	s.web.Mount(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", s.ready)
-	mux.Handle("GET /metrics", s.metrics.Handler())
+	// No /metrics here: it has a listener of its own (MetricsHandler), off the public port.
 	return s.chain(mux)
 }
 
@@ -243,6 +227,15 @@ func (s *Server) buildHandler() http.Handler {
 func (s *Server) admit(ctx context.Context, by principal.Subject, action, patientID string, o principal.Origin) error {
 	return s.door.Admit(ctx, guard.Act{By: by, Action: access.Action(action),
 		Resource: access.Resource{PatientID: patientID}, Origin: o})
+}
+
+// MetricsHandler serves /metrics, and nothing else, for the metrics listener (--metrics-listen).
+// It is never mounted on the public port: the security-alert counters would let a prober watch
+// whether its probing raised an alert.
+func (s *Server) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.metrics.Handler())
+	return mux
 }
 
 // witnesses builds the configured checkpoint witnesses.

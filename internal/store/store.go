@@ -69,7 +69,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 	sqlDB, err := sql.Open("pgx", dsn)
 	if err != nil {
-		return nil, fmt.Errorf("store: open postgres: %w", err)
+		return nil, fmt.Errorf("store: open postgres: %w", redactDSN(err, dsn))
 	}
 	sqlDB.SetMaxOpenConns(16)
 	sqlDB.SetMaxIdleConns(16)
@@ -121,18 +121,6 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("store: open sqlite %s: %w", filepath.Base(path), err)
 	}
 	return &DB{DB: sqlDB, Dialect: SQLite, Path: path}, nil
-}
-
-// redactDSN keeps a password in the DSN out of error text.
-func redactDSN(err error, dsn string) error {
-	u, perr := url.Parse(dsn)
-	if perr != nil || u.User == nil {
-		return err
-	}
-	if pw, ok := u.User.Password(); ok && pw != "" {
-		return errors.New(strings.ReplaceAll(err.Error(), pw, "xxxxx"))
-	}
-	return err
 }
 
 // InTx runs fn in a transaction, committing if it returns nil and rolling back otherwise.

@@ -64,6 +64,7 @@ type Env struct {
 	t       testing.TB
 	Srv     *server.Server
 	TS      *httptest.Server
+	Metrics *httptest.Server // the metrics listener (plain HTTP on loopback), apart from TS
 	Clock   *Clock
 	Log     *SyncBuffer
 	DataDir string
@@ -104,7 +105,8 @@ func New(t testing.TB, dsn string, options ...func(*server.Config)) *Env {
 	e.TS.Listener.Close()
 	e.TS.Listener = ln
 	e.TS.StartTLS()
-	t.Cleanup(func() { e.TS.Close(); srv.Close() })
+	e.Metrics = httptest.NewServer(srv.MetricsHandler())
+	t.Cleanup(func() { e.TS.Close(); e.Metrics.Close(); srv.Close() })
 	return e
 }
 

@@ -1,0 +1,42 @@
+package config
+
+import (
+	"io"
+	"time"
+
+	"haven/internal/identity"
+	"haven/internal/mail"
+	"haven/internal/monitor"
+)
+
+// Server is everything needed to build a Haven server (server.New). It lives here, below the
+// server package, so that reading the command line never depends on what is being configured.
+// Zero values take the defaults of `haven serve`, except MetricsListen: empty disables the
+// metrics listener, so a server built by a test opens no port it was not asked to.
+type Server struct {
+	DataDir       string // default ./haven-data
+	Listen        string // HTTPS address, default :8443
+	HTTPListen    string // plain-HTTP redirect address; empty disables it
+	MetricsListen string // plain-HTTP address of /metrics (loopback or a monitoring network); empty disables it
+	DB            string // postgres:// DSN, or empty for SQLite in DataDir
+	Host          string // public host name; a public DNS name switches to ACME certificates
+	ACMEEmail     string
+	ACMEDirectory string // ACME directory URL; empty means Let's Encrypt
+	RootKeyURI    string // KMS key URI; default the local key file DataDir/root.key
+	BaseURL       string // external URL for links and redirects; derived from Host and Listen if empty
+
+	CheckpointInterval time.Duration // how often a signed audit checkpoint is published; default 5 min
+	WitnessDir         string        // directory that receives a copy of every checkpoint
+	WitnessURL         string        // HTTPS endpoint that receives every checkpoint
+	AlertWebhookURL    string        // endpoint that receives security alerts (HMAC-signed JSON)
+	AlertWebhookSecret string        // HMAC key for the alert webhook
+	AlertRules         monitor.Rules // detector thresholds; monitor.DefaultRules() if zero
+	SMTP               mail.Sender   // e-mail (invitations, resets, sign-in notices, alerts): set Addr and From to enable; STARTTLS required
+	AlertEmailTo       []string      // recipients of security alerts by e-mail
+	SyslogAddr         string        // host:port of a SIEM collector (RFC 5424 over TLS)
+	SyslogCA           string        // PEM file of the CA that signs the collector's certificate; system roots if empty
+
+	Identity identity.Config
+	Now      func() time.Time // the clock; time.Now unless a test fakes it
+	Stderr   io.Writer        // setup link and logs; os.Stderr by default
+}
