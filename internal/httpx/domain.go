@@ -29,7 +29,10 @@ func FromDomain(err error) error {
 	case errors.Is(err, identity.ErrInvalidCredentials), errors.Is(err, identity.ErrInvalidCode):
 		return &Error{Status: http.StatusUnauthorized, Message: unwrapMessage(err), Err: err}
 	case errors.Is(err, identity.ErrThrottled):
-		return &Error{Status: http.StatusTooManyRequests, Message: identity.ErrThrottled.Error(), Err: err}
+		// The message says a minute: the attempt windows are a minute long (a longer back-off
+		// answers 429 again, with the same hint).
+		return &Error{Status: http.StatusTooManyRequests, Message: identity.ErrThrottled.Error(), Err: err,
+			Header: http.Header{"Retry-After": {"60"}}}
 	case errors.Is(err, identity.ErrInviteInvalid), errors.Is(err, identity.ErrSetupDone):
 		return &Error{Status: http.StatusGone, Message: unwrapMessage(err), Err: err}
 	case errors.Is(err, identity.ErrEmailTaken):
