@@ -151,6 +151,26 @@ func (c *Client) Do(method, path string, body any) (int, map[string]any, []byte)
 	return resp.StatusCode, m, raw
 }
 
+// DoRaw sends body as it is, with Content-Type application/json if body is not nil, and
+// returns the status, the headers and the body of the answer.
+func (c *Client) DoRaw(method, path string, body io.Reader) (int, http.Header, []byte) {
+	c.e.t.Helper()
+	req, err := http.NewRequest(method, c.e.TS.URL+path, body)
+	if err != nil {
+		c.e.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		c.e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, raw
+}
+
 func (c *Client) Must(want int, method, path string, body any) map[string]any {
 	c.e.t.Helper()
 	code, m, raw := c.Do(method, path, body)
