@@ -68,6 +68,8 @@ type Env struct {
 	Log     *SyncBuffer
 	DataDir string
 	BaseURL string // https://localhost:PORT: the WebAuthn origin
+	// Contract checks every API answer a Client receives against the served OpenAPI document.
+	Contract *Contract
 }
 
 // fastIdentity keeps production policy but cheap hashing, so tests stay quick.
@@ -104,6 +106,7 @@ func New(t testing.TB, dsn string, options ...func(*server.Config)) *Env {
 	e.TS.Listener.Close()
 	e.TS.Listener = ln
 	e.TS.StartTLS()
+	e.Contract = newContract(e.TS.URL)
 	t.Cleanup(func() { e.TS.Close(); srv.Close() })
 	return e
 }
@@ -117,9 +120,15 @@ type Client struct {
 	PW     string
 }
 
+// Client is a new browser-like client. Every API answer it receives is checked against the
+// OpenAPI document (see Contract), except in benchmarks, which measure the server alone.
 func (e *Env) Client() *Client {
 	jar, _ := cookiejar.New(nil)
-	return &Client{e: e, HTTP: &http.Client{Jar: jar, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}, // test server's own certificate
+	var rt http.RoundTripper = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}} // test server's own certificate
+	if _, bench := e.t.(*testing.B); !bench {
+		rt = &contractTransport{t: e.t, contract: e.Contract, next: rt}
+	}
+	return &Client{e: e, HTTP: &http.Client{Jar: jar, Transport: rt,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
