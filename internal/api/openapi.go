@@ -2,8 +2,10 @@ package api
 
 import (
 	"cmp"
+	"encoding/json"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -11,15 +13,116 @@ import (
 	"haven/internal/httpx"
 )
 
+// The OpenAPI document is derived from the route table, so it cannot drift from the router. What
+// the table does not say is filled in here, from the route's properties where they imply it:
+//
+//   - every operation can answer 500 (a fault, logged under the request id) and 503 (a session
+//     lookup or an audit entry could not be done, so the request is refused);
+//   - a route needing a session answers 401 without one and 403 for a refusal;
+//   - a state-changing method answers 403 to a cross-site browser request;
+//   - a route with a body answers 400 (not JSON for it), 413 (over httpx.MaxBodyBytes) and 422;
+//   - a route with a path parameter answers 404.
+//
+// The rest, one operation at a time, is in operationNotes, keyed by OperationID so that adding a
+// route needs no edit here unless the route answers something its properties do not imply.
+
+// opNotes is what the document says of one operation beyond what its route implies.
+type opNotes struct {
+	errors []int  // statuses beyond the derived ones
+	media  string // the success answer's media type, if not JSON (a string Response is text/plain)
+}
+
+// operationNotes lists, by OperationID, the statuses an operation answers that its route's
+// properties do not imply, from the domain errors its handler maps (httpx.FromDomain).
+func operationNotes() map[string]opNotes {
+	return map[string]opNotes{
+		"completeSetup":            {errors: []int{http.StatusConflict, http.StatusGone}},
+		"login":                    {errors: []int{http.StatusUnauthorized, http.StatusTooManyRequests}},
+		"verifyTOTP":               {errors: []int{http.StatusTooManyRequests}},
+		"stepUp":                   {errors: []int{http.StatusTooManyRequests}},
+		"changeEmail":              {errors: []int{http.StatusConflict}},
+		"confirmEmailChange":       {errors: []int{http.StatusConflict, http.StatusGone}},
+		"removeTOTP":               {errors: []int{http.StatusConflict}},
+		"beginPasskeySignIn":       {errors: []int{http.StatusUnprocessableEntity, http.StatusTooManyRequests}},
+		"finishPasskeySignIn":      {errors: []int{http.StatusUnauthorized, http.StatusTooManyRequests}},
+		"beginPasskeyVerification": {errors: []int{http.StatusUnprocessableEntity}},
+		"beginPasskeyRegistration": {errors: []int{http.StatusUnprocessableEntity}},
+		"removePasskey":            {errors: []int{http.StatusConflict}},
+		"activateInvite":           {errors: []int{http.StatusConflict, http.StatusGone}},
+		"requestPasswordReset":     {errors: []int{http.StatusConflict, http.StatusTooManyRequests}},
+		"resetPassword":            {errors: []int{http.StatusGone}},
+		"disableStaff":             {errors: []int{http.StatusUnprocessableEntity}},
+		"resetStaffPassword":       {errors: []int{http.StatusUnprocessableEntity}},
+		"inviteStaff":              {errors: []int{http.StatusConflict}},
+		"assignCareTeam":           {errors: []int{http.StatusNotFound}},
+		"registerPatient":          {errors: []int{http.StatusConflict}},
+		"sendPatientSignInLink":    {errors: []int{http.StatusUnprocessableEntity}},
+		"getMyRecord":              {errors: []int{http.StatusNotFound}},
+		"getMyAccessLog":           {errors: []int{http.StatusNotFound}},
+		"reportAccess":             {errors: []int{http.StatusBadRequest}},
+		"exportAuditEvents":        {media: "application/fhir+ndjson"},
+		"getAuditCheckpoint":       {errors: []int{http.StatusNotFound}},
+		"publishAuditCheckpoint":   {errors: []int{http.StatusNotFound}},
+	}
+}
+
+// statuses returns every status rt can answer, its success first, then the errors in order.
+func (rt Route) statuses(notes opNotes) []int {
+	errs := []int{http.StatusInternalServerError, http.StatusServiceUnavailable}
+	if !rt.Public {
+		errs = append(errs, http.StatusUnauthorized, http.StatusForbidden)
+	}
+	if rt.Method != http.MethodGet && rt.Method != http.MethodHead {
+		errs = append(errs, http.StatusForbidden) // cross-origin protection
+	}
+	if rt.Request != nil {
+		errs = append(errs, http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity)
+	}
+	if slices.ContainsFunc(rt.Query, func(p Param) bool { return p.In == "path" }) {
+		errs = append(errs, http.StatusNotFound)
+	}
+	errs = append(errs, notes.errors...)
+	slices.Sort(errs)
+	return append([]int{cmp.Or(rt.Status, http.StatusOK)}, slices.Compact(errs)...)
+}
+
+// errorResponses names the shared response of each error status, in components.responses.
+func errorResponses() map[int]struct{ name, description string } {
+	return map[int]struct{ name, description string }{
+		http.StatusBadRequest:            {"BadRequest", "the request is malformed: the body is not valid JSON for the operation, or a parameter is not of its type"},
+		http.StatusUnauthorized:          {"Unauthenticated", "no session, an expired session, or wrong credentials"},
+		http.StatusForbidden:             {"Forbidden", "not permitted (the refusal is in the audit log); a sensitive act that needs a fresh second factor (the message ends in \"(step-up)\"); a session that has not finished signing in; or a cross-site browser request"},
+		http.StatusNotFound:              {"NotFound", "no such resource, or none the caller may know of"},
+		http.StatusConflict:              {"Conflict", "the request conflicts with the current state: an e-mail address in use, removing the last second factor, a self-service reset where Haven has no e-mail"},
+		http.StatusGone:                  {"Gone", "a single-use link or token that was used or has expired"},
+		http.StatusRequestEntityTooLarge: {"PayloadTooLarge", "the request body is over 1 MiB"},
+		http.StatusUnprocessableEntity:   {"UnprocessableEntity", "a field failed validation; the message names the field"},
+		http.StatusTooManyRequests:       {"TooManyRequests", "too many attempts; wait as Retry-After says and try again"},
+		http.StatusInternalServerError:   {"InternalError", "something went wrong; the request id finds the cause in the server's log"},
+		http.StatusServiceUnavailable:    {"Unavailable", "the audit log or the database cannot be reached, so the request is refused; or an e-mail that must go out could not be sent, and nothing changed"},
+	}
+}
+
 // OpenAPI builds the OpenAPI 3.1 document from the route table.
 func (a *API) OpenAPI() map[string]any {
+	notes := operationNotes()
+	errs := errorResponses()
 	paths := map[string]any{}
 	for _, rt := range a.routes {
+		n := notes[rt.OperationID]
+		responses := map[string]any{}
+		for i, status := range rt.statuses(n) {
+			if i == 0 {
+				responses[strconv.Itoa(status)] = successResponse(rt, n)
+				continue
+			}
+			responses[strconv.Itoa(status)] = map[string]any{"$ref": "#/components/responses/" + errs[status].name}
+		}
 		op := map[string]any{
 			"operationId": rt.OperationID,
 			"summary":     rt.Summary,
 			"tags":        []string{rt.Tag},
-			"responses":   a.responses(rt),
+			"responses":   responses,
 		}
 		if rt.Public {
 			op["security"] = []any{}
@@ -34,7 +137,7 @@ func (a *API) OpenAPI() map[string]any {
 		}
 		if t := typeOf(rt.Request); t != nil {
 			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
-				"application/json": map[string]any{"schema": schemaOf(t)}}}
+				"application/json": map[string]any{"schema": schemaOf(t, false)}}}
 		}
 		path := Prefix + rt.Path
 		item, _ := paths[path].(map[string]any)
@@ -44,86 +147,153 @@ func (a *API) OpenAPI() map[string]any {
 		}
 		item[strings.ToLower(rt.Method)] = op
 	}
+	responses := map[string]any{}
+	for status, e := range errs {
+		r := map[string]any{"description": e.description, "content": map[string]any{
+			"application/json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Error"}}}}
+		if status == http.StatusTooManyRequests {
+			r["headers"] = map[string]any{"Retry-After": map[string]any{"required": true,
+				"description": "seconds to wait before trying again",
+				"schema":      map[string]any{"type": "integer", "minimum": 1}}}
+		}
+		responses[e.name] = r
+	}
 	return map[string]any{
 		"openapi": "3.1.0",
 		"info": map[string]any{"title": "Haven API", "version": a.d.Version,
-			"description": "Haven's JSON API. Every operation needs a session cookie unless it declares `security: []`. Errors are {\"error\", \"requestId\"} with a safe message."},
+			"description": "Haven's JSON API. Every operation needs a session cookie unless it declares `security: []`. " +
+				"Errors are {\"error\", \"requestId\"} with a safe message. A method a path does not serve answers 405 with an Allow header."},
 		"paths": paths,
 		"components": map[string]any{
 			"securitySchemes": map[string]any{"session": map[string]any{"type": "apiKey", "in": "cookie", "name": httpx.SessionCookie}},
-			"schemas": map[string]any{"Error": map[string]any{"type": "object", "properties": map[string]any{
-				"error": map[string]any{"type": "string"}, "requestId": map[string]any{"type": "string"}}}},
+			"schemas": map[string]any{"Error": map[string]any{
+				"type": "object",
+				"properties": map[string]any{
+					"error":     map[string]any{"type": "string", "description": "a message safe to show to a user"},
+					"requestId": map[string]any{"type": "string", "description": "finds the cause in the server's log"}},
+				"required":             []string{"error", "requestId"},
+				"additionalProperties": false,
+			}},
+			"responses": responses,
 		},
 		"security": []any{map[string]any{"session": []any{}}},
 	}
 }
 
-func (a *API) responses(rt Route) map[string]any {
-	errRef := map[string]any{"content": map[string]any{"application/json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Error"}}}}
-	withDesc := func(d string) map[string]any {
-		m := map[string]any{"description": d}
-		for k, v := range errRef {
-			m[k] = v
-		}
-		return m
+// successResponse documents rt's success answer: JSON unless its notes say otherwise; text/plain
+// for a string Response.
+func successResponse(rt Route, n opNotes) map[string]any {
+	t := typeOf(rt.Response)
+	var content map[string]any
+	switch {
+	case n.media != "":
+		// Not one JSON value (NDJSON is one per line): the media type is the contract.
+		content = map[string]any{n.media: map[string]any{}}
+	case t != nil && t.Kind() == reflect.String:
+		content = map[string]any{"text/plain": map[string]any{"schema": map[string]any{"type": "string"}}}
+	default:
+		content = map[string]any{"application/json": map[string]any{"schema": schemaOf(t, true)}}
 	}
-	out := map[string]any{
-		strconv.Itoa(cmp.Or(rt.Status, http.StatusOK)): map[string]any{"description": "success", "content": map[string]any{"application/json": map[string]any{"schema": schemaOf(typeOf(rt.Response))}}},
-		"400": withDesc("malformed request"),
-	}
-	if !rt.Public {
-		out["401"] = withDesc("no session, or the session has expired")
-		out["403"] = withDesc("not permitted")
-	}
-	return out
+	return map[string]any{"description": "success", "content": content}
 }
 
 func (a *API) openAPI(w http.ResponseWriter, r *http.Request) error {
 	return httpx.WriteJSON(w, http.StatusOK, a.OpenAPI())
 }
 
-var timeType = reflect.TypeOf(time.Time{})
+var (
+	timeType       = reflect.TypeFor[time.Time]()
+	rawMessageType = reflect.TypeFor[json.RawMessage]()
+	marshalerType  = reflect.TypeFor[json.Marshaler]()
+)
 
-// schemaOf derives a JSON Schema from a Go type through its json tags.
-func schemaOf(t reflect.Type) map[string]any {
+// schemaOf derives a JSON Schema from a Go type as encoding/json encodes it. An object is closed
+// (additionalProperties: false): decoding refuses unknown fields, and an answer has no others.
+// In an answer (response true) every field without omitempty or omitzero is required, as it is
+// always sent; in a request none is, as a missing field decodes to its zero value.
+func schemaOf(t reflect.Type, response bool) map[string]any {
 	if t == nil {
 		return map[string]any{}
 	}
-	if t == timeType {
+	switch {
+	case t == timeType:
 		return map[string]any{"type": "string", "format": "date-time"}
+	case t == rawMessageType:
+		return map[string]any{} // any JSON value
+	case t.Implements(marshalerType) || reflect.PointerTo(t).Implements(marshalerType):
+		return map[string]any{} // encodes itself: reflection cannot say how
 	}
 	switch t.Kind() {
 	case reflect.Pointer:
-		return schemaOf(t.Elem())
+		return schemaOf(t.Elem(), response)
 	case reflect.String:
 		return map[string]any{"type": "string"}
 	case reflect.Bool:
 		return map[string]any{"type": "boolean"}
-	case reflect.Int, reflect.Int32, reflect.Int64, reflect.Uint32, reflect.Uint64:
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		return map[string]any{"type": "integer"}
+	case reflect.Float32, reflect.Float64:
+		return map[string]any{"type": "number"}
 	case reflect.Slice, reflect.Array:
-		return map[string]any{"type": "array", "items": schemaOf(t.Elem())}
+		if t.Elem().Kind() == reflect.Uint8 {
+			return map[string]any{"type": "string", "contentEncoding": "base64"}
+		}
+		return map[string]any{"type": "array", "items": schemaOf(t.Elem(), response)}
 	case reflect.Map:
-		return map[string]any{"type": "object", "additionalProperties": schemaOf(t.Elem())}
+		return map[string]any{"type": "object", "additionalProperties": schemaOf(t.Elem(), response)}
 	case reflect.Struct:
 		props := map[string]any{}
-		for i := range t.NumField() {
-			f := t.Field(i)
-			if !f.IsExported() {
-				continue
-			}
-			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-			if name == "-" {
-				continue
-			}
-			if name == "" {
-				name = f.Name
-			}
-			props[name] = schemaOf(f.Type)
+		required := []string{}
+		addFields(t, response, true, props, &required)
+		slices.Sort(required)
+		s := map[string]any{"type": "object", "properties": props, "additionalProperties": false}
+		if len(required) > 0 {
+			s["required"] = required
 		}
-		return map[string]any{"type": "object", "properties": props}
-	case reflect.Interface:
-		return map[string]any{}
+		return s
 	}
-	return map[string]any{}
+	return map[string]any{} // an interface: any JSON value
+}
+
+// addFields adds t's JSON fields to props, flattening embedded structs as encoding/json does
+// (an embedded struct's fields are the outer object's, even when its type is unexported). A field
+// already named by a shallower struct wins. always is false under an embedded pointer, whose
+// fields are absent when it is nil.
+func addFields(t reflect.Type, response, always bool, props map[string]any, required *[]string) {
+	var embedded []reflect.StructField
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		name, opts, _ := strings.Cut(tag, ",")
+		if name == "-" && opts == "" {
+			continue
+		}
+		ft := f.Type
+		if f.Anonymous && name == "" && (ft.Kind() == reflect.Struct || ft.Kind() == reflect.Pointer && ft.Elem().Kind() == reflect.Struct) {
+			embedded = append(embedded, f)
+			continue
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		if _, ok := props[name]; ok {
+			continue
+		}
+		props[name] = schemaOf(ft, response)
+		omit := strings.Contains(","+opts+",", ",omitempty,") || strings.Contains(","+opts+",", ",omitzero,")
+		if response && always && !omit {
+			*required = append(*required, name)
+		}
+	}
+	for _, f := range embedded {
+		ft, fieldsAlways := f.Type, always
+		if ft.Kind() == reflect.Pointer {
+			ft, fieldsAlways = ft.Elem(), false
+		}
+		addFields(ft, response, fieldsAlways, props, required)
+	}
 }

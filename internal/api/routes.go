@@ -10,6 +10,8 @@ package api
 import (
 	"net/http"
 	"reflect"
+	"slices"
+	"strings"
 
 	"haven/internal/clinical"
 	"haven/internal/httpx"
@@ -74,13 +76,25 @@ func New(d Deps) *API {
 // Routes returns the route table.
 func (a *API) Routes() []Route { return a.routes }
 
-// Mount registers every route on mux, each behind its session check.
+// Mount registers every route on mux, each behind its session check. A route that takes a body
+// reads at most httpx.MaxBodyBytes of it, after the session check.
 func (a *API) Mount(mux *http.ServeMux) {
 	for _, rt := range a.routes {
-		mux.Handle(rt.Pattern(), httpx.Adapt(a.d.Log, httpx.JSONError, a.guard(rt)))
+		h := rt.Handler
+		if rt.Request != nil {
+			h = httpx.LimitBody(h)
+		}
+		mux.Handle(rt.Pattern(), httpx.Adapt(a.d.Log, httpx.JSONError, a.guard(rt, h)))
 	}
-	// Anything else under the prefix is a JSON 404, after the same session rule.
+	// Anything else under the prefix is a JSON error: 405 with the methods the path serves if it
+	// is in the route table (the table is public: the OpenAPI document lists it), otherwise a 404
+	// after the same session rule.
+	allowed := allowedMethods(a.routes)
 	mux.Handle(Prefix+"/", httpx.Adapt(a.d.Log, httpx.JSONError, func(w http.ResponseWriter, r *http.Request) error {
+		if allow := allowed(r); allow != "" {
+			return &httpx.Error{Status: http.StatusMethodNotAllowed, Message: "this path does not answer " + r.Method,
+				Header: http.Header{"Allow": {allow}}}
+		}
 		if httpx.Session(r) == nil {
 			return httpx.ErrUnauthenticated
 		}
@@ -88,10 +102,38 @@ func (a *API) Mount(mux *http.ServeMux) {
 	}))
 }
 
-// guard refuses a non-public route without a session at its stage before the handler runs.
-func (a *API) guard(rt Route) httpx.HandlerFunc {
+// allowedMethods returns a function naming, for a request no route took, the methods the route
+// table serves at its path ("GET, HEAD, POST"), or "" if none does. It asks a mux of its own
+// holding the table's patterns, so it matches paths exactly as the router does.
+func allowedMethods(routes []Route) func(*http.Request) string {
+	probe := http.NewServeMux()
+	var methods []string
+	for _, rt := range routes {
+		probe.Handle(rt.Pattern(), http.NotFoundHandler())
+		if !slices.Contains(methods, rt.Method) {
+			methods = append(methods, rt.Method)
+		}
+	}
+	if slices.Contains(methods, http.MethodGet) {
+		methods = append(methods, http.MethodHead) // a GET pattern serves HEAD too
+	}
+	slices.Sort(methods)
+	return func(r *http.Request) string {
+		var allow []string
+		for _, m := range methods {
+			if _, pattern := probe.Handler(&http.Request{Method: m, URL: r.URL, Host: r.Host}); pattern != "" {
+				allow = append(allow, m)
+			}
+		}
+		return strings.Join(allow, ", ")
+	}
+}
+
+// guard refuses a non-public route without a session at its stage before h, the route's
+// handler, runs.
+func (a *API) guard(rt Route, h httpx.HandlerFunc) httpx.HandlerFunc {
 	if rt.Public {
-		return rt.Handler
+		return h
 	}
 	stage := rt.Stage
 	if stage == "" {
@@ -114,7 +156,7 @@ func (a *API) guard(rt Route) httpx.HandlerFunc {
 				return err
 			}
 		}
-		return rt.Handler(w, r)
+		return h(w, r)
 	}
 }
 

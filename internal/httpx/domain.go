@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"haven/internal/fault"
 )
@@ -50,10 +51,12 @@ func FromDomain(err error) error {
 		// The marker tells API clients which answer this is: POST /api/v1/auth/step-up.
 		e.Message += " (step-up)"
 	case fault.Throttled:
+		// Whole seconds, rounded up; a refusal that names no wait is a per-minute limit.
+		secs := 60
 		if fe.RetryAfter > 0 {
-			secs := int((fe.RetryAfter + 999_999_999) / 1_000_000_000)
-			e.Header = http.Header{"Retry-After": {strconv.Itoa(secs)}}
+			secs = int((fe.RetryAfter + time.Second - 1) / time.Second)
 		}
+		e.Header = http.Header{"Retry-After": {strconv.Itoa(secs)}}
 	}
 	return e
 }

@@ -7,12 +7,14 @@
 package httpx
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -26,8 +28,9 @@ import (
 type Error struct {
 	Status  int
 	Message string
-	Err     error       // the cause, for the log only
-	Header  http.Header // sent with the answer (Retry-After, Allow)
+	Err     error // the cause, for the log only
+	// Header is sent with the answer: Retry-After on a 429, Allow on a 405.
+	Header http.Header
 }
 
 func (e *Error) Error() string {
@@ -77,6 +80,9 @@ func Adapt(log *slog.Logger, render ErrorWriter, h HandlerFunc) http.Handler {
 		log.LogAttrs(r.Context(), level, "request failed", slog.String("request_id", RequestID(r)),
 			slog.String("method", r.Method), slog.String("route", r.Pattern), slog.Int("status", he.Status),
 			slog.String("error", he.Error()))
+		for k, v := range he.Header {
+			w.Header()[k] = v
+		}
 		render(w, r, he)
 	})
 }
@@ -94,17 +100,82 @@ func JSONError(w http.ResponseWriter, r *http.Request, e *Error) {
 	WriteJSON(w, e.Status, map[string]string{"error": e.Message, "requestId": RequestID(r)})
 }
 
-// DecodeJSON reads a JSON body into v, refusing unknown fields and trailing data.
+// DecodeJSON reads a JSON body into v, refusing unknown fields and anything but white space
+// after the value. A body over MaxBodyBytes is a 413 whatever it holds.
 func DecodeJSON(r *http.Request, v any) error {
-	dec := json.NewDecoder(r.Body)
+	// SecureHeaders bounds every body already; this keeps the bound where the body is read.
+	body := http.MaxBytesReader(nil, r.Body, MaxBodyBytes)
+	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		if tooLarge(err) {
+			return errBodyTooLarge(err)
+		}
 		return &Error{Status: http.StatusBadRequest, Message: "the request body is not valid JSON for this operation", Err: err}
 	}
-	if dec.More() {
-		return Errorf(http.StatusBadRequest, "the request body has trailing data")
+	// dec.More is not enough: it is false before a closing bracket and looks no further than
+	// one byte, so `{…}}` and anything after it passed. Read to the end.
+	switch err := onlySpace(io.MultiReader(dec.Buffered(), body)); {
+	case err == nil:
+		return nil
+	case errors.Is(err, errTrailingData):
+		return &Error{Status: http.StatusBadRequest, Message: "the request body has trailing data", Err: err}
+	case tooLarge(err):
+		return errBodyTooLarge(err)
+	default:
+		return &Error{Status: http.StatusBadRequest, Message: "the request body could not be read", Err: err}
 	}
-	return nil
+}
+
+// errTrailingData is the cause logged for a body with more than one JSON value.
+var errTrailingData = errors.New("httpx: data after the JSON value")
+
+// onlySpace reads rd to its end and fails at the first byte that is not JSON white space.
+func onlySpace(rd io.Reader) error {
+	var buf [4096]byte
+	for {
+		n, err := rd.Read(buf[:])
+		for _, b := range buf[:n] {
+			switch b {
+			case ' ', '\t', '\r', '\n':
+			default:
+				return errTrailingData
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func tooLarge(err error) bool {
+	var mbe *http.MaxBytesError
+	return errors.As(err, &mbe)
+}
+
+func errBodyTooLarge(err error) *Error {
+	return &Error{Status: http.StatusRequestEntityTooLarge,
+		Message: fmt.Sprintf("the request body is over %d bytes", MaxBodyBytes), Err: err}
+}
+
+// LimitBody reads the request body, at most MaxBodyBytes, before h runs, answering 413 beyond
+// that. A handler that answers something else when its input does not parse (sign-in counts it
+// as a failed attempt) still cannot be fed more than the limit.
+func LimitBody(h HandlerFunc) HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+		if err != nil {
+			if tooLarge(err) {
+				return errBodyTooLarge(err)
+			}
+			return &Error{Status: http.StatusBadRequest, Message: "the request body could not be read", Err: err}
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		return h(w, r)
+	}
 }
 
 type ctxKey int

@@ -69,6 +69,8 @@ type Env struct {
 	Log     *SyncBuffer
 	DataDir string
 	BaseURL string // https://localhost:PORT: the WebAuthn origin
+	// Contract checks every API answer a Client receives against the served OpenAPI document.
+	Contract *Contract
 }
 
 // fastIdentity keeps production policy but cheap hashing, so tests stay quick.
@@ -106,6 +108,7 @@ func New(t testing.TB, dsn string, options ...func(*server.Config)) *Env {
 	e.TS.Listener = ln
 	e.TS.StartTLS()
 	e.Metrics = httptest.NewServer(srv.MetricsHandler())
+	e.Contract = newContract(e.TS.URL)
 	t.Cleanup(func() { e.TS.Close(); e.Metrics.Close(); srv.Close() })
 	return e
 }
@@ -119,9 +122,15 @@ type Client struct {
 	PW     string
 }
 
+// Client is a new browser-like client. Every API answer it receives is checked against the
+// OpenAPI document (see Contract), except in benchmarks, which measure the server alone.
 func (e *Env) Client() *Client {
 	jar, _ := cookiejar.New(nil)
-	return &Client{e: e, HTTP: &http.Client{Jar: jar, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}, // test server's own certificate
+	var rt http.RoundTripper = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}} // test server's own certificate
+	if _, bench := e.t.(*testing.B); !bench {
+		rt = &contractTransport{t: e.t, contract: e.Contract, next: rt}
+	}
+	return &Client{e: e, HTTP: &http.Client{Jar: jar, Transport: rt,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
@@ -151,6 +160,26 @@ func (c *Client) Do(method, path string, body any) (int, map[string]any, []byte)
 	var m map[string]any
 	json.Unmarshal(raw, &m)
 	return resp.StatusCode, m, raw
+}
+
+// DoRaw sends body as it is, with Content-Type application/json if body is not nil, and
+// returns the status, the headers and the body of the answer.
+func (c *Client) DoRaw(method, path string, body io.Reader) (int, http.Header, []byte) {
+	c.e.t.Helper()
+	req, err := http.NewRequest(method, c.e.TS.URL+path, body)
+	if err != nil {
+		c.e.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		c.e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, raw
 }
 
 func (c *Client) Must(want int, method, path string, body any) map[string]any {
