@@ -22,7 +22,7 @@ func TestFromDomainMapsFaultKinds(t *testing.T) {
 		{fault.InvalidField("patientId", "name the patient"), http.StatusUnprocessableEntity, "patientId: name the patient"},
 		{fmt.Errorf("privacy: x: %w", fault.New(fault.NotFound, "no such entry")), http.StatusNotFound, "no such entry"},
 		{fault.New(fault.Forbidden, "no"), http.StatusForbidden, "no"},
-		{fault.New(fault.StepUpRequired, "confirm"), http.StatusForbidden, "confirm"},
+		{fault.New(fault.StepUpRequired, "confirm"), http.StatusForbidden, "confirm (step-up)"},
 		{fault.Wrap(fault.Conflict, "taken", cause), http.StatusConflict, "taken"},
 		{fault.New(fault.Gone, "used"), http.StatusGone, "used"},
 		{fault.New(fault.Unauthenticated, "sign in"), http.StatusUnauthorized, "sign in"},

@@ -40,6 +40,15 @@ func attackOversizedBody(t *testing.T, e *servertest.Env) {
 	admin := e.Admin()
 	partial := e.Client() // for the routes of a session at the second factor
 	partial.Must(200, "POST", "/api/v1/auth/login", map[string]string{"email": admin.Email, "password": admin.PW})
+	// The caller's right is decided before the body is read, so each route is tried by a role
+	// the policy lets through: a refused caller gets 403 whatever the body.
+	clin, _ := e.Clinician(admin, "hygiene-clinician@haven.test")
+	auditor, _ := e.Staff(admin, "hygiene-auditor@haven.test", "auditor")
+	byAct := map[string]*servertest.Client{"patient.register": clin, "patient.search": clin, "note.write": clin,
+		"audit.review": auditor, "audit.export": auditor}
+	reg := clin.Must(201, "POST", "/api/v1/patients", map[string]string{"name": "Hygiene Patient", "birthDate": "1980-01-01",
+		"phone": "+1 555 0100", "email": "hygiene-patient@haven.test"})
+	inCare := reg["patientId"].(string) // {id} on patient routes: a patient the clinician may write for
 	big := overLimit()
 	var routes int
 	for _, rt := range e.Srv.APIRoutes() {
@@ -47,10 +56,16 @@ func attackOversizedBody(t *testing.T, e *servertest.Env) {
 			continue
 		}
 		routes++
-		path := "/api/v1" + strings.NewReplacer("{id}", "x", "{seq}", "1").Replace(rt.Path)
+		id := "x"
+		if rt.PatientParam == "id" {
+			id = inCare
+		}
+		path := "/api/v1" + strings.NewReplacer("{id}", id, "{seq}", "1").Replace(rt.Path)
 		c := admin
 		if rt.Stage == identity.StageSecondFactor {
 			c = partial
+		} else if byAct[rt.Act] != nil {
+			c = byAct[rt.Act]
 		}
 		t.Run(rt.Method+" "+rt.Path, func(t *testing.T) {
 			code, _, raw := c.DoRaw(rt.Method, path, bytes.NewReader(big))
