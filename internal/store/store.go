@@ -36,6 +36,17 @@ type DB struct {
 	Dialect Dialect
 	// Path is the SQLite database file; empty for PostgreSQL.
 	Path string
+
+	stmts *stmtCache
+}
+
+func newDB(sqlDB *sql.DB, d Dialect, path string) *DB {
+	return &DB{DB: sqlDB, Dialect: d, Path: path, stmts: &stmtCache{m: map[string]*sql.Stmt{}}}
+}
+
+// Close closes the cached prepared statements and then the database.
+func (db *DB) Close() error {
+	return errors.Join(db.stmts.close(), db.DB.Close())
 }
 
 // ErrNotFound is returned by lookups that match no row.
@@ -78,7 +89,7 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 		sqlDB.Close()
 		return nil, fmt.Errorf("store: connect to postgres: %w", redactDSN(err, dsn))
 	}
-	return &DB{DB: sqlDB, Dialect: Postgres}, nil
+	return newDB(sqlDB, Postgres, ""), nil
 }
 
 // openSQLite opens path in WAL mode with full fsync. The file is created 0600 before the driver
@@ -120,7 +131,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		sqlDB.Close()
 		return nil, fmt.Errorf("store: open sqlite %s: %w", filepath.Base(path), err)
 	}
-	return &DB{DB: sqlDB, Dialect: SQLite, Path: path}, nil
+	return newDB(sqlDB, SQLite, path), nil
 }
 
 // InTx runs fn in a transaction, committing if it returns nil and rolling back otherwise.

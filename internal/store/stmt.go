@@ -1,0 +1,121 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// MaxCachedStatements bounds the prepared-statement cache. Statements are keyed by their text,
+// which is always a constant in Haven's code; reaching the bound means a caller is building
+// query text at run time and must not use the cache.
+const MaxCachedStatements = 512
+
+// ErrStatementCacheFull is returned by Stmt when MaxCachedStatements distinct texts are cached.
+var ErrStatementCacheFull = errors.New("store: prepared-statement cache is full (query text built at run time?)")
+
+// stmtCache holds the statements prepared on one *sql.DB.
+type stmtCache struct {
+	mu     sync.Mutex
+	m      map[string]*sql.Stmt
+	closed bool
+}
+
+// Stmt returns query prepared on the database, preparing it on first use and reusing it after.
+// Parsing a statement costs more CPU than running a point query on SQLite, so the hot paths
+// (session lookup, care-team check, record reads, audit commits) keep theirs prepared.
+//
+// The statement is safe for concurrent use: database/sql prepares it again, once, on each
+// connection it runs on (pgx additionally caches statements per connection on its own). It is
+// closed by Close; callers must not close it. Use it inside a transaction with tx.StmtContext.
+// query must be a constant: every distinct text stays prepared for the life of the DB.
+func (db *DB) Stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	c := db.stmts
+	c.mu.Lock()
+	st, ok := c.m[query]
+	closed, full := c.closed, len(c.m) >= MaxCachedStatements
+	c.mu.Unlock()
+	switch {
+	case ok:
+		return st, nil
+	case closed:
+		return nil, fmt.Errorf("store: prepare: %w", sql.ErrConnDone)
+	case full:
+		return nil, ErrStatementCacheFull
+	}
+	// Prepared outside the lock, so that a slow prepare holds up no other statement; two
+	// callers racing on the same text keep the first and close the second.
+	st, err := db.DB.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("store: prepare: %w", err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if prev, ok := c.m[query]; ok {
+		st.Close()
+		return prev, nil
+	}
+	if c.closed {
+		st.Close()
+		return nil, fmt.Errorf("store: prepare: %w", sql.ErrConnDone)
+	}
+	c.m[query] = st
+	return st, nil
+}
+
+// QueryRowPrepared is QueryRowContext through the statement cache. If the statement cannot be
+// prepared, the query runs unprepared, and any error surfaces from the Row's Scan as usual.
+func (db *DB) QueryRowPrepared(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := db.Stmt(ctx, query)
+	if err != nil {
+		return db.DB.QueryRowContext(ctx, query, args...)
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// QueryPrepared is QueryContext through the statement cache, falling back like
+// QueryRowPrepared.
+func (db *DB) QueryPrepared(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := db.Stmt(ctx, query)
+	if err != nil {
+		return db.DB.QueryContext(ctx, query, args...)
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// ExecPrepared is ExecContext through the statement cache, falling back like QueryRowPrepared.
+func (db *DB) ExecPrepared(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := db.Stmt(ctx, query)
+	if err != nil {
+		return db.DB.ExecContext(ctx, query, args...)
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+// TxStmt returns query prepared for tx: the cached statement bound to the transaction's
+// connection (prepared on that connection once, then reused). The transaction closes what it
+// returns; the cached statement stays.
+func (db *DB) TxStmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	st, err := db.Stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return tx.StmtContext(ctx, st), nil
+}
+
+// close closes every cached statement; later calls to Stmt fail.
+func (c *stmtCache) close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	var errs []error
+	for q, st := range c.m {
+		if err := st.Close(); err != nil {
+			errs = append(errs, err)
+		}
+		delete(c.m, q)
+	}
+	return errors.Join(errs...)
+}

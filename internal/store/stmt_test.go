@@ -1,0 +1,155 @@
+package store_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"haven/internal/store"
+	"haven/internal/store/storetest"
+)
+
+func TestStmtIsPreparedOnceAndShared(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		const sel = `SELECT value FROM settings WHERE name = $1`
+		a, err := db.Stmt(ctx, sel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := db.Stmt(ctx, sel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a != b {
+			t.Fatal("the same text was prepared twice")
+		}
+		// Many callers at once: more than the pool has connections, so the statement runs
+		// (and is prepared again) on every connection.
+		var wg sync.WaitGroup
+		errs := make(chan error, 64)
+		for i := range 64 {
+			wg.Go(func() {
+				name := fmt.Sprintf("k%d", i)
+				if _, err := db.ExecPrepared(ctx, `INSERT INTO settings (name, value) VALUES ($1, $2)`, name, []byte(name)); err != nil {
+					errs <- err
+					return
+				}
+				var got []byte
+				if err := db.QueryRowPrepared(ctx, sel, name).Scan(&got); err != nil {
+					errs <- err
+					return
+				}
+				if string(got) != name {
+					errs <- fmt.Errorf("%s read back %q", name, got)
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		rows, err := db.QueryPrepared(ctx, `SELECT name FROM settings WHERE name LIKE $1`, "k%")
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for rows.Next() {
+			n++
+		}
+		if err := rows.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if n != 64 {
+			t.Fatalf("%d rows, want 64", n)
+		}
+	})
+}
+
+func TestStmtInTransaction(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		const ins = `INSERT INTO settings (name, value) VALUES ($1, $2)`
+		boom := errors.New("boom")
+		err := db.InTx(ctx, func(tx *sql.Tx) error {
+			st, err := db.TxStmt(ctx, tx, ins)
+			if err != nil {
+				return err
+			}
+			if _, err := st.ExecContext(ctx, "rolled-back", []byte("x")); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("InTx = %v, want boom", err)
+		}
+		err = db.InTx(ctx, func(tx *sql.Tx) error {
+			st, err := db.TxStmt(ctx, tx, ins)
+			if err != nil {
+				return err
+			}
+			_, err = st.ExecContext(ctx, "committed", []byte("x"))
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The cached statement outlives the transactions that used it.
+		var names []string
+		rows, err := db.QueryPrepared(ctx, `SELECT name FROM settings WHERE name IN ($1, $2) ORDER BY name`, "committed", "rolled-back")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var n string
+			rows.Scan(&n)
+			names = append(names, n)
+		}
+		rows.Close()
+		if fmt.Sprint(names) != "[committed]" {
+			t.Fatalf("rows = %v, want [committed]", names)
+		}
+	})
+}
+
+func TestStmtAfterClose(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		if _, err := db.Stmt(ctx, `SELECT 1`); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Stmt(ctx, `SELECT 1`); err == nil {
+			t.Fatal("Stmt after Close succeeded")
+		}
+		if _, err := db.Stmt(ctx, `SELECT 2`); err == nil {
+			t.Fatal("Stmt of a new text after Close succeeded")
+		}
+	})
+}
+
+// TestStmtCacheIsBounded: query text built at run time cannot grow the cache without bound;
+// the helpers still answer, unprepared.
+func TestStmtCacheIsBounded(t *testing.T) {
+	db := storetest.Open(t, store.SQLite)
+	ctx := context.Background()
+	for i := range store.MaxCachedStatements {
+		if _, err := db.Stmt(ctx, fmt.Sprintf("SELECT %d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Stmt(ctx, "SELECT -1"); !errors.Is(err, store.ErrStatementCacheFull) {
+		t.Fatalf("Stmt past the bound = %v, want ErrStatementCacheFull", err)
+	}
+	var n int
+	if err := db.QueryRowPrepared(ctx, "SELECT -1").Scan(&n); err != nil || n != -1 {
+		t.Fatalf("QueryRowPrepared past the bound = %d, %v", n, err)
+	}
+}
