@@ -176,9 +176,13 @@ func (l *Log) commit(ctx context.Context, batch []*pending) error {
 		if l.db.Dialect == store.Postgres {
 			q = selectHeadLocked
 		}
+		head, err := l.db.TxStmt(ctx, tx, q)
+		if err != nil {
+			return fmt.Errorf("read head: %w", err)
+		}
 		var size int64
 		var prev []byte
-		err := tx.QueryRowContext(ctx, q).Scan(&size, &prev)
+		err = head.QueryRowContext(ctx).Scan(&size, &prev)
 		fresh := errors.Is(err, sql.ErrNoRows)
 		if err != nil && !fresh {
 			return fmt.Errorf("read head: %w", err)
@@ -206,7 +210,11 @@ func (l *Log) commit(ctx context.Context, batch []*pending) error {
 		if fresh {
 			headQuery = insertHead
 		}
-		if _, err := tx.ExecContext(ctx, headQuery, size+int64(len(batch)), prev); err != nil {
+		advance, err := l.db.TxStmt(ctx, tx, headQuery)
+		if err != nil {
+			return fmt.Errorf("advance head: %w", err)
+		}
+		if _, err := advance.ExecContext(ctx, size+int64(len(batch)), prev); err != nil {
 			return fmt.Errorf("advance head: %w", err)
 		}
 		return nil

@@ -65,7 +65,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Session, err
 	var sess Session
 	var created, seen, mfa int64
 	var status string
-	err := s.db.QueryRowContext(ctx, selectSession, hash).Scan(&sess.Subject.AccountID, &sess.Stage, &created, &seen, &mfa,
+	err := s.db.QueryRowPrepared(ctx, selectSession, hash).Scan(&sess.Subject.AccountID, &sess.Stage, &created, &seen, &mfa,
 		&sess.Subject.Role, &status, &sess.Subject.PatientID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNoSession
@@ -86,7 +86,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Session, err
 	// Writing on every request would make every read a write; a quarter of the idle timeout
 	// is precise enough.
 	if now.Sub(sess.LastSeen) > idle/touchAfterIdleShare {
-		if _, err := s.db.ExecContext(ctx, touchSession, now.UnixNano(), hash); err != nil {
+		if _, err := s.db.ExecPrepared(ctx, touchSession, now.UnixNano(), hash); err != nil {
 			return nil, fmt.Errorf("identity: touch session: %w", err)
 		}
 		sess.LastSeen = now

@@ -76,7 +76,7 @@ func (s *Service) patientAEAD(ctx context.Context, patientID string) (tink.AEAD,
 		return a, nil
 	}
 	var wrapped []byte
-	err := s.db.QueryRowContext(ctx, selectPatientKey, patientID).Scan(&wrapped)
+	err := s.db.QueryRowPrepared(ctx, selectPatientKey, patientID).Scan(&wrapped)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNoKey
 	}
