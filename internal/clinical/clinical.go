@@ -10,6 +10,7 @@ package clinical
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"haven/internal/access"
@@ -28,6 +29,9 @@ var (
 	// ErrUnreadable means a record's ciphertext did not open: it is reported for that record
 	// alone, and raised as an integrity alert.
 	ErrUnreadable = fault.New(fault.Unavailable, "this record cannot be opened right now; the privacy officer has been alerted")
+	// ErrNoAuthor means a note names an author with no account: the record is withheld, as
+	// when the author could not be looked up.
+	ErrNoAuthor = errors.New("clinical: note author has no account")
 )
 
 // Cipher seals and opens PHI and computes blind indexes (package keys).
@@ -43,7 +47,9 @@ type Accounts interface {
 	CreatePatientAccount(ctx context.Context, q store.Execer, by access.Subject, patientID, email string) (accountID, inviteToken string, err error)
 	DeliverInvite(ctx context.Context, by access.Subject, accountID, to, token string, o Origin) (identity.Link, error)
 	ResetPatientPassword(ctx context.Context, by access.Subject, patientID, to string, o Origin) (identity.Link, error)
-	DisplayName(ctx context.Context, accountID string) (string, error)
+	// DisplayNames names staff accounts by identifier, all in one lookup; an identifier with no
+	// account is absent from the map.
+	DisplayNames(ctx context.Context, accountIDs []string) (map[string]string, error)
 }
 
 // Origin describes where a request came from, for the audit log.

@@ -48,7 +48,7 @@ func (r *Records) AddNote(ctx context.Context, by access.Subject, patientID, bod
 }
 
 func (r *Records) loadNotes(ctx context.Context, patientID string) ([]Note, error) {
-	rows, err := r.db.QueryContext(ctx, selectNotes, patientID)
+	rows, err := r.db.QueryPrepared(ctx, selectNotes, patientID)
 	if err != nil {
 		return nil, fmt.Errorf("clinical: load notes: %w", err)
 	}
@@ -72,10 +72,23 @@ func (r *Records) loadNotes(ctx context.Context, patientID string) ([]Note, erro
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("clinical: load notes: %w", err)
 	}
+	if len(notes) == 0 {
+		return notes, nil
+	}
+	authors := make([]string, len(notes))
+	for i, n := range notes {
+		authors[i] = n.AuthorID
+	}
+	names, err := r.accounts.DisplayNames(ctx, authors)
+	if err != nil {
+		return nil, fmt.Errorf("clinical: note authors: %w", err)
+	}
 	for i := range notes {
-		if notes[i].AuthorName, err = r.accounts.DisplayName(ctx, notes[i].AuthorID); err != nil {
-			return nil, fmt.Errorf("clinical: note author: %w", err)
+		name, ok := names[notes[i].AuthorID]
+		if !ok {
+			return nil, fmt.Errorf("clinical: note %s: author %s: %w", notes[i].ID, notes[i].AuthorID, ErrNoAuthor)
 		}
+		notes[i].AuthorName = name
 	}
 	return notes, nil
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,6 +26,8 @@ const (
 	selectWorkforce = `SELECT id, role, status, email_ct, name_ct, COALESCE(patient_id, ''), password_hash,
 		totp_secret_ct, totp_last_step, created_at FROM accounts WHERE role <> 'patient' ORDER BY created_at`
 	insertInvite = `INSERT INTO invites (token_hash, account_id, issued_by, expires_at) VALUES ($1, $2, $3, $4)`
+	// selectNamesIn is completed with a store.InList of account identifiers.
+	selectNamesIn = `SELECT id, name_ct FROM accounts WHERE id IN `
 )
 
 // account is a row of accounts, with secrets still sealed.
@@ -202,6 +205,47 @@ func (s *Service) DisplayName(ctx context.Context, accountID string) (string, er
 		return "", err
 	}
 	return a.Name, nil
+}
+
+// DisplayNames returns the names of the accounts ids, as DisplayName does, in one query per
+// store.MaxInList distinct identifiers (repeats are looked up once). An identifier that names
+// no account is absent from the map; only the name is opened, nothing else of the account.
+func (s *Service) DisplayNames(ctx context.Context, ids []string) (map[string]string, error) {
+	uniq := slices.Clone(ids)
+	slices.Sort(uniq)
+	uniq = slices.Compact(uniq)
+	out := make(map[string]string, len(uniq))
+	for chunk := range slices.Chunk(uniq, store.MaxInList) {
+		list, args := store.InList(1, chunk)
+		if err := s.displayNames(ctx, selectNamesIn+list, args, out); err != nil {
+			return nil, fmt.Errorf("identity: display names: %w", err)
+		}
+	}
+	return out, nil
+}
+
+func (s *Service) displayNames(ctx context.Context, query string, args []any, out map[string]string) error {
+	rows, err := s.db.QueryPrepared(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var nameCT []byte
+		if err := rows.Scan(&id, &nameCT); err != nil {
+			return err
+		}
+		out[id] = ""
+		if nameCT != nil {
+			b, err := s.dir.OpenDirectory(keys.Location{Table: "accounts", Row: id, Field: "name"}, nameCT)
+			if err != nil {
+				return err
+			}
+			out[id] = string(b)
+		}
+	}
+	return rows.Err()
 }
 
 // ChangeRole gives a staff account another staff role and ends all its sessions: a session
