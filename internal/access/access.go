@@ -94,6 +94,13 @@ type Relationships interface {
 	InCareTeam(ctx context.Context, clinicianID, patientID string) (bool, error)
 }
 
+// CareTeams is what Relationships may also answer: which of many patients have the clinician
+// in their care team, in one lookup. DecideMany uses it when the store offers it.
+type CareTeams interface {
+	// InCareTeamMany returns the set of patientIDs whose care team includes the clinician.
+	InCareTeamMany(ctx context.Context, clinicianID string, patientIDs []string) (map[string]bool, error)
+}
+
 // Policy is the decision point.
 type Policy struct {
 	rel   Relationships
@@ -114,22 +121,73 @@ func New(rel Relationships) *Policy {
 // Decide answers whether s may do a to r. Every answer carries a reason id; a lookup failure
 // is a deny.
 func (p *Policy) Decide(ctx context.Context, s Subject, a Action, r Resource) Decision {
-	rule, ok := p.rules[a]
+	d, grant, ok := p.grant(s, a)
 	if !ok {
-		return Decision{Reason: ReasonUnknownAction}
-	}
-	d := Decision{StepUp: rule.StepUp, Writes: rule.Writes}
-	if s.AccountID == "" || !(s.Role.Valid() || s.Role == System) {
-		d.Reason = ReasonUnknownSubject
-		return d
-	}
-	grant, ok := rule.Grants[s.Role]
-	if !ok {
-		d.Reason = ReasonRoleForbidden
 		return d
 	}
 	d.Allow, d.Reason = p.check(ctx, s, grant, r)
 	return d
+}
+
+// DecideMany is Decide for each of rs in turn, by the same subject for the same action, for a
+// list that filters its candidates: the answers are those Decide gives, but a care-team grant
+// reads every relationship in one lookup when the store offers it (CareTeams). A failed
+// lookup denies every resource it was for.
+func (p *Policy) DecideMany(ctx context.Context, s Subject, a Action, rs []Resource) []Decision {
+	out := make([]Decision, len(rs))
+	d, grant, ok := p.grant(s, a)
+	many, batched := p.rel.(CareTeams)
+	if !ok || grant != CareTeam || !batched {
+		for i, r := range rs {
+			out[i] = p.Decide(ctx, s, a, r)
+		}
+		return out
+	}
+	var ids []string
+	for _, r := range rs {
+		if r.PatientID != "" {
+			ids = append(ids, r.PatientID)
+		}
+	}
+	var in map[string]bool
+	var err error
+	if len(ids) > 0 {
+		in, err = many.InCareTeamMany(ctx, s.AccountID, ids)
+	}
+	for i, r := range rs {
+		out[i] = d
+		switch {
+		case r.PatientID == "":
+			out[i].Reason = ReasonNotInCareTeam
+		case err != nil:
+			out[i].Reason = ReasonLookupFailed
+		case in[r.PatientID]:
+			out[i].Allow, out[i].Reason = true, ReasonAssigned
+		default:
+			out[i].Reason = ReasonNotInCareTeam
+		}
+	}
+	return out
+}
+
+// grant finds the rule's grant for s's role. If there is none, ok is false and d is the
+// refusal; otherwise d carries the rule's flags, to be completed by the grant's check.
+func (p *Policy) grant(s Subject, a Action) (d Decision, g Grant, ok bool) {
+	rule, ok := p.rules[a]
+	if !ok {
+		return Decision{Reason: ReasonUnknownAction}, "", false
+	}
+	d = Decision{StepUp: rule.StepUp, Writes: rule.Writes}
+	if s.AccountID == "" || !(s.Role.Valid() || s.Role == System) {
+		d.Reason = ReasonUnknownSubject
+		return d, "", false
+	}
+	g, ok = rule.Grants[s.Role]
+	if !ok {
+		d.Reason = ReasonRoleForbidden
+		return d, "", false
+	}
+	return d, g, true
 }
 
 func (p *Policy) check(ctx context.Context, s Subject, g Grant, r Resource) (bool, string) {

@@ -70,3 +70,73 @@ func TestDecide(t *testing.T) {
 		})
 	}
 }
+
+// careTeams is careTeam that also answers many patients at once, counting its lookups.
+type careTeams struct {
+	careTeam
+	lookups int
+}
+
+func (c *careTeams) InCareTeamMany(_ context.Context, clinician string, patients []string) (map[string]bool, error) {
+	c.lookups++
+	out := map[string]bool{}
+	for _, p := range patients {
+		if p == "broken" {
+			return nil, errors.New("database down")
+		}
+		if c.careTeam[[2]string{clinician, p}] {
+			out[p] = true
+		}
+	}
+	return out, nil
+}
+
+// TestDecideMany: deciding a list gives, resource by resource, what Decide gives, with one
+// care-team lookup for the whole list when the store can answer it, and one per resource when
+// it cannot.
+func TestDecideMany(t *testing.T) {
+	team := careTeam{{"dr-a", "pat-1"}: true, {"dr-a", "pat-3"}: true, {"dr-b", "pat-2"}: true}
+	rec := func(id string) access.Resource { return access.Resource{Type: "Patient", ID: id, PatientID: id} }
+	list := []access.Resource{rec("pat-1"), rec("pat-2"), rec("pat-3"), rec(""), rec("pat-1"), rec("pat-9")}
+	subjects := []access.Subject{
+		{AccountID: "dr-a", Role: access.Clinician},
+		{AccountID: "dr-b", Role: access.Clinician},
+		{AccountID: "acct-p1", Role: access.Patient, PatientID: "pat-1"},
+		{AccountID: "po", Role: access.Auditor},
+		{AccountID: "root", Role: access.Admin},
+		{},
+	}
+	ctx := context.Background()
+	one := access.New(team)
+	for _, rel := range []access.Relationships{team, &careTeams{careTeam: team}} {
+		p := access.New(rel)
+		for _, s := range subjects {
+			for _, a := range []access.Action{access.ReadRecord, access.WriteNote, access.SearchPatients, access.ReadAccessLog, "no-such-action"} {
+				got := p.DecideMany(ctx, s, a, list)
+				for i, r := range list {
+					if want := one.Decide(ctx, s, a, r); got[i] != want {
+						t.Errorf("%T: %s %s %q: DecideMany = %+v, Decide = %+v", rel, s.AccountID, a, r.PatientID, got[i], want)
+					}
+				}
+			}
+		}
+	}
+	many := &careTeams{careTeam: team}
+	access.New(many).DecideMany(ctx, subjects[0], access.ReadRecord, list)
+	if many.lookups != 1 {
+		t.Errorf("%d care-team lookups for one list, want 1", many.lookups)
+	}
+}
+
+// TestDecideManyFailsClosed: a failed care-team lookup denies every resource of the list, with
+// the lookup-failed reason.
+func TestDecideManyFailsClosed(t *testing.T) {
+	p := access.New(&careTeams{careTeam: careTeam{{"dr-a", "pat-1"}: true}})
+	dr := access.Subject{AccountID: "dr-a", Role: access.Clinician}
+	ds := p.DecideMany(context.Background(), dr, access.ReadRecord, []access.Resource{{PatientID: "pat-1"}, {PatientID: "broken"}})
+	for i, d := range ds {
+		if d.Allow || d.Reason != access.ReasonLookupFailed {
+			t.Errorf("decision %d = %+v, want a lookup-failed deny", i, d)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -70,6 +71,8 @@ const (
 	deleteCareTeam = `DELETE FROM care_team WHERE patient_id = $1 AND clinician_id = $2`
 	inCareTeam     = `SELECT COUNT(*) FROM care_team WHERE clinician_id = $1 AND patient_id = $2`
 	selectMine     = `SELECT patient_id FROM care_team WHERE clinician_id = $1 ORDER BY created_at`
+	// inCareTeamIn is completed with a store.InList of patient identifiers from $2.
+	inCareTeamIn = `SELECT patient_id FROM care_team WHERE clinician_id = $1 AND patient_id IN `
 )
 
 // Registration is the result of registering a patient: the record's identifier and the
@@ -160,7 +163,7 @@ func (r *Records) loadPatient(ctx context.Context, id string) (Patient, error) {
 	var p Patient
 	var ct [4][]byte
 	var created int64
-	err := r.db.QueryRowContext(ctx, selectPatient, id).Scan(&p.ID, &ct[0], &ct[1], &ct[2], &ct[3], &created)
+	err := r.db.QueryRowPrepared(ctx, selectPatient, id).Scan(&p.ID, &ct[0], &ct[1], &ct[2], &ct[3], &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Patient{}, ErrNotFound
 	}
@@ -185,10 +188,42 @@ type CareTeam struct{ DB *store.DB }
 // InCareTeam reports whether the clinician is in the patient's care team.
 func (c CareTeam) InCareTeam(ctx context.Context, clinicianID, patientID string) (bool, error) {
 	var n int
-	if err := c.DB.QueryRowContext(ctx, inCareTeam, clinicianID, patientID).Scan(&n); err != nil {
+	if err := c.DB.QueryRowPrepared(ctx, inCareTeam, clinicianID, patientID).Scan(&n); err != nil {
 		return false, fmt.Errorf("clinical: care team: %w", err)
 	}
 	return n > 0, nil
+}
+
+// InCareTeamMany returns the set of patientIDs whose care team includes the clinician
+// (access.CareTeams), in one query per store.MaxInList distinct identifiers.
+func (c CareTeam) InCareTeamMany(ctx context.Context, clinicianID string, patientIDs []string) (map[string]bool, error) {
+	uniq := slices.Clone(patientIDs)
+	slices.Sort(uniq)
+	uniq = slices.Compact(uniq)
+	in := make(map[string]bool, len(uniq))
+	for chunk := range slices.Chunk(uniq, store.MaxInList) {
+		list, args := store.InList(2, chunk)
+		if err := c.inCareTeam(ctx, inCareTeamIn+list, append([]any{clinicianID}, args...), in); err != nil {
+			return nil, fmt.Errorf("clinical: care team: %w", err)
+		}
+	}
+	return in, nil
+}
+
+func (c CareTeam) inCareTeam(ctx context.Context, query string, args []any, in map[string]bool) error {
+	rows, err := c.DB.QueryPrepared(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		in[id] = true
+	}
+	return rows.Err()
 }
 
 // SendSignInLink issues a password-reset link for a patient's account, for a patient who cannot

@@ -78,14 +78,20 @@ func (r *Records) MyPatients(ctx context.Context, by access.Subject, o Origin) (
 func (r *Records) disclose(ctx context.Context, by access.Subject, ids []string) ([]Patient, []guard.Disclosed, error) {
 	out := []Patient{}
 	var shown []guard.Disclosed
-	for _, id := range ids {
+	rs := make([]access.Resource, len(ids))
+	for i, id := range ids {
+		rs[i] = access.Resource{Type: "Patient", ID: id, PatientID: id}
+	}
+	// One decision per candidate, made together: one care-team lookup for the whole list.
+	decisions := r.door.MayEach(ctx, by, access.ReadRecord, rs)
+	for i, id := range ids {
 		if len(out) == maxSearchResults {
 			break
 		}
-		ok, reason := r.door.May(ctx, by, access.ReadRecord, access.Resource{Type: "Patient", ID: id, PatientID: id})
-		if !ok {
+		if !decisions[i].Allow {
 			continue
 		}
+		reason := decisions[i].Reason
 		p, err := r.loadPatient(ctx, id)
 		if errors.Is(err, ErrUnreadable) {
 			p = Patient{ID: id, Unreadable: true}
@@ -98,9 +104,10 @@ func (r *Records) disclose(ctx context.Context, by access.Subject, ids []string)
 	return out, shown, nil
 }
 
-// queryIDs runs a query that selects one text column and returns its values.
+// queryIDs runs a query that selects one text column and returns its values. query is one of
+// a fixed few texts, kept prepared.
 func (r *Records) queryIDs(ctx context.Context, query string, args ...any) ([]string, error) {
-	rows, err := r.db.QueryContext(ctx, query, args...)
+	rows, err := r.db.QueryPrepared(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

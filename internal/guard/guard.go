@@ -43,6 +43,12 @@ type Decider interface {
 	Decide(ctx context.Context, s access.Subject, a access.Action, r access.Resource) access.Decision
 }
 
+// ManyDecider is what a Decider may also do: decide one act on many resources, answering
+// what Decide would for each (access.Policy.DecideMany).
+type ManyDecider interface {
+	DecideMany(ctx context.Context, s access.Subject, a access.Action, rs []access.Resource) []access.Decision
+}
+
 // Appender appends audit entries durably (package audit).
 type Appender interface {
 	AppendAll(ctx context.Context, entries []audit.Entry) error
@@ -177,6 +183,19 @@ func List[T any](ctx context.Context, d *Door, act Act, op func(context.Context)
 func (d *Door) May(ctx context.Context, by principal.Subject, a access.Action, r access.Resource) (bool, string) {
 	dec := d.policy.Decide(ctx, by, a, r)
 	return dec.Allow, dec.Reason
+}
+
+// MayEach is May for each of rs, in order, deciding them together when the policy can (one
+// care-team lookup for a whole list of candidates). It records nothing, like May.
+func (d *Door) MayEach(ctx context.Context, by principal.Subject, a access.Action, rs []access.Resource) []access.Decision {
+	if m, ok := d.policy.(ManyDecider); ok {
+		return m.DecideMany(ctx, by, a, rs)
+	}
+	out := make([]access.Decision, len(rs))
+	for i, r := range rs {
+		out[i] = d.policy.Decide(ctx, by, a, r)
+	}
+	return out
 }
 
 // Event is an authentication or account event that no policy decides (a sign-in attempt, a

@@ -153,3 +153,44 @@ func TestStmtCacheIsBounded(t *testing.T) {
 		t.Fatalf("QueryRowPrepared past the bound = %d, %v", n, err)
 	}
 }
+
+func TestInList(t *testing.T) {
+	for _, c := range []struct {
+		first  int
+		values []string
+		list   string
+		args   string
+	}{
+		{1, []string{"a"}, "($1)", "[a]"},
+		{2, []string{"a", "b"}, "($2, $3)", "[a b]"},
+		{2, []string{"a", "b", "c"}, "($2, $3, $4, $5)", "[a b c c]"},
+	} {
+		list, args := store.InList(c.first, c.values)
+		if list != c.list || fmt.Sprint(args) != c.args {
+			t.Errorf("InList(%d, %v) = %s %v, want %s %s", c.first, c.values, list, args, c.list, c.args)
+		}
+	}
+	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		for _, k := range []string{"a", "b", "c"} {
+			if _, err := db.ExecContext(ctx, `INSERT INTO settings (name, value) VALUES ($1, $2)`, k, []byte(k)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		list, args := store.InList(2, []string{"a", "c", "zz"})
+		rows, err := db.QueryPrepared(ctx, `SELECT name FROM settings WHERE value <> $1 AND name IN `+list+` ORDER BY name`, append([]any{[]byte("-")}, args...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var got []string
+		for rows.Next() {
+			var n string
+			rows.Scan(&n)
+			got = append(got, n)
+		}
+		if fmt.Sprint(got) != "[a c]" {
+			t.Fatalf("rows = %v, want [a c]", got)
+		}
+	})
+}
