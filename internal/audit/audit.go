@@ -64,13 +64,19 @@ var ErrUnavailable = errors.New("audit: entry could not be recorded")
 // no commit under way becomes the leader and writes every entry queued meanwhile in one
 // transaction (one fsync), so throughput does not collapse to the disk's sync rate. Each
 // caller still returns only after its own entry is durable.
+//
+// A leader commits only until its own entries are durable. If others are queued by then, it
+// hands the role to one of them (turn) and returns: under steady load the queue never empties,
+// and a leader that committed until it did would hold its own caller for as long as the load
+// lasted (reads of seconds were seen that way).
 type Log struct {
 	db  *store.DB
 	now func() time.Time
 
 	mu         sync.Mutex
 	queue      []*pending
-	committing bool
+	committing bool // a leader is committing, or turn holds the role for the next one
+	turn       chan struct{}
 	// hashes caches tree hashes this process committed, so that adding a leaf rarely reads
 	// the database. Only the committing leader touches it.
 	hashes map[int64]tlog.Hash
@@ -88,7 +94,7 @@ const maxBatch = 512
 
 // New returns a Log over db. now stamps entries (time.Now in production; a fake clock in tests).
 func New(db *store.DB, now func() time.Time) *Log {
-	return &Log{db: db, now: now, hashes: map[int64]tlog.Hash{}}
+	return &Log{db: db, now: now, hashes: map[int64]tlog.Hash{}, turn: make(chan struct{}, 1)}
 }
 
 // maxCachedHashes bounds the tree-hash cache (about 3 MB).
@@ -137,18 +143,44 @@ func (l *Log) AppendAll(ctx context.Context, entries []Entry) error {
 	}
 	l.mu.Lock()
 	l.queue = append(l.queue, ps...)
-	if l.committing {
+	if !l.committing {
+		l.committing = true
 		l.mu.Unlock()
+		l.lead(ctx, last)
+		return collect()
+	}
+	l.mu.Unlock()
+	select {
+	case <-last.done:
+		// Batches commit in queue order, so the last one done means all are.
+		return collect()
+	case <-l.turn:
+		l.lead(ctx, last)
+		return collect()
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %v", ErrUnavailable, ctx.Err())
+	}
+}
+
+// lead commits queued batches in order until last (the caller's own last entry) is durable.
+// Then, if entries are still queued, it passes the turn to a waiting caller; otherwise no one
+// leads until the next append. One caller leads at a time, and the turn passes only between
+// commits, so batches never overlap.
+func (l *Log) lead(ctx context.Context, last *pending) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for {
+		if len(l.queue) == 0 {
+			l.committing = false
+			return
+		}
 		select {
 		case <-last.done:
-			// Batches commit in queue order, so the last one done means all are.
-			return collect()
-		case <-ctx.Done():
-			return fmt.Errorf("%w: %v", ErrUnavailable, ctx.Err())
+			// The buffer holds the one turn there is: it is taken before anyone leads again.
+			l.turn <- struct{}{}
+			return
+		default:
 		}
-	}
-	l.committing = true
-	for len(l.queue) > 0 {
 		batch := l.queue[:min(len(l.queue), maxBatch)]
 		l.queue = l.queue[len(batch):]
 		l.mu.Unlock()
@@ -162,9 +194,6 @@ func (l *Log) AppendAll(ctx context.Context, entries []Entry) error {
 		}
 		l.mu.Lock()
 	}
-	l.committing = false
-	l.mu.Unlock()
-	return collect()
 }
 
 // commit writes a batch of entries, their chain links and their Merkle tree hashes, and

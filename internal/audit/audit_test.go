@@ -107,3 +107,46 @@ func TestAppendFailsClosed(t *testing.T) {
 		}
 	})
 }
+
+// TestAppendsWithCancelledCallers: callers that give up while waiting for a group commit
+// strand nobody. Their entries may or may not be written; every other caller's is, in order,
+// and the log verifies, whoever held the leader's turn when someone left.
+func TestAppendsWithCancelledCallers(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
+		l := audit.New(db, time.Now)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		kept := 0
+		for g := range 32 {
+			wg.Go(func() {
+				for i := range 20 {
+					ctx, cancel := context.WithCancel(context.Background())
+					if (g+i)%5 == 0 {
+						cancel() // gives up at once, possibly while queued
+					}
+					_, err := l.Append(ctx, audit.Entry{Action: "auth.login", Outcome: audit.Success})
+					cancel()
+					if err == nil {
+						mu.Lock()
+						kept++
+						mu.Unlock()
+					} else if (g+i)%5 != 0 {
+						t.Error(err)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		// An append after the storm commits whatever a cancelled caller left queued.
+		if _, err := l.Append(context.Background(), audit.Entry{Action: "auth.login", Outcome: audit.Success}); err != nil {
+			t.Fatal(err)
+		}
+		rep, err := audit.Verify(context.Background(), db, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !rep.OK() || rep.Entries < int64(kept+1) {
+			t.Fatalf("report = %+v, want at least %d verified entries", rep, kept+1)
+		}
+	})
+}
