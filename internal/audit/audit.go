@@ -216,7 +216,7 @@ func (l *Log) commit(ctx context.Context, batch []*pending) error {
 		if err != nil && !fresh {
 			return fmt.Errorf("read head: %w", err)
 		}
-		tree = newTxHashes(ctx, tx, l.db.Dialect, l.hashes)
+		tree = newTxHashes(ctx, l.db, tx, l.hashes)
 		rows := make([][]any, 0, len(batch))
 		for i, p := range batch {
 			p.e.Seq = size + int64(i) + 1
@@ -229,7 +229,7 @@ func (l *Log) commit(ctx context.Context, batch []*pending) error {
 			}
 			prev = h
 		}
-		if err := insertRows(ctx, tx, l.db.Dialect, entryColumns, rows); err != nil {
+		if err := insertRows(ctx, l.db, tx, entryColumns, rows); err != nil {
 			return fmt.Errorf("insert entries: %w", err)
 		}
 		if err := tree.flush(); err != nil {

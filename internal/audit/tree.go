@@ -52,14 +52,14 @@ func (r dbHashes) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 type txHashes struct {
 	ctx     context.Context
 	tx      *sql.Tx
-	dialect store.Dialect
+	db      *store.DB
 	cache   map[int64]tlog.Hash // committed hashes the sequencer remembers; read-only here
 	fresh   map[int64]tlog.Hash
 	pending []int64
 }
 
-func newTxHashes(ctx context.Context, tx *sql.Tx, d store.Dialect, cache map[int64]tlog.Hash) *txHashes {
-	return &txHashes{ctx: ctx, tx: tx, dialect: d, cache: cache, fresh: map[int64]tlog.Hash{}}
+func newTxHashes(ctx context.Context, db *store.DB, tx *sql.Tx, cache map[int64]tlog.Hash) *txHashes {
+	return &txHashes{ctx: ctx, db: db, tx: tx, cache: cache, fresh: map[int64]tlog.Hash{}}
 }
 
 func (t *txHashes) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
@@ -103,50 +103,72 @@ func (t *txHashes) flush() error {
 		h := t.fresh[idx]
 		rows = append(rows, []any{idx, h[:]})
 	}
-	if err := insertRows(t.ctx, t.tx, t.dialect, "audit_hashes (idx, hash)", rows); err != nil {
+	if err := insertRows(t.ctx, t.db, t.tx, "audit_hashes (idx, hash)", rows); err != nil {
 		return fmt.Errorf("insert tree hashes: %w", err)
 	}
 	t.pending = nil
 	return nil
 }
 
-// insertRows inserts rows with one multi-row INSERT (both dialects accept VALUES lists), in
-// chunks that stay under PostgreSQL's limit of 65535 parameters. SQLite gets anonymous "?"
+// insertRows inserts rows with multi-row INSERTs (both dialects accept VALUES lists) of a
+// power-of-two number of rows each, largest first: 41 rows are 32 + 8 + 1. A batch's size
+// varies from commit to commit, so one INSERT of exactly its rows would be parsed anew every
+// time; this way each statement has one of a dozen texts, prepared once (store.DB.Stmt). A
+// chunk stays under PostgreSQL's limit of 65535 parameters. SQLite gets anonymous "?"
 // placeholders: it resolves "$N" names by a linear search, quadratic over a long VALUES list.
-func insertRows(ctx context.Context, tx *sql.Tx, d store.Dialect, into string, rows [][]any) error {
+func insertRows(ctx context.Context, db *store.DB, tx *sql.Tx, into string, rows [][]any) error {
 	if len(rows) == 0 {
 		return nil
 	}
 	width := len(rows[0])
-	per := 60000 / width
-	for start := 0; start < len(rows); start += per {
-		chunk := rows[start:min(len(rows), start+per)]
-		var q strings.Builder
-		q.WriteString("INSERT INTO " + into + " VALUES ")
-		args := make([]any, 0, len(chunk)*width)
-		for i, r := range chunk {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			q.WriteByte('(')
-			for j := range r {
-				if j > 0 {
-					q.WriteString(", ")
-				}
-				if d == store.SQLite {
-					q.WriteByte('?')
-				} else {
-					q.WriteString("$" + strconv.Itoa(len(args)+j+1))
-				}
-			}
-			q.WriteByte(')')
+	most := 1
+	for most*2*width <= 60000 {
+		most *= 2
+	}
+	args := make([]any, 0, min(len(rows), most)*width)
+	for len(rows) > 0 {
+		n := most
+		for n > len(rows) {
+			n /= 2
+		}
+		args = args[:0]
+		for _, r := range rows[:n] {
 			args = append(args, r...)
 		}
-		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+		st, err := db.TxStmt(ctx, tx, insertText(db.Dialect, into, width, n))
+		if err != nil {
 			return err
 		}
+		if _, err := st.ExecContext(ctx, args...); err != nil {
+			return err
+		}
+		rows = rows[n:]
 	}
 	return nil
+}
+
+// insertText is INSERT INTO into VALUES with n rows of width placeholders.
+func insertText(d store.Dialect, into string, width, n int) string {
+	var q strings.Builder
+	q.WriteString("INSERT INTO " + into + " VALUES ")
+	for i := range n {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteByte('(')
+		for j := range width {
+			if j > 0 {
+				q.WriteString(", ")
+			}
+			if d == store.SQLite {
+				q.WriteByte('?')
+			} else {
+				q.WriteString("$" + strconv.Itoa(i*width+j+1))
+			}
+		}
+		q.WriteByte(')')
+	}
+	return q.String()
 }
 
 // Head returns the size of the log and the root hash of its Merkle tree.
