@@ -151,7 +151,7 @@ type Disclosed struct {
 
 // List passes act (a list or a search, decided without a patient) through the door, runs op,
 // and records one entry per patient op discloses, or one with no patient when it discloses
-// none, before anything is released. op filters its candidates with May.
+// none, before anything is released. op filters its candidates with May or MayEach.
 func List[T any](ctx context.Context, d *Door, act Act, op func(context.Context) (T, []Disclosed, error)) (T, error) {
 	var zero T
 	dec, err := d.decide(ctx, act)

@@ -60,8 +60,10 @@ func (noopAudit) AppendAll(context.Context, []audit.Entry) error { return nil }
 // clinician. Sub-benchmarks are named dialect/mode/callers=N: "full" is production wiring,
 // "noop-keys-audit" swaps in the doubles above; N callers read the same record at once, each
 // as soon as its previous read is answered. Each reports reads/s and the p50, p99, p99.9 and
-// maximum latency of one read. "sqlite/durable-commit" is the yardstick for one caller: one
-// single-row SQLite commit made durable (WAL, synchronous=FULL), as the store opens it.
+// maximum latency of one read. "sqlite/durable-commit/callers=1" is the yardstick for one
+// caller: one single-row SQLite commit made durable (WAL, synchronous=FULL), as the store opens
+// it. "sqlite/audit-append/callers=1" is what the full read adds to it: one audit entry
+// appended alone (row, chain link, tree hashes, head), durable, on the same kind of database.
 // docs/benchmarks.md reports full against noop, and one caller against that commit.
 //
 // PostgreSQL runs against storetest's server (HAVEN_TEST_POSTGRES), each mode in a schema of
@@ -70,7 +72,8 @@ func BenchmarkPHIRead(b *testing.B) {
 	for _, d := range storetest.Dialects() {
 		b.Run(string(d), func(b *testing.B) {
 			if d == store.SQLite {
-				b.Run("durable-commit", benchDurableCommit)
+				b.Run("durable-commit", func(b *testing.B) { b.Run("callers=1", benchDurableCommit) })
+				b.Run("audit-append", func(b *testing.B) { b.Run("callers=1", benchAuditAppend) })
 			}
 			for _, mode := range []string{"full", "noop-keys-audit"} {
 				b.Run(mode, func(b *testing.B) {
@@ -152,6 +155,26 @@ func (env *readEnv) run(b *testing.B, callers int) {
 func quantile(sorted []time.Duration, q float64) time.Duration {
 	i := int(math.Ceil(float64(len(sorted))*q)) - 1
 	return sorted[min(max(i, 0), len(sorted)-1)]
+}
+
+// benchAuditAppend appends one read's audit entry per op, on a database of its own.
+func benchAuditAppend(b *testing.B) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(b.TempDir(), "audit.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	l := audit.New(db, time.Now)
+	e := audit.Entry{ActorID: "acct-123", ActorRole: "clinician", Action: "record.read", ResourceType: "Patient",
+		ResourceID: "pat-456", PatientID: "pat-456", Outcome: audit.Allow, Reason: "care-team", SourceAddr: "127.0.0.1",
+		RequestID: "req", Purpose: "TREAT"}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := l.Append(ctx, e); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 // benchDurableCommit commits one single-row INSERT per op on a SQLite database opened as the
