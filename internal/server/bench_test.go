@@ -59,12 +59,14 @@ func (noopAudit) AppendAll(context.Context, []audit.Entry) error { return nil }
 // (headers, CSRF check, session, metrics, router, policy, store, keys, audit) as a signed-in
 // clinician. Sub-benchmarks are named dialect/mode/callers=N: "full" is production wiring,
 // "noop-keys-audit" swaps in the doubles above; N callers read the same record at once, each
-// as soon as its previous read is answered. Each reports reads/s and the p50, p99, p99.9 and
-// maximum latency of one read. "sqlite/durable-commit/callers=1" is the yardstick for one
-// caller: one single-row SQLite commit made durable (WAL, synchronous=FULL), as the store opens
-// it. "sqlite/audit-append/callers=1" is what the full read adds to it: one audit entry
-// appended alone (row, chain link, tree hashes, head), durable, on the same kind of database.
-// docs/benchmarks.md reports full against noop, and one caller against that commit.
+// as soon as its previous read is answered. Each reports reads/s, the CPU time the process
+// spent per read (user and system: other load on a shared machine inflates it less than it
+// does wall time) and the p50, p99, p99.9 and maximum latency of one read.
+//
+// Two yardsticks for one caller, on SQLite databases of their own: "durable-commit" is one
+// single-row commit made durable (WAL, synchronous=FULL, as the store opens it), and
+// "audit-append" one read's audit entry appended alone (row, chain link, tree hashes, head).
+// docs/benchmarks.md reports full against noop, and one caller against the durable commit.
 //
 // PostgreSQL runs against storetest's server (HAVEN_TEST_POSTGRES), each mode in a schema of
 // its own.
@@ -115,6 +117,7 @@ func (env *readEnv) run(b *testing.B, callers int) {
 	var wg sync.WaitGroup
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0, cpuOK := processCPU()
 	began := time.Now()
 	for c := range callers {
 		wg.Go(func() {
@@ -138,6 +141,7 @@ func (env *readEnv) run(b *testing.B, callers int) {
 	}
 	wg.Wait()
 	elapsed := time.Since(began)
+	cpu1, _ := processCPU()
 	b.StopTimer()
 	all := slices.Concat(lat...)
 	if len(all) == 0 {
@@ -145,6 +149,10 @@ func (env *readEnv) run(b *testing.B, callers int) {
 	}
 	slices.Sort(all)
 	b.ReportMetric(float64(len(all))/elapsed.Seconds(), "reads/s")
+	if cpuOK {
+		// What a read costs the processors, whatever else the machine runs meanwhile.
+		b.ReportMetric(float64(cpu1-cpu0)/float64(time.Microsecond)/float64(len(all)), "cpu-µs/read")
+	}
 	b.ReportMetric(ms(quantile(all, 0.50)), "p50-ms")
 	b.ReportMetric(ms(quantile(all, 0.99)), "p99-ms")
 	b.ReportMetric(ms(quantile(all, 0.999)), "p99.9-ms")
