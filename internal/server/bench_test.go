@@ -91,6 +91,98 @@ func BenchmarkPHIRead(b *testing.B) {
 	}
 }
 
+// pairPhase is how long one phase of BenchmarkPHIReadPaired lasts.
+const pairPhase = 250 * time.Millisecond
+
+// BenchmarkPHIReadPaired is BenchmarkPHIRead with full and noop-keys-audit taking turns: each op
+// is one phase of each, pairPhase long, the order alternating from op to op, so that both see
+// the same machine even when other work on it comes and goes. It reports each mode's reads/s,
+// CPU time per read and latency percentiles (units prefixed full- and noop-) and the ratio
+// full ÷ noop of reads/s. On SQLite with one caller it adds a third phase of durable
+// single-row commits (benchDurableCommit) and reports commit-µs, the mean time of one, so that
+// a full read can be set against a noop read plus one durable commit from the same phases.
+//
+//	go test -run '^$' -bench BenchmarkPHIReadPaired -benchtime 8x ./internal/server/
+func BenchmarkPHIReadPaired(b *testing.B) {
+	for _, d := range storetest.Dialects() {
+		b.Run(string(d), func(b *testing.B) {
+			full := newReadEnv(b, d, false)
+			defer full.s.Close()
+			noop := newReadEnv(b, d, true)
+			defer noop.s.Close()
+			for _, callers := range []int{1, 16, 64} {
+				b.Run(fmt.Sprintf("callers=%d", callers), func(b *testing.B) {
+					var commit *commitLoop
+					if d == store.SQLite && callers == 1 {
+						commit = newCommitLoop(b)
+						defer commit.db.Close()
+					}
+					var f, n reads
+					f.cpu, n.cpu = 0, 0
+					var commits int
+					var committing time.Duration
+					phase := func(env *readEnv, into *reads) {
+						r, err := env.load(callers, 0, time.Now().Add(pairPhase))
+						if err != nil {
+							b.Fatal(err)
+						}
+						into.add(r)
+					}
+					for i := range b.N {
+						if i%2 == 0 {
+							phase(full, &f)
+							phase(noop, &n)
+						} else {
+							phase(noop, &n)
+							phase(full, &f)
+						}
+						if commit != nil {
+							c, t := commit.until(b, time.Now().Add(pairPhase))
+							commits, committing = commits+c, committing+t
+						}
+					}
+					f.report(b, "full-")
+					n.report(b, "noop-")
+					b.ReportMetric(f.perSecond()/n.perSecond(), "full/noop")
+					if commits > 0 {
+						b.ReportMetric(float64(committing)/float64(time.Microsecond)/float64(commits), "commit-µs")
+					}
+				})
+			}
+		})
+	}
+}
+
+// commitLoop makes durable single-row commits, as benchDurableCommit does.
+type commitLoop struct {
+	db *store.DB
+	v  []byte
+}
+
+func newCommitLoop(b *testing.B) *commitLoop {
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(b.TempDir(), "commit.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `CREATE TABLE bench_commit (id INTEGER PRIMARY KEY, v BLOB)`); err != nil {
+		b.Fatal(err)
+	}
+	return &commitLoop{db: db, v: make([]byte, 256)}
+}
+
+// until commits until the deadline and returns how many commits it made and how long they took.
+func (c *commitLoop) until(b *testing.B, deadline time.Time) (int, time.Duration) {
+	n, began := 0, time.Now()
+	for time.Now().Before(deadline) {
+		if _, err := c.db.ExecContext(context.Background(), `INSERT INTO bench_commit (v) VALUES ($1)`, c.v); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	return n, time.Since(began)
+}
+
 // readEnv is a server with one clinician and one patient in their care.
 type readEnv struct {
 	s    *Server
@@ -112,11 +204,30 @@ func newReadEnv(b *testing.B, d store.Dialect, noop bool) *readEnv {
 
 // run has callers goroutines share b.N reads and reports throughput and latency percentiles.
 func (env *readEnv) run(b *testing.B, callers int) {
-	var next atomic.Int64
-	lat := make([][]time.Duration, callers)
-	var wg sync.WaitGroup
 	b.ReportAllocs()
 	b.ResetTimer()
+	r, err := env.load(callers, int64(b.N), time.Time{})
+	b.StopTimer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	r.report(b, "")
+}
+
+// reads is what a run of reads measured.
+type reads struct {
+	lat     []time.Duration // one per read
+	elapsed time.Duration
+	cpu     time.Duration // process CPU time; negative if not measured
+}
+
+// load has callers goroutines read the record, each as soon as its previous read is answered,
+// until n reads have started (n > 0) or, if n is 0, until the deadline.
+func (env *readEnv) load(callers int, n int64, deadline time.Time) (reads, error) {
+	var next atomic.Int64
+	lat := make([][]time.Duration, callers)
+	errs := make(chan error, callers)
+	var wg sync.WaitGroup
 	cpu0, cpuOK := processCPU()
 	began := time.Now()
 	for c := range callers {
@@ -125,14 +236,17 @@ func (env *readEnv) run(b *testing.B, callers int) {
 			for _, k := range env.clin {
 				req.AddCookie(k)
 			}
-			mine := make([]time.Duration, 0, b.N/callers+1)
-			for next.Add(1) <= int64(b.N) {
+			mine := make([]time.Duration, 0, max(n/int64(callers), 64)+1)
+			for {
+				if n > 0 && next.Add(1) > n || n == 0 && !time.Now().Before(deadline) {
+					break
+				}
 				w := httptest.NewRecorder()
 				t0 := time.Now()
 				env.h.ServeHTTP(w, req)
 				mine = append(mine, time.Since(t0))
 				if w.Code != 200 {
-					b.Errorf("status %d: %s", w.Code, w.Body)
+					errs <- fmt.Errorf("status %d: %s", w.Code, w.Body)
 					return
 				}
 			}
@@ -140,23 +254,43 @@ func (env *readEnv) run(b *testing.B, callers int) {
 		})
 	}
 	wg.Wait()
-	elapsed := time.Since(began)
-	cpu1, _ := processCPU()
-	b.StopTimer()
-	all := slices.Concat(lat...)
-	if len(all) == 0 {
+	r := reads{lat: slices.Concat(lat...), elapsed: time.Since(began), cpu: -1}
+	if cpu1, _ := processCPU(); cpuOK {
+		r.cpu = cpu1 - cpu0
+	}
+	close(errs)
+	return r, <-errs
+}
+
+// add appends another run's reads to r.
+func (r *reads) add(o reads) {
+	r.lat = append(r.lat, o.lat...)
+	r.elapsed += o.elapsed
+	if r.cpu >= 0 && o.cpu >= 0 {
+		r.cpu += o.cpu
+	} else {
+		r.cpu = -1
+	}
+}
+
+func (r reads) perSecond() float64 { return float64(len(r.lat)) / r.elapsed.Seconds() }
+
+// report reports r's throughput, CPU time per read and latency percentiles, their units
+// prefixed with prefix.
+func (r reads) report(b *testing.B, prefix string) {
+	if len(r.lat) == 0 {
 		return
 	}
-	slices.Sort(all)
-	b.ReportMetric(float64(len(all))/elapsed.Seconds(), "reads/s")
-	if cpuOK {
+	slices.Sort(r.lat)
+	b.ReportMetric(r.perSecond(), prefix+"reads/s")
+	if r.cpu >= 0 {
 		// What a read costs the processors, whatever else the machine runs meanwhile.
-		b.ReportMetric(float64(cpu1-cpu0)/float64(time.Microsecond)/float64(len(all)), "cpu-µs/read")
+		b.ReportMetric(float64(r.cpu)/float64(time.Microsecond)/float64(len(r.lat)), prefix+"cpu-µs/read")
 	}
-	b.ReportMetric(ms(quantile(all, 0.50)), "p50-ms")
-	b.ReportMetric(ms(quantile(all, 0.99)), "p99-ms")
-	b.ReportMetric(ms(quantile(all, 0.999)), "p99.9-ms")
-	b.ReportMetric(ms(all[len(all)-1]), "max-ms")
+	b.ReportMetric(ms(quantile(r.lat, 0.50)), prefix+"p50-ms")
+	b.ReportMetric(ms(quantile(r.lat, 0.99)), prefix+"p99-ms")
+	b.ReportMetric(ms(quantile(r.lat, 0.999)), prefix+"p99.9-ms")
+	b.ReportMetric(ms(r.lat[len(r.lat)-1]), prefix+"max-ms")
 }
 
 // quantile is the q-quantile of sorted (nearest rank).
