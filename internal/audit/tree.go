@@ -110,12 +110,16 @@ func (t *txHashes) flush() error {
 	return nil
 }
 
-// insertRows inserts rows with multi-row INSERTs (both dialects accept VALUES lists) of a
-// power-of-two number of rows each, largest first: 41 rows are 32 + 8 + 1. A batch's size
-// varies from commit to commit, so one INSERT of exactly its rows would be parsed anew every
-// time; this way each statement has one of a dozen texts, prepared once (store.DB.Stmt). A
-// chunk stays under PostgreSQL's limit of 65535 parameters. SQLite gets anonymous "?"
-// placeholders: it resolves "$N" names by a linear search, quadratic over a long VALUES list.
+// insertRows inserts rows with multi-row INSERTs (both dialects accept VALUES lists), each
+// under PostgreSQL's limit of 65535 parameters.
+//
+// A batch's size varies from commit to commit, so an INSERT of exactly its rows has a new text
+// each time. SQLite would parse it anew on every commit; there the rows go in chunks of a
+// power-of-two count, largest first (41 rows are 32 + 8 + 1), so that every statement has one
+// of a dozen texts, prepared once (store.DB.Stmt). PostgreSQL gets one statement per batch:
+// each chunk would cost a round trip, and pgx already keeps the statements it has seen
+// prepared on each connection. SQLite gets anonymous "?" placeholders: it resolves "$N" names
+// by a linear search, quadratic over a long VALUES list.
 func insertRows(ctx context.Context, db *store.DB, tx *sql.Tx, into string, rows [][]any) error {
 	if len(rows) == 0 {
 		return nil
@@ -127,19 +131,27 @@ func insertRows(ctx context.Context, db *store.DB, tx *sql.Tx, into string, rows
 	}
 	args := make([]any, 0, min(len(rows), most)*width)
 	for len(rows) > 0 {
-		n := most
-		for n > len(rows) {
-			n /= 2
+		n := min(len(rows), most)
+		if db.Dialect == store.SQLite {
+			for n&(n-1) != 0 {
+				n &= n - 1 // the highest power of two in n
+			}
 		}
 		args = args[:0]
 		for _, r := range rows[:n] {
 			args = append(args, r...)
 		}
-		st, err := db.TxStmt(ctx, tx, insertText(db.Dialect, into, width, n))
-		if err != nil {
-			return err
+		query := insertText(db.Dialect, into, width, n)
+		var err error
+		if db.Dialect == store.SQLite {
+			var st *sql.Stmt
+			if st, err = db.TxStmt(ctx, tx, query); err == nil {
+				_, err = st.ExecContext(ctx, args...)
+			}
+		} else {
+			_, err = tx.ExecContext(ctx, query, args...)
 		}
-		if _, err := st.ExecContext(ctx, args...); err != nil {
+		if err != nil {
 			return err
 		}
 		rows = rows[n:]
