@@ -14,6 +14,7 @@ package guard
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"haven/internal/access"
@@ -53,7 +54,13 @@ type Door struct {
 	policy Decider
 	log    Appender
 	now    func() time.Time
+	// written counts the entries this door appended, so a test can tell that every entry in
+	// the log came through the door and none was appended around it.
+	written atomic.Int64
 }
+
+// Written is how many entries this door has appended since it was built.
+func (d *Door) Written() int64 { return d.written.Load() }
 
 // New returns the door over a policy and a log; now tells the time (a fake clock in tests).
 func New(policy Decider, log Appender, now func() time.Time) *Door {
@@ -218,5 +225,6 @@ func (d *Door) appendAll(ctx context.Context, es []audit.Entry) error {
 	if err := d.log.AppendAll(ctx, es); err != nil {
 		return fault.Wrap(fault.Unavailable, ErrUnrecorded.Message, errors.Join(ErrUnrecorded, err))
 	}
+	d.written.Add(int64(len(es)))
 	return nil
 }

@@ -343,6 +343,10 @@ func (s *Server) Identity() *identity.Service { return s.identity }
 // DB exposes the database, for commands and tests.
 func (s *Server) DB() *store.DB { return s.db }
 
+// DoorEntries is how many audit entries the one door has written: tests compare it with the
+// log's size to prove nothing appended around the door.
+func (s *Server) DoorEntries() int64 { return s.door.Written() }
+
 // WaitBackground waits for background work (self-service reset e-mails) to finish.
 func (s *Server) WaitBackground() { s.identity.Wait() }
 
