@@ -3,6 +3,8 @@ package access_test
 import (
 	"context"
 	"errors"
+	"os"
+	"strings"
 	"testing"
 
 	"haven/internal/access"
@@ -68,5 +70,26 @@ func TestDecide(t *testing.T) {
 				t.Fatalf("Decide = %+v, want allow=%v reason=%s", d, tc.allow, tc.reason)
 			}
 		})
+	}
+}
+
+// TestPolicyTableInDocs: docs/security.md prints the policy table generated from the rules, so
+// what a privacy officer reads is what Haven enforces.
+func TestPolicyTableInDocs(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/security.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "<!-- policy:begin -->\n")
+	table, _, ok2 := strings.Cut(rest, "<!-- policy:end -->")
+	if !ok || !ok2 {
+		t.Fatal("docs/security.md has no policy table markers")
+	}
+	var want strings.Builder
+	if err := access.WritePolicyTable(&want); err != nil {
+		t.Fatal(err)
+	}
+	if table != want.String() {
+		t.Errorf("docs/security.md's policy table is stale; replace it with:\n%s", want.String())
 	}
 }
