@@ -75,7 +75,7 @@ func (u *UI) admin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	d.Assigned = r.URL.Query().Get("assigned") == "1"
+	d.Assigned = r.URL.Query().Get("assigned") == "1" || r.URL.Query().Get("removed") == "1"
 	d.Changed = r.URL.Query().Get("changed")
 	return u.render(w, r, http.StatusOK, "admin", page{Title: "Administration", Data: d})
 }
