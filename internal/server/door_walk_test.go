@@ -153,4 +153,3 @@ func auditSize(t *testing.T, e *servertest.Env) int64 {
 	}
 	return n
 }
-

@@ -70,4 +70,3 @@ func TestUnreadableRecordDeniesNoOneElse(t *testing.T) {
 		}
 	})
 }
-
