@@ -3,6 +3,7 @@ package access_test
 import (
 	"context"
 	"errors"
+	"flag"
 	"os"
 	"strings"
 	"testing"
@@ -73,15 +74,18 @@ func TestDecide(t *testing.T) {
 	}
 }
 
+var update = flag.Bool("update", false, "rewrite the policy table in docs/security.md")
+
 // TestPolicyTableInDocs: docs/security.md prints the policy table generated from the rules, so
-// what a privacy officer reads is what Haven enforces.
+// what a privacy officer reads is what Haven enforces. -update rewrites it.
 func TestPolicyTableInDocs(t *testing.T) {
-	doc, err := os.ReadFile("../../docs/security.md")
+	const path = "../../docs/security.md"
+	doc, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, rest, ok := strings.Cut(string(doc), "<!-- policy:begin -->\n")
-	table, _, ok2 := strings.Cut(rest, "<!-- policy:end -->")
+	head, rest, ok := strings.Cut(string(doc), "<!-- policy:begin -->\n")
+	table, tail, ok2 := strings.Cut(rest, "<!-- policy:end -->")
 	if !ok || !ok2 {
 		t.Fatal("docs/security.md has no policy table markers")
 	}
@@ -89,7 +93,14 @@ func TestPolicyTableInDocs(t *testing.T) {
 	if err := access.WritePolicyTable(&want); err != nil {
 		t.Fatal(err)
 	}
+	if *update {
+		out := head + "<!-- policy:begin -->\n" + want.String() + "<!-- policy:end -->" + tail
+		if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
 	if table != want.String() {
-		t.Errorf("docs/security.md's policy table is stale; replace it with:\n%s", want.String())
+		t.Errorf("docs/security.md's policy table is stale: go test ./internal/access -run TestPolicyTableInDocs -update")
 	}
 }

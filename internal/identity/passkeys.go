@@ -530,7 +530,7 @@ func (s *Service) RenamePasskey(ctx context.Context, sess *Session, id, name str
 // RemovePasskey deletes one of the caller's passkeys. Removing a factor needs a recent step-up,
 // and the last second factor cannot be removed.
 func (s *Service) RemovePasskey(ctx context.Context, sess *Session, id string, o Origin) error {
-	if err := s.RequireStepUp(sess); err != nil {
+	if err := s.admit(ctx, sess.Subject, access.RemovePasskey, sess.Subject.AccountID, o); err != nil {
 		return err
 	}
 	err := s.changeFactors(ctx, sess.Subject.AccountID, func(tx *sql.Tx, hasTOTP bool, passkeys int) error {
@@ -558,7 +558,7 @@ func (s *Service) RemovePasskey(ctx context.Context, sess *Session, id string, o
 // RemoveTOTP removes the caller's authenticator app. It needs a recent step-up and another
 // second factor (a passkey) to remain.
 func (s *Service) RemoveTOTP(ctx context.Context, sess *Session, o Origin) error {
-	if err := s.RequireStepUp(sess); err != nil {
+	if err := s.admit(ctx, sess.Subject, access.RemoveTOTP, sess.Subject.AccountID, o); err != nil {
 		return err
 	}
 	err := s.changeFactors(ctx, sess.Subject.AccountID, func(tx *sql.Tx, _ bool, passkeys int) error {

@@ -9,13 +9,14 @@ import (
 	"strings"
 	"time"
 
+	"haven/internal/access"
 	"haven/internal/audit"
 	"haven/internal/guard"
 	"haven/internal/keys"
 )
 
-// StepUpWindow is how recent a second factor must be for a sensitive act.
-const StepUpWindow = 5 * time.Minute
+// StepUpWindow is how recent a second factor must be for a sensitive act: the door's.
+const StepUpWindow = guard.StepUpWindow
 
 // ErrStepUpRequired means the act needs a fresh second factor (POST /api/v1/auth/step-up).
 var ErrStepUpRequired = guard.ErrStepUpRequired
@@ -103,7 +104,7 @@ func (s *Service) checkSecondFactor(ctx context.Context, accountID, code string)
 // RegenerateRecoveryCodes replaces the account's recovery codes with RecoveryCodeCount new ones,
 // returned once (formatted XXXX-XXXX-XXXX-XXXX) and stored only as MACs. It needs a recent step-up.
 func (s *Service) RegenerateRecoveryCodes(ctx context.Context, sess *Session, o Origin) ([]string, error) {
-	if err := s.RequireStepUp(sess); err != nil {
+	if err := s.admit(ctx, sess.Subject, access.NewRecoveryCodes, sess.Subject.AccountID, o); err != nil {
 		return nil, err
 	}
 	codes := make([]string, RecoveryCodeCount)
