@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -37,13 +36,13 @@ func (u *UI) clinician(w http.ResponseWriter, r *http.Request) error {
 
 // search is a POST so that the PHI typed into it stays out of URLs, history and access logs.
 func (u *UI) search(w http.ResponseWriter, r *http.Request) error {
-	s, err := require(r, principal.Clinician)
+	by, err := u.admit(r, "patient.search", "", "/clinician")
 	if err != nil {
 		return err
 	}
 	sd := &searchData{By: r.PostFormValue("by"), Query: r.PostFormValue("q")}
-	results, serr := u.d.Records.Search(r.Context(), s.Subject, clinical.SearchKind(sd.By), sd.Query, httpx.Origin(r))
-	ps, err := u.d.Records.MyPatients(r.Context(), s.Subject, httpx.Origin(r))
+	results, serr := u.d.Records.Search(r.Context(), by, clinical.SearchKind(sd.By), sd.Query, httpx.Origin(r))
+	ps, err := u.d.Records.MyPatients(r.Context(), by, httpx.Origin(r))
 	if err != nil {
 		return httpx.FromDomain(err)
 	}
@@ -69,13 +68,13 @@ func (u *UI) registerForm(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (u *UI) register(w http.ResponseWriter, r *http.Request) error {
-	s, err := require(r, principal.Clinician)
+	by, err := u.admit(r, "patient.register", "", "/clinician/patients/new")
 	if err != nil {
 		return err
 	}
 	in := clinical.NewPatient{Name: r.PostFormValue("name"), BirthDate: r.PostFormValue("birthDate"),
 		Phone: r.PostFormValue("phone"), Email: r.PostFormValue("email")}
-	reg, err := u.d.Records.Register(r.Context(), s.Subject, in, httpx.Origin(r))
+	reg, err := u.d.Records.Register(r.Context(), by, in, httpx.Origin(r))
 	if err != nil {
 		return u.formPage(w, r, "register", "Register a patient", registerData{In: in}, err)
 	}
@@ -119,17 +118,17 @@ func (u *UI) record(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (u *UI) addNote(w http.ResponseWriter, r *http.Request) error {
-	s, err := require(r, principal.Clinician)
+	id := r.PathValue("id")
+	by, err := u.admit(r, "note.write", id, "/clinician/patients/"+url.PathEscape(id))
 	if err != nil {
 		return err
 	}
-	id := r.PathValue("id")
-	if _, nerr := u.d.Records.AddNote(r.Context(), s.Subject, id, r.PostFormValue("body"), httpx.Origin(r)); nerr != nil {
+	if _, nerr := u.d.Records.AddNote(r.Context(), by, id, r.PostFormValue("body"), httpx.Origin(r)); nerr != nil {
 		msg, ferr := formError(nerr)
 		if ferr != nil {
 			return httpx.FromDomain(nerr)
 		}
-		rec, err := u.d.Records.Get(r.Context(), s.Subject, id, httpx.Origin(r))
+		rec, err := u.d.Records.Get(r.Context(), by, id, httpx.Origin(r))
 		if err != nil {
 			return httpx.FromDomain(err)
 		}
@@ -167,12 +166,6 @@ func (u *UI) reportAccess(w http.ResponseWriter, r *http.Request) error {
 		return httpx.ErrNotFound
 	}
 	if err := u.d.Privacy.Report(r.Context(), s.Subject, seq, httpx.Origin(r)); err != nil {
-		if errors.Is(err, privacy.ErrForbidden) {
-			return httpx.ErrForbidden
-		}
-		if errors.Is(err, privacy.ErrNotFound) {
-			return httpx.ErrNotFound
-		}
 		return err
 	}
 	return goTo("/patient?reported=1")
