@@ -3,9 +3,12 @@ package httpx
 import (
 	"errors"
 	"net/http"
+	"strconv"
+	"time"
 
 	"haven/internal/audit"
 	"haven/internal/clinical"
+	"haven/internal/fault"
 	"haven/internal/identity"
 	"haven/internal/identity/password"
 )
@@ -18,6 +21,8 @@ func FromDomain(err error) error {
 	switch {
 	case err == nil:
 		return nil
+	case fault.Is(err, fault.Throttled):
+		return throttled(fault.As(err), err)
 	case errors.As(err, &fe):
 		return &Error{Status: http.StatusUnprocessableEntity, Message: fe.Error(), Err: err}
 	case errors.As(err, &pe):
@@ -62,6 +67,20 @@ func FromDomain(err error) error {
 		return &Error{Status: http.StatusServiceUnavailable, Message: "the service cannot record this access right now, so it is refused; try again later", Err: err}
 	}
 	return err
+}
+
+// throttled is 429 with the domain's message, which says how long to wait, and Retry-After
+// saying the same in whole seconds, rounded up.
+func throttled(fe *fault.Error, err error) *Error {
+	e := &Error{Status: http.StatusTooManyRequests, Message: fe.Message, Err: err}
+	if e.Message == "" {
+		e.Message = "too many attempts; wait and try again"
+	}
+	if fe.RetryAfter > 0 {
+		secs := (fe.RetryAfter + time.Second - 1) / time.Second
+		e.Header = http.Header{"Retry-After": {strconv.FormatInt(int64(secs), 10)}}
+	}
+	return e
 }
 
 // unwrapMessage returns the text of the first identity sentinel in err's chain.

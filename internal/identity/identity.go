@@ -36,11 +36,13 @@ import (
 	"haven/internal/store"
 )
 
-// Errors. Their text is safe to show: none says whether an account exists.
+// Errors. Their text is safe to show: none says whether an account exists. ErrThrottled is never
+// returned alone: it is the cause inside a *fault.Error of kind fault.Throttled that says how
+// long to wait (errors.Is still finds it).
 var (
 	ErrInvalidCredentials = errors.New("the e-mail address or password is not correct")
 	ErrInvalidCode        = errors.New("the code is not correct or was already used")
-	ErrThrottled          = errors.New("too many attempts; wait a minute and try again")
+	ErrThrottled          = errors.New("too many attempts; wait and try again")
 	ErrNoSession          = errors.New("not signed in")
 	ErrSessionExpired     = errors.New("your session has ended; please sign in again")
 	ErrWrongStage         = errors.New("finish signing in first")

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+	"time"
 
 	"haven/internal/access"
 	"haven/internal/audit"
@@ -52,8 +53,8 @@ func (s *Service) Login(ctx context.Context, email, pw string, o Origin) (string
 	// The audit log names the attempted account by a prefix of its blind index: enough to
 	// correlate attempts on one address, useless for recovering it.
 	attempted := "bidx:" + hex.EncodeToString(bidx[:8])
-	if !s.throttle.allow("addr:"+o.Addr, s.now()) || !s.throttle.allow("acct:"+attempted, s.now()) || s.backoff.wait(attempted, s.now()) > 0 {
-		return fail(nil, attempted, reasonThrottled, ErrThrottled)
+	if wait := s.signInWait(attempted, o); wait > 0 {
+		return fail(nil, attempted, reasonThrottled, throttled(wait))
 	}
 	pending, err := s.SetupPending(ctx)
 	if err != nil {
@@ -103,6 +104,20 @@ func (s *Service) Login(ctx context.Context, email, pw string, o Origin) (string
 		return "", "", err
 	}
 	return token, stage, nil
+}
+
+// signInWait records a sign-in attempt from o.Addr on the attempted account and returns how long
+// it must wait before it may try: for the source address's window, the account's window, or the
+// account's backoff after failures (zero if it may try now).
+func (s *Service) signInWait(attempted string, o Origin) time.Duration {
+	now := s.now()
+	if wait := s.throttle.take("addr:"+o.Addr, now); wait > 0 {
+		return wait
+	}
+	if wait := s.throttle.take("acct:"+attempted, now); wait > 0 {
+		return wait
+	}
+	return s.backoff.wait(attempted, now)
 }
 
 // stageAfterPassword is where a correct password leaves a sign-in: at the second factor when
@@ -157,11 +172,11 @@ func (s *Service) VerifySecondFactor(ctx context.Context, sess *Session, code st
 	if s.passkeyRequired(sess.Subject.Role) {
 		return "", ErrPasskeyRequired
 	}
-	if !s.throttle.allow("totp:"+sess.Subject.AccountID, s.now()) {
+	if wait := s.throttle.take("totp:"+sess.Subject.AccountID, s.now()); wait > 0 {
 		if err := s.record(ctx, sess.Subject, "auth.second-factor", sess.Subject.AccountID, audit.Failure, reasonThrottled, o); err != nil {
 			return "", err
 		}
-		return "", ErrThrottled
+		return "", throttled(wait)
 	}
 	reason, err := s.checkSecondFactor(ctx, sess.Subject.AccountID, code)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -308,21 +309,42 @@ func attackCSRF(t *testing.T, e *servertest.Env) {
 	}
 }
 
-// attackBackoffAndLock: after five failures each further failure doubles the wait (unknown
-// accounts alike, so the backoff reveals nothing); 100 consecutive failures lock the account
-// until a password reset (TestPasswordReset unlocks one).
+// attackBackoffAndLock: after five failures every attempt waits, 1 s doubling with each further
+// failure (unknown accounts alike, so the backoff reveals nothing), and is told how long in
+// Retry-After and in words that say the same; 100 consecutive failures lock the account until a
+// password reset (TestPasswordReset unlocks one).
 func attackBackoffAndLock(t *testing.T, e *servertest.Env) {
 	admin := e.Admin()
 	c := e.Client()
-	for _, email := range []string{admin.Email, "nobody@haven.test"} {
-		for range 6 {
-			c.Must(http.StatusUnauthorized, "POST", "/api/v1/auth/login", map[string]string{"email": email, "password": "wrong passphrase"})
+	// waits checks that an attempt with the right password is refused for wantSecs seconds.
+	waits := func(email string, wantSecs int, wantWords string) {
+		t.Helper()
+		code, h, body, raw := c.DoHeader("POST", "/api/v1/auth/login", map[string]string{"email": email, "password": admin.PW})
+		if code != http.StatusTooManyRequests {
+			t.Fatalf("attempt during the backoff = %d %s, want 429", code, raw)
 		}
-		// Even the right password waits now, for a known and an unknown account alike.
-		c.Must(http.StatusTooManyRequests, "POST", "/api/v1/auth/login", map[string]string{"email": email, "password": admin.PW})
+		if got := h.Get("Retry-After"); got != strconv.Itoa(wantSecs) {
+			t.Fatalf("Retry-After = %q, want %d", got, wantSecs)
+		}
+		if want := "Too many attempts. Wait " + wantWords + " and try again."; body["error"] != want {
+			t.Fatalf("message = %q, want %q", body["error"], want)
+		}
 		if last := e.LastAudit(); last[0] != "auth.login" || last[1] != audit.Failure {
 			t.Fatalf("a throttled attempt was not audited: %v", last)
 		}
+	}
+	for _, email := range []string{admin.Email, "nobody@haven.test"} {
+		for range 5 {
+			c.Must(http.StatusUnauthorized, "POST", "/api/v1/auth/login", map[string]string{"email": email, "password": "wrong passphrase"})
+		}
+		// The sixth attempt waits, even with the right password, for a known and an unknown
+		// account alike.
+		waits(email, 1, "1 second")
+		e.Clock.Advance(time.Second)
+		c.Must(http.StatusUnauthorized, "POST", "/api/v1/auth/login", map[string]string{"email": email, "password": "wrong passphrase"})
+		// 1.5 s of the doubled wait are left: the header and the words round up.
+		e.Clock.Advance(500 * time.Millisecond)
+		waits(email, 2, "2 seconds")
 	}
 	e.Clock.Advance(2 * time.Second)
 	c.Must(200, "POST", "/api/v1/auth/login", map[string]string{"email": admin.Email, "password": admin.PW})

@@ -131,6 +131,13 @@ func JSONBody(v any) io.Reader {
 // do sends a JSON request and returns the status and decoded body.
 func (c *Client) Do(method, path string, body any) (int, map[string]any, []byte) {
 	c.e.t.Helper()
+	code, _, m, raw := c.DoHeader(method, path, body)
+	return code, m, raw
+}
+
+// DoHeader is Do that also returns the response's header.
+func (c *Client) DoHeader(method, path string, body any) (int, http.Header, map[string]any, []byte) {
+	c.e.t.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
@@ -148,7 +155,7 @@ func (c *Client) Do(method, path string, body any) (int, map[string]any, []byte)
 	raw, _ := io.ReadAll(resp.Body)
 	var m map[string]any
 	json.Unmarshal(raw, &m)
-	return resp.StatusCode, m, raw
+	return resp.StatusCode, resp.Header, m, raw
 }
 
 func (c *Client) Must(want int, method, path string, body any) map[string]any {
