@@ -155,6 +155,9 @@ type Service struct {
 	background sync.WaitGroup
 	rp         *webauthn.WebAuthn // nil when passkeys are off
 	oidc       *oidc.Client       // nil when federated sign-in is off
+	// later runs work after an answer (afterAnswer): runBackground, or in a test, a queue the
+	// test runs when it chooses.
+	later func(work func())
 }
 
 // New builds the identity service.
@@ -169,7 +172,7 @@ func New(cfg Config, db *store.DB, dir Directory, aud Auditor, now func() time.T
 			return nil, fmt.Errorf("identity: %w", err)
 		}
 	}
-	return &Service{
+	s := &Service{
 		cfg: cfg, db: db, dir: dir, audit: aud, now: now,
 		hasher:    password.NewHasher(cfg.PasswordParams, cfg.HashConcurrency),
 		throttle:  newThrottle(cfg.AttemptsPerMinute, time.Minute),
@@ -177,7 +180,18 @@ func New(cfg Config, db *store.DB, dir Directory, aud Auditor, now func() time.T
 		resetMail: newThrottle(3, time.Hour),
 		rp:        rp,
 		oidc:      rpOIDC,
-	}, nil
+	}
+	s.later = s.runBackground
+	return s, nil
+}
+
+// runBackground runs work in a goroutine that Wait waits for.
+func (s *Service) runBackground(work func()) {
+	s.background.Add(1)
+	go func() {
+		defer s.background.Done()
+		work()
+	}()
 }
 
 // Account is an account as the workforce directory shows it. Name and Email are empty for

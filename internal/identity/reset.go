@@ -204,5 +204,6 @@ func (s *Service) ResetPassword(ctx context.Context, token, pw string, o Origin)
 	return sessionToken, stage, nil
 }
 
-// Wait blocks until background work (self-service reset e-mails) has finished.
+// Wait blocks until background work (self-service reset e-mails, security notices, failed
+// sign-ins being counted) has finished.
 func (s *Service) Wait() { s.background.Wait() }

@@ -354,6 +354,7 @@ func attackBackoffAndLock(t *testing.T, e *servertest.Env) {
 		e.Clock.Advance(16 * time.Minute)
 		c.Must(http.StatusUnauthorized, "POST", "/api/v1/auth/login", map[string]string{"email": dr.Email, "password": "wrong passphrase"})
 	}
+	e.Srv.WaitBackground() // failures are counted after the answer
 	var status string
 	e.Srv.DB().QueryRow(`SELECT status FROM accounts WHERE role = 'clinician'`).Scan(&status)
 	if status != "locked" {
