@@ -27,6 +27,7 @@ func TestAttackTable(t *testing.T) {
 		{"replay/totp-code-used-twice", attackTOTPReplay},
 		{"replay/totp-code-two-steps-off", attackTOTPTwoStepsOff},
 		{"guessing/password-on-the-common-list", attackCommonPassword},
+		{"guessing/common-password-with-trivial-changes", attackGuessablePassword},
 		{"guessing/password-built-on-context-words", attackContextPassword},
 		{"truncation/64-character-unicode-password", attackLongUnicodePassword},
 		{"enumeration/unknown-and-known-accounts-answer-alike", attackEnumeration},
@@ -88,6 +89,22 @@ func attackCommonPassword(t *testing.T, e *servertest.Env) {
 			t.Fatalf("%q was not refused as common: %s", pw, raw)
 		}
 	}
+}
+
+// attackGuessablePassword: a common password with a capital, digits or a symbol added is not on
+// the list but is among the first an attacker tries; it is refused (422) as too easy to guess,
+// with the reason, and the invitation still works for a better one.
+func attackGuessablePassword(t *testing.T, e *servertest.Env) {
+	admin := e.Admin()
+	m := admin.Must(201, "POST", "/api/v1/admin/staff", map[string]string{"email": "guess@haven.test", "name": "Dr Guess", "role": "clinician"})
+	token := servertest.TokenOf(t, m["url"].(string))
+	for _, pw := range []string{"Password1!", "password12345", "iloveyou1234"} {
+		code, body, raw := e.Client().Do("POST", "/api/v1/invites/activate", map[string]string{"token": token, "password": pw})
+		if msg, _ := body["error"].(string); code != http.StatusUnprocessableEntity || !strings.Contains(msg, "too easy to guess: it is a commonly used password with small changes") {
+			t.Fatalf("%q: %d %s, want 422 refusing it as too easy to guess", pw, code, raw)
+		}
+	}
+	e.Client().Must(201, "POST", "/api/v1/invites/activate", map[string]string{"token": token, "password": "dana's purple harbour sunrise"})
 }
 
 // attackContextPassword: a password built on the person's name, e-mail address or the service's
