@@ -1,5 +1,6 @@
-// Package password hashes and checks passwords with argon2id (RFC 9106) and applies the
-// length policy of NIST SP 800-63B: no composition rules, Unicode normalised, never truncated.
+// Package password hashes and checks passwords with argon2id (RFC 9106) and applies the policy
+// of NIST SP 800-63B: a length, a blocklist (common passwords, context words, and what the zxcvbn
+// estimator finds too easy to guess), no composition rules, Unicode normalised, never truncated.
 //
 // Hashes are PHC strings ($argon2id$v=19$m=…,t=…,p=…$salt$hash), so parameters can be raised
 // later while old hashes still verify.
