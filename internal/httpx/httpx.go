@@ -42,6 +42,13 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// SetHeader copies e.Header onto w's header, for a renderer that answers with e's message.
+func (e *Error) SetHeader(w http.ResponseWriter) {
+	for k, v := range e.Header {
+		w.Header()[k] = v
+	}
+}
+
 // Errorf returns an Error with status and a safe message.
 func Errorf(status int, message string) *Error { return &Error{Status: status, Message: message} }
 
@@ -80,9 +87,7 @@ func Adapt(log *slog.Logger, render ErrorWriter, h HandlerFunc) http.Handler {
 		log.LogAttrs(r.Context(), level, "request failed", slog.String("request_id", RequestID(r)),
 			slog.String("method", r.Method), slog.String("route", r.Pattern), slog.Int("status", he.Status),
 			slog.String("error", he.Error()))
-		for k, v := range he.Header {
-			w.Header()[k] = v
-		}
+		he.SetHeader(w)
 		render(w, r, he)
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+	"time"
 
 	"haven/internal/access"
 	"haven/internal/audit"
@@ -29,7 +30,9 @@ const (
 
 // Login checks an e-mail address and password. On success it starts a session at the second
 // factor (or TOTP enrolment, for an account that has none yet) and returns its token and stage.
-// Every outcome is audited before it is returned; unknown and known accounts answer alike.
+// Every outcome is audited before it is returned. Unknown and known accounts answer alike, after
+// the same work: one password hash and one audit entry; a known account's failure is counted
+// after the answer (afterAnswer), so that its database write cannot be timed.
 func (s *Service) Login(ctx context.Context, email, pw string, o Origin) (string, Stage, error) {
 	email = strings.TrimSpace(email)
 	subject := access.Subject{}
@@ -52,8 +55,8 @@ func (s *Service) Login(ctx context.Context, email, pw string, o Origin) (string
 	// The audit log names the attempted account by a prefix of its blind index: enough to
 	// correlate attempts on one address, useless for recovering it.
 	attempted := "bidx:" + hex.EncodeToString(bidx[:8])
-	if !s.throttle.allow("addr:"+o.Addr, s.now()) || !s.throttle.allow("acct:"+attempted, s.now()) || s.backoff.wait(attempted, s.now()) > 0 {
-		return fail(nil, attempted, reasonThrottled, ErrThrottled)
+	if wait := s.signInWait(attempted, o); wait > 0 {
+		return fail(nil, attempted, reasonThrottled, throttled(wait))
 	}
 	pending, err := s.SetupPending(ctx)
 	if err != nil {
@@ -78,10 +81,11 @@ func (s *Service) Login(ctx context.Context, email, pw string, o Origin) (string
 	}
 	if !ok {
 		s.backoff.fail(attempted, s.now())
-		if err := s.countFailure(ctx, acct, o); err != nil {
-			return "", "", err
-		}
-		return fail(acct, acct.ID, reasonWrongPassword, ErrInvalidCredentials)
+		token, stage, err := fail(acct, acct.ID, reasonWrongPassword, ErrInvalidCredentials)
+		// Scheduled once the audit entry is written, so that the count does not even compete
+		// with it for the database.
+		s.afterAnswer(ctx, o, "count failed sign-in", func(ctx context.Context) error { return s.countFailure(ctx, acct, o) })
+		return token, stage, err
 	}
 	s.backoff.succeed(attempted)
 	if acct.Status != StatusActive {
@@ -103,6 +107,34 @@ func (s *Service) Login(ctx context.Context, email, pw string, o Origin) (string
 		return "", "", err
 	}
 	return token, stage, nil
+}
+
+// signInWait records a sign-in attempt from o.Addr on the attempted account and returns how long
+// it must wait before it may try: for the source address's window, the account's window, or the
+// account's backoff after failures (zero if it may try now).
+func (s *Service) signInWait(attempted string, o Origin) time.Duration {
+	now := s.now()
+	if wait := s.throttle.take("addr:"+o.Addr, now); wait > 0 {
+		return wait
+	}
+	if wait := s.throttle.take("acct:"+attempted, now); wait > 0 {
+		return wait
+	}
+	return s.backoff.wait(attempted, now)
+}
+
+// afterAnswer runs work once the caller has its answer, so that work only some attempts need
+// (counting a known account's failure) adds nothing to the time they take to answer. It runs in
+// the background (Wait waits for it) under a context that outlives the request by at most a
+// minute; a failure is logged with the request's identifier, never an address.
+func (s *Service) afterAnswer(ctx context.Context, o Origin, what string, work func(context.Context) error) {
+	s.later(func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if err := work(ctx); err != nil && s.cfg.Log != nil {
+			s.cfg.Log.ErrorContext(ctx, what+" failed", "request_id", o.RequestID, "err", err)
+		}
+	})
 }
 
 // stageAfterPassword is where a correct password leaves a sign-in: at the second factor when
@@ -157,11 +189,11 @@ func (s *Service) VerifySecondFactor(ctx context.Context, sess *Session, code st
 	if s.passkeyRequired(sess.Subject.Role) {
 		return "", ErrPasskeyRequired
 	}
-	if !s.throttle.allow("totp:"+sess.Subject.AccountID, s.now()) {
+	if wait := s.throttle.take("totp:"+sess.Subject.AccountID, s.now()); wait > 0 {
 		if err := s.record(ctx, sess.Subject, "auth.second-factor", sess.Subject.AccountID, audit.Failure, reasonThrottled, o); err != nil {
 			return "", err
 		}
-		return "", ErrThrottled
+		return "", throttled(wait)
 	}
 	reason, err := s.checkSecondFactor(ctx, sess.Subject.AccountID, code)
 	if err != nil {
@@ -294,8 +326,9 @@ func (s *Service) ConfirmTOTPEnrolment(ctx context.Context, sess *Session, code 
 	return s.advance(ctx, sess, StageFull, o)
 }
 
-// countFailure counts a wrong password on a known account. At disableAfter consecutive
-// failures the account is locked (its sessions end) until its password is reset.
+// countFailure counts a wrong password on a known account, after the answer (see Login). At
+// disableAfter consecutive failures the account is locked (its sessions end) until its password
+// is reset.
 func (s *Service) countFailure(ctx context.Context, acct *account, o Origin) error {
 	var n int
 	if err := s.db.QueryRowContext(ctx, `UPDATE accounts SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins`, acct.ID).Scan(&n); err != nil {

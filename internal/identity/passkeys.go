@@ -305,8 +305,8 @@ func (s *Service) BeginPasskeySignIn(ctx context.Context, o Origin) (PasskeyOpti
 	if err != nil {
 		return PasskeyOptions{}, err
 	}
-	if !s.throttle.allow("addr:"+o.Addr, s.now()) {
-		return PasskeyOptions{}, ErrThrottled
+	if wait := s.throttle.take("addr:"+o.Addr, s.now()); wait > 0 {
+		return PasskeyOptions{}, throttled(wait)
 	}
 	assertion, sd, err := rp.BeginDiscoverableLogin(webauthn.WithUserVerification(protocol.VerificationRequired))
 	if err != nil {

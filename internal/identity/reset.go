@@ -100,11 +100,11 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string, o Orig
 	if !ValidEmail(email) {
 		return invalid("enter a valid e-mail address")
 	}
-	if !s.throttle.allow("addr:"+o.Addr, s.now()) {
+	if wait := s.throttle.take("addr:"+o.Addr, s.now()); wait > 0 {
 		if err := s.record(ctx, access.Subject{}, "account.reset-request", "", audit.Failure, reasonThrottled, o); err != nil {
 			return err
 		}
-		return ErrThrottled
+		return throttled(wait)
 	}
 	s.background.Add(1)
 	go func() {
@@ -125,7 +125,7 @@ func (s *Service) sendSelfServiceReset(ctx context.Context, email string, o Orig
 		return fmt.Errorf("identity: reset request: blind index: %w", err)
 	}
 	attempted := "bidx:" + hex.EncodeToString(bidx[:8])
-	if !s.resetMail.allow(attempted, s.now()) {
+	if s.resetMail.take(attempted, s.now()) > 0 {
 		return s.record(ctx, access.Subject{}, "account.reset-request", attempted, audit.Failure, reasonThrottled, o)
 	}
 	acct, err := s.scanAccount(s.db.QueryRowContext(ctx, selectAccountByEmail, bidx))
@@ -208,5 +208,6 @@ func (s *Service) ResetPassword(ctx context.Context, token, pw string, o Origin)
 	return sessionToken, stage, nil
 }
 
-// Wait blocks until background work (self-service reset e-mails) has finished.
+// Wait blocks until background work (self-service reset e-mails, security notices, failed
+// sign-ins being counted) has finished.
 func (s *Service) Wait() { s.background.Wait() }

@@ -44,11 +44,11 @@ func (s *Service) StepUp(ctx context.Context, sess *Session, code string, o Orig
 	if s.passkeyRequired(sess.Subject.Role) {
 		return ErrPasskeyRequired
 	}
-	if !s.throttle.allow("totp:"+sess.Subject.AccountID, s.now()) {
+	if wait := s.throttle.take("totp:"+sess.Subject.AccountID, s.now()); wait > 0 {
 		if err := s.record(ctx, sess.Subject, "auth.step-up", sess.Subject.AccountID, audit.Failure, reasonThrottled, o); err != nil {
 			return err
 		}
-		return ErrThrottled
+		return throttled(wait)
 	}
 	reason, err := s.checkSecondFactor(ctx, sess.Subject.AccountID, code)
 	if err != nil {

@@ -16,13 +16,20 @@ func (u *UI) home(w http.ResponseWriter, r *http.Request) error {
 	return goTo(stagePath(httpx.Session(r)))
 }
 
-// formPage re-renders a form with a message the user can act on, or returns the error.
+// formPage re-renders a form with a message the user can act on, or returns the error. Too many
+// attempts keep their 429 and Retry-After, so the page and the header say the same wait.
 func (u *UI) formPage(w http.ResponseWriter, r *http.Request, name, title string, data any, err error) error {
 	msg, ferr := formError(err)
 	if ferr != nil {
 		return ferr
 	}
-	return u.render(w, r, http.StatusUnprocessableEntity, name, page{Title: title, Error: msg, Data: data})
+	status := http.StatusUnprocessableEntity
+	var he *httpx.Error
+	if errors.As(httpx.FromDomain(err), &he) && he.Status == http.StatusTooManyRequests {
+		status = he.Status
+		he.SetHeader(w)
+	}
+	return u.render(w, r, status, name, page{Title: title, Error: msg, Data: data})
 }
 
 type setupData struct{ Token, Email, Name string }

@@ -142,6 +142,13 @@ func JSONBody(v any) io.Reader {
 // do sends a JSON request and returns the status and decoded body.
 func (c *Client) Do(method, path string, body any) (int, map[string]any, []byte) {
 	c.e.t.Helper()
+	code, _, m, raw := c.DoHeader(method, path, body)
+	return code, m, raw
+}
+
+// DoHeader is Do that also returns the response's header.
+func (c *Client) DoHeader(method, path string, body any) (int, http.Header, map[string]any, []byte) {
+	c.e.t.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
@@ -159,7 +166,7 @@ func (c *Client) Do(method, path string, body any) (int, map[string]any, []byte)
 	raw, _ := io.ReadAll(resp.Body)
 	var m map[string]any
 	json.Unmarshal(raw, &m)
-	return resp.StatusCode, m, raw
+	return resp.StatusCode, resp.Header, m, raw
 }
 
 // DoRaw sends body as it is, with Content-Type application/json if body is not nil, and
