@@ -154,19 +154,10 @@ func (c *Client) DoHeader(method, path string, body any) (int, http.Header, map[
 		b, _ := json.Marshal(body)
 		rd = bytes.NewReader(b)
 	}
-	req, _ := http.NewRequest(method, c.e.TS.URL+path, rd)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.HTTP.Do(req)
-	if err != nil {
-		c.e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
+	code, h, raw := c.DoRaw(method, path, rd)
 	var m map[string]any
 	json.Unmarshal(raw, &m)
-	return resp.StatusCode, resp.Header, m, raw
+	return code, h, m, raw
 }
 
 // DoRaw sends body as it is, with Content-Type application/json if body is not nil, and
