@@ -58,7 +58,7 @@ func operationNotes() map[string]opNotes {
 		"registerPatient":          {errors: []int{http.StatusConflict}},
 		"sendPatientSignInLink":    {errors: []int{http.StatusUnprocessableEntity}},
 		"getMyRecord":              {errors: []int{http.StatusNotFound}},
-		"getMyAccessLog":           {errors: []int{http.StatusNotFound, http.StatusUnprocessableEntity}},
+		"getMyAccessLog":           {errors: []int{http.StatusNotFound}},
 		"getAccessLog":             {errors: []int{http.StatusUnprocessableEntity}},
 		"removeFromCareTeam":       {errors: []int{http.StatusNotFound}},
 		"reportAccess":             {errors: []int{http.StatusBadRequest}},

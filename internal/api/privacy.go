@@ -20,8 +20,7 @@ type auditSearchRequest struct {
 }
 
 func (a *API) myAccessLog(w http.ResponseWriter, r *http.Request) error {
-	s := httpx.Session(r).Subject
-	events, err := a.d.Privacy.AccessLog(r.Context(), s, s.PatientID, httpx.Origin(r))
+	events, err := a.d.Privacy.MyAccessLog(r.Context(), httpx.Session(r).Subject, httpx.Origin(r))
 	if err != nil {
 		return err
 	}

@@ -104,6 +104,16 @@ func (d *Door) decide(ctx context.Context, act Act) (access.Decision, error) {
 	return dec, nil
 }
 
+// Refuse records act as refused for reason, without asking the policy, and returns
+// ErrForbidden: for a request that names nothing the policy could allow (a staff member asking
+// for "my record", which they have none of).
+func (d *Door) Refuse(ctx context.Context, act Act, reason string) error {
+	if err := d.append(ctx, d.entry(act, audit.Deny, reason)); err != nil {
+		return err
+	}
+	return ErrForbidden
+}
+
 func (d *Door) fresh(act Act) bool {
 	at := act.By.FactorAt
 	return !at.IsZero() && d.now().Sub(at) <= StepUpWindow

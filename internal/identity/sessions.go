@@ -201,22 +201,23 @@ func (s *Service) Disable(ctx context.Context, by access.Subject, accountID stri
 	if accountID == by.AccountID {
 		return invalid("you cannot disable your own account")
 	}
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE accounts SET status = $1 WHERE id = $2 AND role <> 'patient'`, StatusDisabled, accountID)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return ErrNoSession
-		}
-		_, err = tx.ExecContext(ctx, deleteSessionsOf, accountID)
-		return err
-	})
-	if errors.Is(err, ErrNoSession) {
+	var role access.Role
+	err := s.db.QueryRowContext(ctx, `SELECT role FROM accounts WHERE id = $1`, accountID).Scan(&role)
+	if errors.Is(err, sql.ErrNoRows) || role == access.Patient {
 		return invalid("no staff account has this identifier")
 	}
 	if err != nil {
 		return fmt.Errorf("identity: disable account: %w", err)
 	}
-	return s.record(ctx, by, "account.disable", accountID, "success", "", o)
+	return s.act(ctx, by, access.DisableStaff, accountID, "", o, func(ctx context.Context) error {
+		return s.db.InTx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, `UPDATE accounts SET status = $1 WHERE id = $2 AND role <> 'patient'`, StatusDisabled, accountID); err != nil {
+				return fmt.Errorf("identity: disable account: %w", err)
+			}
+			if _, err := tx.ExecContext(ctx, deleteSessionsOf, accountID); err != nil {
+				return fmt.Errorf("identity: disable account: %w", err)
+			}
+			return nil
+		})
+	})
 }

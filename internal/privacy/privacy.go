@@ -115,6 +115,19 @@ func (s *Service) AccessLog(ctx context.Context, by access.Subject, patientID st
 	})
 }
 
+// ReasonNoOwnRecord is recorded when someone with no patient record asks for their own access
+// log.
+const ReasonNoOwnRecord = "no-own-record"
+
+// MyAccessLog is AccessLog for the caller's own record. A caller with no record (staff) is
+// refused, and the refusal recorded, like any other.
+func (s *Service) MyAccessLog(ctx context.Context, by access.Subject, o audit.Origin) ([]AccessEvent, error) {
+	if blank(by.PatientID) {
+		return nil, s.door.Refuse(ctx, act(by, access.ReadAccessLog, "", "", o), ReasonNoOwnRecord)
+	}
+	return s.AccessLog(ctx, by, by.PatientID, o)
+}
+
 func (s *Service) accessLog(ctx context.Context, patientID string) ([]AccessEvent, error) {
 	entries, err := audit.Search(ctx, s.db, audit.Filter{PatientID: patientID, Limit: 200})
 	if err != nil {

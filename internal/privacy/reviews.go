@@ -58,10 +58,13 @@ func (s *Service) reportedSeqs(ctx context.Context, patientID string) (map[int64
 // Report records that the patient does not recognise the access in entry seq, and queues it for
 // the privacy officer. It is idempotent: reporting an entry that already waits for review
 // succeeds and leaves the one open review as it is.
+//
+// An entry that does not exist is decided as one about no patient, so it is refused (and
+// recorded) exactly as another patient's entry is: the answer tells no one which entries exist.
 func (s *Service) Report(ctx context.Context, by access.Subject, seq int64, o audit.Origin) error {
 	e, err := audit.EntryAt(ctx, s.db, seq)
 	if err != nil {
-		return ErrNotFound
+		e = audit.Entry{}
 	}
 	if err := s.decide(ctx, by, access.ReportAccess, e.PatientID, strconv.FormatInt(seq, 10), o); err != nil {
 		return err

@@ -261,6 +261,41 @@ func matrixCells() []cell {
 		c.body = func(*matrixWorld) any { return map[string]string{} }
 	})
 
+	// Acts on one's own account: everyone, on themselves, after a step-up.
+	own := func(mod func(*cell)) func(*cell) {
+		return func(c *cell) {
+			c.factor = "fresh"
+			if mod != nil {
+				mod(c)
+			}
+		}
+	}
+	add(access.ChangePassword, "POST", "/password", everyone, own(func(c *cell) {
+		role := c.role
+		next := "a " + role + "'s new harbour passphrase"
+		c.body = func(w *matrixWorld) any { return map[string]string{"current": w.clients[role].PW, "new": next} }
+		c.check = func(t *testing.T, w *matrixWorld, status int, _ []byte) {
+			if status == http.StatusOK {
+				w.clients[role].PW = next
+			}
+		}
+	}))
+	add(access.ChangeEmail, "PUT", "/email", everyone, own(func(c *cell) {
+		role := c.role
+		next := role + ".moved@haven.test"
+		c.body = func(*matrixWorld) any { return map[string]string{"email": next} }
+		c.check = func(t *testing.T, w *matrixWorld, status int, _ []byte) {
+			if status == http.StatusOK {
+				w.clients[role].Email = next
+			}
+		}
+	}))
+	add(access.NewRecoveryCodes, "POST", "/recovery-codes", everyone, own(nil))
+	add(access.RemovePasskey, "DELETE", "/passkeys/{id}", everyone, own(func(c *cell) {
+		c.arg = func(*matrixWorld) string { return "no-such-passkey" }
+	}))
+	add(access.RemoveTOTP, "DELETE", "/totp", everyone, own(nil))
+
 	// Each step-up act once more by the role it is granted to, past the step-up window.
 	for _, c := range slices.Clone(cs) {
 		if c.factor != "fresh" || c.role == "system" {

@@ -147,7 +147,7 @@ func (u *UI) patient(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return httpx.FromDomain(err)
 	}
-	events, err := u.d.Privacy.AccessLog(r.Context(), s.Subject, s.Subject.PatientID, httpx.Origin(r))
+	events, err := u.d.Privacy.MyAccessLog(r.Context(), s.Subject, httpx.Origin(r))
 	if err != nil {
 		return httpx.FromDomain(err)
 	}
