@@ -1,4 +1,7 @@
-package servertest
+// Package passkeytest is a software passkey for tests: a FIDO2 authenticator that answers
+// WebAuthn options the way a browser's navigator.credentials does, so that identity's own tests
+// and the server's API tests run real ceremonies without a browser.
+package passkeytest
 
 import (
 	"crypto/ecdsa"
@@ -13,12 +16,12 @@ import (
 	"github.com/fxamacker/cbor/v2"
 )
 
-// Authenticator is a software passkey for API tests: a FIDO2 authenticator with ES256 keys,
+// Authenticator is a software passkey: a FIDO2 authenticator with ES256 keys,
 // "none" attestation and user verification, speaking the same JSON a browser's
 // PublicKeyCredential.toJSON() produces. The browser tests use Chromium's virtual authenticator
 // instead; this one lets the attack tests tamper with what an authenticator answers.
 type Authenticator struct {
-	Origin string // the origin written into client data, normally Env.BaseURL
+	Origin string // the origin written into client data: the relying party's origin
 	creds  []*softCredential
 }
 
@@ -164,41 +167,4 @@ func remarshal(in, out any) error {
 		return err
 	}
 	return json.Unmarshal(raw, out)
-}
-
-// RegisterPasskey adds a passkey named name from a to the client's account (enrolling or
-// signed in with a recent step-up) and returns the status of the finishing request.
-func (c *Client) RegisterPasskey(a *Authenticator, name string) int {
-	c.e.t.Helper()
-	opts := c.Must(200, "POST", "/api/v1/passkeys/options", nil)
-	cred, err := a.Create(opts["publicKey"])
-	if err != nil {
-		c.e.t.Fatal(err)
-	}
-	code, _, _ := c.Do("POST", "/api/v1/passkeys", map[string]any{"ceremony": opts["ceremony"], "name": name, "credential": cred})
-	return code
-}
-
-// PasskeySignIn signs in without a password, with a's discoverable passkey; it returns the status.
-func (c *Client) PasskeySignIn(a *Authenticator) int {
-	c.e.t.Helper()
-	opts := c.Must(200, "POST", "/api/v1/auth/passkeys/sign-in/options", nil)
-	cred, err := a.Get(opts["publicKey"])
-	if err != nil {
-		c.e.t.Fatal(err)
-	}
-	code, _, _ := c.Do("POST", "/api/v1/auth/passkeys/sign-in", map[string]any{"ceremony": opts["ceremony"], "credential": cred})
-	return code
-}
-
-// PasskeyVerify answers the second factor or a step-up with a's passkey; it returns the status.
-func (c *Client) PasskeyVerify(a *Authenticator) int {
-	c.e.t.Helper()
-	opts := c.Must(200, "POST", "/api/v1/auth/passkeys/verify/options", nil)
-	cred, err := a.Get(opts["publicKey"])
-	if err != nil {
-		c.e.t.Fatal(err)
-	}
-	code, _, _ := c.Do("POST", "/api/v1/auth/passkeys/verify", map[string]any{"ceremony": opts["ceremony"], "credential": cred})
-	return code
 }
