@@ -25,13 +25,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/go-webauthn/webauthn/webauthn"
-
 	"haven/internal/access"
 	"haven/internal/audit"
 	"haven/internal/fault"
 	"haven/internal/guard"
 	"haven/internal/identity/oidc"
+	"haven/internal/identity/passkey"
 	"haven/internal/identity/password"
 	"haven/internal/keys"
 	"haven/internal/store"
@@ -154,8 +153,8 @@ type Service struct {
 	// flood someone's inbox.
 	resetMail  *throttle
 	background sync.WaitGroup
-	rp         *webauthn.WebAuthn // nil when passkeys are off
-	oidc       *oidc.Client       // nil when federated sign-in is off
+	rp         *passkey.RelyingParty // nil when passkeys are off
+	oidc       *oidc.Client          // nil when federated sign-in is off
 	// later runs work after an answer (afterAnswer): runBackground, or in a test, a queue the
 	// test runs when it chooses.
 	later func(work func())
@@ -165,7 +164,7 @@ type Service struct {
 func New(cfg Config, db *store.DB, dir Directory, door *guard.Door, now func() time.Time) (*Service, error) {
 	rp, err := newRelyingParty(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("identity: passkey relying party: %w", err)
+		return nil, fmt.Errorf("identity: %w", err)
 	}
 	var rpOIDC *oidc.Client
 	if cfg.OIDC.Issuer != "" {

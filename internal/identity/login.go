@@ -153,15 +153,14 @@ func (s *Service) stageAfterPassword(ctx context.Context, acct *account, pw stri
 // accepts, at enrolment when policy requires a passkey it lacks, and "" when it has no second
 // factor at all.
 func (s *Service) factorStage(ctx context.Context, acct *account) (Stage, error) {
-	n, err := s.passkeyCount(ctx, acct.ID)
-	if err != nil {
-		return "", err
-	}
+	c, err := s.factorsOf(ctx, acct)
 	switch {
-	case s.passkeyRequired(acct.Role) && n == 0:
-		return StageEnrol, nil
-	case acct.HasTOTP || n > 0:
+	case err != nil:
+		return "", err
+	case c.usable():
 		return StageSecondFactor, nil
+	case c.PasskeyRequired:
+		return StageEnrol, nil
 	}
 	return "", nil
 }

@@ -20,9 +20,15 @@ import (
 	"haven/internal/store/storetest"
 )
 
+// Where the test service's passkeys are used from.
+const (
+	testRPID   = "haven.test"
+	testOrigin = "https://haven.test"
+)
+
 // newTestService is an identity service on db with real keys, the real policy and audit log
-// behind the door (which counts the entries it writes), cheap hashing, and work after the
-// answer held in the returned queue until the test runs it.
+// behind the door (which counts the entries it writes), cheap hashing, passkeys at testOrigin,
+// and work after the answer held in the returned queue until the test runs it.
 func newTestService(t *testing.T, db *store.DB, now func() time.Time) (*Service, *guard.Door, *[]func()) {
 	t.Helper()
 	kek, err := localfile.Client{}.GetAEAD(localfile.URI(filepath.Join(t.TempDir(), "root.key")))
@@ -35,6 +41,7 @@ func newTestService(t *testing.T, db *store.DB, now func() time.Time) (*Service,
 	}
 	cfg := DefaultConfig()
 	cfg.PasswordParams = password.Params{MemoryKiB: 1024, Time: 1, Threads: 1}
+	cfg.PasskeyRPID, cfg.PasskeyOrigin = testRPID, testOrigin
 	door := guard.New(access.New(noCareTeam{}), audit.New(db, now), now)
 	s, err := New(cfg, db, k, door, now)
 	if err != nil {

@@ -2,9 +2,8 @@ package identity
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/base32"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -12,7 +11,7 @@ import (
 	"haven/internal/access"
 	"haven/internal/audit"
 	"haven/internal/guard"
-	"haven/internal/keys"
+	"haven/internal/identity/recovery"
 )
 
 // StepUpWindow is how recent a second factor must be for a sensitive act: the door's.
@@ -86,9 +85,12 @@ func (s *Service) checkSecondFactor(ctx context.Context, accountID, code string)
 		}
 		return "", err
 	}
-	mac, err := s.dir.BlindIndex(keys.IndexRecovery, code)
-	if err != nil {
+	mac, err := recovery.MAC(s.dir, code)
+	if errors.Is(err, recovery.ErrMalformed) {
 		return "", nil // not shaped like a recovery code
+	}
+	if err != nil {
+		return "", fmt.Errorf("identity: %w", err)
 	}
 	res, err := s.db.ExecContext(ctx, `UPDATE recovery_codes SET used_at = $1 WHERE account_id = $2 AND code_mac = $3 AND used_at IS NULL`,
 		s.now().UnixNano(), accountID, mac)
@@ -107,16 +109,12 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, sess *Session, o 
 	if err := s.admit(ctx, sess.Subject, access.NewRecoveryCodes, sess.Subject.AccountID, o); err != nil {
 		return nil, err
 	}
-	codes := make([]string, RecoveryCodeCount)
-	macs := make([][]byte, RecoveryCodeCount)
-	for i := range codes {
-		var b [10]byte // 80 bits
-		rand.Read(b[:])
-		raw := base32.StdEncoding.EncodeToString(b[:]) // 16 characters, A–Z and 2–7
-		codes[i] = raw[0:4] + "-" + raw[4:8] + "-" + raw[8:12] + "-" + raw[12:16]
-		mac, err := s.dir.BlindIndex(keys.IndexRecovery, raw)
+	codes := recovery.Generate(RecoveryCodeCount)
+	macs := make([][]byte, len(codes))
+	for i, code := range codes {
+		mac, err := recovery.MAC(s.dir, code)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("identity: %w", err)
 		}
 		macs[i] = mac
 	}
