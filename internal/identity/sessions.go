@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"haven/internal/access"
+	"haven/internal/fault"
 	"haven/internal/keys"
 	"haven/internal/store"
 )
@@ -193,7 +194,9 @@ func (s *Service) RevokeSession(ctx context.Context, sess *Session, id string, o
 	return s.record(ctx, sess.Subject, "session.revoke", sess.Subject.AccountID, "success", "owner", o)
 }
 
-// Disable stops an account: it can no longer sign in and every session it has ends now.
+// Disable stops an account: it can no longer sign in, every session it has ends now, and any
+// unused invitation or reset link stops working (re-enabling does not revive an old link: an
+// administrator sends a new one). Enable undoes it.
 func (s *Service) Disable(ctx context.Context, by access.Subject, accountID string, o Origin) error {
 	if err := s.admit(ctx, by, access.DisableStaff, accountID, o); err != nil {
 		return err
@@ -209,8 +212,12 @@ func (s *Service) Disable(ctx context.Context, by access.Subject, accountID stri
 		if n, _ := res.RowsAffected(); n != 1 {
 			return ErrNoSession
 		}
-		_, err = tx.ExecContext(ctx, deleteSessionsOf, accountID)
-		return err
+		for _, q := range []string{deleteSessionsOf, deleteUnusedInvites, deleteUnusedResets} {
+			if _, err := tx.ExecContext(ctx, q, accountID); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if errors.Is(err, ErrNoSession) {
 		return invalid("no staff account has this identifier")
@@ -219,4 +226,40 @@ func (s *Service) Disable(ctx context.Context, by access.Subject, accountID stri
 		return fmt.Errorf("identity: disable account: %w", err)
 	}
 	return s.record(ctx, by, "account.disable", accountID, "success", "", o)
+}
+
+// ErrNotDisabled refuses to enable an account that is not disabled.
+var ErrNotDisabled = fault.New(fault.Conflict, "this account is not disabled")
+
+// enableAccount returns a disabled staff account to the status it would have had: active once
+// a password is set, invited before. The failure count starts again, so a re-enabled account
+// is not one mistake away from a lock.
+const enableAccount = `UPDATE accounts SET status = CASE WHEN password_hash IS NULL THEN 'invited' ELSE 'active' END,
+	failed_logins = 0 WHERE id = $1 AND role <> 'patient' AND status = 'disabled'`
+
+// Enable undoes Disable: the account can sign in again with the credentials and factors it
+// had. No session comes back. An invited account that was disabled is invited again and needs
+// a new invitation link (ResendInvite). The door decides (access.EnableStaff, with step-up).
+func (s *Service) Enable(ctx context.Context, by access.Subject, accountID string, o Origin) error {
+	if err := s.admit(ctx, by, access.EnableStaff, accountID, o); err != nil {
+		return err
+	}
+	acct, err := s.accountByID(ctx, accountID)
+	if errors.Is(err, ErrNoSession) || (err == nil && acct.Role == access.Patient) {
+		return invalid("no staff account has this identifier")
+	}
+	if err != nil {
+		return err
+	}
+	if acct.Status != StatusDisabled {
+		return ErrNotDisabled
+	}
+	res, err := s.db.ExecContext(ctx, enableAccount, accountID)
+	if err != nil {
+		return fmt.Errorf("identity: enable account: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return ErrNotDisabled // enabled by someone else meanwhile
+	}
+	return s.record(ctx, by, "account.enable", accountID, "success", "", o)
 }
