@@ -318,7 +318,7 @@ func TestBrowserJourney(t *testing.T) {
 	}
 
 	// Used links are refused.
-	b.visit(pathOf(t, patientLink), "Gone")
+	b.visit(pathOf(t, patientLink), "This link no longer works")
 	b.visit("/patient", "My record")
 	b.submit(`header form[action="/logout"]`, "Sign in")
 

@@ -138,6 +138,8 @@ func (u *UI) routes() []route {
 		{"POST /auditor/search", u.auditorSearch},
 		{"POST /auditor/export", u.auditorExport},
 		{"POST /auditor/reviews/{id}/resolve", u.resolveReview},
+		// Any other path outside the API: the error page, with the way back.
+		{"/", u.notFound},
 	}
 }
 
@@ -203,10 +205,23 @@ func (u *UI) renderError(w http.ResponseWriter, r *http.Request, e *httpx.Error)
 		http.Redirect(w, r, string(to), http.StatusSeeOther)
 		return
 	}
-	if err := u.render(w, r, e.Status, "error", page{Title: http.StatusText(e.Status), Error: e.Message, Data: httpx.RequestID(r)}); err != nil {
+	title, d := errorPage(e.Status, httpx.RequestID(r))
+	var msg string
+	switch {
+	case e.Status >= 500:
+		msg = sentence(e.Message) // the safe message; the cause is in the log
+	case e.Message == httpx.ErrNotFound.Message:
+		// The heading says it.
+	default:
+		msg = inWords(e.Err, e)
+	}
+	if err := u.render(w, r, e.Status, "error", page{Title: title, Error: msg, Data: d}); err != nil {
 		http.Error(w, e.Message, e.Status)
 	}
 }
+
+// notFound answers every path no page serves with the error page.
+func (u *UI) notFound(w http.ResponseWriter, r *http.Request) error { return httpx.ErrNotFound }
 
 // goTo answers with a redirect through the error path.
 func goTo(path string) error {
@@ -246,18 +261,4 @@ func require(r *http.Request, role principal.Role) (*identity.Session, error) {
 		return nil, httpx.ErrForbidden
 	}
 	return s, nil
-}
-
-// formError returns the message to show beside a form for a domain error the user can fix (bad
-// input, wrong credentials, a used link), or the error to answer with otherwise.
-func formError(err error) (string, error) {
-	var he *httpx.Error
-	if errors.As(httpx.FromDomain(err), &he) {
-		switch he.Status {
-		case http.StatusUnauthorized, http.StatusConflict, http.StatusGone, http.StatusUnprocessableEntity, http.StatusTooManyRequests:
-			return he.Message, nil
-		}
-		return "", he
-	}
-	return "", err
 }
