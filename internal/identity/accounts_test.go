@@ -244,3 +244,37 @@ func TestResendInvite(t *testing.T) {
 		}
 	})
 }
+
+// TestSessionsNameTheDevice: the session list names each device in words, beside the header it
+// came from.
+func TestSessionsNameTheDevice(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := newAdminFixture(t, db)
+		const phone = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1.1 Mobile/15E148 Safari/604.1"
+		token, _, err := f.s.Login(ctx, "admin@haven.test", "violet harbour lantern 42", Origin{Addr: "192.0.2.4", UserAgent: phone})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sess, err := f.s.Authenticate(ctx, token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		list, err := f.s.Sessions(ctx, sess)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var found bool
+		for _, si := range list {
+			if si.Current {
+				found = true
+				if si.DeviceName != "Safari on iPhone" || si.Device != phone {
+					t.Fatalf("current session: device %q named %q", si.Device, si.DeviceName)
+				}
+			}
+		}
+		if !found {
+			t.Fatal("the current session is not listed")
+		}
+	})
+}

@@ -13,6 +13,7 @@ import (
 	"haven/internal/fault"
 	"haven/internal/keys"
 	"haven/internal/store"
+	"haven/internal/useragent"
 )
 
 // Session is an authenticated (or partly authenticated) browser or API client.
@@ -133,13 +134,14 @@ func (s *Service) pendingTOTPLocation(accountID string) keys.Location {
 
 // SessionInfo is one of an account's sessions, as its owner sees it.
 type SessionInfo struct {
-	ID        string    `json:"id"` // a public handle: part of the token's hash, useless as a credential
-	Current   bool      `json:"current"`
-	Stage     Stage     `json:"stage"`
-	Device    string    `json:"device"`
-	Address   string    `json:"address"`
-	CreatedAt time.Time `json:"createdAt"`
-	LastSeen  time.Time `json:"lastSeen"`
+	ID         string    `json:"id"` // a public handle: part of the token's hash, useless as a credential
+	Current    bool      `json:"current"`
+	Stage      Stage     `json:"stage"`
+	Device     string    `json:"device"`     // the browser's User-Agent header, as it sent it
+	DeviceName string    `json:"deviceName"` // the device in words: "Chrome on Android"
+	Address    string    `json:"address"`
+	CreatedAt  time.Time `json:"createdAt"`
+	LastSeen   time.Time `json:"lastSeen"`
 }
 
 func sessionID(hash []byte) string { return hex.EncodeToString(hash[:16]) }
@@ -161,6 +163,7 @@ func (s *Service) Sessions(ctx context.Context, sess *Session) ([]SessionInfo, e
 			return nil, fmt.Errorf("identity: list sessions: %w", err)
 		}
 		si.ID, si.Current = sessionID(hash), bytes.Equal(hash, sess.tokenHash)
+		si.DeviceName = useragent.Describe(si.Device)
 		si.CreatedAt, si.LastSeen = time.Unix(0, created).UTC(), time.Unix(0, seen).UTC()
 		out = append(out, si)
 	}
