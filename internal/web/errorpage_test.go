@@ -44,3 +44,20 @@ func TestErrorPagesLeadBack(t *testing.T) {
 		t.Fatalf("an empty search = %d:\n%s", code, body)
 	}
 }
+
+// TestRedirectsAreNotFailures: the UI's redirects (303 through the error path) leave one line
+// each in the server's log with their status, never "request failed".
+func TestRedirectsAreNotFailures(t *testing.T) {
+	e := servertest.New(t, "")
+	anon := e.Client()
+	if code, loc, _ := page(t, e, anon, "GET", "/admin", nil); code != http.StatusSeeOther || loc != "/login" {
+		t.Fatalf("GET /admin without a session = %d → %q", code, loc)
+	}
+	log := string(e.Log.Bytes())
+	if strings.Contains(log, "request failed") {
+		t.Fatalf("a redirect was logged as a failure:\n%s", log)
+	}
+	if n := strings.Count(log, `"route":"GET /admin","status":303`); n != 1 {
+		t.Fatalf("%d lines for the redirect, want 1:\n%s", n, log)
+	}
+}
