@@ -66,6 +66,8 @@ func (u *UI) Mount(mux *http.ServeMux) {
 	for _, rt := range u.routes() {
 		mux.Handle(rt.pattern, httpx.Adapt(u.d.Log, u.renderError, rt.h))
 	}
+	// Any other path outside the API, whatever the method: the error page, with the way back.
+	mux.Handle("/", httpx.Adapt(u.d.Log, u.renderError, u.notFound))
 }
 
 // Patterns lists the UI's routes as net/http patterns ("POST /login"), for tests that walk them.
@@ -138,8 +140,6 @@ func (u *UI) routes() []route {
 		{"POST /auditor/search", u.auditorSearch},
 		{"POST /auditor/export", u.auditorExport},
 		{"POST /auditor/reviews/{id}/resolve", u.resolveReview},
-		// Any other path outside the API: the error page, with the way back.
-		{"/", u.notFound},
 	}
 }
 
