@@ -16,7 +16,6 @@ type adminData struct {
 	Patients   []patientIDs
 	Notice     *linkNotice // right after an invitation or a password reset
 	Done       *doneNotice // what the last act did, and how to undo it
-	Self       string      // the administrator's own account, which has no reset button
 	Assigned   bool
 	Changed    string // "role" after a role change
 	Roles      []roleChoice
@@ -26,7 +25,7 @@ type adminData struct {
 // in words and the acts that apply to it.
 type staffView struct {
 	identity.Account
-	Self bool
+	Self bool // the administrator's own account: no reset, disable or role change
 }
 
 // StatusText is the account's status in words.
@@ -134,7 +133,7 @@ func (u *UI) adminData(r *http.Request, by principal.Subject) (adminData, error)
 	if err != nil {
 		return adminData{}, err
 	}
-	d := adminData{Self: by.AccountID, Roles: staffRoles}
+	d := adminData{Roles: staffRoles}
 	for _, a := range staff {
 		d.Staff = append(d.Staff, staffView{Account: a, Self: a.ID == by.AccountID})
 		if a.Role == principal.Clinician && a.Status == identity.StatusActive {
