@@ -54,6 +54,10 @@ const (
 	// them a notice or a link, or to check a new password against it.
 	ReachPatient Action = "patient.contact-read"
 
+	// Undoing and repeating administrative acts.
+	EnableStaff  Action = "account.enable"        // let a disabled staff account sign in again
+	ResendInvite Action = "account.invite-resend" // re-issue a staff invitation, voiding the earlier link
+
 	// Acts on one's own account that change how it signs in.
 	ChangePassword   Action = "account.password-change"
 	ChangeEmail      Action = "account.email-change"

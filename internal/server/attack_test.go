@@ -231,6 +231,8 @@ func attackStaleStepUp(t *testing.T, e *servertest.Env) {
 		{admin, "POST", "/api/v1/admin/staff", map[string]string{"email": "new@haven.test", "name": "Dr New", "role": "clinician"}},
 		{admin, "POST", "/api/v1/admin/staff/" + drID + "/password-reset", nil},
 		{admin, "POST", "/api/v1/admin/staff/" + drID + "/disable", nil},
+		{admin, "POST", "/api/v1/admin/staff/" + drID + "/enable", nil},
+		{admin, "POST", "/api/v1/admin/staff/" + drID + "/invitation", nil},
 		{admin, "PUT", "/api/v1/admin/staff/" + drID + "/role", map[string]string{"role": "auditor"}},
 		{admin, "PUT", "/api/v1/email", map[string]string{"email": "ada.admin@haven.test"}},
 		{dr, "POST", "/api/v1/patients/" + pid + "/sign-in-link", nil},

@@ -76,7 +76,7 @@ func newMatrixWorld(t *testing.T, e *servertest.Env) *matrixWorld {
 		}
 		w.seq[p.patient] = strconv.FormatInt(seq, 10)
 	}
-	for _, target := range []string{"disable-target", "role-target", "reset-target"} {
+	for _, target := range []string{"disable-target", "role-target", "reset-target", "resend-target"} {
 		w.ids[target] = admin.Must(201, "POST", "/api/v1/admin/staff", map[string]string{"email": target + "@haven.test", "name": "Dr " + target, "role": "clinician"})["accountId"].(string)
 	}
 	w.clients = map[string]*servertest.Client{"patient": pt, "clinician": dr, "auditor": po, "admin": admin}

@@ -224,6 +224,9 @@ func matrixCells() []cell {
 	add(access.DisableStaff, "POST", "/admin/staff/{id}/disable", everyone, onStaff("disable-target", nil))
 	add(access.ChangeRole, "PUT", "/admin/staff/{id}/role", everyone, onStaff("role-target", map[string]string{"role": "auditor"}))
 	add(access.IssueStaffReset, "POST", "/admin/staff/{id}/password-reset", everyone, onStaff("reset-target", nil))
+	// The account the administrator disabled above, enabled again; an invitation sent again.
+	add(access.EnableStaff, "POST", "/admin/staff/{id}/enable", everyone, onStaff("disable-target", nil))
+	add(access.ResendInvite, "POST", "/admin/staff/{id}/invitation", everyone, onStaff("resend-target", nil))
 	add(access.PublishAudit, "POST", "/admin/audit/checkpoint", everyone, nil)
 	add(access.ReadAccessLog, "GET", "/me/access-log", []roleRel{{"patient", relSelf}}, naming)
 	add(access.ReadAccessLog, "GET", "/patients/{id}/access-log", []roleRel{{"patient", relAnother}}, naming)

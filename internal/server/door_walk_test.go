@@ -46,6 +46,9 @@ func TestEveryRoutePassesTheDoor(t *testing.T) {
 		_, spare := e.Clinician(admin, "walk-spare@haven.test")
 		_, spare2 := e.Clinician(admin, "walk-spare2@haven.test")
 		_, other := e.Clinician(admin, "walk-other@haven.test")
+		_, disabled := e.Clinician(admin, "walk-disabled@haven.test")
+		admin.Must(200, "POST", "/api/v1/admin/staff/"+disabled+"/disable", nil)
+		invited := admin.Must(201, "POST", "/api/v1/admin/staff", map[string]string{"email": "walk-invited@haven.test", "name": "Walk Invited", "role": "clinician"})["accountId"].(string)
 		clin.Must(200, "GET", "/api/v1/patients/"+pid, nil) // an entry for the patient to report
 		log := patient.List(200, "GET", "/api/v1/me/access-log", nil)
 		seq := strconv.Itoa(int(log[0].(map[string]any)["seq"].(float64)))
@@ -70,6 +73,8 @@ func TestEveryRoutePassesTheDoor(t *testing.T) {
 			"listStaff":              {kind: acted, as: "admin", status: 200},
 			"inviteStaff":            {kind: acted, as: "admin", status: 201, body: map[string]string{"email": "walk-new@haven.test", "name": "Walk New", "role": "clinician"}},
 			"disableStaff":           {kind: acted, as: "admin", path: "/admin/staff/" + spare + "/disable", status: 200},
+			"enableStaff":            {kind: acted, as: "admin", path: "/admin/staff/" + disabled + "/enable", status: 200},
+			"resendStaffInvitation":  {kind: acted, as: "admin", path: "/admin/staff/" + invited + "/invitation", status: 201},
 			"changeStaffRole":        {kind: acted, as: "admin", path: "/admin/staff/" + spare2 + "/role", body: map[string]string{"role": "auditor"}, status: 200},
 			"resetStaffPassword":     {kind: acted, as: "admin", path: "/admin/staff/" + clinID + "/password-reset", status: 201},
 			"listPatientIDs":         {kind: acted, as: "admin", status: 200},

@@ -2,8 +2,9 @@
 // the API and the UI behind one middleware chain, and runs the HTTPS server.
 //
 // This is the only place that knows every component. The request pipeline is, outermost first:
-// request id → security headers and body limit → cross-origin (CSRF) protection → session →
-// metrics → router → handler → domain service (decide → audit → seal/open).
+// request id → the request's log line → security headers and body limit → cross-origin (CSRF)
+// protection → session → metrics → router → handler → domain service (decide → audit →
+// seal/open).
 package server
 
 import (
@@ -295,11 +296,12 @@ func (s *Server) chain(mux http.Handler) http.Handler {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		httpx.JSONError(w, r, httpx.Errorf(http.StatusForbidden, "cross-origin request refused"))
 	}))
-	h := s.metrics.Instrument(mux)
+	h := s.metrics.Instrument(httpx.NoteRoute(mux))
 	h = httpx.WithSession(s.identity, s.log, h)
 	h = httpx.WithDevice(h)
 	h = cop.Handler(h)
 	h = httpx.SecureHeaders(h)
+	h = httpx.LogRequests(s.log, h)
 	return httpx.WithRequestID(h)
 }
 

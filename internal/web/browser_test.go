@@ -245,6 +245,9 @@ func TestBrowserJourney(t *testing.T) {
 
 	// Sign out and back in through the password and TOTP steps.
 	b.submit(`header form[action="/logout"]`, "Sign in")
+	if focused, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.activeElement.id`)); err != nil || focused != "email" {
+		t.Fatalf("the sign-in page focuses %q (%v), want the e-mail field", focused, err)
+	}
 	b.screenshot("login")
 	b.fill("#email", "admin@haven.test", "#password", "wrong passphrase")
 	b.submit(`form[action="/login"]`, "Sign in")
@@ -285,7 +288,7 @@ func TestBrowserJourney(t *testing.T) {
 	}
 	b.screenshot("clinician-record")
 	b.visit("/account", "Security and sessions")
-	if sessions := b.text("#sessions"); !strings.Contains(sessions, "This browser") {
+	if sessions := b.text("#sessions"); !strings.Contains(sessions, "Chrome on Linux · this browser") || strings.Contains(sessions, "Mozilla/") {
 		t.Fatalf("session list: %q", sessions)
 	}
 	b.submit(`form[action="/account/recovery-codes"]`, "Security and sessions")
@@ -318,8 +321,8 @@ func TestBrowserJourney(t *testing.T) {
 	}
 
 	// Used links are refused.
-	b.visit(pathOf(t, patientLink), "Gone")
-	b.visit("/patient", "My record")
+	b.visit(pathOf(t, patientLink), "This link no longer works")
+	b.follow(chromedp.Click(chromedp.CSS("#error-home")), "My record")
 	b.submit(`header form[action="/logout"]`, "Sign in")
 
 	// The privacy officer, invited by the administrator, finds the patient's report waiting.
@@ -328,6 +331,7 @@ func TestBrowserJourney(t *testing.T) {
 	b.submit(`form[action="/login"]`, "Enter your code")
 	b.fill("#code", b.code(adminSecret))
 	b.submit(`form[action="/login/totp"]`, "Administration")
+	b.disableAndEnable("Dr Grace Hopper")
 	b.do(chromedp.Evaluate[chromedp.Void](`document.querySelector("#staff-role").value = "auditor"`))
 	b.fill("#staff-name", "Priya Officer", "#staff-email", "privacy@haven.test")
 	b.submit(`form[action="/admin/staff"]`, "Administration")
@@ -345,5 +349,24 @@ func TestBrowserJourney(t *testing.T) {
 	b.submit(`#reviews form`, "Privacy review")
 	if msg := b.text(`[role="status"]`); !strings.Contains(msg, "closed") {
 		t.Fatalf("closing the report: %q", msg)
+	}
+}
+
+// disableAndEnable disables a staff member from the staff table, through the confirmation page,
+// and enables them again from the notice that says what happened: on a phone-sized screen, then
+// back at the desktop size.
+func (b *browser) disableAndEnable(name string) {
+	b.t.Helper()
+	b.do(chromedp.EmulateViewport(375, 812))
+	b.visit("/admin", "Administration")
+	b.follow(chromedp.Click(chromedp.CSS(`#staff a[href$="/disable"]`)), "Disable "+name+"?")
+	b.submit(`#confirm-disable form`, "Administration")
+	if msg := b.text("#done"); !strings.Contains(msg, name+" is disabled") {
+		b.t.Fatalf("after disabling: %q", msg)
+	}
+	b.do(chromedp.EmulateViewport(1280, 900))
+	b.submit(`#done form`, "Administration")
+	if msg := b.text("#done"); !strings.Contains(msg, name+" is enabled again") {
+		b.t.Fatalf("after enabling again: %q", msg)
 	}
 }

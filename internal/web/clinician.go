@@ -4,8 +4,10 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"haven/internal/clinical"
+	"haven/internal/fault"
 	"haven/internal/httpx"
 	"haven/internal/principal"
 	"haven/internal/privacy"
@@ -34,6 +36,9 @@ func (u *UI) clinician(w http.ResponseWriter, r *http.Request) error {
 	return u.render(w, r, http.StatusOK, "clinician", page{Title: "My patients", Data: clinicianData{Patients: ps}})
 }
 
+// errEmptySearch answers a search with nothing to search for.
+var errEmptySearch = fault.New(fault.Invalid, "enter a name, phone or date of birth to search")
+
 // search is a POST so that the PHI typed into it stays out of URLs, history and access logs.
 func (u *UI) search(w http.ResponseWriter, r *http.Request) error {
 	by, err := u.admit(r, "patient.search", "", "/clinician")
@@ -48,6 +53,9 @@ func (u *UI) search(w http.ResponseWriter, r *http.Request) error {
 	}
 	d := clinicianData{Patients: ps, Search: sd}
 	if serr != nil {
+		if strings.TrimSpace(sd.Query) == "" {
+			serr = errEmptySearch
+		}
 		return u.formPage(w, r, "clinician", "My patients", d, serr)
 	}
 	sd.Results = results

@@ -66,6 +66,8 @@ func (u *UI) Mount(mux *http.ServeMux) {
 	for _, rt := range u.routes() {
 		mux.Handle(rt.pattern, httpx.Adapt(u.d.Log, u.renderError, rt.h))
 	}
+	// Any other path outside the API, whatever the method: the error page, with the way back.
+	mux.Handle("/", httpx.Adapt(u.d.Log, u.renderError, u.notFound))
 }
 
 // Patterns lists the UI's routes as net/http patterns ("POST /login"), for tests that walk them.
@@ -107,7 +109,10 @@ func (u *UI) routes() []route {
 		{"POST /admin/staff", u.inviteStaff},
 		{"POST /admin/care-team", u.assign},
 		{"POST /admin/care-team/remove", u.unassign},
+		{"GET /admin/staff/{id}/disable", u.confirmDisable},
 		{"POST /admin/staff/{id}/disable", u.disableStaff},
+		{"POST /admin/staff/{id}/enable", u.enableStaff},
+		{"POST /admin/staff/{id}/invitation", u.resendInvitation},
 		{"POST /admin/staff/{id}/reset", u.resetStaffPassword},
 		{"POST /admin/staff/{id}/role", u.changeStaffRole},
 		{"GET /clinician", u.clinician},
@@ -200,10 +205,23 @@ func (u *UI) renderError(w http.ResponseWriter, r *http.Request, e *httpx.Error)
 		http.Redirect(w, r, string(to), http.StatusSeeOther)
 		return
 	}
-	if err := u.render(w, r, e.Status, "error", page{Title: http.StatusText(e.Status), Error: e.Message, Data: httpx.RequestID(r)}); err != nil {
+	title, d := errorPage(e.Status, httpx.RequestID(r))
+	var msg string
+	switch {
+	case e.Status >= 500:
+		msg = sentence(e.Message) // the safe message; the cause is in the log
+	case e.Message == httpx.ErrNotFound.Message:
+		// The heading says it.
+	default:
+		msg = inWords(e.Err, e)
+	}
+	if err := u.render(w, r, e.Status, "error", page{Title: title, Error: msg, Data: d}); err != nil {
 		http.Error(w, e.Message, e.Status)
 	}
 }
+
+// notFound answers every path no page serves with the error page.
+func (u *UI) notFound(w http.ResponseWriter, r *http.Request) error { return httpx.ErrNotFound }
 
 // goTo answers with a redirect through the error path.
 func goTo(path string) error {
@@ -243,18 +261,4 @@ func require(r *http.Request, role principal.Role) (*identity.Session, error) {
 		return nil, httpx.ErrForbidden
 	}
 	return s, nil
-}
-
-// formError returns the message to show beside a form for a domain error the user can fix (bad
-// input, wrong credentials, a used link), or the error to answer with otherwise.
-func formError(err error) (string, error) {
-	var he *httpx.Error
-	if errors.As(httpx.FromDomain(err), &he) {
-		switch he.Status {
-		case http.StatusUnauthorized, http.StatusConflict, http.StatusGone, http.StatusUnprocessableEntity, http.StatusTooManyRequests:
-			return he.Message, nil
-		}
-		return "", he
-	}
-	return "", err
 }
