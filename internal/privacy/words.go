@@ -118,7 +118,7 @@ const (
 var explain = map[string]string{
 	access.ReasonAssigned:       "in your care team",
 	access.ReasonSelf:           "you",
-	access.ReasonWorkforce:      "staff",
+	access.ReasonWorkforce:      "as a member of staff",
 	access.ReasonNotInCareTeam:  "refused: not in your care team",
 	access.ReasonNotOwnRecord:   "refused",
 	access.ReasonRoleForbidden:  "refused",
