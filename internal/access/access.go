@@ -53,6 +53,10 @@ const (
 	// ReachPatient is Haven itself opening the e-mail address on a patient's record to send
 	// them a notice or a link, or to check a new password against it.
 	ReachPatient Action = "patient.contact-read"
+	// IdentifyPatient is the privacy officer reading a patient's name beside the trail: their
+	// work is to identify who was accessed, and each name they see is an entry in that
+	// patient's access log.
+	IdentifyPatient Action = "patient.identify"
 
 	// Undoing and repeating administrative acts.
 	EnableStaff  Action = "account.enable"        // let a disabled staff account sign in again

@@ -78,6 +78,8 @@ func Rules() []Rule {
 			Grants: map[Role]Grant{Patient: OwnRecord, Auditor: Always}},
 		{Action: ReportAccess, Summary: "report an access the patient does not recognise", PHI: true, Writes: true,
 			Grants: map[Role]Grant{Patient: OwnRecord}},
+		{Action: IdentifyPatient, Summary: "see a patient's name beside the audit trail, or find a patient's entries by name", PHI: true,
+			Grants: map[Role]Grant{Auditor: Always}},
 		{Action: ReviewAudit, Summary: "search the audit trail, see alerts, handle reports",
 			Grants: map[Role]Grant{Auditor: Always}},
 		{Action: ExportAudit, Summary: "download the audit trail", StepUp: true,

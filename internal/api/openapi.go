@@ -60,8 +60,8 @@ func operationNotes() map[string]opNotes {
 		"registerPatient":          {errors: []int{http.StatusConflict}},
 		"sendPatientSignInLink":    {errors: []int{http.StatusUnprocessableEntity}},
 		"getMyRecord":              {errors: []int{http.StatusNotFound}},
-		"getMyAccessLog":           {errors: []int{http.StatusNotFound}},
-		"getAccessLog":             {errors: []int{http.StatusUnprocessableEntity}},
+		"getMyAccessLog":           {errors: []int{http.StatusBadRequest, http.StatusNotFound}},
+		"getAccessLog":             {errors: []int{http.StatusBadRequest, http.StatusUnprocessableEntity}},
 		"removeFromCareTeam":       {errors: []int{http.StatusNotFound}},
 		"reportAccess":             {errors: []int{http.StatusBadRequest}},
 		"exportAuditEvents":        {media: "application/fhir+ndjson"},
@@ -140,7 +140,7 @@ func (a *API) OpenAPI() map[string]any {
 			op["parameters"] = params
 		}
 		if t := typeOf(rt.Request); t != nil {
-			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
+			op["requestBody"] = map[string]any{"required": !rt.RequestOptional, "content": map[string]any{
 				"application/json": map[string]any{"schema": schemaOf(t, false)}}}
 		}
 		path := Prefix + rt.Path

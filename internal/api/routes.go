@@ -34,11 +34,13 @@ type Route struct {
 	// Public routes need no session; they declare `security: []` in the OpenAPI document.
 	Public bool
 	// Stage is the session stage the route needs (StageFull unless set). Ignored if Public.
-	Stage    identity.Stage
-	Request  any // a value of the request body type, for the schema; nil if none
-	Response any // a value of the response body type
-	Status   int // the success status, 200 unless set
-	Query    []Param
+	Stage   identity.Stage
+	Request any // a value of the request body type, for the schema; nil if none
+	// RequestOptional: the body may be left out (the document says so).
+	RequestOptional bool
+	Response        any // a value of the response body type
+	Status          int // the success status, 200 unless set
+	Query           []Param
 	// Act is the policy action the route performs when the caller's right can be decided before
 	// the body is read (administrative routes, and PHI routes that take a body): the guard asks
 	// the door first, so a refusal is decided and audited whatever the body holds.
@@ -262,16 +264,17 @@ func (a *API) table() []Route {
 		{Method: "GET", Path: "/me/record", OperationID: "getMyRecord", Summary: "The signed-in patient's own record", Tag: "clinical",
 			Response: clinical.Record{}, Handler: a.myRecord},
 
-		{Method: "GET", Path: "/me/access-log", OperationID: "getMyAccessLog", Summary: "Who opened the signed-in patient's record, when, what and why", Tag: "privacy",
-			Response: []privacy.AccessEvent{}, Handler: a.myAccessLog},
+		{Method: "GET", Path: "/me/access-log", OperationID: "getMyAccessLog", Summary: "Who opened the signed-in patient's record, when, what and why, newest first; one item per audit entry",
+			Tag: "privacy", Query: logPaging, Response: []privacy.AccessEvent{}, Handler: a.myAccessLog},
 		{Method: "POST", Path: "/me/access-log/{seq}/report", OperationID: "reportAccess", Summary: "Report an access the patient does not recognise", Tag: "privacy",
 			Query: []Param{{Name: "seq", In: "path", Required: true, Description: "audit entry index"}}, Response: okResponse{}, Status: http.StatusCreated, Handler: a.reportAccess},
 		{Method: "GET", Path: "/patients/{id}/access-log", OperationID: "getAccessLog", Summary: "A patient's access log (privacy officer)", Tag: "privacy",
-			Query: []Param{{Name: "id", In: "path", Required: true, Description: "patient identifier"}}, Response: []privacy.AccessEvent{}, Handler: a.accessLog},
+			Query: append([]Param{{Name: "id", In: "path", Required: true, Description: "patient identifier"}}, logPaging...), Response: []privacy.AccessEvent{}, Handler: a.accessLog},
 		{Method: "GET", Path: "/audit/reviews", OperationID: "listAuditReviews", Summary: "Reports waiting for the privacy officer", Tag: "privacy",
 			Response: []privacy.Review{}, Handler: a.reviews},
-		{Method: "POST", Path: "/audit/reviews/{id}/resolve", OperationID: "resolveAuditReview", Summary: "Close a report", Tag: "privacy",
-			Query: []Param{{Name: "id", In: "path", Required: true, Description: "review identifier"}}, Response: okResponse{}, Handler: a.resolve},
+		{Method: "POST", Path: "/audit/reviews/{id}/resolve", OperationID: "resolveAuditReview", Summary: "Close a report with a finding (justified or unjustified) and a note the patient reads; without a body, close it with no finding",
+			Tag: "privacy", Query: []Param{{Name: "id", In: "path", Required: true, Description: "review identifier"}}, Request: resolveRequest{}, RequestOptional: true,
+			Response: okResponse{}, Handler: a.resolve},
 		{Method: "POST", Path: "/audit/search", OperationID: "searchAuditTrail", Summary: "Search the audit trail (privacy officer)", Tag: "privacy",
 			Request: auditSearchRequest{}, Response: []privacy.Entry{}, Act: "audit.review", Handler: a.searchTrail},
 		{Method: "GET", Path: "/audit/alerts", OperationID: "listSecurityAlerts", Summary: "Recent security alerts from the detectors (privacy officer)", Tag: "privacy",
@@ -288,6 +291,12 @@ func (a *API) table() []Route {
 		{Method: "GET", Path: "/audit/key", OperationID: "getAuditKey", Summary: "The audit checkpoint verifier key (note format)", Tag: "audit",
 			Public: true, Response: "", Handler: a.auditKey},
 	}
+}
+
+// logPaging are an access log's paging parameters; without them the answer is the newest 200.
+var logPaging = []Param{
+	{Name: "before", In: "query", Description: "only entries older than this seq (the last seq of the previous page)"},
+	{Name: "limit", In: "query", Description: "at most this many items, 1 to 1000 (default 200)"},
 }
 
 // stageAny marks a route any session may call, whatever its stage (logout).

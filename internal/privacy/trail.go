@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
 
 	"golang.org/x/mod/sumdb/tlog"
 
@@ -63,10 +64,22 @@ func (s *Service) PublishCheckpoint(ctx context.Context, by access.Subject, o au
 	return cp, witnessErr, nil
 }
 
-// ExportTrail returns the entries matching f as FHIR R4 AuditEvent NDJSON, after a recent
-// step-up (the policy marks export so).
-func (s *Service) ExportTrail(ctx context.Context, by access.Subject, f Filter, o audit.Origin) ([]byte, error) {
-	return guard.Do(ctx, s.door, act(by, access.ExportAudit, f.PatientID, "export", o), func(ctx context.Context) ([]byte, error) {
+// ExportTrail returns the entries matching q as FHIR R4 AuditEvent NDJSON, after a recent
+// step-up (the policy marks export so). A patient's name is looked up as Trail does; a name
+// that is no patient's exports nothing.
+func (s *Service) ExportTrail(ctx context.Context, by access.Subject, q TrailQuery, o audit.Origin) ([]byte, error) {
+	return guard.Do(ctx, s.door, act(by, access.ExportAudit, q.PatientID, "export", o), func(ctx context.Context) ([]byte, error) {
+		f := q.Filter
+		if name := strings.TrimSpace(q.PatientName); name != "" {
+			if s.deps.Patients == nil {
+				return nil, nil
+			}
+			ids, err := s.deps.Patients.PatientsNamed(ctx, by, name, o)
+			if err != nil || len(ids) == 0 {
+				return nil, err
+			}
+			f.PatientIDs = ids
+		}
 		es, err := audit.Search(ctx, s.db, f)
 		if err != nil {
 			return nil, err

@@ -221,8 +221,12 @@ func (w *matrixWorld) run(t *testing.T, c cell) matrixRow {
 
 	// The entries for this act by this actor, and of those the one this cell reads.
 	var mine []auditRow
+	action := c.action
+	if c.refusedAs != "" && status == http.StatusForbidden {
+		action = c.refusedAs // refused at the route's own act, before this one was reached
+	}
 	for _, r := range w.entriesAfter(t, before) {
-		if r.action == string(c.action) && r.actor == actor {
+		if r.action == string(action) && r.actor == actor {
 			mine = append(mine, r)
 		}
 	}
@@ -269,7 +273,7 @@ func (w *matrixWorld) run(t *testing.T, c cell) matrixRow {
 	denied := slices.ContainsFunc(mine, func(r auditRow) bool { return r.outcome == audit.Deny })
 	switch {
 	case status == http.StatusForbidden && !denied:
-		t.Errorf("%s %s = 403 %s with no deny entry for %s by %s", c.method, path, raw, c.action, actor)
+		t.Errorf("%s %s = 403 %s with no deny entry for %s by %s", c.method, path, raw, action, actor)
 	case status < 300 && (len(mine) == 0 || denied):
 		t.Errorf("%s %s = %d released with entries %v, want an allowing entry and no refusal", c.method, path, status, mine)
 	case status == http.StatusUnauthorized:

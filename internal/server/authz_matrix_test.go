@@ -102,6 +102,9 @@ type cell struct {
 	body func(w *matrixWorld) any
 	// patient: how the act's entry relates to the relation's patient.
 	patient patientScope
+	// refusedAs is the act a refusal is recorded as when the route decides its own act first
+	// (a search by name is refused as a search before any patient is identified).
+	refusedAs access.Action
 	// prepare runs just before the request (the care-team removal); check after it.
 	prepare func(t *testing.T, w *matrixWorld)
 	check   func(t *testing.T, w *matrixWorld, status int, raw []byte)
@@ -251,6 +254,12 @@ func matrixCells() []cell {
 		c.body = func(*matrixWorld) any { return map[string]string{} }
 	})
 	add(access.ReviewAudit, "GET", "/audit/alerts", everyone, func(c *cell) { c.variant = "alerts" })
+	// The privacy officer finds a patient's entries by name: the patient found is identified
+	// through the door, in their own log. Others are refused the search before any name is read.
+	add(access.IdentifyPatient, "POST", "/audit/search", everyone, func(c *cell) {
+		c.variant, c.patient, c.refusedAs = "by-name", namesPatientOrNoOne, access.ReviewAudit
+		c.body = func(*matrixWorld) any { return map[string]string{"patientName": "Olive Own"} }
+	})
 	add(access.ReviewAudit, "POST", "/audit/flags", everyone, func(c *cell) {
 		c.variant, c.patient = "flag", namesPatientOrNoOne
 		c.body = func(w *matrixWorld) any { return map[string]string{"patientId": w.patient[relNone], "kind": "vip"} }

@@ -184,7 +184,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.records = clinical.New(s.db, s.keys, s.door, s.identity, s.watcher, cfg.Now)
-	s.privacy = privacy.New(s.db, s.door, s.identity, s.cps, cfg.Now)
+	s.privacy = privacy.New(s.db, s.door, privacy.Deps{Names: s.identity, Patients: s.records, Notes: s.keys, Staff: s.staffMembers}, s.cps, cfg.Now)
 	if cfg.SMTP.Addr != "" && len(cfg.AlertEmailTo) > 0 {
 		s.watcher.MailTo(&monitor.Mailer{Sender: s.mailer(), To: cfg.AlertEmailTo})
 	}
@@ -212,7 +212,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 func (s *Server) buildHandler() http.Handler {
 	mux := http.NewServeMux()
 	svc := services.Services{Log: s.log, Identity: s.identity, Records: s.records, Privacy: s.privacy, Admit: s.admit,
-		AuditKey: s.auditKey, BaseURL: s.cfg.BaseURL, Version: Version}
+		AuditKey: s.auditKey, BaseURL: s.cfg.BaseURL, Version: Version, Zone: s.cfg.AlertRules.Location}
 	s.api = api.New(svc)
 	s.api.Mount(mux)
 	s.web = web.New(svc)
@@ -221,6 +221,19 @@ func (s *Server) buildHandler() http.Handler {
 	mux.HandleFunc("GET /readyz", s.ready)
 	// No /metrics here: it has a listener of its own (MetricsHandler), off the public port.
 	return s.chain(mux)
+}
+
+// staffMembers lists the staff for the privacy officer's filter by person.
+func (s *Server) staffMembers(ctx context.Context) ([]privacy.Person, error) {
+	as, err := s.identity.StaffMembers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]privacy.Person, len(as))
+	for i, a := range as {
+		out[i] = privacy.Person{AccountID: a.ID, Name: a.Name, Role: string(a.Role)}
+	}
+	return out, nil
 }
 
 // admit is services.Services.Admit: the door's check before a transport reads a body. An

@@ -3,14 +3,12 @@ package web
 import (
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"haven/internal/clinical"
 	"haven/internal/fault"
 	"haven/internal/httpx"
 	"haven/internal/principal"
-	"haven/internal/privacy"
 )
 
 type clinicianData struct {
@@ -107,10 +105,8 @@ func (u *UI) sendSignInLink(w http.ResponseWriter, r *http.Request) error {
 }
 
 type recordData struct {
-	Record    clinical.Record
-	Note      string
-	AccessLog []privacy.AccessEvent
-	Reported  bool
+	Record clinical.Record
+	Note   string
 }
 
 func (u *UI) record(w http.ResponseWriter, r *http.Request) error {
@@ -144,37 +140,4 @@ func (u *UI) addNote(w http.ResponseWriter, r *http.Request) error {
 			Data: recordData{Record: rec, Note: r.PostFormValue("body")}})
 	}
 	return goTo("/clinician/patients/" + url.PathEscape(id))
-}
-
-func (u *UI) patient(w http.ResponseWriter, r *http.Request) error {
-	s, err := require(r, principal.Patient)
-	if err != nil {
-		return err
-	}
-	rec, err := u.d.Records.Get(r.Context(), s.Subject, s.Subject.PatientID, httpx.Origin(r))
-	if err != nil {
-		return httpx.FromDomain(err)
-	}
-	events, err := u.d.Privacy.MyAccessLog(r.Context(), s.Subject, httpx.Origin(r))
-	if err != nil {
-		return httpx.FromDomain(err)
-	}
-	return u.render(w, r, http.StatusOK, "patient", page{Title: "My record",
-		Data: recordData{Record: rec, AccessLog: events, Reported: r.URL.Query().Get("reported") == "1"}})
-}
-
-// reportAccess is the patient's "I don't recognise this" on one line of their access log.
-func (u *UI) reportAccess(w http.ResponseWriter, r *http.Request) error {
-	s, err := require(r, principal.Patient)
-	if err != nil {
-		return err
-	}
-	seq, err := strconv.ParseInt(r.PathValue("seq"), 10, 64)
-	if err != nil {
-		return httpx.ErrNotFound
-	}
-	if err := u.d.Privacy.Report(r.Context(), s.Subject, seq, httpx.Origin(r)); err != nil {
-		return err
-	}
-	return goTo("/patient?reported=1")
 }

@@ -16,11 +16,13 @@ import (
 	"io/fs"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"haven/internal/httpx"
 	"haven/internal/identity"
 	"haven/internal/principal"
+	"haven/internal/privacy"
 	"haven/internal/services"
 )
 
@@ -35,8 +37,11 @@ type Deps = services.Services
 
 // UI serves the pages.
 type UI struct {
-	d     Deps
+	d Deps
+	// pages are the parsed templates, never executed themselves: each answer executes a clone
+	// whose time functions show the reader's zone.
 	pages map[string]*template.Template
+	zones sync.Map // IANA name → *time.Location, as readers' browsers name them
 }
 
 // New parses every page template (each page with the shared layout) once.
@@ -46,7 +51,8 @@ func New(d Deps) *UI {
 	if err != nil {
 		panic(err) // the pattern is constant
 	}
-	funcs := template.FuncMap{"date": func(t time.Time) string { return t.UTC().Format("2 Jan 2006, 15:04 UTC") }}
+	funcs := timeFuncs(time.UTC)
+	funcs["role"] = func(role any) string { return privacy.RoleWords(fmt.Sprint(role)) } // "auditor" reads "privacy officer"
 	for _, n := range names {
 		name := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
 		if name == "layout" || name == "partials" {
@@ -123,6 +129,8 @@ func (u *UI) routes() []route {
 		{"POST /clinician/patients/{id}/notes", u.addNote},
 		{"POST /clinician/patients/{id}/sign-in-link", u.sendSignInLink},
 		{"GET /patient", u.patient},
+		{"GET /patient/access-log", u.accessLog},
+		{"GET /patient/access-log/{seq}", u.accessEntry},
 		{"GET /account", u.account},
 		{"GET /step-up", u.stepUpForm},
 		{"POST /step-up", u.stepUp},
@@ -139,6 +147,7 @@ func (u *UI) routes() []route {
 		{"GET /auditor", u.auditor},
 		{"POST /auditor/search", u.auditorSearch},
 		{"POST /auditor/export", u.auditorExport},
+		{"GET /auditor/reviews/{id}", u.review},
 		{"POST /auditor/reviews/{id}/resolve", u.resolveReview},
 	}
 }
@@ -158,10 +167,15 @@ type userView struct {
 
 // render writes a page with status.
 func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) error {
-	t, ok := u.pages[name]
+	master, ok := u.pages[name]
 	if !ok {
 		return fmt.Errorf("web: no template %q", name)
 	}
+	t, err := master.Clone()
+	if err != nil {
+		return fmt.Errorf("web: render %s: %w", name, err)
+	}
+	t.Funcs(timeFuncs(u.zoneOf(r)))
 	if p.User == nil {
 		p.User = u.userOf(r)
 	}
@@ -173,7 +187,7 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, name str
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_, err := w.Write([]byte(b.String()))
+	_, err = w.Write([]byte(b.String()))
 	return err
 }
 
