@@ -197,7 +197,7 @@ func (u *UI) enrol(w http.ResponseWriter, r *http.Request) error {
 		return goTo(stagePath(s))
 	}
 	signed := s.Stage == identity.StageFull
-	token, err := u.d.Identity.ConfirmTOTPEnrolment(r.Context(), s, r.PostFormValue("code"), httpx.Origin(r))
+	done, err := u.d.Identity.ConfirmTOTPEnrolment(r.Context(), s, r.PostFormValue("code"), httpx.Origin(r))
 	if err != nil {
 		d, derr := u.enrolData(r, s)
 		if derr != nil {
@@ -208,7 +208,7 @@ func (u *UI) enrol(w http.ResponseWriter, r *http.Request) error {
 	if signed {
 		return goTo("/account?totp=1")
 	}
-	httpx.SetSession(w, token)
+	httpx.SetSession(w, done.Token)
 	return goTo("/")
 }
 
