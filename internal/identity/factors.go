@@ -8,6 +8,7 @@ import (
 	"haven/internal/access"
 	"haven/internal/audit"
 	"haven/internal/fault"
+	"haven/internal/identity/password"
 )
 
 // Second factors an account holds, and the one rule about removing them: an account keeps a
@@ -56,6 +57,27 @@ func (c factorCount) canRemove(kind string) error {
 		return ErrLastFactor
 	}
 	return nil
+}
+
+// FactorPolicy is what a role's sign-in asks for after the password, for pages that explain it
+// before a person chooses a password or a factor.
+type FactorPolicy struct {
+	// PasskeyOnly means only a passkey counts as a second factor (staff, where the organisation
+	// requires passkeys): authenticator apps and recovery codes are refused.
+	PasskeyOnly bool
+	// PasswordAlone is the length, in characters, from which a password signs in on its own,
+	// without a second factor (patients, where the organisation allows it); 0 when none does.
+	PasswordAlone int
+}
+
+// FactorPolicy returns the organisation's policy for role. Sign-in decides by the same rule
+// (stageWithoutFactor), so what a page says is what happens.
+func (s *Service) FactorPolicy(r access.Role) FactorPolicy {
+	p := FactorPolicy{PasskeyOnly: s.passkeyRequired(r)}
+	if r == access.Patient && !s.cfg.RequirePatientMFA {
+		p.PasswordAlone = password.MinLengthAlone
+	}
+	return p
 }
 
 // passkeyRequired reports whether the organisation's policy makes a passkey the only second

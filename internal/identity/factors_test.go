@@ -47,8 +47,9 @@ func TestCanRemove(t *testing.T) {
 	}
 }
 
-// registerPasskey adds a passkey from a to p's account through the ceremony a browser runs.
-func (e *testEnv) registerPasskey(p *person, a *passkeytest.Authenticator, name string) {
+// registerPasskey adds a passkey from a to p's account through the ceremony a browser runs, and
+// returns what the registration gave back.
+func (e *testEnv) registerPasskey(p *person, a *passkeytest.Authenticator, name string) Enrolled {
 	e.t.Helper()
 	sess := e.session(p)
 	opts, err := e.s.BeginPasskeyRegistration(e.ctx, sess)
@@ -63,11 +64,13 @@ func (e *testEnv) registerPasskey(p *person, a *passkeytest.Authenticator, name 
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if _, err := e.s.FinishPasskeyRegistration(e.ctx, sess, opts.Ceremony, name, raw, e.at); err != nil {
+	done, err := e.s.FinishPasskeyRegistration(e.ctx, sess, opts.Ceremony, name, raw, e.at)
+	if err != nil {
 		e.t.Fatalf("FinishPasskeyRegistration = %v", err)
 	}
 	_, err = e.s.FinishPasskeyRegistration(e.ctx, sess, opts.Ceremony, name, raw, e.at)
 	wantErr(e.t, "the same registration ceremony again", err, ErrPasskeyInvalid)
+	return done
 }
 
 // factors is what p's account holds: an authenticator app, and its passkeys by name.

@@ -167,7 +167,7 @@ func (s *Service) factorStage(ctx context.Context, acct *account) (Stage, error)
 
 // stageWithoutFactor is where a correct password leaves an account with no second factor.
 func (s *Service) stageWithoutFactor(role access.Role, pw string) Stage {
-	if role == access.Patient && !s.cfg.RequirePatientMFA && password.Length(pw) >= password.MinLengthAlone {
+	if alone := s.FactorPolicy(role).PasswordAlone; alone > 0 && password.Length(pw) >= alone {
 		return StageFull
 	}
 	return StageEnrol
@@ -290,39 +290,69 @@ func (s *Service) BeginTOTPEnrolment(ctx context.Context, sess *Session) (totp.K
 	return k, nil
 }
 
+// Enrolled is what completing a second factor's enrolment gives back.
+type Enrolled struct {
+	// Token is the session's new token when the enrolment completed sign-in (the session was at
+	// StageEnrol); "" when the session was already signed in and keeps its token.
+	Token string
+	// RecoveryCodes are the account's first recovery codes, formatted XXXX-XXXX-XXXX-XXXX, when
+	// this enrolment gave it its first second factor (see firstRecoveryCodes): returned this
+	// once, stored only as MACs. Nil for a later enrolment.
+	RecoveryCodes []string
+}
+
 // ConfirmTOTPEnrolment checks a code from the authenticator being enrolled and stores its secret
-// on the account. An enrolling session is then fully signed in under a new token (returned); a
-// signed-in one keeps its token ("" returned).
-func (s *Service) ConfirmTOTPEnrolment(ctx context.Context, sess *Session, code string, o Origin) (string, error) {
+// on the account. An enrolling session is then fully signed in under a new token; a signed-in
+// one keeps its token. The account's first factor comes with its recovery codes.
+func (s *Service) ConfirmTOTPEnrolment(ctx context.Context, sess *Session, code string, o Origin) (Enrolled, error) {
 	k, err := s.BeginTOTPEnrolment(ctx, sess)
 	if err != nil {
-		return "", err
+		return Enrolled{}, err
 	}
 	step, ok := totp.Validate(k.Secret, strings.TrimSpace(code), s.now(), 0)
 	if !ok {
 		if err := s.record(ctx, sess.Subject, "auth.totp-enrol", sess.Subject.AccountID, audit.Failure, reasonBadCode, o); err != nil {
-			return "", err
+			return Enrolled{}, err
 		}
-		return "", ErrInvalidCode
+		return Enrolled{}, ErrInvalidCode
 	}
 	id := sess.Subject.AccountID
 	sealed, err := s.dir.SealDirectory(keys.Location{Table: "accounts", Row: id, Field: "totp_secret"}, []byte(k.Secret))
 	if err != nil {
-		return "", err
+		return Enrolled{}, err
 	}
 	if _, err := s.db.ExecContext(ctx, `UPDATE accounts SET totp_secret_ct = $1, totp_last_step = $2 WHERE id = $3`, sealed, step, id); err != nil {
-		return "", fmt.Errorf("identity: store totp secret: %w", err)
+		return Enrolled{}, fmt.Errorf("identity: store totp secret: %w", err)
 	}
 	if err := s.record(ctx, sess.Subject, "auth.totp-enrol", id, audit.Success, reasonCodeOK, o); err != nil {
-		return "", err
+		return Enrolled{}, err
 	}
 	if sess.Stage == StageFull {
 		if _, err := s.db.ExecContext(ctx, `UPDATE sessions SET totp_pending_ct = NULL WHERE token_hash = $1`, sess.tokenHash); err != nil {
-			return "", fmt.Errorf("identity: clear pending totp: %w", err)
+			return Enrolled{}, fmt.Errorf("identity: clear pending totp: %w", err)
 		}
-		return "", s.notifyAccount(ctx, id, noticeTOTPAdded, o)
+		if err := s.notifyAccount(ctx, id, noticeTOTPAdded, o); err != nil {
+			return Enrolled{}, err
+		}
+		return s.enrolled(ctx, sess, "", o)
 	}
-	return s.advance(ctx, sess, StageFull, o)
+	token, err := s.advance(ctx, sess, StageFull, o)
+	if err != nil {
+		return Enrolled{}, err
+	}
+	return s.enrolled(ctx, sess, token, o)
+}
+
+// enrolled completes an enrolment whose factor is stored (and whose session, given token, is
+// signed in) with the account's first recovery codes, if it is due them. The codes are made
+// last: a failure before them leaves the account without codes, and the next enrolment makes
+// them, rather than with codes nobody was shown.
+func (s *Service) enrolled(ctx context.Context, sess *Session, token string, o Origin) (Enrolled, error) {
+	codes, err := s.firstRecoveryCodes(ctx, sess, o)
+	if err != nil {
+		return Enrolled{}, err
+	}
+	return Enrolled{Token: token, RecoveryCodes: codes}, nil
 }
 
 // countFailure counts a wrong password on a known account, after the answer (see Login). At

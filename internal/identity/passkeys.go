@@ -91,46 +91,54 @@ func (s *Service) BeginPasskeyRegistration(ctx context.Context, sess *Session) (
 
 // FinishPasskeyRegistration verifies the authenticator's answer and stores the new passkey under
 // name. For an enrolling session it is the first second factor: the session is then fully signed
-// in under a new token, which is returned ("" otherwise).
-func (s *Service) FinishPasskeyRegistration(ctx context.Context, sess *Session, ceremony, name string, response []byte, o Origin) (string, error) {
+// in under a new token (Enrolled.Token). The account's first factor comes with its recovery
+// codes.
+func (s *Service) FinishPasskeyRegistration(ctx context.Context, sess *Session, ceremony, name string, response []byte, o Origin) (Enrolled, error) {
 	const action = "auth.passkey-register"
 	rp, err := s.relyingParty()
 	if err != nil {
-		return "", err
+		return Enrolled{}, err
 	}
 	name, err = passkey.CleanName(name)
 	if err != nil {
-		return "", err
+		return Enrolled{}, err
 	}
 	if sess.Stage != StageEnrol && sess.Stage != StageFull {
-		return "", ErrWrongStage
+		return Enrolled{}, ErrWrongStage
 	}
 	id := sess.Subject.AccountID
 	sd, err := s.takeCeremony(ctx, ceremony, ceremonyRegister, id)
 	if err != nil {
-		return "", s.passkeyFailure(ctx, sess.Subject, action, "unknown-or-expired-ceremony", err, o)
+		return Enrolled{}, s.passkeyFailure(ctx, sess.Subject, action, "unknown-or-expired-ceremony", err, o)
 	}
 	u, _, err := s.loadPasskeyUser(ctx, id)
 	if err != nil {
-		return "", err
+		return Enrolled{}, err
 	}
 	cred, err := rp.FinishRegistration(u, sd, response)
 	if err != nil {
-		return "", s.ceremonyFailure(ctx, sess.Subject, action, err, o)
+		return Enrolled{}, s.ceremonyFailure(ctx, sess.Subject, action, err, o)
 	}
 	if err := s.insertPasskey(ctx, id, name, cred); err != nil {
 		if errors.Is(err, errCredentialInUse) {
-			return "", s.passkeyFailure(ctx, sess.Subject, action, "credential-id-in-use", ErrPasskeyInvalid, o)
+			return Enrolled{}, s.passkeyFailure(ctx, sess.Subject, action, "credential-id-in-use", ErrPasskeyInvalid, o)
 		}
-		return "", err
+		return Enrolled{}, err
 	}
 	if err := s.record(ctx, sess.Subject, action, id, audit.Success, reasonPasskey, o); err != nil {
-		return "", err
+		return Enrolled{}, err
 	}
 	if sess.Stage == StageEnrol {
-		return s.advance(ctx, sess, StageFull, o)
+		token, err := s.advance(ctx, sess, StageFull, o)
+		if err != nil {
+			return Enrolled{}, err
+		}
+		return s.enrolled(ctx, sess, token, o)
 	}
-	return "", s.notifyAccount(ctx, id, noticePasskeyAdded, o)
+	if err := s.notifyAccount(ctx, id, noticePasskeyAdded, o); err != nil {
+		return Enrolled{}, err
+	}
+	return s.enrolled(ctx, sess, "", o)
 }
 
 // BeginPasskeySignIn starts a passwordless sign-in: the browser offers the person's discoverable

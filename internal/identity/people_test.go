@@ -42,7 +42,8 @@ func (c *testClock) nextStep() { c.Advance(totp.Period + time.Second) }
 // person is an account a test signs in with, through the exported API only.
 type person struct {
 	email, pw, secret string
-	token             string // of the session the test acts with
+	token             string   // of the session the test acts with
+	codes             []string // the recovery codes that came with the first factor
 }
 
 // testEnv is one identity service on one database, with its clock.
@@ -110,9 +111,11 @@ func (e *testEnv) enrolTOTP(p *person) {
 		e.t.Fatal(err)
 	}
 	p.secret = k.Secret
-	if p.token, err = e.s.ConfirmTOTPEnrolment(e.ctx, sess, e.code(p), e.at); err != nil {
+	done, err := e.s.ConfirmTOTPEnrolment(e.ctx, sess, e.code(p), e.at)
+	if err != nil {
 		e.t.Fatalf("ConfirmTOTPEnrolment = %v", err)
 	}
+	p.token, p.codes = done.Token, done.RecoveryCodes
 }
 
 // login signs p in with the password and returns the new session's token, at the second factor.

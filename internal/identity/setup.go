@@ -134,6 +134,21 @@ func (s *Service) InviteValid(ctx context.Context, token string) bool {
 	return err == nil
 }
 
+// InviteRole returns the role of the account an invitation link is for, while the link can still
+// be used (ErrInviteInvalid otherwise), so that the activation page can say what follows the
+// password (FactorPolicy).
+func (s *Service) InviteRole(ctx context.Context, token string) (access.Role, error) {
+	id, err := s.linkAccount(ctx, s.db, invitations, token)
+	if err != nil {
+		return "", err
+	}
+	acct, err := s.accountByID(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	return acct.Role, nil
+}
+
 // ActivateInvite sets the password of an invited account from its single-use link, marks the
 // link used and starts a session at the stage the password leaves it (normally enrolment).
 func (s *Service) ActivateInvite(ctx context.Context, token, pw string, o Origin) (string, Stage, error) {

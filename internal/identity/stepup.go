@@ -109,27 +109,16 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, sess *Session, o 
 	if err := s.admit(ctx, sess.Subject, access.NewRecoveryCodes, sess.Subject.AccountID, o); err != nil {
 		return nil, err
 	}
-	codes := recovery.Generate(RecoveryCodeCount)
-	macs := make([][]byte, len(codes))
-	for i, code := range codes {
-		mac, err := recovery.MAC(s.dir, code)
-		if err != nil {
-			return nil, fmt.Errorf("identity: %w", err)
-		}
-		macs[i] = mac
+	codes, macs, err := s.newRecoveryCodes()
+	if err != nil {
+		return nil, err
 	}
 	id := sess.Subject.AccountID
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE account_id = $1`, id); err != nil {
 			return err
 		}
-		for _, mac := range macs {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO recovery_codes (account_id, code_mac, created_at) VALUES ($1, $2, $3)`,
-				id, mac, s.now().UnixNano()); err != nil {
-				return err
-			}
-		}
-		return nil
+		return s.insertRecoveryCodes(ctx, tx, id, macs)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("identity: store recovery codes: %w", err)
@@ -141,6 +130,78 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, sess *Session, o 
 		return nil, err
 	}
 	return codes, nil
+}
+
+// firstRecoveryCodes gives an account that has just enrolled a second factor its recovery
+// codes, if it has never had any, and returns them (nil otherwise): the first factor comes with
+// its fallback, so that one lost phone is not a lock-out. Codes once issued stay on the account
+// (a used code keeps its row, and regenerating replaces them), so a later enrolment, or a
+// concurrent one that lost the race for the account's row lock, finds them and issues none.
+// Where the role's policy accepts only passkeys, recovery codes would be refused at sign-in, so
+// none are issued.
+//
+// It is an act on one's own account that the enrolment just proved (a factor from now), so it
+// asks the door for no step-up; it is recorded like RegenerateRecoveryCodes.
+func (s *Service) firstRecoveryCodes(ctx context.Context, sess *Session, o Origin) ([]string, error) {
+	if s.passkeyRequired(sess.Subject.Role) {
+		return nil, nil
+	}
+	codes, macs, err := s.newRecoveryCodes()
+	if err != nil {
+		return nil, err
+	}
+	id := sess.Subject.AccountID
+	issued := false
+	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET failed_logins = failed_logins WHERE id = $1`, id); err != nil {
+			return fmt.Errorf("lock account: %w", err)
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM recovery_codes WHERE account_id = $1`, id).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return nil
+		}
+		issued = true
+		return s.insertRecoveryCodes(ctx, tx, id, macs)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("identity: first recovery codes: %w", err)
+	}
+	if !issued {
+		return nil, nil
+	}
+	if err := s.record(ctx, sess.Subject, "auth.recovery-codes", id, audit.Success, reasonFirstCodes, o); err != nil {
+		return nil, err
+	}
+	return codes, nil
+}
+
+// reasonFirstCodes is recorded when an account's first recovery codes come with its first factor.
+const reasonFirstCodes = "issued-with-first-factor"
+
+// newRecoveryCodes makes RecoveryCodeCount codes, formatted, and their MACs.
+func (s *Service) newRecoveryCodes() (codes []string, macs [][]byte, err error) {
+	codes = recovery.Generate(RecoveryCodeCount)
+	macs = make([][]byte, len(codes))
+	for i, code := range codes {
+		if macs[i], err = recovery.MAC(s.dir, code); err != nil {
+			return nil, nil, fmt.Errorf("identity: %w", err)
+		}
+	}
+	return codes, macs, nil
+}
+
+// insertRecoveryCodes stores an account's recovery code MACs.
+func (s *Service) insertRecoveryCodes(ctx context.Context, tx *sql.Tx, accountID string, macs [][]byte) error {
+	for _, mac := range macs {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO recovery_codes (account_id, code_mac, created_at) VALUES ($1, $2, $3)`,
+			accountID, mac, s.now().UnixNano()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // RecoveryCodesLeft counts the account's unused recovery codes.

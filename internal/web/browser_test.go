@@ -253,10 +253,11 @@ func pathOf(t *testing.T, link string) string {
 }
 
 // TestBrowserJourney walks the whole first-release journey in Chromium: an administrator sets up
-// Haven and enrols TOTP, invites a clinician, signs out and in again; the clinician activates,
-// enrols, registers a patient, finds them by name, writes a note; the patient activates, enrols
-// and reads the note and, in their access log, the clinician's view of their record, and
-// reports it. Every page is checked with axe-core.
+// Haven and enrols TOTP, keeps the recovery codes shown once, invites a clinician, signs out and
+// in again with a recovery code; the clinician activates, enrols, registers a patient, finds
+// them by name, writes a note; the patient, on a phone, activates, enrols with a passkey and
+// reads the note and, in their access log, the clinician's view of their record, and reports it.
+// Every page is checked with axe-core; the sign-in steps at both widths.
 func TestBrowserJourney(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drives a browser")
@@ -275,7 +276,8 @@ func TestBrowserJourney(t *testing.T) {
 	b.fill("#name", "Ada Admin", "#email", "admin@haven.test", "#password", "admin passphrase", "#confirm", "admin passphrase")
 	b.submit(`form[action="/setup"]`, "Set up your authenticator")
 	adminSecret := b.enrolTOTP()
-	b.submit(`form[action="/totp/enrol"]`, "Administration")
+	b.submit(`form[action="/totp/enrol"]`, "Save your recovery codes")
+	adminCodes := b.keepRecoveryCodes("Administration")
 
 	b.fill("#staff-name", "Dr Grace Hopper", "#staff-email", "grace@haven.test")
 	b.submit(`form[action="/admin/staff"]`, "Administration")
@@ -295,8 +297,8 @@ func TestBrowserJourney(t *testing.T) {
 	}
 	b.fill("#email", "admin@haven.test", "#password", "admin passphrase")
 	b.submit(`form[action="/login"]`, "Enter your code")
-	b.fill("#code", b.code(adminSecret))
-	b.submit(`form[action="/login/totp"]`, "Administration")
+	b.checkBothWidths("Enter your code")
+	b.typeRecoveryCode(adminCodes[0], "Administration")
 	b.submit(`header form[action="/logout"]`, "Sign in")
 
 	// The clinician activates their account from the link, and enrols.
@@ -304,7 +306,8 @@ func TestBrowserJourney(t *testing.T) {
 	b.fill("#password", "clinician passphrase", "#confirm", "clinician passphrase")
 	b.submit(`form[action="/invite"]`, "Set up your authenticator")
 	b.enrolTOTP()
-	b.submit(`form[action="/totp/enrol"]`, "My patients")
+	b.submit(`form[action="/totp/enrol"]`, "Save your recovery codes")
+	b.keepRecoveryCodes("My patients")
 
 	b.visit("/clinician/patients/new", "Register a patient")
 	b.fill("#name", "Ada Canary", "#phone", "+1 555 0100 123", "#email", "ada.canary@example.test")
@@ -340,13 +343,18 @@ func TestBrowserJourney(t *testing.T) {
 	}
 	b.submit(`header form[action="/logout"]`, "Sign in")
 
-	// The patient, on a phone-sized screen, activates, enrols and reads the note.
+	// The patient, on a phone with a screen lock, activates, enrols with a passkey (no QR code
+	// to scan with the phone showing it) and reads the note.
 	b.do(chromedp.EmulateViewport(375, 812))
+	phone := b.addVirtualAuthenticator()
 	b.visit(pathOf(t, patientLink), "Activate your account")
+	b.checkBothWidths("Activate your account")
+	if intro := b.text("main > p"); !strings.Contains(intro, "15 or more characters") {
+		t.Fatalf("the invitation does not say a long passphrase can stand alone: %q", intro)
+	}
 	b.fill("#password", "patient pw 12", "#confirm", "patient pw 12")
 	b.submit(`form[action="/invite"]`, "Set up your authenticator")
-	patientSecret := b.enrolTOTP()
-	b.submit(`form[action="/totp/enrol"]`, "My record")
+	patientCodes := b.enrolOnPhone("My record")
 	if body := b.text(".note .body"); !strings.Contains(body, "follow-up video visit") {
 		t.Fatalf("patient does not see the note: %q", body)
 	}
@@ -396,6 +404,7 @@ func TestBrowserJourney(t *testing.T) {
 	b.visit(pathOf(t, patientLink), "This link no longer works")
 	b.follow(chromedp.Click(chromedp.CSS("#error-home")), "My record")
 	b.submit(`header form[action="/logout"]`, "Sign in")
+	b.removeVirtualAuthenticator(phone)
 
 	// The privacy officer, invited by the administrator, finds the patient's report waiting.
 	b.do(chromedp.EmulateViewport(1280, 900))
@@ -413,7 +422,8 @@ func TestBrowserJourney(t *testing.T) {
 	b.fill("#password", "auditor passphrase", "#confirm", "auditor passphrase")
 	b.submit(`form[action="/invite"]`, "Set up your authenticator")
 	b.enrolTOTP()
-	b.submit(`form[action="/totp/enrol"]`, "Privacy review")
+	b.submit(`form[action="/totp/enrol"]`, "Save your recovery codes")
+	b.keepRecoveryCodes("Privacy review")
 	if reviews := b.text("#reviews"); !strings.Contains(reviews, "Dr Grace Hopper") {
 		t.Fatalf("the patient's report is not in the privacy officer's queue: %q", reviews)
 	}
@@ -454,8 +464,7 @@ func TestBrowserJourney(t *testing.T) {
 	b.do(chromedp.EmulateViewport(375, 812))
 	b.fill("#email", "ada.canary@example.test", "#password", "patient pw 12")
 	b.submit(`form[action="/login"]`, "Enter your code")
-	b.fill("#code", b.code(patientSecret))
-	b.submit(`form[action="/login/totp"]`, "My record")
+	b.typeRecoveryCode(patientCodes[len(patientCodes)-1], "My record") // the phone's passkey is elsewhere today
 	b.visit(entryPath, "An access to your record")
 	if state := b.text("#review-state"); !strings.Contains(state, "not justified") {
 		t.Fatalf("the patient does not see the finding: %q", state)

@@ -172,6 +172,7 @@ func wordsFixtures(codes []string) map[string][]page {
 		"federated": {{Title: "Signing you in"}},
 		"error":     {errorFixture(http.StatusNotFound), errorFixture(http.StatusForbidden), errorFixture(http.StatusInternalServerError)},
 		"disable":   {{Title: "Disable this account?", Data: disableData{Staff: staffView{Account: staff[0]}}}},
+		"codes":     {{Title: "Save your recovery codes", Data: codesData{Codes: []string{"ABCD-EFGH-IJKL-MNOP", "QRST-UVWX-YZ23-4567"}, Next: continueTo("/patient")}}},
 	}
 }
 

@@ -9,13 +9,20 @@ type Authenticator = passkeytest.Authenticator
 // signed in with a recent step-up) and returns the status of the finishing request.
 func (c *Client) RegisterPasskey(a *Authenticator, name string) int {
 	c.e.t.Helper()
+	code, _ := c.RegisterPasskeyAnswer(a, name)
+	return code
+}
+
+// RegisterPasskeyAnswer is RegisterPasskey that also returns the finishing request's answer.
+func (c *Client) RegisterPasskeyAnswer(a *Authenticator, name string) (int, map[string]any) {
+	c.e.t.Helper()
 	opts := c.Must(200, "POST", "/api/v1/passkeys/options", nil)
 	cred, err := a.Create(opts["publicKey"])
 	if err != nil {
 		c.e.t.Fatal(err)
 	}
-	code, _, _ := c.Do("POST", "/api/v1/passkeys", map[string]any{"ceremony": opts["ceremony"], "name": name, "credential": cred})
-	return code
+	code, answer, _ := c.Do("POST", "/api/v1/passkeys", map[string]any{"ceremony": opts["ceremony"], "name": name, "credential": cred})
+	return code, answer
 }
 
 // PasskeySignIn signs in without a password, with a's discoverable passkey; it returns the status.

@@ -120,6 +120,8 @@ type Client struct {
 	Secret string // TOTP secret once enrolled
 	Email  string
 	PW     string
+	// RecoveryCodes are the codes that came with the account's first factor (Enrol).
+	RecoveryCodes []string
 }
 
 // Client is a new browser-like client. Every API answer it receives is checked against the
@@ -209,12 +211,26 @@ func (c *Client) Code() string {
 	return code
 }
 
-// enrol completes TOTP enrolment for a session at the enrolment stage.
+// enrol completes TOTP enrolment for a session at the enrolment stage, keeping the recovery
+// codes the account's first factor comes with.
 func (c *Client) Enrol() {
 	c.e.t.Helper()
 	m := c.Must(200, "GET", "/api/v1/auth/totp/enrolment", nil)
 	c.Secret = m["secret"].(string)
-	c.Must(200, "POST", "/api/v1/auth/totp/enrolment", map[string]string{"code": c.Code()})
+	done := c.Must(200, "POST", "/api/v1/auth/totp/enrolment", map[string]string{"code": c.Code()})
+	c.RecoveryCodes = Strings(done["recoveryCodes"])
+}
+
+// Strings is a JSON array of strings decoded into an any (nil if it is not one).
+func Strings(v any) []string {
+	l, _ := v.([]any)
+	var out []string
+	for _, s := range l {
+		if s, ok := s.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // login signs in with password and a fresh TOTP code.
