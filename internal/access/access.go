@@ -53,6 +53,21 @@ const (
 	// ReachPatient is Haven itself opening the e-mail address on a patient's record to send
 	// them a notice or a link, or to check a new password against it.
 	ReachPatient Action = "patient.contact-read"
+	// IdentifyPatient is the privacy officer reading a patient's name beside the trail: their
+	// work is to identify who was accessed, and each name they see is an entry in that
+	// patient's access log.
+	IdentifyPatient Action = "patient.identify"
+
+	// Undoing and repeating administrative acts.
+	EnableStaff  Action = "account.enable"        // let a disabled staff account sign in again
+	ResendInvite Action = "account.invite-resend" // re-issue a staff invitation, voiding the earlier link
+
+	// Acts on one's own account that change how it signs in.
+	ChangePassword   Action = "account.password-change"
+	ChangeEmail      Action = "account.email-change"
+	NewRecoveryCodes Action = "auth.recovery-codes"
+	RemovePasskey    Action = "auth.passkey-remove"
+	RemoveTOTP       Action = "auth.totp-remove"
 )
 
 // Resource is what the action is on.
@@ -87,6 +102,8 @@ const (
 	ReasonUnknownAction  = "unknown-action"
 	ReasonPrivacyOfficer = "privacy-officer"
 	ReasonSystem         = "system"
+	ReasonOwnAccount     = "own-account"
+	ReasonNotOwnAccount  = "not-own-account"
 )
 
 // Relationships answers care-team questions from the store.
@@ -199,6 +216,11 @@ func (p *Policy) check(ctx context.Context, s Subject, g Grant, r Resource) (boo
 			return true, ReasonSelf
 		}
 		return false, ReasonNotOwnRecord
+	case OwnAccount:
+		if r.ID != "" && r.ID == s.AccountID {
+			return true, ReasonOwnAccount
+		}
+		return false, ReasonNotOwnAccount
 	case CareTeam:
 		if r.PatientID == "" {
 			return false, ReasonNotInCareTeam

@@ -3,6 +3,9 @@ package access_test
 import (
 	"context"
 	"errors"
+	"flag"
+	"os"
+	"strings"
 	"testing"
 
 	"haven/internal/access"
@@ -53,6 +56,9 @@ func TestDecide(t *testing.T) {
 		{"patient reads another's access log", pat1, access.ReadAccessLog, rec("pat-2"), false, access.ReasonNotOwnRecord},
 		{"patient reports an access to own record", pat1, access.ReportAccess, rec("pat-1"), true, access.ReasonSelf},
 		{"auditor reads an access log", auditor, access.ReadAccessLog, rec("pat-2"), true, access.ReasonPrivacyOfficer},
+		{"auditor identifies a patient", auditor, access.IdentifyPatient, rec("pat-2"), true, access.ReasonPrivacyOfficer},
+		{"clinician identifies a patient", drA, access.IdentifyPatient, rec("pat-1"), false, access.ReasonRoleForbidden},
+		{"admin identifies a patient", admin, access.IdentifyPatient, rec("pat-1"), false, access.ReasonRoleForbidden},
 		{"auditor reviews", auditor, access.ReviewAudit, access.Resource{}, true, access.ReasonPrivacyOfficer},
 		{"auditor reads a record", auditor, access.ReadRecord, rec("pat-1"), false, access.ReasonRoleForbidden},
 		{"clinician reads an access log", drA, access.ReadAccessLog, rec("pat-1"), false, access.ReasonRoleForbidden},
@@ -138,5 +144,36 @@ func TestDecideManyFailsClosed(t *testing.T) {
 		if d.Allow || d.Reason != access.ReasonLookupFailed {
 			t.Errorf("decision %d = %+v, want a lookup-failed deny", i, d)
 		}
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite the policy table in docs/security.md")
+
+// TestPolicyTableInDocs: docs/security.md prints the policy table generated from the rules, so
+// what a privacy officer reads is what Haven enforces. -update rewrites it.
+func TestPolicyTableInDocs(t *testing.T) {
+	const path = "../../docs/security.md"
+	doc, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, rest, ok := strings.Cut(string(doc), "<!-- policy:begin -->\n")
+	table, tail, ok2 := strings.Cut(rest, "<!-- policy:end -->")
+	if !ok || !ok2 {
+		t.Fatal("docs/security.md has no policy table markers")
+	}
+	var want strings.Builder
+	if err := access.WritePolicyTable(&want); err != nil {
+		t.Fatal(err)
+	}
+	if *update {
+		out := head + "<!-- policy:begin -->\n" + want.String() + "<!-- policy:end -->" + tail
+		if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if table != want.String() {
+		t.Errorf("docs/security.md's policy table is stale: go test ./internal/access -run TestPolicyTableInDocs -update")
 	}
 }

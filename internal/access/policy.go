@@ -18,6 +18,8 @@ const (
 	OwnRecord Grant = "own-record"
 	// CareTeam: a clinician, on patients whose care team they are in.
 	CareTeam Grant = "care-team"
+	// OwnAccount: anyone, on their own account only (the resource's ID is their account).
+	OwnAccount Grant = "own-account"
 )
 
 // Rule is one row of the policy: who may do an action, and how it is guarded. A role not in
@@ -62,6 +64,10 @@ func Rules() []Rule {
 			Grants: map[Role]Grant{Admin: Always}},
 		{Action: DisableStaff, Summary: "disable a staff account", Writes: true, StepUp: true,
 			Grants: map[Role]Grant{Admin: Always}},
+		{Action: EnableStaff, Summary: "re-enable a disabled staff account", Writes: true, StepUp: true,
+			Grants: map[Role]Grant{Admin: Always}},
+		{Action: ResendInvite, Summary: "send a staff member's invitation again (the earlier link stops working)", Writes: true, StepUp: true,
+			Grants: map[Role]Grant{Admin: Always}},
 		{Action: ChangeRole, Summary: "change a staff member's role", Writes: true, StepUp: true,
 			Grants: map[Role]Grant{Admin: Always}},
 		{Action: IssueStaffReset, Summary: "issue a staff member a password-reset link", Writes: true, StepUp: true,
@@ -72,11 +78,24 @@ func Rules() []Rule {
 			Grants: map[Role]Grant{Patient: OwnRecord, Auditor: Always}},
 		{Action: ReportAccess, Summary: "report an access the patient does not recognise", PHI: true, Writes: true,
 			Grants: map[Role]Grant{Patient: OwnRecord}},
+		{Action: IdentifyPatient, Summary: "see a patient's name beside the audit trail, or find a patient's entries by name", PHI: true,
+			Grants: map[Role]Grant{Auditor: Always}},
 		{Action: ReviewAudit, Summary: "search the audit trail, see alerts, handle reports",
 			Grants: map[Role]Grant{Auditor: Always}},
 		{Action: ExportAudit, Summary: "download the audit trail", StepUp: true,
 			Grants: map[Role]Grant{Auditor: Always}},
+		{Action: ChangePassword, Summary: "change one's own password", Writes: true, StepUp: true, Grants: everyoneOwnAccount()},
+		{Action: ChangeEmail, Summary: "move one's own staff account to another e-mail address", Writes: true, StepUp: true,
+			Grants: map[Role]Grant{Clinician: OwnAccount, Auditor: OwnAccount, Admin: OwnAccount}},
+		{Action: NewRecoveryCodes, Summary: "replace one's own recovery codes", Writes: true, StepUp: true, Grants: everyoneOwnAccount()},
+		{Action: RemovePasskey, Summary: "remove one of one's own passkeys", Writes: true, StepUp: true, Grants: everyoneOwnAccount()},
+		{Action: RemoveTOTP, Summary: "remove one's own authenticator app", Writes: true, StepUp: true, Grants: everyoneOwnAccount()},
 	}
+}
+
+// everyoneOwnAccount grants every person an act on their own account.
+func everyoneOwnAccount() map[Role]Grant {
+	return map[Role]Grant{Patient: OwnAccount, Clinician: OwnAccount, Auditor: OwnAccount, Admin: OwnAccount}
 }
 
 // compile indexes rules by action, refusing a duplicate, an unknown role or grant, and a
@@ -98,6 +117,7 @@ func compile(rules []Rule) (map[Action]Rule, error) {
 			case g == Always:
 			case g == OwnRecord && role == Patient:
 			case g == CareTeam && role == Clinician:
+			case g == OwnAccount && role != System:
 			default:
 				return nil, fmt.Errorf("access: %s: grant %q cannot apply to %s", r.Action, g, role)
 			}

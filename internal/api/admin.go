@@ -101,3 +101,20 @@ func (a *API) disableStaff(w http.ResponseWriter, r *http.Request) error {
 	}
 	return httpx.WriteJSON(w, http.StatusOK, okResponse{true})
 }
+
+// enableStaff undoes disableStaff: the account signs in again with the credentials it had.
+func (a *API) enableStaff(w http.ResponseWriter, r *http.Request) error {
+	if err := a.d.Identity.Enable(r.Context(), httpx.Session(r).Subject, r.PathValue("id"), httpx.Origin(r)); err != nil {
+		return err
+	}
+	return httpx.WriteJSON(w, http.StatusOK, okResponse{true})
+}
+
+// resendStaffInvitation replaces a lost invitation of an account that is still invited.
+func (a *API) resendStaffInvitation(w http.ResponseWriter, r *http.Request) error {
+	link, err := a.d.Identity.ResendInvite(r.Context(), httpx.Session(r).Subject, r.PathValue("id"), httpx.Origin(r))
+	if err != nil {
+		return err
+	}
+	return httpx.WriteJSON(w, http.StatusCreated, newLinkResponse(link))
+}

@@ -34,6 +34,13 @@ type (
 	stageResponse struct {
 		Stage identity.Stage `json:"stage"`
 	}
+	// enrolledResponse completes a second factor's enrolment. The account's first factor comes
+	// with its recovery codes (identity.RecoveryCodeCount), in this answer only: they are
+	// stored as MACs and never shown again. Later enrolments carry none.
+	enrolledResponse struct {
+		Stage         identity.Stage `json:"stage"`
+		RecoveryCodes []string       `json:"recoveryCodes,omitempty"`
+	}
 	enrolmentResponse struct {
 		Secret     string `json:"secret"`
 		OTPAuthURL string `json:"otpauthUrl"`
@@ -183,14 +190,20 @@ func (a *API) confirmEnrolment(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.DecodeJSON(r, &req); err != nil {
 		return err
 	}
-	token, err := a.d.Identity.ConfirmTOTPEnrolment(r.Context(), httpx.Session(r), req.Code, httpx.Origin(r))
+	done, err := a.d.Identity.ConfirmTOTPEnrolment(r.Context(), httpx.Session(r), req.Code, httpx.Origin(r))
 	if err != nil {
 		return httpx.FromDomain(err)
 	}
-	if token != "" {
-		httpx.SetSession(w, token)
+	return writeEnrolled(w, http.StatusOK, done)
+}
+
+// writeEnrolled answers a completed enrolment: the new session cookie when it completed sign-in,
+// and the first recovery codes when it issued them.
+func writeEnrolled(w http.ResponseWriter, status int, done identity.Enrolled) error {
+	if done.Token != "" {
+		httpx.SetSession(w, done.Token)
 	}
-	return httpx.WriteJSON(w, http.StatusOK, stageResponse{identity.StageFull})
+	return httpx.WriteJSON(w, status, enrolledResponse{Stage: identity.StageFull, RecoveryCodes: done.RecoveryCodes})
 }
 
 func (a *API) logout(w http.ResponseWriter, r *http.Request) error {

@@ -52,14 +52,16 @@ func operationNotes() map[string]opNotes {
 		"requestPasswordReset":     {errors: []int{http.StatusConflict, http.StatusTooManyRequests}},
 		"resetPassword":            {errors: []int{http.StatusGone}},
 		"disableStaff":             {errors: []int{http.StatusUnprocessableEntity}},
+		"enableStaff":              {errors: []int{http.StatusConflict, http.StatusUnprocessableEntity}},
+		"resendStaffInvitation":    {errors: []int{http.StatusConflict, http.StatusUnprocessableEntity}},
 		"resetStaffPassword":       {errors: []int{http.StatusUnprocessableEntity}},
 		"inviteStaff":              {errors: []int{http.StatusConflict}},
 		"assignCareTeam":           {errors: []int{http.StatusNotFound}},
 		"registerPatient":          {errors: []int{http.StatusConflict}},
 		"sendPatientSignInLink":    {errors: []int{http.StatusUnprocessableEntity}},
 		"getMyRecord":              {errors: []int{http.StatusNotFound}},
-		"getMyAccessLog":           {errors: []int{http.StatusNotFound, http.StatusUnprocessableEntity}},
-		"getAccessLog":             {errors: []int{http.StatusUnprocessableEntity}},
+		"getMyAccessLog":           {errors: []int{http.StatusBadRequest, http.StatusNotFound}},
+		"getAccessLog":             {errors: []int{http.StatusBadRequest, http.StatusUnprocessableEntity}},
 		"removeFromCareTeam":       {errors: []int{http.StatusNotFound}},
 		"reportAccess":             {errors: []int{http.StatusBadRequest}},
 		"exportAuditEvents":        {media: "application/fhir+ndjson"},
@@ -95,7 +97,7 @@ func errorResponses() map[int]struct{ name, description string } {
 		http.StatusUnauthorized:          {"Unauthenticated", "no session, an expired session, or wrong credentials"},
 		http.StatusForbidden:             {"Forbidden", "not permitted (the refusal is in the audit log); a sensitive act that needs a fresh second factor (the message ends in \"(step-up)\"); a session that has not finished signing in; or a cross-site browser request"},
 		http.StatusNotFound:              {"NotFound", "no such resource, or none the caller may know of"},
-		http.StatusConflict:              {"Conflict", "the request conflicts with the current state: an e-mail address in use, removing the last second factor, a self-service reset where Haven has no e-mail"},
+		http.StatusConflict:              {"Conflict", "the request conflicts with the current state: an e-mail address in use, removing the last second factor, a self-service reset where Haven has no e-mail, an account not in the state the act needs (enabling one that is not disabled, re-sending the invitation of one already activated)"},
 		http.StatusGone:                  {"Gone", "a single-use link or token that was used or has expired"},
 		http.StatusRequestEntityTooLarge: {"PayloadTooLarge", "the request body is over 1 MiB"},
 		http.StatusUnprocessableEntity:   {"UnprocessableEntity", "a field failed validation; the message names the field"},
@@ -138,7 +140,7 @@ func (a *API) OpenAPI() map[string]any {
 			op["parameters"] = params
 		}
 		if t := typeOf(rt.Request); t != nil {
-			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
+			op["requestBody"] = map[string]any{"required": !rt.RequestOptional, "content": map[string]any{
 				"application/json": map[string]any{"schema": schemaOf(t, false)}}}
 		}
 		path := Prefix + rt.Path

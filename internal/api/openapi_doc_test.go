@@ -87,10 +87,41 @@ func TestOpenAPIListsEveryStatus(t *testing.T) {
 		{"DELETE", "/totp", http.StatusConflict},
 		{"GET", "/audit/checkpoint", http.StatusNotFound},
 		{"POST", "/me/access-log/{seq}/report", http.StatusBadRequest},
+		{"GET", "/me/access-log", http.StatusBadRequest},
+		{"GET", "/patients/{id}/access-log", http.StatusBadRequest},
+		{"POST", "/audit/reviews/{id}/resolve", http.StatusUnprocessableEntity},
 	} {
 		if operation(t, doc, tc.method, tc.path).Responses.Status(tc.status) == nil {
 			t.Errorf("%s %s does not list %d", tc.method, tc.path, tc.status)
 		}
+	}
+}
+
+// TestOpenAPIAccessLogPagingAndOptionalBodies: the access logs take their paging parameters
+// by query, and closing a report takes its finding in a body a client may leave out (clients
+// written before findings); every other body is required.
+func TestOpenAPIAccessLogPagingAndOptionalBodies(t *testing.T) {
+	a, doc := loadDocument(t)
+	for _, path := range []string{"/me/access-log", "/patients/{id}/access-log"} {
+		op := operation(t, doc, "GET", path)
+		for _, name := range []string{"before", "limit"} {
+			if p := op.Parameters.GetByInAndName("query", name); p == nil || p.Required {
+				t.Errorf("GET %s: no optional query parameter %s", path, name)
+			}
+		}
+	}
+	for _, rt := range a.Routes() {
+		if rt.Request == nil {
+			continue
+		}
+		body := operation(t, doc, rt.Method, rt.Path).RequestBody.Value
+		if want := rt.OperationID != "resolveAuditReview"; body.Required != want {
+			t.Errorf("%s %s: body required %v, want %v", rt.Method, rt.Path, body.Required, want)
+		}
+	}
+	props := operation(t, doc, "POST", "/audit/reviews/{id}/resolve").RequestBody.Value.Content.Get("application/json").Schema.Value.Properties
+	if props["outcome"] == nil || props["note"] == nil {
+		t.Errorf("closing a report takes no outcome and note: %v", props)
 	}
 }
 

@@ -86,14 +86,11 @@ func (a *API) registerPasskey(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.DecodeJSON(r, &req); err != nil {
 		return err
 	}
-	token, err := a.d.Identity.FinishPasskeyRegistration(r.Context(), httpx.Session(r), req.Ceremony, req.Name, req.Credential, httpx.Origin(r))
+	done, err := a.d.Identity.FinishPasskeyRegistration(r.Context(), httpx.Session(r), req.Ceremony, req.Name, req.Credential, httpx.Origin(r))
 	if err != nil {
 		return httpx.FromDomain(err)
 	}
-	if token != "" {
-		httpx.SetSession(w, token)
-	}
-	return httpx.WriteJSON(w, http.StatusCreated, stageResponse{identity.StageFull})
+	return writeEnrolled(w, http.StatusCreated, done)
 }
 
 func (a *API) renamePasskey(w http.ResponseWriter, r *http.Request) error {

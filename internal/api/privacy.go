@@ -1,6 +1,8 @@
 package api
 
 import (
+	"bytes"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -10,30 +12,62 @@ import (
 )
 
 type auditSearchRequest struct {
-	PatientID string    `json:"patientId"`
-	ActorID   string    `json:"actorId"`
-	Action    string    `json:"action"`
-	Outcome   string    `json:"outcome"`
-	From      time.Time `json:"from"`
-	To        time.Time `json:"to"`
-	Limit     int       `json:"limit"`
+	PatientID string `json:"patientId"`
+	// PatientName finds the patient's entries by name (through the name's blind index); each
+	// patient it finds is identified through the door and sees it in their access log.
+	PatientName string    `json:"patientName"`
+	ActorID     string    `json:"actorId"`
+	Action      string    `json:"action"`
+	Outcome     string    `json:"outcome"`
+	From        time.Time `json:"from"`
+	To          time.Time `json:"to"`
+	Limit       int       `json:"limit"`
+}
+
+// logQuery reads an access log's paging parameters: ?before=<seq> answers the entries older
+// than that one, ?limit= at most that many (1 to 1000, 200 by default). Without them the
+// answer is the newest 200, as it always was.
+func logQuery(r *http.Request) (privacy.LogQuery, error) {
+	var q privacy.LogQuery
+	if v := r.URL.Query().Get("before"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			return q, httpx.Errorf(http.StatusBadRequest, "before must be the seq of an entry (a whole number from 1)")
+		}
+		q.Before = n
+	}
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return q, httpx.Errorf(http.StatusBadRequest, "limit must be a whole number from 1 to 1000")
+		}
+		q.Limit = n
+	}
+	return q, nil
 }
 
 func (a *API) myAccessLog(w http.ResponseWriter, r *http.Request) error {
-	s := httpx.Session(r).Subject
-	events, err := a.d.Privacy.AccessLog(r.Context(), s, s.PatientID, httpx.Origin(r))
+	q, err := logQuery(r)
 	if err != nil {
 		return err
 	}
-	return httpx.WriteJSON(w, http.StatusOK, events)
+	page, err := a.d.Privacy.MyAccessLogPage(r.Context(), httpx.Session(r).Subject, q, httpx.Origin(r))
+	if err != nil {
+		return err
+	}
+	return httpx.WriteJSON(w, http.StatusOK, page.Events)
 }
 
 func (a *API) accessLog(w http.ResponseWriter, r *http.Request) error {
-	events, err := a.d.Privacy.AccessLog(r.Context(), httpx.Session(r).Subject, r.PathValue("id"), httpx.Origin(r))
+	q, err := logQuery(r)
 	if err != nil {
 		return err
 	}
-	return httpx.WriteJSON(w, http.StatusOK, events)
+	page, err := a.d.Privacy.AccessLogPage(r.Context(), httpx.Session(r).Subject, r.PathValue("id"), q, httpx.Origin(r))
+	if err != nil {
+		return err
+	}
+	return httpx.WriteJSON(w, http.StatusOK, page.Events)
 }
 
 func (a *API) reportAccess(w http.ResponseWriter, r *http.Request) error {
@@ -58,8 +92,28 @@ func (a *API) reviews(w http.ResponseWriter, r *http.Request) error {
 	return httpx.WriteJSON(w, http.StatusOK, rs)
 }
 
+// resolveRequest is the privacy officer's finding on a report, and their note to the patient.
+// The body is optional: without one the report is closed with no finding, as clients written
+// before findings do.
+type resolveRequest struct {
+	Outcome string `json:"outcome"` // justified or unjustified
+	Note    string `json:"note"`    // to the patient, beside the entry they reported
+}
+
 func (a *API) resolve(w http.ResponseWriter, r *http.Request) error {
-	if err := a.d.Privacy.Resolve(r.Context(), httpx.Session(r).Subject, r.PathValue("id"), httpx.Origin(r)); err != nil {
+	var req resolveRequest
+	body, err := io.ReadAll(r.Body) // already read whole and bounded (httpx.LimitBody)
+	if err != nil {
+		return httpx.Errorf(http.StatusBadRequest, "the request body could not be read")
+	}
+	if len(bytes.TrimSpace(body)) > 0 {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if err := httpx.DecodeJSON(r, &req); err != nil {
+			return err
+		}
+	}
+	c := privacy.Closing{Outcome: req.Outcome, Note: req.Note}
+	if err := a.d.Privacy.Resolve(r.Context(), httpx.Session(r).Subject, r.PathValue("id"), c, httpx.Origin(r)); err != nil {
 		return err
 	}
 	return httpx.WriteJSON(w, http.StatusOK, okResponse{true})
@@ -70,8 +124,9 @@ func (a *API) searchTrail(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.DecodeJSON(r, &req); err != nil {
 		return err
 	}
-	es, err := a.d.Privacy.SearchTrail(r.Context(), httpx.Session(r).Subject, privacy.Filter{PatientID: req.PatientID, ActorID: req.ActorID,
-		Action: req.Action, Outcome: req.Outcome, From: req.From, To: req.To, Limit: req.Limit}, httpx.Origin(r))
+	es, err := a.d.Privacy.SearchTrail(r.Context(), httpx.Session(r).Subject, privacy.TrailQuery{PatientName: req.PatientName,
+		Filter: privacy.Filter{PatientID: req.PatientID, ActorID: req.ActorID, Action: req.Action, Outcome: req.Outcome,
+			From: req.From, To: req.To, Limit: req.Limit}}, httpx.Origin(r))
 	if err != nil {
 		return err
 	}
@@ -86,8 +141,8 @@ func (a *API) auditEventsNDJSON(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.DecodeJSON(r, &req); err != nil {
 		return err
 	}
-	nd, err := a.d.Privacy.ExportTrail(r.Context(), httpx.Session(r).Subject, privacy.Filter{PatientID: req.PatientID, ActorID: req.ActorID,
-		Action: req.Action, Outcome: req.Outcome, From: req.From, To: req.To, Limit: req.Limit}, httpx.Origin(r))
+	nd, err := a.d.Privacy.ExportTrail(r.Context(), httpx.Session(r).Subject, privacy.TrailQuery{PatientName: req.PatientName, Filter: privacy.Filter{PatientID: req.PatientID, ActorID: req.ActorID,
+		Action: req.Action, Outcome: req.Outcome, From: req.From, To: req.To, Limit: req.Limit}}, httpx.Origin(r))
 	if err != nil {
 		return err
 	}

@@ -34,11 +34,13 @@ type Route struct {
 	// Public routes need no session; they declare `security: []` in the OpenAPI document.
 	Public bool
 	// Stage is the session stage the route needs (StageFull unless set). Ignored if Public.
-	Stage    identity.Stage
-	Request  any // a value of the request body type, for the schema; nil if none
-	Response any // a value of the response body type
-	Status   int // the success status, 200 unless set
-	Query    []Param
+	Stage   identity.Stage
+	Request any // a value of the request body type, for the schema; nil if none
+	// RequestOptional: the body may be left out (the document says so).
+	RequestOptional bool
+	Response        any // a value of the response body type
+	Status          int // the success status, 200 unless set
+	Query           []Param
 	// Act is the policy action the route performs when the caller's right can be decided before
 	// the body is read (administrative routes, and PHI routes that take a body): the guard asks
 	// the door first, so a refusal is decided and audited whatever the body holds.
@@ -173,8 +175,8 @@ func (a *API) table() []Route {
 			Stage: identity.StageSecondFactor, Request: codeRequest{}, Response: stageResponse{}, Handler: a.verifyTOTP},
 		{Method: "GET", Path: "/auth/totp/enrolment", OperationID: "beginTOTPEnrolment", Summary: "Get the TOTP secret to enrol (QR code as PNG data URL): while enrolling, or signed in after a step-up", Tag: "totp",
 			Stage: stageAny, Response: enrolmentResponse{}, Handler: a.beginEnrolment},
-		{Method: "POST", Path: "/auth/totp/enrolment", OperationID: "confirmTOTPEnrolment", Summary: "Confirm TOTP enrolment with a code", Tag: "totp",
-			Stage: stageAny, Request: codeRequest{}, Response: stageResponse{}, Handler: a.confirmEnrolment},
+		{Method: "POST", Path: "/auth/totp/enrolment", OperationID: "confirmTOTPEnrolment", Summary: "Confirm TOTP enrolment with a code; the account's first second factor comes with its ten recovery codes, in this answer only", Tag: "totp",
+			Stage: stageAny, Request: codeRequest{}, Response: enrolledResponse{}, Handler: a.confirmEnrolment},
 		{Method: "POST", Path: "/auth/logout", OperationID: "logout", Summary: "End the session", Tag: "auth",
 			Stage: stageAny, Response: okResponse{}, Handler: a.logout},
 		{Method: "POST", Path: "/auth/step-up", OperationID: "stepUp", Summary: "Confirm a second factor again (TOTP or recovery code) before a sensitive act", Tag: "auth",
@@ -204,8 +206,8 @@ func (a *API) table() []Route {
 			Response: []identity.Passkey{}, Handler: a.listPasskeys},
 		{Method: "POST", Path: "/passkeys/options", OperationID: "beginPasskeyRegistration", Summary: "Start adding a passkey (while enrolling, or after a recent step-up): WebAuthn creation options", Tag: "passkeys",
 			Stage: stageAny, Response: identity.PasskeyOptions{}, Handler: a.beginPasskeyRegistration},
-		{Method: "POST", Path: "/passkeys", OperationID: "registerPasskey", Summary: "Finish adding a passkey with the authenticator's attestation and a name", Tag: "passkeys",
-			Stage: stageAny, Request: passkeyFinishRequest{}, Response: stageResponse{}, Status: http.StatusCreated, Handler: a.registerPasskey},
+		{Method: "POST", Path: "/passkeys", OperationID: "registerPasskey", Summary: "Finish adding a passkey with the authenticator's attestation and a name; the account's first second factor comes with its ten recovery codes, in this answer only", Tag: "passkeys",
+			Stage: stageAny, Request: passkeyFinishRequest{}, Response: enrolledResponse{}, Status: http.StatusCreated, Handler: a.registerPasskey},
 		{Method: "PATCH", Path: "/passkeys/{id}", OperationID: "renamePasskey", Summary: "Rename one of the caller's passkeys", Tag: "passkeys",
 			Query: []Param{{Name: "id", In: "path", Required: true, Description: "credential ID (base64url)"}}, Request: passkeyRenameRequest{}, Response: okResponse{}, Handler: a.renamePasskey},
 		{Method: "DELETE", Path: "/passkeys/{id}", OperationID: "removePasskey", Summary: "Remove one of the caller's passkeys (needs a recent step-up; not the last second factor)", Tag: "passkeys",
@@ -227,6 +229,10 @@ func (a *API) table() []Route {
 			Query: []Param{{Name: "id", In: "path", Required: true, Description: "session handle from listSessions"}}, Response: okResponse{}, Handler: a.revokeSession},
 		{Method: "POST", Path: "/admin/staff/{id}/disable", OperationID: "disableStaff", Summary: "Disable a staff account and end all its sessions", Tag: "admin",
 			Query: []Param{{Name: "id", In: "path", Required: true, Description: "account identifier"}}, Response: okResponse{}, Act: "account.disable", Handler: a.disableStaff},
+		{Method: "POST", Path: "/admin/staff/{id}/enable", OperationID: "enableStaff", Summary: "Let a disabled staff account sign in again (needs a recent step-up); no session comes back", Tag: "admin",
+			Query: []Param{{Name: "id", In: "path", Required: true, Description: "account identifier"}}, Response: okResponse{}, Act: "account.enable", Handler: a.enableStaff},
+		{Method: "POST", Path: "/admin/staff/{id}/invitation", OperationID: "resendStaffInvitation", Summary: "Send a staff member who has not activated their account a new invitation link (needs a recent step-up); the earlier link stops working; e-mailed, or returned once", Tag: "admin",
+			Status: http.StatusCreated, Query: []Param{{Name: "id", In: "path", Required: true, Description: "account identifier"}}, Response: linkResponse{}, Act: "account.invite-resend", Handler: a.resendStaffInvitation},
 		{Method: "PUT", Path: "/admin/staff/{id}/role", OperationID: "changeStaffRole", Summary: "Give a staff member another role (needs a recent step-up); their sessions end", Tag: "admin",
 			Query: []Param{{Name: "id", In: "path", Required: true, Description: "account identifier"}}, Request: roleRequest{}, Response: okResponse{}, Act: "account.role-change", Handler: a.changeStaffRole},
 		{Method: "POST", Path: "/admin/staff/{id}/password-reset", OperationID: "resetStaffPassword", Summary: "Issue a staff member a password-reset link (needs a recent step-up); e-mailed, or returned once", Tag: "password-resets",
@@ -258,16 +264,17 @@ func (a *API) table() []Route {
 		{Method: "GET", Path: "/me/record", OperationID: "getMyRecord", Summary: "The signed-in patient's own record", Tag: "clinical",
 			Response: clinical.Record{}, Handler: a.myRecord},
 
-		{Method: "GET", Path: "/me/access-log", OperationID: "getMyAccessLog", Summary: "Who opened the signed-in patient's record, when, what and why", Tag: "privacy",
-			Response: []privacy.AccessEvent{}, Handler: a.myAccessLog},
+		{Method: "GET", Path: "/me/access-log", OperationID: "getMyAccessLog", Summary: "Who opened the signed-in patient's record, when, what and why, newest first; one item per audit entry",
+			Tag: "privacy", Query: logPaging, Response: []privacy.AccessEvent{}, Handler: a.myAccessLog},
 		{Method: "POST", Path: "/me/access-log/{seq}/report", OperationID: "reportAccess", Summary: "Report an access the patient does not recognise", Tag: "privacy",
 			Query: []Param{{Name: "seq", In: "path", Required: true, Description: "audit entry index"}}, Response: okResponse{}, Status: http.StatusCreated, Handler: a.reportAccess},
 		{Method: "GET", Path: "/patients/{id}/access-log", OperationID: "getAccessLog", Summary: "A patient's access log (privacy officer)", Tag: "privacy",
-			Query: []Param{{Name: "id", In: "path", Required: true, Description: "patient identifier"}}, Response: []privacy.AccessEvent{}, Handler: a.accessLog},
+			Query: append([]Param{{Name: "id", In: "path", Required: true, Description: "patient identifier"}}, logPaging...), Response: []privacy.AccessEvent{}, Handler: a.accessLog},
 		{Method: "GET", Path: "/audit/reviews", OperationID: "listAuditReviews", Summary: "Reports waiting for the privacy officer", Tag: "privacy",
 			Response: []privacy.Review{}, Handler: a.reviews},
-		{Method: "POST", Path: "/audit/reviews/{id}/resolve", OperationID: "resolveAuditReview", Summary: "Close a report", Tag: "privacy",
-			Query: []Param{{Name: "id", In: "path", Required: true, Description: "review identifier"}}, Response: okResponse{}, Handler: a.resolve},
+		{Method: "POST", Path: "/audit/reviews/{id}/resolve", OperationID: "resolveAuditReview", Summary: "Close a report with a finding (justified or unjustified) and a note the patient reads; without a body, close it with no finding",
+			Tag: "privacy", Query: []Param{{Name: "id", In: "path", Required: true, Description: "review identifier"}}, Request: resolveRequest{}, RequestOptional: true,
+			Response: okResponse{}, Handler: a.resolve},
 		{Method: "POST", Path: "/audit/search", OperationID: "searchAuditTrail", Summary: "Search the audit trail (privacy officer)", Tag: "privacy",
 			Request: auditSearchRequest{}, Response: []privacy.Entry{}, Act: "audit.review", Handler: a.searchTrail},
 		{Method: "GET", Path: "/audit/alerts", OperationID: "listSecurityAlerts", Summary: "Recent security alerts from the detectors (privacy officer)", Tag: "privacy",
@@ -284,6 +291,12 @@ func (a *API) table() []Route {
 		{Method: "GET", Path: "/audit/key", OperationID: "getAuditKey", Summary: "The audit checkpoint verifier key (note format)", Tag: "audit",
 			Public: true, Response: "", Handler: a.auditKey},
 	}
+}
+
+// logPaging are an access log's paging parameters; without them the answer is the newest 200.
+var logPaging = []Param{
+	{Name: "before", In: "query", Description: "only entries older than this seq (the last seq of the previous page)"},
+	{Name: "limit", In: "query", Description: "at most this many items, 1 to 1000 (default 200)"},
 }
 
 // stageAny marks a route any session may call, whatever its stage (logout).

@@ -150,3 +150,52 @@ func TestAppendsWithCancelledCallers(t *testing.T) {
 		}
 	})
 }
+
+// TestSearchPagesAndMatchesAnyPatient: Before pages back from an index without gaps or
+// repeats, and PatientIDs matches any of the patients named (a name can name several).
+func TestSearchPagesAndMatchesAnyPatient(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
+		fill(t, db, 10)
+		ctx := context.Background()
+		var seen []int64
+		for before := int64(0); ; {
+			page, err := audit.Search(ctx, db, audit.Filter{Before: before, Limit: 3})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page) == 0 {
+				break
+			}
+			for _, e := range page {
+				seen = append(seen, e.Seq)
+			}
+			before = page[len(page)-1].Seq
+		}
+		if len(seen) != 10 || seen[0] != 10 || seen[9] != 1 {
+			t.Fatalf("paging saw %v, want 10 down to 1", seen)
+		}
+		for i := 1; i < len(seen); i++ {
+			if seen[i] != seen[i-1]-1 {
+				t.Fatalf("paging skipped or repeated: %v", seen)
+			}
+		}
+		for _, tc := range []struct {
+			f    audit.Filter
+			want int
+		}{
+			{audit.Filter{PatientIDs: []string{"pat-1", "pat-4", "pat-nobody"}}, 2},
+			{audit.Filter{PatientIDs: []string{"pat-1", "pat-4"}, ActorID: "acct-1"}, 2},
+			{audit.Filter{PatientIDs: []string{"pat-1", "pat-4"}, ActorID: "acct-2"}, 0},
+			{audit.Filter{PatientIDs: []string{"pat-1"}, PatientID: "pat-4"}, 0},
+			{audit.Filter{PatientIDs: []string{"pat-1", "pat-4"}, Before: 5}, 1},
+		} {
+			es, err := audit.Search(ctx, db, tc.f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(es) != tc.want {
+				t.Errorf("Search(%+v) = %d entries, want %d", tc.f, len(es), tc.want)
+			}
+		}
+	})
+}

@@ -13,11 +13,17 @@ import (
 // Filter selects entries. Empty fields match everything.
 type Filter struct {
 	PatientID string
-	ActorID   string
-	Action    string
-	Outcome   string
-	From, To  time.Time // recorded at or after From, before To
-	Limit     int       // newest first; at most 1000, default 200
+	// PatientIDs matches entries about any one of these patients (as well as PatientID, if
+	// set): a name the privacy officer typed can name more than one patient. An empty list
+	// matches everything; a caller that found no patient must not search at all.
+	PatientIDs []string
+	ActorID    string
+	Action     string
+	Outcome    string
+	From, To   time.Time // recorded at or after From, before To
+	// Before pages back through the log: only entries with a smaller index. Zero is the end.
+	Before int64
+	Limit  int // newest first; at most 1000, default 200
 }
 
 // Search returns the entries matching f, newest first. It decides nothing: callers ask the
@@ -31,6 +37,14 @@ func Search(ctx context.Context, db *store.DB, f Filter) ([]Entry, error) {
 	}
 	if f.PatientID != "" {
 		add("patient_id = ?", f.PatientID)
+	}
+	if len(f.PatientIDs) > 0 {
+		marks := make([]string, len(f.PatientIDs))
+		for i, id := range f.PatientIDs {
+			args = append(args, id)
+			marks[i] = "$" + strconv.Itoa(len(args))
+		}
+		where = append(where, "patient_id IN ("+strings.Join(marks, ", ")+")")
 	}
 	if f.ActorID != "" {
 		add("actor_id = ?", f.ActorID)
@@ -46,6 +60,9 @@ func Search(ctx context.Context, db *store.DB, f Filter) ([]Entry, error) {
 	}
 	if !f.To.IsZero() {
 		add("recorded_at < ?", f.To.UnixNano())
+	}
+	if f.Before > 0 {
+		add("seq < ?", f.Before)
 	}
 	limit := f.Limit
 	if limit <= 0 || limit > 1000 {

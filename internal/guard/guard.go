@@ -14,6 +14,7 @@ package guard
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"haven/internal/access"
@@ -59,7 +60,13 @@ type Door struct {
 	policy Decider
 	log    Appender
 	now    func() time.Time
+	// written counts the entries this door appended, so a test can tell that every entry in
+	// the log came through the door and none was appended around it.
+	written atomic.Int64
 }
+
+// Written is how many entries this door has appended since it was built.
+func (d *Door) Written() int64 { return d.written.Load() }
 
 // New returns the door over a policy and a log; now tells the time (a fake clock in tests).
 func New(policy Decider, log Appender, now func() time.Time) *Door {
@@ -101,6 +108,16 @@ func (d *Door) decide(ctx context.Context, act Act) (access.Decision, error) {
 		return dec, ErrForbidden
 	}
 	return dec, nil
+}
+
+// Refuse records act as refused for reason, without asking the policy, and returns
+// ErrForbidden: for a request that names nothing the policy could allow (a staff member asking
+// for "my record", which they have none of).
+func (d *Door) Refuse(ctx context.Context, act Act, reason string) error {
+	if err := d.append(ctx, d.entry(act, audit.Deny, reason)); err != nil {
+		return err
+	}
+	return ErrForbidden
 }
 
 func (d *Door) fresh(act Act) bool {
@@ -237,5 +254,6 @@ func (d *Door) appendAll(ctx context.Context, es []audit.Entry) error {
 	if err := d.log.AppendAll(ctx, es); err != nil {
 		return fault.Wrap(fault.Unavailable, ErrUnrecorded.Message, errors.Join(ErrUnrecorded, err))
 	}
+	d.written.Add(int64(len(es)))
 	return nil
 }

@@ -42,6 +42,13 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// SetHeader copies e.Header onto w's header, for a renderer that answers with e's message.
+func (e *Error) SetHeader(w http.ResponseWriter) {
+	for k, v := range e.Header {
+		w.Header()[k] = v
+	}
+}
+
 // Errorf returns an Error with status and a safe message.
 func Errorf(status int, message string) *Error { return &Error{Status: status, Message: message} }
 
@@ -58,31 +65,26 @@ type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
 // ErrorWriter renders an error for the client: JSON for the API, a page for the UI.
 type ErrorWriter func(w http.ResponseWriter, r *http.Request, e *Error)
 
-// Adapt turns h into an http.Handler that logs failures and renders them with render.
+// Adapt turns h into an http.Handler that renders the error h returns with render, and gives
+// it to the request's log line (LogRequests). An error below 400 (the UI's redirects) is an
+// answer, not a failure. An error that is the request's own cancellation (its client went
+// away) is not answered at all: there is no one to answer.
 func Adapt(log *slog.Logger, render ErrorWriter, h HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		err := h(w, r)
 		if err == nil {
 			return
 		}
+		if clientGone(r, err) {
+			noteGone(r)
+			return
+		}
 		var he *Error
 		if !errors.As(FromDomain(err), &he) {
 			he = &Error{Status: http.StatusInternalServerError, Message: "something went wrong; try again later", Err: err}
 		}
-		for k, vs := range he.Header {
-			w.Header()[k] = vs
-		}
-		level := slog.LevelInfo
-		if he.Status >= 500 {
-			level = slog.LevelError
-		}
-		// The cause may be wrapped domain errors; Haven's errors carry identifiers, never PHI.
-		log.LogAttrs(r.Context(), level, "request failed", slog.String("request_id", RequestID(r)),
-			slog.String("method", r.Method), slog.String("route", r.Pattern), slog.Int("status", he.Status),
-			slog.String("error", he.Error()))
-		for k, v := range he.Header {
-			w.Header()[k] = v
-		}
+		noteFailure(log, r, he)
+		he.SetHeader(w)
 		render(w, r, he)
 	})
 }
@@ -183,6 +185,7 @@ type ctxKey int
 const (
 	requestIDKey ctxKey = iota
 	sessionKey
+	requestLogKey
 )
 
 // RequestID returns the request's identifier.
@@ -260,9 +263,13 @@ func WithSession(ids *identity.Service, log *slog.Logger, next http.Handler) htt
 			r = r.WithContext(context.WithValue(r.Context(), sessionKey, sess))
 		case errors.Is(err, identity.ErrNoSession), errors.Is(err, identity.ErrSessionExpired):
 			ClearSession(w)
+		case clientGone(r, err):
+			noteGone(r)
+			return
 		default:
-			log.Error("session lookup failed", "request_id", RequestID(r), "error", err.Error())
-			JSONError(w, r, Errorf(http.StatusServiceUnavailable, "the service is unavailable; try again later"))
+			e := &Error{Status: http.StatusServiceUnavailable, Message: "the service is unavailable; try again later", Err: fmt.Errorf("session lookup: %w", err)}
+			noteFailure(log, r, e)
+			JSONError(w, r, e)
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"haven/internal/access"
-	"haven/internal/audit"
 	"haven/internal/guard"
 	"haven/internal/keys"
 	"haven/internal/store"
@@ -118,7 +117,7 @@ func ValidEmail(e string) bool {
 }
 
 // createAccount inserts an invited account and its single-use invitation through q.
-func (s *Service) createAccount(ctx context.Context, q store.Execer, by access.Subject, role access.Role, email, name, patientID string) (id, token string, err error) {
+func (s *Service) createAccount(ctx context.Context, q store.Execer, by access.Subject, id string, role access.Role, email, name, patientID string) (string, string, error) {
 	if !ValidEmail(email) {
 		return "", "", invalid("enter a valid e-mail address")
 	}
@@ -126,7 +125,6 @@ func (s *Service) createAccount(ctx context.Context, q store.Execer, by access.S
 	if err != nil {
 		return "", "", invalid("enter a valid e-mail address")
 	}
-	id = NewID()
 	var emailCT, nameCT []byte
 	var pid any
 	if role == access.Patient {
@@ -166,21 +164,26 @@ func (s *Service) InviteWorkforce(ctx context.Context, by access.Subject, role a
 	if !role.Valid() || !role.Workforce() {
 		return "", Link{}, invalid("choose a staff role")
 	}
-	id, token, err := s.createAccount(ctx, s.db, by, role, email, name, "")
+	id := NewID()
+	var link Link
+	err := s.act(ctx, by, access.InviteStaff, id, string(role), o, func(ctx context.Context) error {
+		_, token, err := s.createAccount(ctx, s.db, by, id, role, email, name, "")
+		if err != nil {
+			return err
+		}
+		link, err = s.DeliverInvite(ctx, by, id, strings.TrimSpace(email), token, o)
+		return err
+	})
 	if err != nil {
 		return "", Link{}, err
 	}
-	if err := s.record(ctx, by, "account.invite", id, audit.Success, string(role), o); err != nil {
-		return "", Link{}, err
-	}
-	link, err := s.DeliverInvite(ctx, by, id, strings.TrimSpace(email), token, o)
-	return id, link, err
+	return id, link, nil
 }
 
 // CreatePatientAccount creates an invited account for a patient record, through q (the
 // transaction that registers the patient), and returns the single-use activation token.
 func (s *Service) CreatePatientAccount(ctx context.Context, q store.Execer, by access.Subject, patientID, email string) (string, string, error) {
-	return s.createAccount(ctx, q, by, access.Patient, email, "", patientID)
+	return s.createAccount(ctx, q, by, NewID(), access.Patient, email, "", patientID)
 }
 
 // record appends an account or authentication event through the door, which builds every
@@ -189,6 +192,13 @@ func (s *Service) record(ctx context.Context, by access.Subject, action, account
 	return s.door.Record(ctx, guard.Event{By: by, Action: action,
 		Resource: access.Resource{Type: "Account", ID: accountID, PatientID: by.PatientID},
 		Outcome:  outcome, Reason: reason, Origin: o})
+}
+
+// act passes an administrative act on an account through the door and runs it once its entry,
+// with detail (identifiers and fixed words only), is durable: a change is never made unrecorded.
+func (s *Service) act(ctx context.Context, by access.Subject, a access.Action, accountID, detail string, o Origin, run func(context.Context) error) error {
+	return guard.Run(ctx, s.door, guard.Act{By: by, Action: a, Resource: access.Resource{Type: "Account", ID: accountID},
+		Origin: o, Detail: detail}, run)
 }
 
 // admit passes an administrative act on an account through the door: the policy decides and
@@ -263,23 +273,8 @@ func (s *Service) ChangeRole(ctx context.Context, by access.Subject, accountID s
 		return invalid("another administrator must change your role")
 	}
 	var from access.Role
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, `SELECT role FROM accounts WHERE id = $1`, accountID).Scan(&from); err != nil {
-			return err
-		}
-		if from == access.Patient {
-			return sql.ErrNoRows
-		}
-		if from == role {
-			return nil
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET role = $1 WHERE id = $2`, string(role), accountID); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, deleteSessionsOf, accountID)
-		return err
-	})
-	if errors.Is(err, sql.ErrNoRows) {
+	err := s.db.QueryRowContext(ctx, `SELECT role FROM accounts WHERE id = $1`, accountID).Scan(&from)
+	if errors.Is(err, sql.ErrNoRows) || from == access.Patient {
 		return invalid("no staff account has this identifier")
 	}
 	if err != nil {
@@ -288,7 +283,20 @@ func (s *Service) ChangeRole(ctx context.Context, by access.Subject, accountID s
 	if from == role {
 		return nil
 	}
-	if err := s.record(ctx, by, "account.role-change", accountID, audit.Success, string(from)+"->"+string(role), o); err != nil {
+	// The entry, with the change it makes, is durable before the change: the role and the
+	// end of the account's sessions move together in one transaction after it.
+	err = s.act(ctx, by, access.ChangeRole, accountID, string(from)+"->"+string(role), o, func(ctx context.Context) error {
+		return s.db.InTx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, `UPDATE accounts SET role = $1 WHERE id = $2 AND role <> 'patient'`, string(role), accountID); err != nil {
+				return fmt.Errorf("identity: change role: %w", err)
+			}
+			if _, err := tx.ExecContext(ctx, deleteSessionsOf, accountID); err != nil {
+				return fmt.Errorf("identity: change role: %w", err)
+			}
+			return nil
+		})
+	})
+	if err != nil {
 		return err
 	}
 	return s.notifyAccount(ctx, accountID, noticeRoleChanged, o)

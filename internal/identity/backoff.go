@@ -7,14 +7,15 @@ import (
 
 // Backoff policy for one account (known or not, so that lockouts reveal nothing).
 const (
-	freeFailures   = 5                // failures before any delay
+	freeFailures   = 5                // failures let through before the next attempt must wait
 	maxBackoff     = 15 * time.Minute // the longest wait between attempts
 	disableAfter   = 100              // consecutive failures that disable the password
 	backoffEntries = 100_000          // bound on remembered accounts
 )
 
-// backoff delays sign-in attempts on an account exponentially after repeated failures:
-// 1 s after the 6th, doubling to at most 15 minutes. It is keyed by the attempted address's
+// backoff delays sign-in attempts on an account exponentially after repeated failures: freeFailures
+// go through, then each failure makes the next attempt wait, 1 s after the 5th, doubling with
+// each further failure to at most 15 minutes. It is keyed by the attempted address's
 // blind-index prefix, so unknown and known accounts are delayed alike.
 type backoff struct {
 	mu    sync.Mutex
@@ -55,8 +56,8 @@ func (b *backoff) fail(key string, now time.Time) {
 		b.state[key] = f
 	}
 	f.count++
-	if f.count > freeFailures {
-		d := time.Second << min(f.count-freeFailures-1, 10)
+	if f.count >= freeFailures {
+		d := time.Second << min(f.count-freeFailures, 10)
 		f.until = now.Add(min(d, maxBackoff))
 	}
 }

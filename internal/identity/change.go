@@ -4,13 +4,14 @@ import (
 	"context"
 	"fmt"
 
+	"haven/internal/access"
 	"haven/internal/audit"
 )
 
 // ChangePassword replaces the caller's password. It needs the current password and a recent
 // second factor, and ends every other session of the account (the current one survives).
 func (s *Service) ChangePassword(ctx context.Context, sess *Session, current, next string, o Origin) error {
-	if err := s.RequireStepUp(sess); err != nil {
+	if err := s.admit(ctx, sess.Subject, access.ChangePassword, sess.Subject.AccountID, o); err != nil {
 		return err
 	}
 	acct, err := s.accountByID(ctx, sess.Subject.AccountID)

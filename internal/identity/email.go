@@ -50,11 +50,11 @@ var emailLink = linkKind{"/email/confirm", "Confirm your new Haven e-mail addres
 // ChangeEmail moves the caller's account to another e-mail address, at once without e-mail or
 // once the link sent there is opened (ConfirmEmailChange). It needs a recent step-up.
 func (s *Service) ChangeEmail(ctx context.Context, sess *Session, email string, o Origin) (EmailChange, error) {
-	if err := s.RequireStepUp(sess); err != nil {
-		return "", err
-	}
 	if sess.Subject.Role == access.Patient {
 		return "", invalid("your e-mail address is on your record; ask your clinic to change it")
+	}
+	if err := s.admit(ctx, sess.Subject, access.ChangeEmail, sess.Subject.AccountID, o); err != nil {
+		return "", err
 	}
 	email = strings.TrimSpace(email)
 	if !ValidEmail(email) {

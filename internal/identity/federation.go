@@ -95,8 +95,8 @@ func (s *Service) BeginFederatedSignIn(ctx context.Context, o Origin) (redirectU
 	if s.oidc == nil {
 		return "", "", ErrFederationOff
 	}
-	if !s.throttle.allow("addr:"+o.Addr, s.now()) {
-		return "", "", ErrThrottled
+	if wait := s.throttle.take("addr:"+o.Addr, s.now()); wait > 0 {
+		return "", "", throttled(wait)
 	}
 	binding, _ = newToken()
 	state := derive(binding, labelState)
@@ -145,8 +145,8 @@ func (s *Service) FinishFederatedSignIn(ctx context.Context, a FederatedAnswer, 
 		}
 		return fail(reason, fmt.Errorf("%w (%s)", ErrFederationRefused, reason))
 	}
-	if !s.throttle.allow("addr:"+o.Addr, s.now()) {
-		return fail(reasonThrottled, ErrThrottled)
+	if wait := s.throttle.take("addr:"+o.Addr, s.now()); wait > 0 {
+		return fail(reasonThrottled, throttled(wait))
 	}
 	if len(a.State) > 100 || len(a.Binding) > 100 || len(a.Code) > 2048 || len(a.Error) > 100 {
 		return refuse(reasonMalformed, nil)

@@ -25,23 +25,24 @@ import (
 	"sync"
 	"time"
 
-	"github.com/go-webauthn/webauthn/webauthn"
-
 	"haven/internal/access"
 	"haven/internal/audit"
 	"haven/internal/fault"
 	"haven/internal/guard"
 	"haven/internal/identity/oidc"
+	"haven/internal/identity/passkey"
 	"haven/internal/identity/password"
 	"haven/internal/keys"
 	"haven/internal/store"
 )
 
-// Errors. Their text is safe to show: none says whether an account exists.
+// Errors. Their text is safe to show: none says whether an account exists. ErrThrottled is never
+// returned alone: it is the cause inside a *fault.Error of kind fault.Throttled that says how
+// long to wait (errors.Is still finds it).
 var (
 	ErrInvalidCredentials = fault.New(fault.Unauthenticated, "the e-mail address or password is not correct")
 	ErrInvalidCode        = fault.New(fault.Unauthenticated, "the code is not correct or was already used")
-	ErrThrottled          = fault.New(fault.Throttled, "too many attempts; wait a minute and try again")
+	ErrThrottled          = fault.New(fault.Throttled, "too many attempts; wait and try again")
 	ErrNoSession          = fault.New(fault.Unauthenticated, "not signed in")
 	ErrSessionExpired     = fault.New(fault.Unauthenticated, "your session has ended; please sign in again")
 	ErrWrongStage         = fault.New(fault.Forbidden, "finish signing in first")
@@ -152,15 +153,18 @@ type Service struct {
 	// flood someone's inbox.
 	resetMail  *throttle
 	background sync.WaitGroup
-	rp         *webauthn.WebAuthn // nil when passkeys are off
-	oidc       *oidc.Client       // nil when federated sign-in is off
+	rp         *passkey.RelyingParty // nil when passkeys are off
+	oidc       *oidc.Client          // nil when federated sign-in is off
+	// later runs work after an answer (afterAnswer): runBackground, or in a test, a queue the
+	// test runs when it chooses.
+	later func(work func())
 }
 
 // New builds the identity service.
 func New(cfg Config, db *store.DB, dir Directory, door *guard.Door, now func() time.Time) (*Service, error) {
 	rp, err := newRelyingParty(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("identity: passkey relying party: %w", err)
+		return nil, fmt.Errorf("identity: %w", err)
 	}
 	var rpOIDC *oidc.Client
 	if cfg.OIDC.Issuer != "" {
@@ -168,7 +172,7 @@ func New(cfg Config, db *store.DB, dir Directory, door *guard.Door, now func() t
 			return nil, fmt.Errorf("identity: %w", err)
 		}
 	}
-	return &Service{
+	s := &Service{
 		cfg: cfg, db: db, dir: dir, door: door, now: now,
 		hasher:    password.NewHasher(cfg.PasswordParams, cfg.HashConcurrency),
 		throttle:  newThrottle(cfg.AttemptsPerMinute, time.Minute),
@@ -176,7 +180,18 @@ func New(cfg Config, db *store.DB, dir Directory, door *guard.Door, now func() t
 		resetMail: newThrottle(3, time.Hour),
 		rp:        rp,
 		oidc:      rpOIDC,
-	}, nil
+	}
+	s.later = s.runBackground
+	return s, nil
+}
+
+// runBackground runs work in a goroutine that Wait waits for.
+func (s *Service) runBackground(work func()) {
+	s.background.Add(1)
+	go func() {
+		defer s.background.Done()
+		work()
+	}()
 }
 
 // Account is an account as the workforce directory shows it. Name and Email are empty for

@@ -10,6 +10,7 @@ import (
 
 	"haven/internal/access"
 	"haven/internal/audit"
+	"haven/internal/fault"
 	"haven/internal/mail"
 )
 
@@ -88,6 +89,63 @@ func (s *Service) DeliverInvite(ctx context.Context, by access.Subject, accountI
 		return Link{}, err
 	}
 	return link, nil
+}
+
+// ErrNotInvited refuses to re-send the invitation of an account that has been activated (or
+// disabled): its owner needs a password reset, or to be enabled, instead.
+var ErrNotInvited = fault.New(fault.Conflict, "this person has already activated their account: reset their password instead")
+
+// deleteUnusedInvites voids every invitation link of an account that has not been used.
+const deleteUnusedInvites = `DELETE FROM invites WHERE account_id = $1 AND used_at IS NULL`
+
+// ResendInvite issues a staff account that is still invited a new single-use invitation link,
+// for the full invitation lifetime, and delivers it as InviteWorkforce does: e-mailed to the
+// account's address, or returned to be shown once to the administrator. Every earlier link of
+// the account stops working, so a lost one found later opens nothing. The door decides
+// (access.ResendInvite, with step-up).
+func (s *Service) ResendInvite(ctx context.Context, by access.Subject, accountID string, o Origin) (Link, error) {
+	if err := s.admit(ctx, by, access.ResendInvite, accountID, o); err != nil {
+		return Link{}, err
+	}
+	acct, err := s.accountByID(ctx, accountID)
+	if errors.Is(err, ErrNoSession) || (err == nil && acct.Role == access.Patient) {
+		return Link{}, invalid("no staff account has this identifier")
+	}
+	if err != nil {
+		return Link{}, err
+	}
+	if acct.Status != StatusInvited {
+		return Link{}, ErrNotInvited
+	}
+	var link Link
+	err = s.act(ctx, by, access.ResendInvite, accountID, "", o, func(ctx context.Context) error {
+		token, hash := newToken()
+		err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+			// A write that changes nothing locks the row and checks the status again, so an
+			// activation racing this either finds its link gone or is seen here.
+			res, err := tx.ExecContext(ctx, `UPDATE accounts SET status = status WHERE id = $1 AND status = $2`, accountID, StatusInvited)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				return ErrNotInvited
+			}
+			if _, err := tx.ExecContext(ctx, deleteUnusedInvites, accountID); err != nil {
+				return err
+			}
+			_, err = tx.ExecContext(ctx, insertInvite, hash, accountID, by.AccountID, s.now().Add(s.cfg.InviteLifetime).UnixNano())
+			return err
+		})
+		if errors.Is(err, ErrNotInvited) {
+			return err
+		}
+		if err != nil {
+			return fmt.Errorf("identity: re-send invitation: %w", err)
+		}
+		link, err = s.DeliverInvite(ctx, by, accountID, acct.Email, token, o)
+		return err
+	})
+	return link, err
 }
 
 // MailOn reports whether Haven sends e-mail: links then go to their owners, and people can ask

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+	"time"
 
 	"haven/internal/access"
 	"haven/internal/audit"
@@ -29,7 +30,9 @@ const (
 
 // Login checks an e-mail address and password. On success it starts a session at the second
 // factor (or TOTP enrolment, for an account that has none yet) and returns its token and stage.
-// Every outcome is audited before it is returned; unknown and known accounts answer alike.
+// Every outcome is audited before it is returned. Unknown and known accounts answer alike, after
+// the same work: one password hash and one audit entry; a known account's failure is counted
+// after the answer (afterAnswer), so that its database write cannot be timed.
 func (s *Service) Login(ctx context.Context, email, pw string, o Origin) (string, Stage, error) {
 	email = strings.TrimSpace(email)
 	subject := access.Subject{}
@@ -52,8 +55,8 @@ func (s *Service) Login(ctx context.Context, email, pw string, o Origin) (string
 	// The audit log names the attempted account by a prefix of its blind index: enough to
 	// correlate attempts on one address, useless for recovering it.
 	attempted := "bidx:" + hex.EncodeToString(bidx[:8])
-	if !s.throttle.allow("addr:"+o.Addr, s.now()) || !s.throttle.allow("acct:"+attempted, s.now()) || s.backoff.wait(attempted, s.now()) > 0 {
-		return fail(nil, attempted, reasonThrottled, ErrThrottled)
+	if wait := s.signInWait(attempted, o); wait > 0 {
+		return fail(nil, attempted, reasonThrottled, throttled(wait))
 	}
 	pending, err := s.SetupPending(ctx)
 	if err != nil {
@@ -78,10 +81,11 @@ func (s *Service) Login(ctx context.Context, email, pw string, o Origin) (string
 	}
 	if !ok {
 		s.backoff.fail(attempted, s.now())
-		if err := s.countFailure(ctx, acct, o); err != nil {
-			return "", "", err
-		}
-		return fail(acct, acct.ID, reasonWrongPassword, ErrInvalidCredentials)
+		token, stage, err := fail(acct, acct.ID, reasonWrongPassword, ErrInvalidCredentials)
+		// Scheduled once the audit entry is written, so that the count does not even compete
+		// with it for the database.
+		s.afterAnswer(ctx, o, "count failed sign-in", func(ctx context.Context) error { return s.countFailure(ctx, acct, o) })
+		return token, stage, err
 	}
 	s.backoff.succeed(attempted)
 	if acct.Status != StatusActive {
@@ -105,6 +109,34 @@ func (s *Service) Login(ctx context.Context, email, pw string, o Origin) (string
 	return token, stage, nil
 }
 
+// signInWait records a sign-in attempt from o.Addr on the attempted account and returns how long
+// it must wait before it may try: for the source address's window, the account's window, or the
+// account's backoff after failures (zero if it may try now).
+func (s *Service) signInWait(attempted string, o Origin) time.Duration {
+	now := s.now()
+	if wait := s.throttle.take("addr:"+o.Addr, now); wait > 0 {
+		return wait
+	}
+	if wait := s.throttle.take("acct:"+attempted, now); wait > 0 {
+		return wait
+	}
+	return s.backoff.wait(attempted, now)
+}
+
+// afterAnswer runs work once the caller has its answer, so that work only some attempts need
+// (counting a known account's failure) adds nothing to the time they take to answer. It runs in
+// the background (Wait waits for it) under a context that outlives the request by at most a
+// minute; a failure is logged with the request's identifier, never an address.
+func (s *Service) afterAnswer(ctx context.Context, o Origin, what string, work func(context.Context) error) {
+	s.later(func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if err := work(ctx); err != nil && s.cfg.Log != nil {
+			s.cfg.Log.ErrorContext(ctx, what+" failed", "request_id", o.RequestID, "err", err)
+		}
+	})
+}
+
 // stageAfterPassword is where a correct password leaves a sign-in: at the second factor when
 // the account has one, at enrolment when it must get one, and fully signed in only for a patient
 // whose password is long enough to stand alone, where the organisation allows it.
@@ -121,22 +153,21 @@ func (s *Service) stageAfterPassword(ctx context.Context, acct *account, pw stri
 // accepts, at enrolment when policy requires a passkey it lacks, and "" when it has no second
 // factor at all.
 func (s *Service) factorStage(ctx context.Context, acct *account) (Stage, error) {
-	n, err := s.passkeyCount(ctx, acct.ID)
-	if err != nil {
-		return "", err
-	}
+	c, err := s.factorsOf(ctx, acct)
 	switch {
-	case s.passkeyRequired(acct.Role) && n == 0:
-		return StageEnrol, nil
-	case acct.HasTOTP || n > 0:
+	case err != nil:
+		return "", err
+	case c.usable():
 		return StageSecondFactor, nil
+	case c.PasskeyRequired:
+		return StageEnrol, nil
 	}
 	return "", nil
 }
 
 // stageWithoutFactor is where a correct password leaves an account with no second factor.
 func (s *Service) stageWithoutFactor(role access.Role, pw string) Stage {
-	if role == access.Patient && !s.cfg.RequirePatientMFA && password.Length(pw) >= password.MinLengthAlone {
+	if alone := s.FactorPolicy(role).PasswordAlone; alone > 0 && password.Length(pw) >= alone {
 		return StageFull
 	}
 	return StageEnrol
@@ -157,11 +188,11 @@ func (s *Service) VerifySecondFactor(ctx context.Context, sess *Session, code st
 	if s.passkeyRequired(sess.Subject.Role) {
 		return "", ErrPasskeyRequired
 	}
-	if !s.throttle.allow("totp:"+sess.Subject.AccountID, s.now()) {
+	if wait := s.throttle.take("totp:"+sess.Subject.AccountID, s.now()); wait > 0 {
 		if err := s.record(ctx, sess.Subject, "auth.second-factor", sess.Subject.AccountID, audit.Failure, reasonThrottled, o); err != nil {
 			return "", err
 		}
-		return "", ErrThrottled
+		return "", throttled(wait)
 	}
 	reason, err := s.checkSecondFactor(ctx, sess.Subject.AccountID, code)
 	if err != nil {
@@ -259,43 +290,74 @@ func (s *Service) BeginTOTPEnrolment(ctx context.Context, sess *Session) (totp.K
 	return k, nil
 }
 
+// Enrolled is what completing a second factor's enrolment gives back.
+type Enrolled struct {
+	// Token is the session's new token when the enrolment completed sign-in (the session was at
+	// StageEnrol); "" when the session was already signed in and keeps its token.
+	Token string
+	// RecoveryCodes are the account's first recovery codes, formatted XXXX-XXXX-XXXX-XXXX, when
+	// this enrolment gave it its first second factor (see firstRecoveryCodes): returned this
+	// once, stored only as MACs. Nil for a later enrolment.
+	RecoveryCodes []string
+}
+
 // ConfirmTOTPEnrolment checks a code from the authenticator being enrolled and stores its secret
-// on the account. An enrolling session is then fully signed in under a new token (returned); a
-// signed-in one keeps its token ("" returned).
-func (s *Service) ConfirmTOTPEnrolment(ctx context.Context, sess *Session, code string, o Origin) (string, error) {
+// on the account. An enrolling session is then fully signed in under a new token; a signed-in
+// one keeps its token. The account's first factor comes with its recovery codes.
+func (s *Service) ConfirmTOTPEnrolment(ctx context.Context, sess *Session, code string, o Origin) (Enrolled, error) {
 	k, err := s.BeginTOTPEnrolment(ctx, sess)
 	if err != nil {
-		return "", err
+		return Enrolled{}, err
 	}
 	step, ok := totp.Validate(k.Secret, strings.TrimSpace(code), s.now(), 0)
 	if !ok {
 		if err := s.record(ctx, sess.Subject, "auth.totp-enrol", sess.Subject.AccountID, audit.Failure, reasonBadCode, o); err != nil {
-			return "", err
+			return Enrolled{}, err
 		}
-		return "", ErrInvalidCode
+		return Enrolled{}, ErrInvalidCode
 	}
 	id := sess.Subject.AccountID
 	sealed, err := s.dir.SealDirectory(keys.Location{Table: "accounts", Row: id, Field: "totp_secret"}, []byte(k.Secret))
 	if err != nil {
-		return "", err
+		return Enrolled{}, err
 	}
 	if _, err := s.db.ExecContext(ctx, `UPDATE accounts SET totp_secret_ct = $1, totp_last_step = $2 WHERE id = $3`, sealed, step, id); err != nil {
-		return "", fmt.Errorf("identity: store totp secret: %w", err)
+		return Enrolled{}, fmt.Errorf("identity: store totp secret: %w", err)
 	}
 	if err := s.record(ctx, sess.Subject, "auth.totp-enrol", id, audit.Success, reasonCodeOK, o); err != nil {
-		return "", err
+		return Enrolled{}, err
 	}
 	if sess.Stage == StageFull {
 		if _, err := s.db.ExecContext(ctx, `UPDATE sessions SET totp_pending_ct = NULL WHERE token_hash = $1`, sess.tokenHash); err != nil {
-			return "", fmt.Errorf("identity: clear pending totp: %w", err)
+			return Enrolled{}, fmt.Errorf("identity: clear pending totp: %w", err)
 		}
-		return "", s.notifyAccount(ctx, id, noticeTOTPAdded, o)
+		if err := s.notifyAccount(ctx, id, noticeTOTPAdded, o); err != nil {
+			return Enrolled{}, err
+		}
+		return s.enrolled(ctx, sess, "", o)
 	}
-	return s.advance(ctx, sess, StageFull, o)
+	token, err := s.advance(ctx, sess, StageFull, o)
+	if err != nil {
+		return Enrolled{}, err
+	}
+	return s.enrolled(ctx, sess, token, o)
 }
 
-// countFailure counts a wrong password on a known account. At disableAfter consecutive
-// failures the account is locked (its sessions end) until its password is reset.
+// enrolled completes an enrolment whose factor is stored (and whose session, given token, is
+// signed in) with the account's first recovery codes, if it is due them. The codes are made
+// last: a failure before them leaves the account without codes, and the next enrolment makes
+// them, rather than with codes nobody was shown.
+func (s *Service) enrolled(ctx context.Context, sess *Session, token string, o Origin) (Enrolled, error) {
+	codes, err := s.firstRecoveryCodes(ctx, sess, o)
+	if err != nil {
+		return Enrolled{}, err
+	}
+	return Enrolled{Token: token, RecoveryCodes: codes}, nil
+}
+
+// countFailure counts a wrong password on a known account, after the answer (see Login). At
+// disableAfter consecutive failures the account is locked (its sessions end) until its password
+// is reset.
 func (s *Service) countFailure(ctx context.Context, acct *account, o Origin) error {
 	var n int
 	if err := s.db.QueryRowContext(ctx, `UPDATE accounts SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins`, acct.ID).Scan(&n); err != nil {

@@ -33,7 +33,8 @@ const (
 )
 
 // ResetStaffPassword issues a reset link for a staff account, e-mailed to its owner or returned
-// for the administrator to hand over. The door decides (access.IssueStaffReset, with step-up).
+// for the administrator to hand over. The door decides (access.IssueStaffReset, with step-up),
+// and records the act before the link is made.
 func (s *Service) ResetStaffPassword(ctx context.Context, by access.Subject, accountID string, o Origin) (Link, error) {
 	if err := s.admit(ctx, by, access.IssueStaffReset, accountID, o); err != nil {
 		return Link{}, err
@@ -48,7 +49,12 @@ func (s *Service) ResetStaffPassword(ctx context.Context, by access.Subject, acc
 	if acct.ID == by.AccountID {
 		return Link{}, invalid("change your own password from Security and sessions")
 	}
-	return s.issueReset(ctx, by, acct, acct.Email, o)
+	var link Link
+	err = s.act(ctx, by, access.IssueStaffReset, acct.ID, "", o, func(ctx context.Context) (err error) {
+		link, err = s.issueReset(ctx, by, acct, acct.Email, o)
+		return err
+	})
+	return link, err
 }
 
 // ResetPatientPassword issues a reset link for the account of a patient, e-mailed to the address
@@ -82,7 +88,9 @@ func (s *Service) issueReset(ctx context.Context, by access.Subject, acct *accou
 		return Link{}, fmt.Errorf("identity: issue reset: %w", err)
 	}
 	link, reason := s.deliver(ctx, resetLink, to, token, s.cfg.ResetLifetime)
-	if err := s.record(ctx, by, "account.reset-issue", acct.ID, audit.Success, reason, o); err != nil {
+	// How the link left (e-mailed, or shown to the issuer) is an event of its own; the decision
+	// to issue it was recorded by the door.
+	if err := s.record(ctx, by, "account.reset-link", acct.ID, audit.Success, reason, o); err != nil {
 		return Link{}, err
 	}
 	return link, nil
@@ -100,11 +108,11 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string, o Orig
 	if !ValidEmail(email) {
 		return invalid("enter a valid e-mail address")
 	}
-	if !s.throttle.allow("addr:"+o.Addr, s.now()) {
+	if wait := s.throttle.take("addr:"+o.Addr, s.now()); wait > 0 {
 		if err := s.record(ctx, access.Subject{}, "account.reset-request", "", audit.Failure, reasonThrottled, o); err != nil {
 			return err
 		}
-		return ErrThrottled
+		return throttled(wait)
 	}
 	s.background.Add(1)
 	go func() {
@@ -125,7 +133,7 @@ func (s *Service) sendSelfServiceReset(ctx context.Context, email string, o Orig
 		return fmt.Errorf("identity: reset request: blind index: %w", err)
 	}
 	attempted := "bidx:" + hex.EncodeToString(bidx[:8])
-	if !s.resetMail.allow(attempted, s.now()) {
+	if s.resetMail.take(attempted, s.now()) > 0 {
 		return s.record(ctx, access.Subject{}, "account.reset-request", attempted, audit.Failure, reasonThrottled, o)
 	}
 	acct, err := s.scanAccount(s.db.QueryRowContext(ctx, selectAccountByEmail, bidx))
@@ -208,5 +216,6 @@ func (s *Service) ResetPassword(ctx context.Context, token, pw string, o Origin)
 	return sessionToken, stage, nil
 }
 
-// Wait blocks until background work (self-service reset e-mails) has finished.
+// Wait blocks until background work (self-service reset e-mails, security notices, failed
+// sign-ins being counted) has finished.
 func (s *Service) Wait() { s.background.Wait() }

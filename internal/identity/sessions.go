@@ -10,8 +10,10 @@ import (
 	"time"
 
 	"haven/internal/access"
+	"haven/internal/fault"
 	"haven/internal/keys"
 	"haven/internal/store"
+	"haven/internal/useragent"
 )
 
 // Session is an authenticated (or partly authenticated) browser or API client.
@@ -132,13 +134,14 @@ func (s *Service) pendingTOTPLocation(accountID string) keys.Location {
 
 // SessionInfo is one of an account's sessions, as its owner sees it.
 type SessionInfo struct {
-	ID        string    `json:"id"` // a public handle: part of the token's hash, useless as a credential
-	Current   bool      `json:"current"`
-	Stage     Stage     `json:"stage"`
-	Device    string    `json:"device"`
-	Address   string    `json:"address"`
-	CreatedAt time.Time `json:"createdAt"`
-	LastSeen  time.Time `json:"lastSeen"`
+	ID         string    `json:"id"` // a public handle: part of the token's hash, useless as a credential
+	Current    bool      `json:"current"`
+	Stage      Stage     `json:"stage"`
+	Device     string    `json:"device"`     // the browser's User-Agent header, as it sent it
+	DeviceName string    `json:"deviceName"` // the device in words: "Chrome on Android"
+	Address    string    `json:"address"`
+	CreatedAt  time.Time `json:"createdAt"`
+	LastSeen   time.Time `json:"lastSeen"`
 }
 
 func sessionID(hash []byte) string { return hex.EncodeToString(hash[:16]) }
@@ -160,6 +163,7 @@ func (s *Service) Sessions(ctx context.Context, sess *Session) ([]SessionInfo, e
 			return nil, fmt.Errorf("identity: list sessions: %w", err)
 		}
 		si.ID, si.Current = sessionID(hash), bytes.Equal(hash, sess.tokenHash)
+		si.DeviceName = useragent.Describe(si.Device)
 		si.CreatedAt, si.LastSeen = time.Unix(0, created).UTC(), time.Unix(0, seen).UTC()
 		out = append(out, si)
 	}
@@ -193,7 +197,9 @@ func (s *Service) RevokeSession(ctx context.Context, sess *Session, id string, o
 	return s.record(ctx, sess.Subject, "session.revoke", sess.Subject.AccountID, "success", "owner", o)
 }
 
-// Disable stops an account: it can no longer sign in and every session it has ends now.
+// Disable stops an account: it can no longer sign in, every session it has ends now, and any
+// unused invitation or reset link stops working (re-enabling does not revive an old link: an
+// administrator sends a new one). Enable undoes it.
 func (s *Service) Disable(ctx context.Context, by access.Subject, accountID string, o Origin) error {
 	if err := s.admit(ctx, by, access.DisableStaff, accountID, o); err != nil {
 		return err
@@ -201,22 +207,65 @@ func (s *Service) Disable(ctx context.Context, by access.Subject, accountID stri
 	if accountID == by.AccountID {
 		return invalid("you cannot disable your own account")
 	}
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE accounts SET status = $1 WHERE id = $2 AND role <> 'patient'`, StatusDisabled, accountID)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return ErrNoSession
-		}
-		_, err = tx.ExecContext(ctx, deleteSessionsOf, accountID)
-		return err
-	})
-	if errors.Is(err, ErrNoSession) {
+	var role access.Role
+	err := s.db.QueryRowContext(ctx, `SELECT role FROM accounts WHERE id = $1`, accountID).Scan(&role)
+	if errors.Is(err, sql.ErrNoRows) || role == access.Patient {
 		return invalid("no staff account has this identifier")
 	}
 	if err != nil {
 		return fmt.Errorf("identity: disable account: %w", err)
 	}
-	return s.record(ctx, by, "account.disable", accountID, "success", "", o)
+	return s.act(ctx, by, access.DisableStaff, accountID, "", o, func(ctx context.Context) error {
+		return s.db.InTx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, `UPDATE accounts SET status = $1 WHERE id = $2 AND role <> 'patient'`, StatusDisabled, accountID); err != nil {
+				return fmt.Errorf("identity: disable account: %w", err)
+			}
+			// Its sessions end, and so do unused invitation and reset links, so that an old
+			// link cannot come back to life once the account is enabled again.
+			for _, q := range []string{deleteSessionsOf, deleteUnusedInvites, deleteUnusedResets} {
+				if _, err := tx.ExecContext(ctx, q, accountID); err != nil {
+					return fmt.Errorf("identity: disable account: %w", err)
+				}
+			}
+			return nil
+		})
+	})
+}
+
+// ErrNotDisabled refuses to enable an account that is not disabled.
+var ErrNotDisabled = fault.New(fault.Conflict, "this account is not disabled")
+
+// enableAccount returns a disabled staff account to the status it would have had: active once
+// a password is set, invited before. The failure count starts again, so a re-enabled account
+// is not one mistake away from a lock.
+const enableAccount = `UPDATE accounts SET status = CASE WHEN password_hash IS NULL THEN 'invited' ELSE 'active' END,
+	failed_logins = 0 WHERE id = $1 AND role <> 'patient' AND status = 'disabled'`
+
+// Enable undoes Disable: the account can sign in again with the credentials and factors it
+// had. No session comes back. An invited account that was disabled is invited again and needs
+// a new invitation link (ResendInvite). The door decides (access.EnableStaff, with step-up).
+func (s *Service) Enable(ctx context.Context, by access.Subject, accountID string, o Origin) error {
+	if err := s.admit(ctx, by, access.EnableStaff, accountID, o); err != nil {
+		return err
+	}
+	acct, err := s.accountByID(ctx, accountID)
+	if errors.Is(err, ErrNoSession) || (err == nil && acct.Role == access.Patient) {
+		return invalid("no staff account has this identifier")
+	}
+	if err != nil {
+		return err
+	}
+	if acct.Status != StatusDisabled {
+		return ErrNotDisabled
+	}
+	return s.act(ctx, by, access.EnableStaff, accountID, "", o, func(ctx context.Context) error {
+		res, err := s.db.ExecContext(ctx, enableAccount, accountID)
+		if err != nil {
+			return fmt.Errorf("identity: enable account: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return ErrNotDisabled // enabled by someone else meanwhile
+		}
+		return nil
+	})
 }

@@ -100,7 +100,7 @@ func (s *Service) CompleteSetup(ctx context.Context, token, email, name, pw stri
 		}
 		var err error
 		system := access.Subject{AccountID: "setup", Role: access.Admin}
-		id, _, err = s.createAccount(ctx, tx, system, access.Admin, email, name, "")
+		id, _, err = s.createAccount(ctx, tx, system, NewID(), access.Admin, email, name, "")
 		if err != nil {
 			return err
 		}
@@ -132,6 +132,21 @@ func (s *Service) CompleteSetup(ctx context.Context, token, email, name, pw stri
 func (s *Service) InviteValid(ctx context.Context, token string) bool {
 	_, err := s.linkAccount(ctx, s.db, invitations, token)
 	return err == nil
+}
+
+// InviteRole returns the role of the account an invitation link is for, while the link can still
+// be used (ErrInviteInvalid otherwise), so that the activation page can say what follows the
+// password (FactorPolicy).
+func (s *Service) InviteRole(ctx context.Context, token string) (access.Role, error) {
+	id, err := s.linkAccount(ctx, s.db, invitations, token)
+	if err != nil {
+		return "", err
+	}
+	acct, err := s.accountByID(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	return acct.Role, nil
 }
 
 // ActivateInvite sets the password of an invited account from its single-use link, marks the

@@ -2,20 +2,20 @@ package identity
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/base32"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	"haven/internal/access"
 	"haven/internal/audit"
 	"haven/internal/guard"
-	"haven/internal/keys"
+	"haven/internal/identity/recovery"
 )
 
-// StepUpWindow is how recent a second factor must be for a sensitive act.
-const StepUpWindow = 5 * time.Minute
+// StepUpWindow is how recent a second factor must be for a sensitive act: the door's.
+const StepUpWindow = guard.StepUpWindow
 
 // ErrStepUpRequired means the act needs a fresh second factor (POST /api/v1/auth/step-up).
 var ErrStepUpRequired = guard.ErrStepUpRequired
@@ -43,11 +43,11 @@ func (s *Service) StepUp(ctx context.Context, sess *Session, code string, o Orig
 	if s.passkeyRequired(sess.Subject.Role) {
 		return ErrPasskeyRequired
 	}
-	if !s.throttle.allow("totp:"+sess.Subject.AccountID, s.now()) {
+	if wait := s.throttle.take("totp:"+sess.Subject.AccountID, s.now()); wait > 0 {
 		if err := s.record(ctx, sess.Subject, "auth.step-up", sess.Subject.AccountID, audit.Failure, reasonThrottled, o); err != nil {
 			return err
 		}
-		return ErrThrottled
+		return throttled(wait)
 	}
 	reason, err := s.checkSecondFactor(ctx, sess.Subject.AccountID, code)
 	if err != nil {
@@ -85,9 +85,12 @@ func (s *Service) checkSecondFactor(ctx context.Context, accountID, code string)
 		}
 		return "", err
 	}
-	mac, err := s.dir.BlindIndex(keys.IndexRecovery, code)
-	if err != nil {
+	mac, err := recovery.MAC(s.dir, code)
+	if errors.Is(err, recovery.ErrMalformed) {
 		return "", nil // not shaped like a recovery code
+	}
+	if err != nil {
+		return "", fmt.Errorf("identity: %w", err)
 	}
 	res, err := s.db.ExecContext(ctx, `UPDATE recovery_codes SET used_at = $1 WHERE account_id = $2 AND code_mac = $3 AND used_at IS NULL`,
 		s.now().UnixNano(), accountID, mac)
@@ -103,34 +106,19 @@ func (s *Service) checkSecondFactor(ctx context.Context, accountID, code string)
 // RegenerateRecoveryCodes replaces the account's recovery codes with RecoveryCodeCount new ones,
 // returned once (formatted XXXX-XXXX-XXXX-XXXX) and stored only as MACs. It needs a recent step-up.
 func (s *Service) RegenerateRecoveryCodes(ctx context.Context, sess *Session, o Origin) ([]string, error) {
-	if err := s.RequireStepUp(sess); err != nil {
+	if err := s.admit(ctx, sess.Subject, access.NewRecoveryCodes, sess.Subject.AccountID, o); err != nil {
 		return nil, err
 	}
-	codes := make([]string, RecoveryCodeCount)
-	macs := make([][]byte, RecoveryCodeCount)
-	for i := range codes {
-		var b [10]byte // 80 bits
-		rand.Read(b[:])
-		raw := base32.StdEncoding.EncodeToString(b[:]) // 16 characters, A–Z and 2–7
-		codes[i] = raw[0:4] + "-" + raw[4:8] + "-" + raw[8:12] + "-" + raw[12:16]
-		mac, err := s.dir.BlindIndex(keys.IndexRecovery, raw)
-		if err != nil {
-			return nil, err
-		}
-		macs[i] = mac
+	codes, macs, err := s.newRecoveryCodes()
+	if err != nil {
+		return nil, err
 	}
 	id := sess.Subject.AccountID
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE account_id = $1`, id); err != nil {
 			return err
 		}
-		for _, mac := range macs {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO recovery_codes (account_id, code_mac, created_at) VALUES ($1, $2, $3)`,
-				id, mac, s.now().UnixNano()); err != nil {
-				return err
-			}
-		}
-		return nil
+		return s.insertRecoveryCodes(ctx, tx, id, macs)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("identity: store recovery codes: %w", err)
@@ -142,6 +130,78 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, sess *Session, o 
 		return nil, err
 	}
 	return codes, nil
+}
+
+// firstRecoveryCodes gives an account that has just enrolled a second factor its recovery
+// codes, if it has never had any, and returns them (nil otherwise): the first factor comes with
+// its fallback, so that one lost phone is not a lock-out. Codes once issued stay on the account
+// (a used code keeps its row, and regenerating replaces them), so a later enrolment, or a
+// concurrent one that lost the race for the account's row lock, finds them and issues none.
+// Where the role's policy accepts only passkeys, recovery codes would be refused at sign-in, so
+// none are issued.
+//
+// It is an act on one's own account that the enrolment just proved (a factor from now), so it
+// asks the door for no step-up; it is recorded like RegenerateRecoveryCodes.
+func (s *Service) firstRecoveryCodes(ctx context.Context, sess *Session, o Origin) ([]string, error) {
+	if s.passkeyRequired(sess.Subject.Role) {
+		return nil, nil
+	}
+	codes, macs, err := s.newRecoveryCodes()
+	if err != nil {
+		return nil, err
+	}
+	id := sess.Subject.AccountID
+	issued := false
+	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET failed_logins = failed_logins WHERE id = $1`, id); err != nil {
+			return fmt.Errorf("lock account: %w", err)
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM recovery_codes WHERE account_id = $1`, id).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return nil
+		}
+		issued = true
+		return s.insertRecoveryCodes(ctx, tx, id, macs)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("identity: first recovery codes: %w", err)
+	}
+	if !issued {
+		return nil, nil
+	}
+	if err := s.record(ctx, sess.Subject, "auth.recovery-codes", id, audit.Success, reasonFirstCodes, o); err != nil {
+		return nil, err
+	}
+	return codes, nil
+}
+
+// reasonFirstCodes is recorded when an account's first recovery codes come with its first factor.
+const reasonFirstCodes = "issued-with-first-factor"
+
+// newRecoveryCodes makes RecoveryCodeCount codes, formatted, and their MACs.
+func (s *Service) newRecoveryCodes() (codes []string, macs [][]byte, err error) {
+	codes = recovery.Generate(RecoveryCodeCount)
+	macs = make([][]byte, len(codes))
+	for i, code := range codes {
+		if macs[i], err = recovery.MAC(s.dir, code); err != nil {
+			return nil, nil, fmt.Errorf("identity: %w", err)
+		}
+	}
+	return codes, macs, nil
+}
+
+// insertRecoveryCodes stores an account's recovery code MACs.
+func (s *Service) insertRecoveryCodes(ctx context.Context, tx *sql.Tx, accountID string, macs [][]byte) error {
+	for _, mac := range macs {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO recovery_codes (account_id, code_mac, created_at) VALUES ($1, $2, $3)`,
+			accountID, mac, s.now().UnixNano()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // RecoveryCodesLeft counts the account's unused recovery codes.

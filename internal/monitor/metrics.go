@@ -4,6 +4,8 @@
 package monitor
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -64,7 +66,10 @@ func (m *Metrics) Instrument(next http.Handler) http.Handler {
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
 		code := sw.code
-		if code == 0 {
+		switch {
+		case code == 0 && errors.Is(r.Context().Err(), context.Canceled):
+			code = 499 // the client went away before any answer (as the server's log says)
+		case code == 0:
 			code = http.StatusOK
 		}
 		route := r.Pattern

@@ -23,6 +23,22 @@ const (
 // Workforce reports whether r is a staff role (which must always use a second factor).
 func (r Role) Workforce() bool { return r != Patient }
 
+// Label is the role as people read it: "Clinician", "Privacy officer", "Administrator",
+// "Patient". An unknown role reads as itself.
+func (r Role) Label() string {
+	switch r {
+	case Admin:
+		return "Administrator"
+	case Clinician:
+		return "Clinician"
+	case Patient:
+		return "Patient"
+	case Auditor:
+		return "Privacy officer"
+	}
+	return string(r)
+}
+
 // Valid reports whether r is a known role.
 func (r Role) Valid() bool { return r == Admin || r == Clinician || r == Patient || r == Auditor }
 

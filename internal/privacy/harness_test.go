@@ -2,6 +2,8 @@ package privacy_test
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -9,6 +11,7 @@ import (
 	"haven/internal/access"
 	"haven/internal/audit"
 	"haven/internal/guard"
+	"haven/internal/keys"
 	"haven/internal/privacy"
 	"haven/internal/store"
 )
@@ -46,7 +49,8 @@ func newHarness(t *testing.T, db *store.DB) *harness {
 	c := &clock{t: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}
 	log := audit.New(db, c.Now)
 	policy := access.New(careTeams{})
-	return &harness{t: t, db: db, log: log, svc: privacy.New(db, guard.New(policy, log, c.Now), staffNames{}, nil, c.Now), clock: c}
+	deps := privacy.Deps{Names: staffNames{}, Patients: &patientNames{}, Notes: sealer{}, Staff: staffList}
+	return &harness{t: t, db: db, log: log, svc: privacy.New(db, guard.New(policy, log, c.Now), deps, nil, c.Now), clock: c}
 }
 
 // opened appends the audit entry of clinician reading patientID's record and returns its index.
@@ -80,6 +84,59 @@ type staffNames struct{}
 
 func (staffNames) DisplayName(_ context.Context, id string) (string, error) {
 	return "Staff " + id, nil
+}
+
+// patientNames names every patient "Patient <id>" and finds them by that name; it counts the
+// names it gave (the records service records each as patient.identify; see clinical's tests).
+type patientNames struct {
+	mu    sync.Mutex
+	shown int
+}
+
+func (p *patientNames) PatientNames(_ context.Context, by access.Subject, ids []string, _ audit.Origin) (map[string]string, error) {
+	if by.Role != access.Auditor {
+		return nil, privacy.ErrForbidden
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := map[string]string{}
+	for _, id := range ids {
+		out[id] = "Patient " + id
+	}
+	p.shown += len(out)
+	return out, nil
+}
+
+func (p *patientNames) PatientsNamed(_ context.Context, by access.Subject, name string, _ audit.Origin) ([]string, error) {
+	if by.Role != access.Auditor {
+		return nil, privacy.ErrForbidden
+	}
+	if id, ok := strings.CutPrefix(name, "Patient "); ok {
+		return []string{id}, nil
+	}
+	return []string{}, nil
+}
+
+// sealer "seals" by binding the plaintext to the patient and the location, so that a note
+// opened under another patient or at another row fails as a real one would.
+type sealer struct{}
+
+func (sealer) Seal(_ context.Context, patientID string, loc keys.Location, pt []byte) ([]byte, error) {
+	return []byte(patientID + "|" + loc.Table + "|" + loc.Row + "|" + loc.Field + "|" + string(pt)), nil
+}
+
+func (sealer) Open(_ context.Context, patientID string, loc keys.Location, ct []byte) ([]byte, error) {
+	prefix := patientID + "|" + loc.Table + "|" + loc.Row + "|" + loc.Field + "|"
+	pt, ok := strings.CutPrefix(string(ct), prefix)
+	if !ok {
+		return nil, errors.New("sealed elsewhere")
+	}
+	return []byte(pt), nil
+}
+
+func staffList(context.Context) ([]privacy.Person, error) {
+	return []privacy.Person{{AccountID: "acct-clinician", Name: "Staff acct-clinician", Role: "clinician"},
+		{AccountID: "acct-admin", Name: "Staff acct-admin", Role: "admin"}}, nil
 }
 
 type clock struct {

@@ -19,6 +19,7 @@ import (
 	"haven/internal/audit"
 	"haven/internal/fault"
 	"haven/internal/guard"
+	"haven/internal/keys"
 	"haven/internal/monitor"
 	"haven/internal/store"
 )
@@ -32,64 +33,53 @@ var (
 	ErrNoPatient = fault.InvalidField("patientId", "name the patient")
 )
 
-// Names gives staff members' display names.
+// Names gives staff members' display names (package identity).
 type Names interface {
 	DisplayName(ctx context.Context, accountID string) (string, error)
+}
+
+// Patients gives the privacy officer patients' names, each one shown recorded in that
+// patient's access log, and finds patients by name through the blind index (package clinical).
+type Patients interface {
+	PatientNames(ctx context.Context, by access.Subject, ids []string, o audit.Origin) (map[string]string, error)
+	PatientsNamed(ctx context.Context, by access.Subject, name string, o audit.Origin) ([]string, error)
+}
+
+// Sealer seals and opens a field under a patient's own key (package keys): the privacy
+// officer's note to a patient is about their record.
+type Sealer interface {
+	Seal(ctx context.Context, patientID string, loc keys.Location, plaintext []byte) ([]byte, error)
+	Open(ctx context.Context, patientID string, loc keys.Location, ciphertext []byte) ([]byte, error)
+}
+
+// Person is a staff member as the privacy officer picks them in a filter.
+type Person struct {
+	AccountID string
+	Name      string
+	Role      string // the role's code; RoleWords says it
+}
+
+// Deps are what the service asks other components for.
+type Deps struct {
+	Names    Names
+	Patients Patients
+	Notes    Sealer
+	// Staff lists every staff member (package identity); it decides nothing.
+	Staff func(ctx context.Context) ([]Person, error)
 }
 
 // Service is the privacy component.
 type Service struct {
 	db          *store.DB
 	door        *guard.Door
-	names       Names
+	deps        Deps
 	checkpoints *audit.Checkpointer
 	now         func() time.Time
 }
 
 // New builds the service.
-func New(db *store.DB, door *guard.Door, n Names, cp *audit.Checkpointer, now func() time.Time) *Service {
-	return &Service{db: db, door: door, names: n, checkpoints: cp, now: now}
-}
-
-// AccessEvent is one line of a patient's access log.
-type AccessEvent struct {
-	Seq        int64     `json:"seq"`
-	Time       time.Time `json:"time"`
-	Who        string    `json:"who"`  // a staff member's name, or "You"
-	Role       string    `json:"role"` // clinician, auditor, …
-	What       string    `json:"what"` // in plain words
-	Outcome    string    `json:"outcome"`
-	Why        string    `json:"why"` // the reason the decision recorded
-	You        bool      `json:"you"`
-	BreakGlass bool      `json:"breakGlass"`
-	// System marks Haven's own reads (a notice to the patient's address): shown, not reportable.
-	System   bool `json:"system"`
-	Reported bool `json:"reported"`
-}
-
-// describe says what an audited action did, in plain words.
-var describe = map[string]string{
-	"record.read":          "opened your record",
-	"note.write":           "wrote a note in your record",
-	"patient.search":       "found you in a search",
-	"careteam.list-own":    "saw you in their list of patients",
-	"patient.register":     "registered you",
-	"careteam.assign":      "added a clinician to your care team",
-	"accesslog.read":       "read your access log",
-	"accesslog.report":     "reported an access",
-	"patient.contact-read": "read your e-mail address to send you a message or check a new password against it",
-}
-
-var explain = map[string]string{
-	access.ReasonAssigned:       "in your care team",
-	access.ReasonSelf:           "you",
-	access.ReasonWorkforce:      "staff",
-	access.ReasonNotInCareTeam:  "refused: not in your care team",
-	access.ReasonNotOwnRecord:   "refused",
-	access.ReasonRoleForbidden:  "refused",
-	access.ReasonPrivacyOfficer: "privacy review",
-	access.ReasonAdministrative: "administration",
-	access.ReasonSystem:         "automatic",
+func New(db *store.DB, door *guard.Door, d Deps, cp *audit.Checkpointer, now func() time.Time) *Service {
+	return &Service{db: db, door: door, deps: d, checkpoints: cp, now: now}
 }
 
 // act names an act on a patient's trail for the door.
@@ -103,62 +93,20 @@ func (s *Service) decide(ctx context.Context, by access.Subject, a access.Action
 	return guard.Run(ctx, s.door, act(by, a, patientID, resourceID, o), func(context.Context) error { return nil })
 }
 
-// AccessLog returns who opened the patient's record, newest first (the latest 200 events).
-// The read itself is audited before the log is returned. A blank patientID is ErrNoPatient: to
-// the audit search it would mean every patient.
-func (s *Service) AccessLog(ctx context.Context, by access.Subject, patientID string, o audit.Origin) ([]AccessEvent, error) {
-	if blank(patientID) {
-		return nil, ErrNoPatient
-	}
-	return guard.Do(ctx, s.door, act(by, access.ReadAccessLog, patientID, "", o), func(ctx context.Context) ([]AccessEvent, error) {
-		return s.accessLog(ctx, patientID)
-	})
-}
+// unknownStaff names an account that has no name (or is no staff member's).
+const unknownStaff = "Unknown staff member"
 
-func (s *Service) accessLog(ctx context.Context, patientID string) ([]AccessEvent, error) {
-	entries, err := audit.Search(ctx, s.db, audit.Filter{PatientID: patientID, Limit: 200})
-	if err != nil {
-		return nil, wrap("access log", err)
+// staffName names a staff member, remembering names in names for one answer.
+func (s *Service) staffName(ctx context.Context, names map[string]string, accountID string) string {
+	if n, ok := names[accountID]; ok {
+		return n
 	}
-	reported, err := s.reportedSeqs(ctx, patientID)
-	if err != nil {
-		return nil, err
+	n, err := s.deps.Names.DisplayName(ctx, accountID)
+	if err != nil || strings.TrimSpace(n) == "" {
+		n = unknownStaff
 	}
-	names := map[string]string{}
-	events := []AccessEvent{}
-	for _, e := range entries {
-		you := e.ActorRole == string(access.Patient)
-		if you && e.Action == string(access.ReadAccessLog) {
-			continue // the patient's own look at this page is noise to them
-		}
-		ev := AccessEvent{Seq: e.Seq, Time: e.Time, Role: e.ActorRole, What: describe[e.Action], Outcome: e.Outcome,
-			Why: explain[e.Reason], You: you, BreakGlass: e.Reason == "break-glass", Reported: reported[e.Seq]}
-		if ev.What == "" {
-			ev.What = e.Action
-		}
-		if ev.Why == "" {
-			ev.Why = e.Reason
-		}
-		if why, _, ok := strings.Cut(e.Reason, " "); ok && explain[why] != "" {
-			ev.Why = explain[why] // a reason id with a detail after it
-		}
-		if ev.System = e.ActorRole == string(access.System); ev.System {
-			ev.Who = "Haven"
-		} else if you {
-			ev.Who = "You"
-		} else {
-			if _, ok := names[e.ActorID]; !ok {
-				n, err := s.names.DisplayName(ctx, e.ActorID)
-				if err != nil {
-					n = "Unknown staff member"
-				}
-				names[e.ActorID] = n
-			}
-			ev.Who = names[e.ActorID]
-		}
-		events = append(events, ev)
-	}
-	return events, nil
+	names[accountID] = n
+	return n
 }
 
 func newID() string {

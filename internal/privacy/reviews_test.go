@@ -58,7 +58,7 @@ func TestReportTwelveTimesOpensOneReview(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Once the officer has closed the review, a new report of the entry opens a new one.
-		if err := h.svc.Resolve(ctx, staff(access.Auditor), first, origin()); err != nil {
+		if err := h.svc.Resolve(ctx, staff(access.Auditor), first, privacy.Closing{}, origin()); err != nil {
 			t.Fatal(err)
 		}
 		if err := h.svc.Report(ctx, patient(patientA), seq, origin()); err != nil {

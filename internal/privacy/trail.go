@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"strconv"
+	"strings"
 
 	"golang.org/x/mod/sumdb/tlog"
 
@@ -45,28 +45,41 @@ func (s *Service) CheckpointStatus(ctx context.Context, by access.Subject, o aud
 }
 
 // PublishCheckpoint signs the current tree head now (administrators, on demand) and returns it.
-// A witness that did not take its copy is reported in witnessErr; the checkpoint is still
-// stored and signed, and the schedule retries with the next one.
+// The act is recorded before the checkpoint is signed, so the checkpoint covers its own
+// publication. A witness that did not take its copy is reported in witnessErr; the checkpoint
+// is still stored and signed, and the schedule retries with the next one.
 func (s *Service) PublishCheckpoint(ctx context.Context, by access.Subject, o audit.Origin) (cp Checkpoint, witnessErr error, err error) {
 	a := guard.Act{By: by, Action: access.PublishAudit, Resource: access.Resource{Type: "Checkpoint"}, Origin: o}
-	if err := s.door.Admit(ctx, a); err != nil {
+	cp, err = guard.Do(ctx, s.door, a, func(ctx context.Context) (Checkpoint, error) {
+		cp, werr := s.checkpoints.Publish(ctx)
+		witnessErr = werr
+		if werr != nil && cp.Signed == nil {
+			return Checkpoint{}, fmt.Errorf("privacy: publish checkpoint: %w", werr)
+		}
+		return cp, nil
+	})
+	if err != nil {
 		return Checkpoint{}, nil, err
 	}
-	cp, werr := s.checkpoints.Publish(ctx)
-	if werr != nil && cp.Signed == nil {
-		return Checkpoint{}, nil, fmt.Errorf("privacy: publish checkpoint: %w", werr)
-	}
-	a.Resource.ID = strconv.FormatInt(cp.Size, 10)
-	if err := guard.Run(ctx, s.door, a, func(context.Context) error { return nil }); err != nil {
-		return Checkpoint{}, nil, err
-	}
-	return cp, werr, nil
+	return cp, witnessErr, nil
 }
 
-// ExportTrail returns the entries matching f as FHIR R4 AuditEvent NDJSON, after a recent
-// step-up (the policy marks export so).
-func (s *Service) ExportTrail(ctx context.Context, by access.Subject, f Filter, o audit.Origin) ([]byte, error) {
-	return guard.Do(ctx, s.door, act(by, access.ExportAudit, f.PatientID, "export", o), func(ctx context.Context) ([]byte, error) {
+// ExportTrail returns the entries matching q as FHIR R4 AuditEvent NDJSON, after a recent
+// step-up (the policy marks export so). A patient's name is looked up as Trail does; a name
+// that is no patient's exports nothing.
+func (s *Service) ExportTrail(ctx context.Context, by access.Subject, q TrailQuery, o audit.Origin) ([]byte, error) {
+	return guard.Do(ctx, s.door, act(by, access.ExportAudit, q.PatientID, "export", o), func(ctx context.Context) ([]byte, error) {
+		f := q.Filter
+		if name := strings.TrimSpace(q.PatientName); name != "" {
+			if s.deps.Patients == nil {
+				return nil, nil
+			}
+			ids, err := s.deps.Patients.PatientsNamed(ctx, by, name, o)
+			if err != nil || len(ids) == 0 {
+				return nil, err
+			}
+			f.PatientIDs = ids
+		}
 		es, err := audit.Search(ctx, s.db, f)
 		if err != nil {
 			return nil, err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +27,7 @@ func TestAttackTable(t *testing.T) {
 		{"replay/totp-code-used-twice", attackTOTPReplay},
 		{"replay/totp-code-two-steps-off", attackTOTPTwoStepsOff},
 		{"guessing/password-on-the-common-list", attackCommonPassword},
+		{"guessing/common-password-with-trivial-changes", attackGuessablePassword},
 		{"guessing/password-built-on-context-words", attackContextPassword},
 		{"truncation/64-character-unicode-password", attackLongUnicodePassword},
 		{"enumeration/unknown-and-known-accounts-answer-alike", attackEnumeration},
@@ -87,6 +89,22 @@ func attackCommonPassword(t *testing.T, e *servertest.Env) {
 			t.Fatalf("%q was not refused as common: %s", pw, raw)
 		}
 	}
+}
+
+// attackGuessablePassword: a common password with a capital, digits or a symbol added is not on
+// the list but is among the first an attacker tries; it is refused (422) as too easy to guess,
+// with the reason, and the invitation still works for a better one.
+func attackGuessablePassword(t *testing.T, e *servertest.Env) {
+	admin := e.Admin()
+	m := admin.Must(201, "POST", "/api/v1/admin/staff", map[string]string{"email": "guess@haven.test", "name": "Dr Guess", "role": "clinician"})
+	token := servertest.TokenOf(t, m["url"].(string))
+	for _, pw := range []string{"Password1!", "password12345", "iloveyou1234"} {
+		code, body, raw := e.Client().Do("POST", "/api/v1/invites/activate", map[string]string{"token": token, "password": pw})
+		if msg, _ := body["error"].(string); code != http.StatusUnprocessableEntity || !strings.Contains(msg, "too easy to guess: it is a commonly used password with small changes") {
+			t.Fatalf("%q: %d %s, want 422 refusing it as too easy to guess", pw, code, raw)
+		}
+	}
+	e.Client().Must(201, "POST", "/api/v1/invites/activate", map[string]string{"token": token, "password": "dana's purple harbour sunrise"})
 }
 
 // attackContextPassword: a password built on the person's name, e-mail address or the service's
@@ -213,6 +231,8 @@ func attackStaleStepUp(t *testing.T, e *servertest.Env) {
 		{admin, "POST", "/api/v1/admin/staff", map[string]string{"email": "new@haven.test", "name": "Dr New", "role": "clinician"}},
 		{admin, "POST", "/api/v1/admin/staff/" + drID + "/password-reset", nil},
 		{admin, "POST", "/api/v1/admin/staff/" + drID + "/disable", nil},
+		{admin, "POST", "/api/v1/admin/staff/" + drID + "/enable", nil},
+		{admin, "POST", "/api/v1/admin/staff/" + drID + "/invitation", nil},
 		{admin, "PUT", "/api/v1/admin/staff/" + drID + "/role", map[string]string{"role": "auditor"}},
 		{admin, "PUT", "/api/v1/email", map[string]string{"email": "ada.admin@haven.test"}},
 		{dr, "POST", "/api/v1/patients/" + pid + "/sign-in-link", nil},
@@ -308,21 +328,42 @@ func attackCSRF(t *testing.T, e *servertest.Env) {
 	}
 }
 
-// attackBackoffAndLock: after five failures each further failure doubles the wait (unknown
-// accounts alike, so the backoff reveals nothing); 100 consecutive failures lock the account
-// until a password reset (TestPasswordReset unlocks one).
+// attackBackoffAndLock: after five failures every attempt waits, 1 s doubling with each further
+// failure (unknown accounts alike, so the backoff reveals nothing), and is told how long in
+// Retry-After and in words that say the same; 100 consecutive failures lock the account until a
+// password reset (TestPasswordReset unlocks one).
 func attackBackoffAndLock(t *testing.T, e *servertest.Env) {
 	admin := e.Admin()
 	c := e.Client()
-	for _, email := range []string{admin.Email, "nobody@haven.test"} {
-		for range 6 {
-			c.Must(http.StatusUnauthorized, "POST", "/api/v1/auth/login", map[string]string{"email": email, "password": "wrong passphrase"})
+	// waits checks that an attempt with the right password is refused for wantSecs seconds.
+	waits := func(email string, wantSecs int, wantWords string) {
+		t.Helper()
+		code, h, body, raw := c.DoHeader("POST", "/api/v1/auth/login", map[string]string{"email": email, "password": admin.PW})
+		if code != http.StatusTooManyRequests {
+			t.Fatalf("attempt during the backoff = %d %s, want 429", code, raw)
 		}
-		// Even the right password waits now, for a known and an unknown account alike.
-		c.Must(http.StatusTooManyRequests, "POST", "/api/v1/auth/login", map[string]string{"email": email, "password": admin.PW})
+		if got := h.Get("Retry-After"); got != strconv.Itoa(wantSecs) {
+			t.Fatalf("Retry-After = %q, want %d", got, wantSecs)
+		}
+		if want := "Too many attempts. Wait " + wantWords + " and try again."; body["error"] != want {
+			t.Fatalf("message = %q, want %q", body["error"], want)
+		}
 		if last := e.LastAudit(); last[0] != "auth.login" || last[1] != audit.Failure {
 			t.Fatalf("a throttled attempt was not audited: %v", last)
 		}
+	}
+	for _, email := range []string{admin.Email, "nobody@haven.test"} {
+		for range 5 {
+			c.Must(http.StatusUnauthorized, "POST", "/api/v1/auth/login", map[string]string{"email": email, "password": "wrong passphrase"})
+		}
+		// The sixth attempt waits, even with the right password, for a known and an unknown
+		// account alike.
+		waits(email, 1, "1 second")
+		e.Clock.Advance(time.Second)
+		c.Must(http.StatusUnauthorized, "POST", "/api/v1/auth/login", map[string]string{"email": email, "password": "wrong passphrase"})
+		// 1.5 s of the doubled wait are left: the header and the words round up.
+		e.Clock.Advance(500 * time.Millisecond)
+		waits(email, 2, "2 seconds")
 	}
 	e.Clock.Advance(2 * time.Second)
 	c.Must(200, "POST", "/api/v1/auth/login", map[string]string{"email": admin.Email, "password": admin.PW})
@@ -332,6 +373,7 @@ func attackBackoffAndLock(t *testing.T, e *servertest.Env) {
 		e.Clock.Advance(16 * time.Minute)
 		c.Must(http.StatusUnauthorized, "POST", "/api/v1/auth/login", map[string]string{"email": dr.Email, "password": "wrong passphrase"})
 	}
+	e.Srv.WaitBackground() // failures are counted after the answer
 	var status string
 	e.Srv.DB().QueryRow(`SELECT status FROM accounts WHERE role = 'clinician'`).Scan(&status)
 	if status != "locked" {

@@ -122,7 +122,7 @@ func TestStaffRoleChange(t *testing.T) {
 		admin.Must(http.StatusUnprocessableEntity, "PUT", "/api/v1/admin/staff/no-such-account/role", map[string]string{"role": "auditor"})
 
 		admin.Must(200, "PUT", "/api/v1/admin/staff/"+drID+"/role", map[string]string{"role": "auditor"})
-		if last := e.LastAudit(); last[0] != "account.role-change" || last[1] != "success" {
+		if last := e.LastAudit(); last[0] != "account.role-change" || last[1] != "allow" {
 			t.Fatalf("role change not audited: %v", last)
 		}
 		dr.Must(http.StatusUnauthorized, "GET", "/api/v1/me", nil)

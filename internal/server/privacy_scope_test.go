@@ -13,7 +13,8 @@ import (
 // TestAccessLogWithoutAPatientIsRefused stops a fail-open over HTTP: the privacy officer's
 // session names no patient, so /me/access-log asked the service for the log of patient "" —
 // which the audit search read as every patient, and answered with every patient's accesses.
-// Without a patient the request is refused (422), for every staff role, and lists nothing.
+// Staff have no record of their own: the request is refused (403) and the refusal recorded
+// (reason no-own-record), for every staff role, and lists nothing.
 func TestAccessLogWithoutAPatientIsRefused(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *servertest.Env) {
 		admin := e.Admin()
@@ -24,8 +25,11 @@ func TestAccessLogWithoutAPatientIsRefused(t *testing.T) {
 
 		for name, c := range map[string]*servertest.Client{"privacy officer": po, "clinician": dr, "administrator": admin} {
 			code, _, raw := c.Do("GET", "/api/v1/me/access-log", nil)
-			if code != http.StatusUnprocessableEntity || !strings.Contains(string(raw), "patientId") || strings.Contains(string(raw), pid) {
-				t.Errorf("%s: GET /api/v1/me/access-log = %d %.200s, want 422 naming patientId and no entries", name, code, raw)
+			if code != http.StatusForbidden || strings.Contains(string(raw), pid) {
+				t.Errorf("%s: GET /api/v1/me/access-log = %d %.200s, want 403 and no entries", name, code, raw)
+			}
+			if last := e.LastAudit(); last[0] != "accesslog.read" || last[1] != "deny" || last[3] != "" {
+				t.Errorf("%s: the refusal was recorded as %v, want a denied accesslog.read on no patient", name, last)
 			}
 		}
 		// Naming the patient still works for the privacy officer; a blank name does not.

@@ -65,6 +65,7 @@ func TestPasswordReset(t *testing.T) {
 			e.Clock.Advance(16 * time.Minute)
 			e.Client().Must(http.StatusUnauthorized, "POST", "/api/v1/auth/login", map[string]string{"email": nurse.Email, "password": "wrong passphrase"})
 		}
+		e.Srv.WaitBackground() // failures are counted after the answer
 		admin.Login()
 		unlock := issueReset(t, admin, nurseID)
 		e.Clock.Advance(time.Minute)

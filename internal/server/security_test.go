@@ -207,8 +207,12 @@ func TestThrottledSignInIsRefusedAndAudited(t *testing.T) {
 	for range 3 {
 		c.Must(401, "POST", "/api/v1/auth/login", map[string]string{"email": admin.Email, "password": "wrong passphrase"})
 	}
-	// Even the right password is refused once the address is over its limit.
-	c.Must(429, "POST", "/api/v1/auth/login", map[string]string{"email": admin.Email, "password": admin.PW})
+	// Even the right password is refused once the address is over its limit, until its
+	// one-minute window ends: Retry-After and the message say so.
+	code, h, body, raw := c.DoHeader("POST", "/api/v1/auth/login", map[string]string{"email": admin.Email, "password": admin.PW})
+	if code != 429 || h.Get("Retry-After") != "60" || body["error"] != "Too many attempts. Wait 1 minute and try again." {
+		t.Fatalf("over the limit = %d, Retry-After %q, %s; want 429, 60 and a one-minute wait", code, h.Get("Retry-After"), raw)
+	}
 	var action, outcome, reason string
 	if err := e.Srv.DB().QueryRow(`SELECT action, outcome, reason FROM audit_entries ORDER BY seq DESC LIMIT 1`).Scan(&action, &outcome, &reason); err != nil {
 		t.Fatal(err)
@@ -217,7 +221,7 @@ func TestThrottledSignInIsRefusedAndAudited(t *testing.T) {
 		t.Fatalf("last entry = %s %s %s, want a throttled auth.login failure", action, outcome, reason)
 	}
 	// A minute later the address may try again.
-	e.Clock.Advance(61 * time.Second)
+	e.Clock.Advance(time.Minute)
 	c.Must(200, "POST", "/api/v1/auth/login", map[string]string{"email": admin.Email, "password": admin.PW})
 }
 

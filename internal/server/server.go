@@ -2,8 +2,9 @@
 // the API and the UI behind one middleware chain, and runs the HTTPS server.
 //
 // This is the only place that knows every component. The request pipeline is, outermost first:
-// request id → security headers and body limit → cross-origin (CSRF) protection → session →
-// metrics → router → handler → domain service (decide → audit → seal/open).
+// request id → the request's log line → security headers and body limit → cross-origin (CSRF)
+// protection → session → metrics → router → handler → domain service (decide → audit →
+// seal/open).
 package server
 
 import (
@@ -183,7 +184,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.records = clinical.New(s.db, s.keys, s.door, s.identity, s.watcher, cfg.Now)
-	s.privacy = privacy.New(s.db, s.door, s.identity, s.cps, cfg.Now)
+	s.privacy = privacy.New(s.db, s.door, privacy.Deps{Names: s.identity, Patients: s.records, Notes: s.keys, Staff: s.staffMembers}, s.cps, cfg.Now)
 	if cfg.SMTP.Addr != "" && len(cfg.AlertEmailTo) > 0 {
 		s.watcher.MailTo(&monitor.Mailer{Sender: s.mailer(), To: cfg.AlertEmailTo})
 	}
@@ -211,7 +212,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 func (s *Server) buildHandler() http.Handler {
 	mux := http.NewServeMux()
 	svc := services.Services{Log: s.log, Identity: s.identity, Records: s.records, Privacy: s.privacy, Admit: s.admit,
-		AuditKey: s.auditKey, BaseURL: s.cfg.BaseURL, Version: Version}
+		AuditKey: s.auditKey, BaseURL: s.cfg.BaseURL, Version: Version, Zone: s.cfg.AlertRules.Location}
 	s.api = api.New(svc)
 	s.api.Mount(mux)
 	s.web = web.New(svc)
@@ -220,6 +221,19 @@ func (s *Server) buildHandler() http.Handler {
 	mux.HandleFunc("GET /readyz", s.ready)
 	// No /metrics here: it has a listener of its own (MetricsHandler), off the public port.
 	return s.chain(mux)
+}
+
+// staffMembers lists the staff for the privacy officer's filter by person.
+func (s *Server) staffMembers(ctx context.Context) ([]privacy.Person, error) {
+	as, err := s.identity.StaffMembers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]privacy.Person, len(as))
+	for i, a := range as {
+		out[i] = privacy.Person{AccountID: a.ID, Name: a.Name, Role: string(a.Role)}
+	}
+	return out, nil
 }
 
 // admit is services.Services.Admit: the door's check before a transport reads a body. An
@@ -295,11 +309,12 @@ func (s *Server) chain(mux http.Handler) http.Handler {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		httpx.JSONError(w, r, httpx.Errorf(http.StatusForbidden, "cross-origin request refused"))
 	}))
-	h := s.metrics.Instrument(mux)
+	h := s.metrics.Instrument(httpx.NoteRoute(mux))
 	h = httpx.WithSession(s.identity, s.log, h)
 	h = httpx.WithDevice(h)
 	h = cop.Handler(h)
 	h = httpx.SecureHeaders(h)
+	h = httpx.LogRequests(s.log, h)
 	return httpx.WithRequestID(h)
 }
 
@@ -342,6 +357,10 @@ func (s *Server) Identity() *identity.Service { return s.identity }
 
 // DB exposes the database, for commands and tests.
 func (s *Server) DB() *store.DB { return s.db }
+
+// DoorEntries is how many audit entries the one door has written: tests compare it with the
+// log's size to prove nothing appended around the door.
+func (s *Server) DoorEntries() int64 { return s.door.Written() }
 
 // WaitBackground waits for background work (self-service reset e-mails) to finish.
 func (s *Server) WaitBackground() { s.identity.Wait() }

@@ -9,6 +9,7 @@ package services
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"haven/internal/clinical"
 	"haven/internal/identity"
@@ -31,4 +32,7 @@ type Services struct {
 	// BaseURL is the external URL one-time links start with, e.g. https://localhost:8443.
 	BaseURL string
 	Version string
+	// Zone is the deployment's time zone (--time-zone): pages show times in it when the
+	// reader's browser has not said its own. Nil means UTC.
+	Zone *time.Location
 }

@@ -45,7 +45,7 @@ func TestBrowserAccountChanges(t *testing.T) {
 	link := servertest.LinkIn(t, servertest.MailAbout(t, inbox, "ada.admin@haven.test", "Confirm your new Haven e-mail address"))
 	b.visit(pathOf(t, link), "Confirm your new e-mail address")
 	b.submit(`form[action="/email/confirm"]`, "E-mail address changed")
-	b.visit(pathOf(t, link), "Gone")
+	b.visit(pathOf(t, link), "This link no longer works")
 
 	// The role picker in the staff table, inside the same step-up window.
 	b.visit("/admin", "Administration")

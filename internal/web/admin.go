@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 	"sort"
 
 	"haven/internal/httpx"
@@ -10,14 +11,65 @@ import (
 )
 
 type adminData struct {
-	Staff      []identity.Account
+	Staff      []staffView
 	Clinicians []identity.Account
 	Patients   []patientIDs
 	Notice     *linkNotice // right after an invitation or a password reset
-	Self       string      // the administrator's own account, which has no reset button
+	Done       *doneNotice // what the last act did, and how to undo it
 	Assigned   bool
 	Changed    string // "role" after a role change
 	Roles      []roleChoice
+}
+
+// staffView is a staff account as the staff table shows it: by name and role, with its status
+// in words and the acts that apply to it.
+type staffView struct {
+	identity.Account
+	Self bool // the administrator's own account: no reset, disable or role change
+}
+
+// StatusText is the account's status in words.
+func (v staffView) StatusText() string {
+	switch v.Status {
+	case identity.StatusActive:
+		return "Active"
+	case identity.StatusInvited:
+		return "Invited, has not activated the account yet"
+	case identity.StatusDisabled:
+		return "Disabled: cannot sign in"
+	case identity.StatusLocked:
+		return "Locked after failed sign-ins: a password reset unlocks it"
+	}
+	return v.Status
+}
+
+// Invited: the account waits for its invitation to be used, so the invitation can be sent
+// again (a password reset would not help: there is no password yet).
+func (v staffView) Invited() bool { return v.Status == identity.StatusInvited }
+
+// Disabled: the account can be enabled again.
+func (v staffView) Disabled() bool { return v.Status == identity.StatusDisabled }
+
+// CanReset: another person's activated account, not disabled.
+func (v staffView) CanReset() bool {
+	return !v.Self && (v.Status == identity.StatusActive || v.Status == identity.StatusLocked)
+}
+
+// CanDisable: another person's account, not an administrator's (an organisation keeps its
+// administrators), not already disabled.
+func (v staffView) CanDisable() bool {
+	return !v.Self && v.Role != principal.Admin && v.Status != identity.StatusDisabled
+}
+
+// doneNotice says what an act on a staff account did, with the act that undoes it, if any.
+type doneNotice struct {
+	Message string
+	Undo    *undoAct
+}
+
+// undoAct is a one-button form.
+type undoAct struct {
+	Action, Label string
 }
 
 // roleChoice is a staff role as the role picker names it.
@@ -27,9 +79,40 @@ type roleChoice struct {
 }
 
 var staffRoles = []roleChoice{
-	{principal.Clinician, "Clinician"},
-	{principal.Auditor, "Privacy officer (auditor)"},
-	{principal.Admin, "Administrator"},
+	{principal.Clinician, principal.Clinician.Label()},
+	{principal.Auditor, principal.Auditor.Label()},
+	{principal.Admin, principal.Admin.Label()},
+}
+
+// staffMember finds an account in the staff table by its identifier.
+func (d adminData) staffMember(id string) (staffView, bool) {
+	for _, v := range d.Staff {
+		if v.ID == id {
+			return v, true
+		}
+	}
+	return staffView{}, false
+}
+
+// doneWith describes what ?done= reports for the account ?who= names, if it is on the page.
+func (d adminData) doneWith(done, who string) *doneNotice {
+	v, ok := d.staffMember(who)
+	if !ok {
+		return nil
+	}
+	switch done {
+	case "disabled":
+		return &doneNotice{
+			Message: v.Name + " is disabled: signed out everywhere, and cannot sign in until the account is enabled again.",
+			Undo:    &undoAct{Action: "/admin/staff/" + v.ID + "/enable", Label: "Enable " + v.Name + " again"}}
+	case "enabled":
+		if v.Invited() {
+			return &doneNotice{Message: v.Name + " is enabled again but has not activated the account yet: the earlier invitation no longer works, so send it again.",
+				Undo: &undoAct{Action: "/admin/staff/" + v.ID + "/invitation", Label: "Send the invitation again"}}
+		}
+		return &doneNotice{Message: v.Name + " is enabled again and can sign in with the same password and second factor as before."}
+	}
+	return nil
 }
 
 // linkNotice tells the issuer of a single-use link where it went: e-mailed to its owner, or
@@ -37,6 +120,7 @@ var staffRoles = []roleChoice{
 type linkNotice struct {
 	Heading, Who, Lifetime string
 	Link                   identity.Link
+	Replaced               string // said when the link replaces an earlier one
 }
 
 type patientIDs struct {
@@ -49,8 +133,9 @@ func (u *UI) adminData(r *http.Request, by principal.Subject) (adminData, error)
 	if err != nil {
 		return adminData{}, err
 	}
-	d := adminData{Staff: staff, Self: by.AccountID, Roles: staffRoles}
+	d := adminData{Roles: staffRoles}
 	for _, a := range staff {
+		d.Staff = append(d.Staff, staffView{Account: a, Self: a.ID == by.AccountID})
 		if a.Role == principal.Clinician && a.Status == identity.StatusActive {
 			d.Clinicians = append(d.Clinicians, a)
 		}
@@ -75,8 +160,10 @@ func (u *UI) admin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	d.Assigned = r.URL.Query().Get("assigned") == "1"
-	d.Changed = r.URL.Query().Get("changed")
+	q := r.URL.Query()
+	d.Assigned = q.Get("assigned") == "1" || q.Get("removed") == "1"
+	d.Changed = q.Get("changed")
+	d.Done = d.doneWith(q.Get("done"), q.Get("who"))
 	return u.render(w, r, http.StatusOK, "admin", page{Title: "Administration", Data: d})
 }
 
@@ -117,12 +204,34 @@ func (u *UI) resetStaffPassword(w http.ResponseWriter, r *http.Request) error {
 		return u.formPage(w, r, "admin", "Administration", d, rerr)
 	}
 	who := "the staff member"
-	for _, a := range d.Staff {
-		if a.ID == r.PathValue("id") {
-			who = a.Name
-		}
+	if v, ok := d.staffMember(r.PathValue("id")); ok {
+		who = v.Name
 	}
 	d.Notice = &linkNotice{Heading: "Password reset for " + who, Who: who, Link: link, Lifetime: "30 minutes"}
+	return u.render(w, r, http.StatusOK, "admin", page{Title: "Administration", Data: d})
+}
+
+// resendInvitation replaces the lost invitation of someone who has not activated their account
+// yet; the earlier link stops working.
+func (u *UI) resendInvitation(w http.ResponseWriter, r *http.Request) error {
+	by, err := u.admit(r, "account.invite-resend", "", "/admin")
+	if err != nil {
+		return err
+	}
+	link, rerr := u.d.Identity.ResendInvite(r.Context(), by, r.PathValue("id"), httpx.Origin(r))
+	d, err := u.adminData(r, by)
+	if err != nil {
+		return err
+	}
+	if rerr != nil {
+		return u.formPage(w, r, "admin", "Administration", d, rerr)
+	}
+	who := "the staff member"
+	if v, ok := d.staffMember(r.PathValue("id")); ok {
+		who = v.Name
+	}
+	d.Notice = &linkNotice{Heading: "New invitation for " + who, Who: who, Link: link, Lifetime: "72 hours",
+		Replaced: "The earlier invitation link no longer works."}
 	return u.render(w, r, http.StatusOK, "admin", page{Title: "Administration", Data: d})
 }
 
@@ -172,13 +281,66 @@ func (u *UI) assign(w http.ResponseWriter, r *http.Request) error {
 	return goTo("/admin?assigned=1")
 }
 
-func (u *UI) disableStaff(w http.ResponseWriter, r *http.Request) error {
-	by, err := u.admit(r, "account.disable", "", "/admin")
+// disableData is the confirmation page's: who would be disabled.
+type disableData struct{ Staff staffView }
+
+// confirmDisable asks before disabling someone, saying what it does and that it can be undone.
+// The step-up comes first, so that the confirmation is the last step.
+func (u *UI) confirmDisable(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	by, err := u.admit(r, "account.disable", "", "/admin/staff/"+url.PathEscape(id)+"/disable")
 	if err != nil {
 		return err
 	}
-	if err := u.d.Identity.Disable(r.Context(), by, r.PathValue("id"), httpx.Origin(r)); err != nil {
-		return httpx.FromDomain(err)
+	return u.renderConfirmDisable(w, r, by, id)
+}
+
+func (u *UI) renderConfirmDisable(w http.ResponseWriter, r *http.Request, by principal.Subject, id string) error {
+	d, err := u.adminData(r, by)
+	if err != nil {
+		return err
 	}
-	return goTo("/admin")
+	v, ok := d.staffMember(id)
+	if !ok || !v.CanDisable() {
+		return httpx.ErrNotFound
+	}
+	return u.render(w, r, http.StatusOK, "disable", page{Title: "Disable " + v.Name + "?", Data: disableData{Staff: v}})
+}
+
+// disableStaff disables an account once the confirmation page's button says so; a form sent
+// without it gets the confirmation page.
+func (u *UI) disableStaff(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	by, err := u.admit(r, "account.disable", "", "/admin/staff/"+url.PathEscape(id)+"/disable")
+	if err != nil {
+		return err
+	}
+	if r.PostFormValue("confirm") != "yes" {
+		return u.renderConfirmDisable(w, r, by, id)
+	}
+	if err := u.d.Identity.Disable(r.Context(), by, id, httpx.Origin(r)); err != nil {
+		d, derr := u.adminData(r, by)
+		if derr != nil {
+			return derr
+		}
+		return u.formPage(w, r, "admin", "Administration", d, err)
+	}
+	return goTo("/admin?done=disabled&who=" + url.QueryEscape(id))
+}
+
+// enableStaff undoes a disable.
+func (u *UI) enableStaff(w http.ResponseWriter, r *http.Request) error {
+	by, err := u.admit(r, "account.enable", "", "/admin")
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	if err := u.d.Identity.Enable(r.Context(), by, id, httpx.Origin(r)); err != nil {
+		d, derr := u.adminData(r, by)
+		if derr != nil {
+			return derr
+		}
+		return u.formPage(w, r, "admin", "Administration", d, err)
+	}
+	return goTo("/admin?done=enabled&who=" + url.QueryEscape(id))
 }

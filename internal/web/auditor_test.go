@@ -12,7 +12,7 @@ import (
 
 // TestAuditorSearchRefusesDatesItCannotRead stops a fail-open in the trail search: a date that
 // did not parse was dropped, which widened the search (or the FHIR export) to every day. It is
-// refused, naming the field, and nothing is searched or exported.
+// refused, naming the field by its label, and nothing is searched or exported.
 func TestAuditorSearchRefusesDatesItCannotRead(t *testing.T) {
 	e := servertest.New(t, "")
 	admin := e.Admin()
@@ -28,9 +28,9 @@ func TestAuditorSearchRefusesDatesItCannotRead(t *testing.T) {
 		return resp.StatusCode, string(b)
 	}
 	for _, tc := range []struct{ field, from, to string }{
-		{"from", "24/11/2026", ""},
-		{"from", "yesterday", "2026-11-24"},
-		{"to", "2026-11-24", "2026-13-01"},
+		{"From", "24/11/2026", ""},
+		{"From", "yesterday", "2026-11-24"},
+		{"To", "2026-11-24", "2026-13-01"},
 	} {
 		form := url.Values{"action": {"account.invite"}, "from": {tc.from}, "to": {tc.to}}
 		if code, body := post("/auditor/search", form); code != http.StatusUnprocessableEntity || !strings.Contains(body, tc.field+":") || strings.Contains(body, `id="trail"`) {

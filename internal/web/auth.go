@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html/template"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 
 	"haven/internal/httpx"
@@ -16,13 +19,20 @@ func (u *UI) home(w http.ResponseWriter, r *http.Request) error {
 	return goTo(stagePath(httpx.Session(r)))
 }
 
-// formPage re-renders a form with a message the user can act on, or returns the error.
+// formPage re-renders a form with a message the user can act on, or returns the error. Too many
+// attempts keep their 429 and Retry-After, so the page and the header say the same wait.
 func (u *UI) formPage(w http.ResponseWriter, r *http.Request, name, title string, data any, err error) error {
 	msg, ferr := formError(err)
 	if ferr != nil {
 		return ferr
 	}
-	return u.render(w, r, http.StatusUnprocessableEntity, name, page{Title: title, Error: msg, Data: data})
+	status := http.StatusUnprocessableEntity
+	var he *httpx.Error
+	if errors.As(httpx.FromDomain(err), &he) && he.Status == http.StatusTooManyRequests {
+		status = he.Status
+		he.SetHeader(w)
+	}
+	return u.render(w, r, status, name, page{Title: title, Error: msg, Data: data})
 }
 
 type setupData struct{ Token, Email, Name string }
@@ -93,8 +103,16 @@ func (u *UI) totp(w http.ResponseWriter, r *http.Request) error {
 }
 
 type enrolData struct {
-	Secret string // empty when policy allows only passkeys
-	Signed bool   // adding an app to a signed-in account, rather than enrolling a first factor
+	Secret string // in groups of four; empty when policy allows only passkeys
+	// AppLink is the otpauth:// link that opens an authenticator app on the device showing the
+	// page: a phone cannot scan the QR code on its own screen.
+	AppLink template.URL
+	Signed  bool // adding an app to a signed-in account, rather than enrolling a first factor
+	// PasswordAlone is the length from which this person's password would sign in on its own,
+	// where the organisation allows it (0 otherwise); said to a patient enrolling a first factor,
+	// whose shorter password is why they are here.
+	PasswordAlone int
+	MailOn        bool // "Forgot your password?" can send them a link to choose a passphrase
 }
 
 // enrolling reports whether s may enrol a factor on the enrolment page.
@@ -117,7 +135,10 @@ func (u *UI) enrolForm(w http.ResponseWriter, r *http.Request) error {
 // enrolData prepares the enrolment page: the pending authenticator-app secret, unless policy
 // allows only passkeys. A signed-in account with a factor is sent to step up first.
 func (u *UI) enrolData(r *http.Request, s *identity.Session) (enrolData, error) {
-	d := enrolData{Signed: s.Stage == identity.StageFull}
+	d := enrolData{Signed: s.Stage == identity.StageFull, MailOn: u.d.Identity.MailOn()}
+	if !d.Signed {
+		d.PasswordAlone = u.d.Identity.FactorPolicy(s.Subject.Role).PasswordAlone
+	}
 	k, ok, err := u.pendingKey(r, s)
 	switch {
 	case errors.Is(err, identity.ErrStepUpRequired):
@@ -126,6 +147,7 @@ func (u *UI) enrolData(r *http.Request, s *identity.Session) (enrolData, error) 
 		return d, err
 	case ok:
 		d.Secret = groupSecret(k.Secret)
+		d.AppLink = appLink(k.URL)
 	}
 	return d, nil
 }
@@ -142,6 +164,16 @@ func (u *UI) pendingKey(r *http.Request, s *identity.Session) (k totp.Key, ok bo
 		return totp.Key{}, false, fmt.Errorf("web: pending authenticator key: %w", err)
 	}
 	return k, true, nil
+}
+
+// appLink is the key's otpauth:// URL as a link target. html/template passes only http, https
+// and mailto links; this one is Haven's own (issuer, label and secret, made by totp.Generate),
+// so it is trusted here, and only if it is an otpauth URL.
+func appLink(keyURL string) template.URL {
+	if !strings.HasPrefix(keyURL, "otpauth://totp/") {
+		return ""
+	}
+	return template.URL(keyURL)
 }
 
 // groupSecret spaces a base32 secret in fours, as authenticator apps accept it typed.
@@ -190,7 +222,7 @@ func (u *UI) enrol(w http.ResponseWriter, r *http.Request) error {
 		return goTo(stagePath(s))
 	}
 	signed := s.Stage == identity.StageFull
-	token, err := u.d.Identity.ConfirmTOTPEnrolment(r.Context(), s, r.PostFormValue("code"), httpx.Origin(r))
+	done, err := u.d.Identity.ConfirmTOTPEnrolment(r.Context(), s, r.PostFormValue("code"), httpx.Origin(r))
 	if err != nil {
 		d, derr := u.enrolData(r, s)
 		if derr != nil {
@@ -198,11 +230,54 @@ func (u *UI) enrol(w http.ResponseWriter, r *http.Request) error {
 		}
 		return u.formPage(w, r, "enrol", "Set up your authenticator", d, err)
 	}
+	next := "/"
 	if signed {
-		return goTo("/account?totp=1")
+		next = "/account?done=totp"
+	} else {
+		httpx.SetSession(w, done.Token)
 	}
-	httpx.SetSession(w, token)
-	return goTo("/")
+	if len(done.RecoveryCodes) > 0 {
+		return u.showRecoveryCodes(w, r, done.RecoveryCodes, next)
+	}
+	return goTo(next)
+}
+
+// codesData is the page that shows an account's first recovery codes, once, right after its
+// first factor: the answer to the enrolment itself, never a page that can be opened again.
+type codesData struct {
+	Codes []string
+	Next  nextPage
+}
+
+// showRecoveryCodes answers with the recovery codes page; its Continue button (behind an
+// "I saved them" box) goes on to next.
+func (u *UI) showRecoveryCodes(w http.ResponseWriter, r *http.Request, codes []string, next string) error {
+	return u.render(w, r, http.StatusOK, "codes", page{Title: "Save your recovery codes", Data: codesData{Codes: codes, Next: continueTo(next)}})
+}
+
+// nextPage is a page of this site as a GET form reaches it: the path as the form's action and the
+// query as hidden fields (submitting a GET form replaces its action's query with its fields).
+type nextPage struct {
+	Path  string
+	Query []formField
+}
+
+type formField struct{ Name, Value string }
+
+// continueTo splits next, which must be a path on this site (safeNext), for a GET form.
+func continueTo(next string) nextPage {
+	u, err := url.Parse(safeNext(next))
+	if err != nil {
+		return nextPage{Path: "/"}
+	}
+	p := nextPage{Path: u.Path}
+	for name, values := range u.Query() {
+		for _, v := range values {
+			p.Query = append(p.Query, formField{name, v})
+		}
+	}
+	slices.SortStableFunc(p.Query, func(a, b formField) int { return strings.Compare(a.Name, b.Name) })
+	return p
 }
 
 func (u *UI) logout(w http.ResponseWriter, r *http.Request) error {
@@ -215,23 +290,40 @@ func (u *UI) logout(w http.ResponseWriter, r *http.Request) error {
 	return goTo("/login")
 }
 
-type inviteData struct{ Token string }
+type inviteData struct {
+	Token string
+	// Policy says what follows the password for the invited account's role (invitations only).
+	Policy identity.FactorPolicy
+}
 
 // linkPage is a page where a single-use link sets a password: an invitation or a reset.
 type linkPage struct {
 	name, title string
 	valid       func(ctx context.Context, token string) bool
 	use         func(ctx context.Context, token, pw string, o identity.Origin) (string, identity.Stage, error)
+	// data fills in the page for a usable token, beyond the token itself.
+	data func(ctx context.Context, token string) inviteData
 }
 
 func (u *UI) invitePage() linkPage {
-	return linkPage{"invite", "Activate your account", u.d.Identity.InviteValid, u.d.Identity.ActivateInvite}
+	return linkPage{"invite", "Activate your account", u.d.Identity.InviteValid, u.d.Identity.ActivateInvite, u.inviteData}
+}
+
+// inviteData tells the activation page the invited role's policy, so that it says what follows
+// the password: for a patient, whether a long passphrase can stand alone.
+func (u *UI) inviteData(ctx context.Context, token string) inviteData {
+	d := inviteData{Token: token}
+	if role, err := u.d.Identity.InviteRole(ctx, token); err == nil {
+		d.Policy = u.d.Identity.FactorPolicy(role)
+	}
+	return d
 }
 
 // resetPage continues like a sign-in with the new password: at the second factor for an account
 // that has one.
 func (u *UI) resetPage() linkPage {
-	return linkPage{"reset", "Choose a new password", u.d.Identity.ResetValid, u.d.Identity.ResetPassword}
+	return linkPage{"reset", "Choose a new password", u.d.Identity.ResetValid, u.d.Identity.ResetPassword,
+		func(_ context.Context, token string) inviteData { return inviteData{Token: token} }}
 }
 
 func (u *UI) linkForm(w http.ResponseWriter, r *http.Request, p linkPage) error {
@@ -239,11 +331,11 @@ func (u *UI) linkForm(w http.ResponseWriter, r *http.Request, p linkPage) error 
 	if !p.valid(r.Context(), token) {
 		return httpx.Errorf(http.StatusGone, "this link is not valid: it was already used or has expired; ask for a new one")
 	}
-	return u.render(w, r, http.StatusOK, p.name, page{Title: p.title, Data: inviteData{Token: token}})
+	return u.render(w, r, http.StatusOK, p.name, page{Title: p.title, Data: p.data(r.Context(), token)})
 }
 
 func (u *UI) useLink(w http.ResponseWriter, r *http.Request, p linkPage) error {
-	d := inviteData{Token: r.PostFormValue("token")}
+	d := p.data(r.Context(), r.PostFormValue("token"))
 	pw := r.PostFormValue("password")
 	if pw != r.PostFormValue("confirm") {
 		return u.render(w, r, http.StatusUnprocessableEntity, p.name, page{Title: p.title, Error: "the two passwords differ", Data: d})

@@ -6,13 +6,17 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"haven/internal/identity/totp"
+	"haven/internal/privacy"
 	"haven/internal/server/servertest"
 )
 
@@ -205,6 +209,39 @@ func (b *browser) code(secret string) string {
 	return c
 }
 
+// inZone puts the browser in an IANA time zone, as a person's phone in that zone would be.
+func (b *browser) inZone(zone string) {
+	b.t.Helper()
+	b.do(chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: zone})
+		return err
+	}))
+}
+
+// noInternalCodes fails if the page's text names an audit action by its code ("record.read").
+func (b *browser) noInternalCodes(page string) {
+	b.t.Helper()
+	text, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.body.innerText`))
+	if err != nil {
+		b.t.Fatalf("read %q: %v", page, err)
+	}
+	for _, code := range privacy.Vocabulary() {
+		if strings.Contains(text, code) {
+			b.t.Errorf("page %q shows the internal code %s", page, code)
+		}
+	}
+}
+
+// count returns how many elements match sel.
+func (b *browser) count(sel string) int {
+	b.t.Helper()
+	n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll(%q).length`, sel)))
+	if err != nil {
+		b.t.Fatalf("browser: count %s: %v", sel, err)
+	}
+	return n
+}
+
 // pathOf keeps the path and query of a one-time link (the server's base URL is a placeholder in
 // tests; the browser reaches it on localhost).
 func pathOf(t *testing.T, link string) string {
@@ -216,10 +253,11 @@ func pathOf(t *testing.T, link string) string {
 }
 
 // TestBrowserJourney walks the whole first-release journey in Chromium: an administrator sets up
-// Haven and enrols TOTP, invites a clinician, signs out and in again; the clinician activates,
-// enrols, registers a patient, finds them by name, writes a note; the patient activates, enrols
-// and reads the note and, in their access log, the clinician's view of their record, and
-// reports it. Every page is checked with axe-core.
+// Haven and enrols TOTP, keeps the recovery codes shown once, invites a clinician, signs out and
+// in again with a recovery code; the clinician activates, enrols, registers a patient, finds
+// them by name, writes a note; the patient, on a phone, activates, enrols with a passkey and
+// reads the note and, in their access log, the clinician's view of their record, and reports it.
+// Every page is checked with axe-core; the sign-in steps at both widths.
 func TestBrowserJourney(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drives a browser")
@@ -227,6 +265,8 @@ func TestBrowserJourney(t *testing.T) {
 	e := servertest.New(t, "")
 	b := newBrowser(t, e)
 	b.do(chromedp.EmulateViewport(1280, 900))
+	// The browser is in Tokyo; Haven's own zone is UTC. Pages show times in the reader's zone.
+	b.inZone("Asia/Tokyo")
 
 	m := servertest.SetupLink.FindSubmatch(e.Log.Bytes())
 	if m == nil {
@@ -236,7 +276,8 @@ func TestBrowserJourney(t *testing.T) {
 	b.fill("#name", "Ada Admin", "#email", "admin@haven.test", "#password", "admin passphrase", "#confirm", "admin passphrase")
 	b.submit(`form[action="/setup"]`, "Set up your authenticator")
 	adminSecret := b.enrolTOTP()
-	b.submit(`form[action="/totp/enrol"]`, "Administration")
+	b.submit(`form[action="/totp/enrol"]`, "Save your recovery codes")
+	adminCodes := b.keepRecoveryCodes("Administration")
 
 	b.fill("#staff-name", "Dr Grace Hopper", "#staff-email", "grace@haven.test")
 	b.submit(`form[action="/admin/staff"]`, "Administration")
@@ -245,6 +286,9 @@ func TestBrowserJourney(t *testing.T) {
 
 	// Sign out and back in through the password and TOTP steps.
 	b.submit(`header form[action="/logout"]`, "Sign in")
+	if focused, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.activeElement.id`)); err != nil || focused != "email" {
+		t.Fatalf("the sign-in page focuses %q (%v), want the e-mail field", focused, err)
+	}
 	b.screenshot("login")
 	b.fill("#email", "admin@haven.test", "#password", "wrong passphrase")
 	b.submit(`form[action="/login"]`, "Sign in")
@@ -253,8 +297,8 @@ func TestBrowserJourney(t *testing.T) {
 	}
 	b.fill("#email", "admin@haven.test", "#password", "admin passphrase")
 	b.submit(`form[action="/login"]`, "Enter your code")
-	b.fill("#code", b.code(adminSecret))
-	b.submit(`form[action="/login/totp"]`, "Administration")
+	b.checkBothWidths("Enter your code")
+	b.typeRecoveryCode(adminCodes[0], "Administration")
 	b.submit(`header form[action="/logout"]`, "Sign in")
 
 	// The clinician activates their account from the link, and enrols.
@@ -262,7 +306,8 @@ func TestBrowserJourney(t *testing.T) {
 	b.fill("#password", "clinician passphrase", "#confirm", "clinician passphrase")
 	b.submit(`form[action="/invite"]`, "Set up your authenticator")
 	b.enrolTOTP()
-	b.submit(`form[action="/totp/enrol"]`, "My patients")
+	b.submit(`form[action="/totp/enrol"]`, "Save your recovery codes")
+	b.keepRecoveryCodes("My patients")
 
 	b.visit("/clinician/patients/new", "Register a patient")
 	b.fill("#name", "Ada Canary", "#phone", "+1 555 0100 123", "#email", "ada.canary@example.test")
@@ -271,7 +316,11 @@ func TestBrowserJourney(t *testing.T) {
 	b.submit(`form[action="/clinician/patients/new"]`, "Patient registered")
 	patientLink := b.text("#one-time-link")
 
-	b.visit("/clinician", "My patients")
+	// The clinician's list shows the patient each time it opens: repeated views, one line for
+	// the patient later.
+	for range 3 {
+		b.visit("/clinician", "My patients")
+	}
 	b.fill("#q", "ada  CANARY")
 	b.submit(`form[action="/clinician/search"]`, "Search results")
 	b.follow(chromedp.Click(chromedp.CSS("#search-results a")), "Patient record")
@@ -285,7 +334,7 @@ func TestBrowserJourney(t *testing.T) {
 	}
 	b.screenshot("clinician-record")
 	b.visit("/account", "Security and sessions")
-	if sessions := b.text("#sessions"); !strings.Contains(sessions, "This browser") {
+	if sessions := b.text("#sessions"); !strings.Contains(sessions, "Chrome on Linux · this browser") || strings.Contains(sessions, "Mozilla/") {
 		t.Fatalf("session list: %q", sessions)
 	}
 	b.submit(`form[action="/account/recovery-codes"]`, "Security and sessions")
@@ -294,33 +343,68 @@ func TestBrowserJourney(t *testing.T) {
 	}
 	b.submit(`header form[action="/logout"]`, "Sign in")
 
-	// The patient, on a phone-sized screen, activates, enrols and reads the note.
+	// The patient, on a phone with a screen lock, activates, enrols with a passkey (no QR code
+	// to scan with the phone showing it) and reads the note.
 	b.do(chromedp.EmulateViewport(375, 812))
+	phone := b.addVirtualAuthenticator()
 	b.visit(pathOf(t, patientLink), "Activate your account")
+	b.checkBothWidths("Activate your account")
+	if intro := b.text("main > p"); !strings.Contains(intro, "15 or more characters") {
+		t.Fatalf("the invitation does not say a long passphrase can stand alone: %q", intro)
+	}
 	b.fill("#password", "patient pw 12", "#confirm", "patient pw 12")
 	b.submit(`form[action="/invite"]`, "Set up your authenticator")
-	b.enrolTOTP()
-	b.submit(`form[action="/totp/enrol"]`, "My record")
+	patientCodes := b.enrolOnPhone("My record")
 	if body := b.text(".note .body"); !strings.Contains(body, "follow-up video visit") {
 		t.Fatalf("patient does not see the note: %q", body)
 	}
 	if meta := b.text(".note .meta"); !strings.Contains(meta, "Dr Grace Hopper") {
 		t.Fatalf("note author not shown to the patient: %q", meta)
 	}
-	// The access log shows the clinician's view of the record; the patient reports one line.
-	if log := b.text("#access-log"); !strings.Contains(log, "Dr Grace Hopper") || !strings.Contains(log, "opened your record") {
+	// The access log shows the clinician's view of the record in words, the list views grouped,
+	// times in the browser's zone, and no internal code anywhere on the page.
+	log := b.text("#access-log")
+	if !strings.Contains(log, "Dr Grace Hopper") || !strings.Contains(log, "opened your record") {
 		t.Fatalf("access log does not show the clinician's view: %q", log)
 	}
+	if !regexp.MustCompile(`saw you in their list of patients \([0-9]+ times\)`).MatchString(log) {
+		t.Fatalf("the clinician's list views are not one line: %q", log)
+	}
+	if !strings.Contains(log, "JST") || strings.Contains(log, "UTC") {
+		t.Fatalf("access log times are not in the browser's zone (Asia/Tokyo): %q", log)
+	}
+	b.noInternalCodes("My record")
 	b.screenshot("patient-record")
-	b.submit(`#access-log li form`, "My record")
+	// Reporting is a step of its own, from the entry's page.
+	if n := b.count(`#access-log form, #access-log button`); n != 0 {
+		t.Fatalf("the access log has %d report buttons on its lines", n)
+	}
+	entryPath, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`[...document.querySelectorAll("#access-log li")]
+		.find(li => li.textContent.includes("Dr Grace Hopper") && li.textContent.includes("opened your record"))
+		.querySelector("a").getAttribute("href")`))
+	if err != nil {
+		t.Fatalf("no link to the clinician's opening of the record: %v", err)
+	}
+	b.visit(entryPath, "An access to your record")
+	if facts := b.text("#access-entry"); !strings.Contains(facts, "opened your record") || !strings.Contains(facts, "JST") {
+		t.Fatalf("the entry's page: %q", facts)
+	}
+	b.noInternalCodes("An access to your record")
+	b.submit(`#report`, "An access to your record")
 	if msg := b.text(`[role="status"]`); !strings.Contains(msg, "privacy officer") {
 		t.Fatalf("report not acknowledged: %q", msg)
 	}
+	if state := b.text("#review-state"); !strings.Contains(state, "will look into it") {
+		t.Fatalf("the reported entry says %q", state)
+	}
+	b.visit("/patient/access-log", "Who opened my record")
+	b.noInternalCodes("Who opened my record")
 
 	// Used links are refused.
-	b.visit(pathOf(t, patientLink), "Gone")
-	b.visit("/patient", "My record")
+	b.visit(pathOf(t, patientLink), "This link no longer works")
+	b.follow(chromedp.Click(chromedp.CSS("#error-home")), "My record")
 	b.submit(`header form[action="/logout"]`, "Sign in")
+	b.removeVirtualAuthenticator(phone)
 
 	// The privacy officer, invited by the administrator, finds the patient's report waiting.
 	b.do(chromedp.EmulateViewport(1280, 900))
@@ -328,6 +412,7 @@ func TestBrowserJourney(t *testing.T) {
 	b.submit(`form[action="/login"]`, "Enter your code")
 	b.fill("#code", b.code(adminSecret))
 	b.submit(`form[action="/login/totp"]`, "Administration")
+	b.disableAndEnable("Dr Grace Hopper")
 	b.do(chromedp.Evaluate[chromedp.Void](`document.querySelector("#staff-role").value = "auditor"`))
 	b.fill("#staff-name", "Priya Officer", "#staff-email", "privacy@haven.test")
 	b.submit(`form[action="/admin/staff"]`, "Administration")
@@ -337,13 +422,79 @@ func TestBrowserJourney(t *testing.T) {
 	b.fill("#password", "auditor passphrase", "#confirm", "auditor passphrase")
 	b.submit(`form[action="/invite"]`, "Set up your authenticator")
 	b.enrolTOTP()
-	b.submit(`form[action="/totp/enrol"]`, "Privacy review")
+	b.submit(`form[action="/totp/enrol"]`, "Save your recovery codes")
+	b.keepRecoveryCodes("Privacy review")
 	if reviews := b.text("#reviews"); !strings.Contains(reviews, "Dr Grace Hopper") {
 		t.Fatalf("the patient's report is not in the privacy officer's queue: %q", reviews)
 	}
+	if reviews := b.text("#reviews"); !strings.Contains(reviews, "Ada Canary") || !strings.Contains(reviews, "opened a patient's record") || !strings.Contains(reviews, "JST") {
+		t.Fatalf("the report does not name the patient and the access in words: %q", reviews)
+	}
+	b.noInternalCodes("Privacy review")
 	b.screenshot("auditor")
-	b.submit(`#reviews form`, "Privacy review")
-	if msg := b.text(`[role="status"]`); !strings.Contains(msg, "closed") {
+	// The privacy officer finds the patient's entries by name, in words.
+	b.fill("#patient", "Ada Canary")
+	b.submit(`#trail-search`, "Privacy review")
+	if trail := b.text("#trail"); !strings.Contains(trail, "Dr Grace Hopper") || !strings.Contains(trail, "wrote a clinical note") || !strings.Contains(trail, "Ada Canary") {
+		t.Fatalf("the trail by patient name: %q", trail)
+	}
+	b.noInternalCodes("Privacy review")
+	// The report is closed from its own page with a finding and a note for the patient. Both
+	// pages read on a phone too.
+	reviewPath, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.querySelector("#reviews a").getAttribute("href")`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.do(chromedp.EmulateViewport(375, 812))
+	b.visit("/auditor", "Privacy review")
+	b.visit(reviewPath, "A patient's report")
+	b.do(chromedp.EmulateViewport(1280, 900))
+	b.visit("/auditor", "Privacy review")
+	b.follow(chromedp.Click(chromedp.CSS(`#reviews a`)), "A patient's report")
+	b.do(chromedp.Click(chromedp.CSS(`#outcome-unjustified`)))
+	b.fill("#note", "Dr Hopper opened your record by mistake; we have reminded the team.")
+	b.screenshot("auditor-review")
+	b.submit(`#close-review`, "Privacy review")
+	if msg := b.text(`[role="status"]`); !strings.Contains(msg, "closed") || !strings.Contains(msg, "not justified") {
 		t.Fatalf("closing the report: %q", msg)
+	}
+	b.submit(`header form[action="/logout"]`, "Sign in")
+
+	// The patient, back on their phone, reads the finding beside the access they reported.
+	b.do(chromedp.EmulateViewport(375, 812))
+	b.fill("#email", "ada.canary@example.test", "#password", "patient pw 12")
+	b.submit(`form[action="/login"]`, "Enter your code")
+	b.typeRecoveryCode(patientCodes[len(patientCodes)-1], "My record") // the phone's passkey is elsewhere today
+	b.visit(entryPath, "An access to your record")
+	if state := b.text("#review-state"); !strings.Contains(state, "not justified") {
+		t.Fatalf("the patient does not see the finding: %q", state)
+	}
+	if note := b.text("#review-note"); !strings.Contains(note, "by mistake") {
+		t.Fatalf("the patient does not see the note: %q", note)
+	}
+	b.screenshot("patient-access-entry")
+	// The patient's pages read on a desktop too.
+	b.do(chromedp.EmulateViewport(1280, 900))
+	b.visit(entryPath, "An access to your record")
+	b.visit("/patient/access-log", "Who opened my record")
+	b.visit("/patient", "My record")
+}
+
+// disableAndEnable disables a staff member from the staff table, through the confirmation page,
+// and enables them again from the notice that says what happened: on a phone-sized screen, then
+// back at the desktop size.
+func (b *browser) disableAndEnable(name string) {
+	b.t.Helper()
+	b.do(chromedp.EmulateViewport(375, 812))
+	b.visit("/admin", "Administration")
+	b.follow(chromedp.Click(chromedp.CSS(`#staff a[href$="/disable"]`)), "Disable "+name+"?")
+	b.submit(`#confirm-disable form`, "Administration")
+	if msg := b.text("#done"); !strings.Contains(msg, name+" is disabled") {
+		b.t.Fatalf("after disabling: %q", msg)
+	}
+	b.do(chromedp.EmulateViewport(1280, 900))
+	b.submit(`#done form`, "Administration")
+	if msg := b.text("#done"); !strings.Contains(msg, name+" is enabled again") {
+		b.t.Fatalf("after enabling again: %q", msg)
 	}
 }

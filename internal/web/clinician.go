@@ -1,15 +1,14 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
-	"strconv"
+	"strings"
 
 	"haven/internal/clinical"
+	"haven/internal/fault"
 	"haven/internal/httpx"
 	"haven/internal/principal"
-	"haven/internal/privacy"
 )
 
 type clinicianData struct {
@@ -35,20 +34,26 @@ func (u *UI) clinician(w http.ResponseWriter, r *http.Request) error {
 	return u.render(w, r, http.StatusOK, "clinician", page{Title: "My patients", Data: clinicianData{Patients: ps}})
 }
 
+// errEmptySearch answers a search with nothing to search for.
+var errEmptySearch = fault.New(fault.Invalid, "enter a name, phone or date of birth to search")
+
 // search is a POST so that the PHI typed into it stays out of URLs, history and access logs.
 func (u *UI) search(w http.ResponseWriter, r *http.Request) error {
-	s, err := require(r, principal.Clinician)
+	by, err := u.admit(r, "patient.search", "", "/clinician")
 	if err != nil {
 		return err
 	}
 	sd := &searchData{By: r.PostFormValue("by"), Query: r.PostFormValue("q")}
-	results, serr := u.d.Records.Search(r.Context(), s.Subject, clinical.SearchKind(sd.By), sd.Query, httpx.Origin(r))
-	ps, err := u.d.Records.MyPatients(r.Context(), s.Subject, httpx.Origin(r))
+	results, serr := u.d.Records.Search(r.Context(), by, clinical.SearchKind(sd.By), sd.Query, httpx.Origin(r))
+	ps, err := u.d.Records.MyPatients(r.Context(), by, httpx.Origin(r))
 	if err != nil {
 		return httpx.FromDomain(err)
 	}
 	d := clinicianData{Patients: ps, Search: sd}
 	if serr != nil {
+		if strings.TrimSpace(sd.Query) == "" {
+			serr = errEmptySearch
+		}
 		return u.formPage(w, r, "clinician", "My patients", d, serr)
 	}
 	sd.Results = results
@@ -69,13 +74,13 @@ func (u *UI) registerForm(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (u *UI) register(w http.ResponseWriter, r *http.Request) error {
-	s, err := require(r, principal.Clinician)
+	by, err := u.admit(r, "patient.register", "", "/clinician/patients/new")
 	if err != nil {
 		return err
 	}
 	in := clinical.NewPatient{Name: r.PostFormValue("name"), BirthDate: r.PostFormValue("birthDate"),
 		Phone: r.PostFormValue("phone"), Email: r.PostFormValue("email")}
-	reg, err := u.d.Records.Register(r.Context(), s.Subject, in, httpx.Origin(r))
+	reg, err := u.d.Records.Register(r.Context(), by, in, httpx.Origin(r))
 	if err != nil {
 		return u.formPage(w, r, "register", "Register a patient", registerData{In: in}, err)
 	}
@@ -100,10 +105,8 @@ func (u *UI) sendSignInLink(w http.ResponseWriter, r *http.Request) error {
 }
 
 type recordData struct {
-	Record    clinical.Record
-	Note      string
-	AccessLog []privacy.AccessEvent
-	Reported  bool
+	Record clinical.Record
+	Note   string
 }
 
 func (u *UI) record(w http.ResponseWriter, r *http.Request) error {
@@ -119,17 +122,17 @@ func (u *UI) record(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (u *UI) addNote(w http.ResponseWriter, r *http.Request) error {
-	s, err := require(r, principal.Clinician)
+	id := r.PathValue("id")
+	by, err := u.admit(r, "note.write", id, "/clinician/patients/"+url.PathEscape(id))
 	if err != nil {
 		return err
 	}
-	id := r.PathValue("id")
-	if _, nerr := u.d.Records.AddNote(r.Context(), s.Subject, id, r.PostFormValue("body"), httpx.Origin(r)); nerr != nil {
+	if _, nerr := u.d.Records.AddNote(r.Context(), by, id, r.PostFormValue("body"), httpx.Origin(r)); nerr != nil {
 		msg, ferr := formError(nerr)
 		if ferr != nil {
 			return httpx.FromDomain(nerr)
 		}
-		rec, err := u.d.Records.Get(r.Context(), s.Subject, id, httpx.Origin(r))
+		rec, err := u.d.Records.Get(r.Context(), by, id, httpx.Origin(r))
 		if err != nil {
 			return httpx.FromDomain(err)
 		}
@@ -137,43 +140,4 @@ func (u *UI) addNote(w http.ResponseWriter, r *http.Request) error {
 			Data: recordData{Record: rec, Note: r.PostFormValue("body")}})
 	}
 	return goTo("/clinician/patients/" + url.PathEscape(id))
-}
-
-func (u *UI) patient(w http.ResponseWriter, r *http.Request) error {
-	s, err := require(r, principal.Patient)
-	if err != nil {
-		return err
-	}
-	rec, err := u.d.Records.Get(r.Context(), s.Subject, s.Subject.PatientID, httpx.Origin(r))
-	if err != nil {
-		return httpx.FromDomain(err)
-	}
-	events, err := u.d.Privacy.AccessLog(r.Context(), s.Subject, s.Subject.PatientID, httpx.Origin(r))
-	if err != nil {
-		return httpx.FromDomain(err)
-	}
-	return u.render(w, r, http.StatusOK, "patient", page{Title: "My record",
-		Data: recordData{Record: rec, AccessLog: events, Reported: r.URL.Query().Get("reported") == "1"}})
-}
-
-// reportAccess is the patient's "I don't recognise this" on one line of their access log.
-func (u *UI) reportAccess(w http.ResponseWriter, r *http.Request) error {
-	s, err := require(r, principal.Patient)
-	if err != nil {
-		return err
-	}
-	seq, err := strconv.ParseInt(r.PathValue("seq"), 10, 64)
-	if err != nil {
-		return httpx.ErrNotFound
-	}
-	if err := u.d.Privacy.Report(r.Context(), s.Subject, seq, httpx.Origin(r)); err != nil {
-		if errors.Is(err, privacy.ErrForbidden) {
-			return httpx.ErrForbidden
-		}
-		if errors.Is(err, privacy.ErrNotFound) {
-			return httpx.ErrNotFound
-		}
-		return err
-	}
-	return goTo("/patient?reported=1")
 }

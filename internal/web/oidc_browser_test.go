@@ -45,6 +45,6 @@ func TestBrowserOIDC(t *testing.T) {
 
 	idp.QueueUser(&servertest.IdPUser{Subject: "x", Email: "stranger@haven.test", EmailVerified: true, AMR: []string{"mfa"}})
 	b.follow(chromedp.Click(chromedp.CSS("#oidc-sign-in")), "Test IdP")
-	b.follow(chromedp.Click(chromedp.CSS("#idp-continue")), "Forbidden")
+	b.follow(chromedp.Click(chromedp.CSS("#idp-continue")), "You do not have access to this")
 	b.waitText(`[role="alert"]`, "did not work")
 }

@@ -30,5 +30,5 @@ func TestBrowserPasswordReset(t *testing.T) {
 	b.submit(`form[action="/login/totp"]`, "My patients")
 
 	// The link worked once.
-	b.visit(pathOf(t, link), "Gone")
+	b.visit(pathOf(t, link), "This link no longer works")
 }

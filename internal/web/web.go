@@ -16,11 +16,13 @@ import (
 	"io/fs"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"haven/internal/httpx"
 	"haven/internal/identity"
 	"haven/internal/principal"
+	"haven/internal/privacy"
 	"haven/internal/services"
 )
 
@@ -35,8 +37,11 @@ type Deps = services.Services
 
 // UI serves the pages.
 type UI struct {
-	d     Deps
+	d Deps
+	// pages are the parsed templates, never executed themselves: each answer executes a clone
+	// whose time functions show the reader's zone.
 	pages map[string]*template.Template
+	zones sync.Map // IANA name → *time.Location, as readers' browsers name them
 }
 
 // New parses every page template (each page with the shared layout) once.
@@ -46,7 +51,8 @@ func New(d Deps) *UI {
 	if err != nil {
 		panic(err) // the pattern is constant
 	}
-	funcs := template.FuncMap{"date": func(t time.Time) string { return t.UTC().Format("2 Jan 2006, 15:04 UTC") }}
+	funcs := timeFuncs(time.UTC)
+	funcs["role"] = func(role any) string { return privacy.RoleWords(fmt.Sprint(role)) } // "auditor" reads "privacy officer"
 	for _, n := range names {
 		name := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
 		if name == "layout" || name == "partials" {
@@ -66,6 +72,8 @@ func (u *UI) Mount(mux *http.ServeMux) {
 	for _, rt := range u.routes() {
 		mux.Handle(rt.pattern, httpx.Adapt(u.d.Log, u.renderError, rt.h))
 	}
+	// Any other path outside the API, whatever the method: the error page, with the way back.
+	mux.Handle("/", httpx.Adapt(u.d.Log, u.renderError, u.notFound))
 }
 
 // Patterns lists the UI's routes as net/http patterns ("POST /login"), for tests that walk them.
@@ -107,7 +115,10 @@ func (u *UI) routes() []route {
 		{"POST /admin/staff", u.inviteStaff},
 		{"POST /admin/care-team", u.assign},
 		{"POST /admin/care-team/remove", u.unassign},
+		{"GET /admin/staff/{id}/disable", u.confirmDisable},
 		{"POST /admin/staff/{id}/disable", u.disableStaff},
+		{"POST /admin/staff/{id}/enable", u.enableStaff},
+		{"POST /admin/staff/{id}/invitation", u.resendInvitation},
 		{"POST /admin/staff/{id}/reset", u.resetStaffPassword},
 		{"POST /admin/staff/{id}/role", u.changeStaffRole},
 		{"GET /clinician", u.clinician},
@@ -118,6 +129,8 @@ func (u *UI) routes() []route {
 		{"POST /clinician/patients/{id}/notes", u.addNote},
 		{"POST /clinician/patients/{id}/sign-in-link", u.sendSignInLink},
 		{"GET /patient", u.patient},
+		{"GET /patient/access-log", u.accessLog},
+		{"GET /patient/access-log/{seq}", u.accessEntry},
 		{"GET /account", u.account},
 		{"GET /step-up", u.stepUpForm},
 		{"POST /step-up", u.stepUp},
@@ -134,6 +147,7 @@ func (u *UI) routes() []route {
 		{"GET /auditor", u.auditor},
 		{"POST /auditor/search", u.auditorSearch},
 		{"POST /auditor/export", u.auditorExport},
+		{"GET /auditor/reviews/{id}", u.review},
 		{"POST /auditor/reviews/{id}/resolve", u.resolveReview},
 	}
 }
@@ -153,10 +167,15 @@ type userView struct {
 
 // render writes a page with status.
 func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) error {
-	t, ok := u.pages[name]
+	master, ok := u.pages[name]
 	if !ok {
 		return fmt.Errorf("web: no template %q", name)
 	}
+	t, err := master.Clone()
+	if err != nil {
+		return fmt.Errorf("web: render %s: %w", name, err)
+	}
+	t.Funcs(timeFuncs(u.zoneOf(r)))
 	if p.User == nil {
 		p.User = u.userOf(r)
 	}
@@ -168,7 +187,7 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, name str
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_, err := w.Write([]byte(b.String()))
+	_, err = w.Write([]byte(b.String()))
 	return err
 }
 
@@ -200,10 +219,23 @@ func (u *UI) renderError(w http.ResponseWriter, r *http.Request, e *httpx.Error)
 		http.Redirect(w, r, string(to), http.StatusSeeOther)
 		return
 	}
-	if err := u.render(w, r, e.Status, "error", page{Title: http.StatusText(e.Status), Error: e.Message, Data: httpx.RequestID(r)}); err != nil {
+	title, d := errorPage(e.Status, httpx.RequestID(r))
+	var msg string
+	switch {
+	case e.Status >= 500:
+		msg = sentence(e.Message) // the safe message; the cause is in the log
+	case e.Message == httpx.ErrNotFound.Message:
+		// The heading says it.
+	default:
+		msg = inWords(e.Err, e)
+	}
+	if err := u.render(w, r, e.Status, "error", page{Title: title, Error: msg, Data: d}); err != nil {
 		http.Error(w, e.Message, e.Status)
 	}
 }
+
+// notFound answers every path no page serves with the error page.
+func (u *UI) notFound(w http.ResponseWriter, r *http.Request) error { return httpx.ErrNotFound }
 
 // goTo answers with a redirect through the error path.
 func goTo(path string) error {
@@ -243,18 +275,4 @@ func require(r *http.Request, role principal.Role) (*identity.Session, error) {
 		return nil, httpx.ErrForbidden
 	}
 	return s, nil
-}
-
-// formError returns the message to show beside a form for a domain error the user can fix (bad
-// input, wrong credentials, a used link), or the error to answer with otherwise.
-func formError(err error) (string, error) {
-	var he *httpx.Error
-	if errors.As(httpx.FromDomain(err), &he) {
-		switch he.Status {
-		case http.StatusUnauthorized, http.StatusConflict, http.StatusGone, http.StatusUnprocessableEntity, http.StatusTooManyRequests:
-			return he.Message, nil
-		}
-		return "", he
-	}
-	return "", err
 }

@@ -129,3 +129,33 @@ func TestStepUpPage(t *testing.T) {
 		}
 	}
 }
+
+// TestSignInPageSaysHowLongToWait: the sixth attempt after five failures is refused on the
+// sign-in page with 429, and the page and Retry-After give the same wait.
+func TestSignInPageSaysHowLongToWait(t *testing.T) {
+	e := servertest.New(t, "")
+	admin := e.Admin()
+	c := e.Client()
+	post := func(pw string) (int, string, string) {
+		t.Helper()
+		resp, err := c.HTTP.PostForm(e.TS.URL+"/login", url.Values{"email": {admin.Email}, "password": {pw}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header.Get("Retry-After"), string(b)
+	}
+	for range 5 {
+		if code, _, _ := post("wrong passphrase"); code != http.StatusUnprocessableEntity {
+			t.Fatalf("wrong password = %d, want 422 with the form", code)
+		}
+	}
+	code, retry, page := post(admin.PW)
+	if code != http.StatusTooManyRequests || retry != "1" || !strings.Contains(page, "Too many attempts. Wait 1 second and try again.") {
+		t.Fatalf("sixth attempt = %d, Retry-After %q; want 429, 1 and the same wait on the page:\n%s", code, retry, page)
+	}
+	if !strings.Contains(page, `name="password"`) {
+		t.Fatalf("the throttled answer is not the sign-in form:\n%s", page)
+	}
+}

@@ -1,5 +1,6 @@
-// Package password hashes and checks passwords with argon2id (RFC 9106) and applies the
-// length policy of NIST SP 800-63B: no composition rules, Unicode normalised, never truncated.
+// Package password hashes and checks passwords with argon2id (RFC 9106) and applies the policy
+// of NIST SP 800-63B: a length, a blocklist (common passwords, context words, and what the zxcvbn
+// estimator finds too easy to guess), no composition rules, Unicode normalised, never truncated.
 //
 // Hashes are PHC strings ($argon2id$v=19$m=…,t=…,p=…$salt$hash), so parameters can be raised
 // later while old hashes still verify.
@@ -82,12 +83,20 @@ var ErrMalformedHash = errors.New("password: malformed hash")
 func Normalize(pw string) string { return norm.NFKC.String(pw) }
 
 // CheckPolicy refuses passwords too short or too long, counted in characters after normalising,
-// passwords on the list of commonly used (and breached) passwords, and passwords built on a
+// passwords on the list of commonly used (and breached) passwords, passwords built on a
 // context-specific word (NIST SP 800-63B-4 §3.1.1.2, ASVS V6.2.11): the service's name, the
-// person's name or e-mail address, as ContextWords gives them. A password that merely contains
-// such a word is fine ("dana's purple harbour sunrise"); one where the word does the work is
-// not: with every context word taken out, fewer than MinLength letters remain, or what remains
-// is itself a common password ("Whitfield2026!", "havenpassword").
+// person's name or e-mail address, as ContextWords gives them, and passwords too easy to guess.
+//
+// A password that merely contains a context word is fine ("dana's purple harbour sunrise"); one
+// where the word does the work is not: with every context word taken out, fewer than MinLength
+// letters remain, or what remains is itself a common password ("Whitfield2026!",
+// "havenpassword").
+//
+// Too easy to guess means the zxcvbn estimator (github.com/trustelem/zxcvbn), told the context
+// words, expects fewer than MinGuesses guesses: this catches the variations of common passwords
+// an exact list misses (capitals, appended digits and symbols, look-alike letters, as in
+// "Password1!" or "iloveyou1234"), keyboard walks, repeats and dates. It imposes no composition
+// rule: a few ordinary words pass.
 func CheckPolicy(pw string, contextWords ...string) error {
 	if !utf8.ValidString(pw) {
 		return ErrPolicy{"it is not valid text"}
@@ -106,6 +115,9 @@ func CheckPolicy(pw string, contextWords ...string) error {
 	}
 	if leansOn(lower, contextWords) {
 		return ErrPolicy{"it is built on your name, your e-mail address or the name of this service, which attackers try first; choose another"}
+	}
+	if reason, weak := guessable(normal, contextWords); weak {
+		return ErrPolicy{"this password is too easy to guess: " + reason + "; add a few words that only you would put together"}
 	}
 	return nil
 }

@@ -3,6 +3,8 @@ package password_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -57,8 +59,11 @@ func TestPolicy(t *testing.T) {
 		ok bool
 	}{
 		{"short", false},
-		{"eight ch", true},
-		{strings.Repeat("x", 64), true},
+		{"k7#Qm2vX", true}, // eight characters are enough when they are hard to guess
+		{"eight ch", false},
+		{strings.Repeat("x", 64), false}, // a repeat
+		{strings.Repeat("harbour ", 8), false},
+		{"violet harbour lantern over the quiet marsh, and a blacksmith's ", true}, // 64
 		{strings.Repeat("x", 257), false},
 		{"\xff\xfe invalid utf8", false},
 		{"password123", false}, // on the common list
@@ -107,6 +112,77 @@ func TestPolicyContextWords(t *testing.T) {
 	}
 	if err := password.CheckPolicy("Whitfield2026!"); err != nil {
 		t.Errorf("without context words, %v", err)
+	}
+}
+
+// TestPolicyGuessability: common passwords with trivial changes (case, digits and symbols
+// appended, look-alike letters), keyboard walks, repeats and dates are refused as too easy to
+// guess, with the reason; a few ordinary words, or random characters, are not.
+func TestPolicyGuessability(t *testing.T) {
+	words := password.ContextWords("Dana Whitfield", "dana.whitfield@northside-clinic.example", "Haven")
+	random15 := randomPassword(rand.New(rand.NewPCG(1, 2)), 15)
+	for _, tc := range []struct {
+		pw  string
+		ok  bool
+		why string // in the refusal
+	}{
+		{"Password1!", false, "commonly used password with small changes"},
+		{"password12345", false, "commonly used password with small changes"},
+		{"iloveyou1234", false, "commonly used password with small changes"},
+		{"PASSWORD2026", false, "commonly used password with small changes"},
+		{"P4ssw0rd!", false, "commonly used password with small changes"},
+		{"S3cur1ty!", false, "commonly used password with small changes"},
+		{"Sunshine#1", false, "commonly used password with small changes"},
+		{"trustno1trustno1", false, "repeats"},
+		{"zxcvbnm,./zxc", false, "keyboard pattern"},
+		{"19840229", false, "date"},
+		{"dana's purple harbour sunrise", true, ""},
+		{"purple sunrise over the harbour", true, ""},
+		{"correct horse battery staple", true, ""},
+		{random15, true, ""},
+		// The estimator reads the first 64 characters only: a strong start is enough, and a
+		// guessable start is refused whatever follows.
+		{random15 + strings.Repeat("a", 200), true, ""},
+		{strings.Repeat("a", 64) + random15, false, "repeats"},
+	} {
+		err := password.CheckPolicy(tc.pw, words...)
+		var pe password.ErrPolicy
+		switch {
+		case tc.ok && err != nil:
+			t.Errorf("CheckPolicy(%q) = %v, want it accepted", tc.pw, err)
+		case !tc.ok && (!errors.As(err, &pe) || !strings.Contains(err.Error(), "this password is too easy to guess: ") || !strings.Contains(err.Error(), tc.why)):
+			t.Errorf("CheckPolicy(%q) = %v, want it refused as too easy to guess, saying %q", tc.pw, err, tc.why)
+		}
+	}
+}
+
+// randomPassword is n characters drawn from letters, digits and symbols by r.
+func randomPassword(r *rand.Rand, n int) string {
+	const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#%&*+-=?@^_~"
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = alphabet[r.IntN(len(alphabet))]
+	}
+	return string(b)
+}
+
+// BenchmarkCheckPolicy times the policy on passwords that cost the estimator most (random
+// characters, and every look-alike letter it tries to undo), at 15 characters and at the
+// longest, which the estimator reads only the first 64 of.
+func BenchmarkCheckPolicy(b *testing.B) {
+	const lookAlikes = "4@8({[<3691|!70$5+%2"
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{15, 64, password.MaxLength} {
+		for name, pw := range map[string]string{
+			"random":      randomPassword(r, n),
+			"look-alikes": strings.Repeat(lookAlikes, n/len(lookAlikes)+1)[:n],
+		} {
+			b.Run(fmt.Sprintf("%s-%d", name, n), func(b *testing.B) {
+				for b.Loop() {
+					password.CheckPolicy(pw, "dana", "whitfield", "haven")
+				}
+			})
+		}
 	}
 }
 

@@ -120,6 +120,8 @@ type Client struct {
 	Secret string // TOTP secret once enrolled
 	Email  string
 	PW     string
+	// RecoveryCodes are the codes that came with the account's first factor (Enrol).
+	RecoveryCodes []string
 }
 
 // Client is a new browser-like client. Every API answer it receives is checked against the
@@ -142,24 +144,22 @@ func JSONBody(v any) io.Reader {
 // do sends a JSON request and returns the status and decoded body.
 func (c *Client) Do(method, path string, body any) (int, map[string]any, []byte) {
 	c.e.t.Helper()
+	code, _, m, raw := c.DoHeader(method, path, body)
+	return code, m, raw
+}
+
+// DoHeader is Do that also returns the response's header.
+func (c *Client) DoHeader(method, path string, body any) (int, http.Header, map[string]any, []byte) {
+	c.e.t.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
 		rd = bytes.NewReader(b)
 	}
-	req, _ := http.NewRequest(method, c.e.TS.URL+path, rd)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.HTTP.Do(req)
-	if err != nil {
-		c.e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
+	code, h, raw := c.DoRaw(method, path, rd)
 	var m map[string]any
 	json.Unmarshal(raw, &m)
-	return resp.StatusCode, m, raw
+	return code, h, m, raw
 }
 
 // DoRaw sends body as it is, with Content-Type application/json if body is not nil, and
@@ -211,12 +211,26 @@ func (c *Client) Code() string {
 	return code
 }
 
-// enrol completes TOTP enrolment for a session at the enrolment stage.
+// enrol completes TOTP enrolment for a session at the enrolment stage, keeping the recovery
+// codes the account's first factor comes with.
 func (c *Client) Enrol() {
 	c.e.t.Helper()
 	m := c.Must(200, "GET", "/api/v1/auth/totp/enrolment", nil)
 	c.Secret = m["secret"].(string)
-	c.Must(200, "POST", "/api/v1/auth/totp/enrolment", map[string]string{"code": c.Code()})
+	done := c.Must(200, "POST", "/api/v1/auth/totp/enrolment", map[string]string{"code": c.Code()})
+	c.RecoveryCodes = Strings(done["recoveryCodes"])
+}
+
+// Strings is a JSON array of strings decoded into an any (nil if it is not one).
+func Strings(v any) []string {
+	l, _ := v.([]any)
+	var out []string
+	for _, s := range l {
+		if s, ok := s.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // login signs in with password and a fresh TOTP code.

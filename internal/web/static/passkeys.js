@@ -1,6 +1,12 @@
 // Haven's passkey buttons. Pages work without this script; it only adds the passkey ceremonies,
 // which need the browser's WebAuthn API. A button carries data-passkey ("sign-in", "verify" or
-// "register") and optionally data-next, the page to open afterwards.
+// "register") and optionally data-next, the page to open afterwards. A [data-passkey-section]
+// is shown where WebAuthn is available; one also marked data-passkey-platform only where the
+// device has its own authenticator (a phone's or computer's screen lock), so that a passkey is
+// offered first where it is the easy way, and not where it would need a security key.
+//
+// A registration that gives the account its first factor answers with its recovery codes:
+// recovery.js shows them, once, before the next page.
 "use strict";
 
 (function () {
@@ -56,7 +62,12 @@
       if (kind === "create" && nameInput) {
         body.name = nameInput.value;
       }
-      await post(finishURL, body);
+      const answer = await post(finishURL, body);
+      if (Array.isArray(answer.recoveryCodes) && answer.recoveryCodes.length > 0) {
+        const recovery = await import("/static/recovery.js");
+        recovery.show(answer.recoveryCodes, next);
+        return;
+      }
       window.location.assign(next);
     } catch (err) {
       if (err.status === 403 && /step-up/.test(err.message)) {
@@ -73,7 +84,17 @@
 
   const supported = window.PublicKeyCredential && PublicKeyCredential.parseCreationOptionsFromJSON;
   for (const el of document.querySelectorAll("[data-passkey-section]")) {
-    el.hidden = !supported;
+    el.hidden = !supported || el.hasAttribute("data-passkey-platform");
+  }
+  const platform = document.querySelectorAll("[data-passkey-platform]");
+  if (supported && platform.length > 0 && PublicKeyCredential.isUserVerifyingPlatformAuthenticatorAvailable) {
+    PublicKeyCredential.isUserVerifyingPlatformAuthenticatorAvailable()
+      .then((available) => {
+        for (const el of platform) {
+          el.hidden = !available;
+        }
+      })
+      .catch(() => {});
   }
   for (const button of document.querySelectorAll("button[data-passkey]")) {
     button.addEventListener("click", () => ceremony(button));

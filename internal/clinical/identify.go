@@ -1,0 +1,116 @@
+package clinical
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"haven/internal/access"
+	"haven/internal/fault"
+	"haven/internal/guard"
+	"haven/internal/keys"
+)
+
+// The privacy officer's view of patients is their names and nothing else of the record. Their
+// work is to tell who was accessed, so they may (access.IdentifyPatient), and every name they
+// see is an entry in that patient's access log: the officer is watched as everyone else is.
+
+// maxIdentified bounds the names one call opens (a page of the trail names fewer patients).
+const maxIdentified = 200
+
+const (
+	selectPatientName = `SELECT name_ct FROM patients WHERE id = $1`
+	selectNamed       = `SELECT id FROM patients WHERE name_bidx = $1 ORDER BY created_at LIMIT 50`
+)
+
+// PatientNames returns the names of the patients ids name, keyed by identifier, for the privacy
+// officer reading the trail. Each patient named gets an entry (patient.identify) before any
+// name is released. An identifier with no record, or whose name does not open (alarmed as
+// unreadable), is left out. Nothing is recorded when ids names no one.
+func (r *Records) PatientNames(ctx context.Context, by access.Subject, ids []string, o Origin) (map[string]string, error) {
+	a := act(by, access.IdentifyPatient, "Patient", "", "", o)
+	if err := r.door.Admit(ctx, a); err != nil {
+		return nil, err
+	}
+	var want []string
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if id = strings.TrimSpace(id); id != "" && !seen[id] && len(want) < maxIdentified {
+			seen[id] = true
+			want = append(want, id)
+		}
+	}
+	if len(want) == 0 {
+		return map[string]string{}, nil
+	}
+	return guard.List(ctx, r.door, a, func(ctx context.Context) (map[string]string, []guard.Disclosed, error) {
+		out := map[string]string{}
+		var shown []guard.Disclosed
+		for _, id := range want {
+			ok, reason := r.door.May(ctx, by, access.IdentifyPatient, access.Resource{Type: "Patient", ID: id, PatientID: id})
+			if !ok {
+				continue
+			}
+			name, err := r.loadName(ctx, id)
+			if errors.Is(err, ErrNotFound) || errors.Is(err, ErrUnreadable) {
+				continue
+			}
+			if err != nil {
+				return nil, nil, err
+			}
+			out[id] = name
+			shown = append(shown, guard.Disclosed{PatientID: id, Reason: reason})
+		}
+		return out, shown, nil
+	})
+}
+
+// PatientsNamed finds the patients whose name is name, through the name's blind index as a
+// clinician's search does (nothing is decrypted to look), for the privacy officer's filter of
+// the trail by patient. Each patient found is an entry in their access log.
+func (r *Records) PatientsNamed(ctx context.Context, by access.Subject, name string, o Origin) ([]string, error) {
+	a := act(by, access.IdentifyPatient, "Patient", "", "", o)
+	if err := r.door.Admit(ctx, a); err != nil {
+		return nil, err
+	}
+	bidx, err := r.cipher.BlindIndex(keys.IndexName, name)
+	if err != nil {
+		return nil, fault.InvalidField("patient", "enter the patient's name as it is on their record")
+	}
+	return guard.List(ctx, r.door, a, func(ctx context.Context) ([]string, []guard.Disclosed, error) {
+		ids, err := r.queryIDs(ctx, selectNamed, bidx)
+		if err != nil {
+			return nil, nil, fmt.Errorf("clinical: patients named: %w", err)
+		}
+		out := []string{}
+		var shown []guard.Disclosed
+		for _, id := range ids {
+			ok, reason := r.door.May(ctx, by, access.IdentifyPatient, access.Resource{Type: "Patient", ID: id, PatientID: id})
+			if !ok {
+				continue
+			}
+			out = append(out, id)
+			shown = append(shown, guard.Disclosed{PatientID: id, Reason: reason})
+		}
+		return out, shown, nil
+	})
+}
+
+// loadName opens a patient's name alone (minimum necessary).
+func (r *Records) loadName(ctx context.Context, id string) (string, error) {
+	var ct []byte
+	err := r.db.QueryRowContext(ctx, selectPatientName, id).Scan(&ct)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("clinical: load patient name: %w", err)
+	}
+	pt, err := r.cipher.Open(ctx, id, keys.Location{Table: "patients", Row: id, Field: "name"}, ct)
+	if err != nil {
+		return "", r.unreadable(ctx, id, fmt.Errorf("clinical: open patient name: %w", err))
+	}
+	return string(pt), nil
+}

@@ -1,0 +1,296 @@
+package privacy
+
+import (
+	"sort"
+	"strings"
+
+	"haven/internal/access"
+	"haven/internal/audit"
+)
+
+// Words. A person never reads an audit action's code ("record.read"): patients read what was
+// done to them, the privacy officer what each person did, both in plain words. Every action in
+// the policy (access.Rules) and every sign-in and account event identity records has words in
+// both maps; a test keeps it so. An action with no words still never shows its code.
+
+// forPatient says what an action did, as the patient whose record it touched reads it after
+// the person's name ("Dr Hopper opened your record", "You signed in", "Haven read your …").
+var forPatient = map[string]string{
+	"record.read":          "opened your record",
+	"note.write":           "wrote a note in your record",
+	"patient.search":       "found you in a search",
+	"careteam.list-own":    "saw you in their list of patients",
+	"patient.register":     "registered you",
+	"patient.sign-in-link": "made you a link to choose a new password",
+	"patient.contact-read": "read your e-mail address to send you a message or check a new password against it",
+	"patient.identify":     "saw your name while reviewing who opened records",
+	"careteam.assign":      "added a clinician to your care team",
+	"careteam.remove":      "took a clinician out of your care team",
+	"accounts.manage":      "listed accounts",
+	"account.invite":       "invited a staff member",
+	"account.disable":      "disabled an account",
+	"account.role-change":  "changed a staff member's role",
+	"account.reset-issue":  "made a link to choose a new password",
+	"audit.checkpoint":     "sealed the access log",
+	"accesslog.read":       "read your access log",
+	"accesslog.report":     "reported an access",
+	"audit.review":         "reviewed the access log",
+	"audit.export":         "downloaded the access log",
+
+	"account.password-change":      "changed the password",
+	"account.email-change":         "changed the e-mail address",
+	"account.email-change-request": "asked to change the e-mail address",
+	"account.activate":             "activated the account",
+	"account.invite-link":          "sent an invitation link",
+	"account.reset-link":           "sent a link to choose a new password",
+	"account.invite-resend":        "sent an invitation again",
+	"account.enable":               "enabled a staff account again",
+	"account.reset-request":        "asked for a link to choose a new password",
+	"account.reset":                "chose a new password with a link",
+	"account.lock":                 "had the account locked after too many failed attempts",
+	"auth.login":                   "signed in",
+	"auth.logout":                  "signed out",
+	"auth.oidc":                    "signed in with the organisation's account",
+	"auth.second-factor":           "confirmed a sign-in with a second factor",
+	"auth.step-up":                 "confirmed a sensitive step with a second factor",
+	"auth.totp-enrol":              "set up an authenticator app",
+	"auth.totp-remove":             "removed an authenticator app",
+	"auth.passkey-register":        "added a passkey",
+	"auth.passkey-rename":          "renamed a passkey",
+	"auth.passkey-remove":          "removed a passkey",
+	"auth.recovery-codes":          "made new recovery codes",
+	"auth.new-device":              "signed in on a new device",
+	"session.revoke":               "signed out another device",
+	"setup.complete":               "set up Haven",
+}
+
+// forOfficer says what an action did, as the privacy officer reads it after the person's name.
+var forOfficer = map[string]string{
+	"record.read":          "opened a patient's record",
+	"note.write":           "wrote a clinical note",
+	"patient.search":       "searched for patients",
+	"careteam.list-own":    "listed their patients",
+	"patient.register":     "registered a patient",
+	"patient.sign-in-link": "made a patient a link to choose a new password",
+	"patient.contact-read": "read a patient's e-mail address to send a notice or check a password",
+	"patient.identify":     "saw a patient's name while reviewing the trail",
+	"careteam.assign":      "put a clinician in a patient's care team",
+	"careteam.remove":      "took a clinician out of a patient's care team",
+	"accounts.manage":      "listed staff accounts and patient identifiers",
+	"account.invite":       "invited a staff member",
+	"account.disable":      "disabled a staff account",
+	"account.role-change":  "changed a staff member's role",
+	"account.reset-issue":  "made a staff member a link to choose a new password",
+	"audit.checkpoint":     "signed an audit checkpoint",
+	"accesslog.read":       "read a patient's access log",
+	"accesslog.report":     "reported an access they do not recognise",
+	"audit.review":         "reviewed the audit trail",
+	"audit.export":         "downloaded the audit trail",
+
+	"account.password-change":      "changed their password",
+	"account.email-change":         "changed their e-mail address",
+	"account.email-change-request": "asked to change their e-mail address",
+	"account.activate":             "activated their account",
+	"account.invite-link":          "sent an invitation link",
+	"account.reset-link":           "sent a link to choose a new password",
+	"account.invite-resend":        "sent an invitation again",
+	"account.enable":               "enabled a staff account again",
+	"account.reset-request":        "asked for a link to choose a new password",
+	"account.reset":                "chose a new password with a link",
+	"account.lock":                 "was locked out after too many failed attempts",
+	"auth.login":                   "signed in",
+	"auth.logout":                  "signed out",
+	"auth.oidc":                    "signed in with the organisation's account",
+	"auth.second-factor":           "confirmed a sign-in with a second factor",
+	"auth.step-up":                 "confirmed a sensitive step with a second factor",
+	"auth.totp-enrol":              "set up an authenticator app",
+	"auth.totp-remove":             "removed their authenticator app",
+	"auth.passkey-register":        "added a passkey",
+	"auth.passkey-rename":          "renamed a passkey",
+	"auth.passkey-remove":          "removed a passkey",
+	"auth.recovery-codes":          "made new recovery codes",
+	"auth.new-device":              "signed in on a new device",
+	"session.revoke":               "signed out another of their devices",
+	"setup.complete":               "set up Haven",
+}
+
+// Fallbacks for an action with no words yet: vague, never the code.
+const (
+	somethingForPatient = "used your record"
+	somethingForOfficer = "did something Haven has no words for yet"
+)
+
+// explain says why an access was allowed or refused, as the patient reads it.
+var explain = map[string]string{
+	access.ReasonAssigned:       "in your care team",
+	access.ReasonSelf:           "you",
+	access.ReasonWorkforce:      "as a member of staff",
+	access.ReasonNotInCareTeam:  "refused: not in your care team",
+	access.ReasonNotOwnRecord:   "refused",
+	access.ReasonRoleForbidden:  "refused",
+	access.ReasonPrivacyOfficer: "privacy review",
+	access.ReasonAdministrative: "administration",
+	access.ReasonSystem:         "automatic",
+	"step-up-required":          "refused: a second factor was needed first",
+	"break-glass":               "emergency access",
+}
+
+// reasons says why, as the privacy officer reads it: policy reasons and the reasons identity
+// records for sign-in and account events. A reason not listed is read with its dashes as
+// spaces ("no-browser-binding" → "no browser binding").
+var reasons = map[string]string{
+	access.ReasonAssigned:       "in the patient's care team",
+	access.ReasonSelf:           "the patient's own record",
+	access.ReasonWorkforce:      "allowed to staff in this role",
+	access.ReasonNotInCareTeam:  "not in the patient's care team",
+	access.ReasonNotOwnRecord:   "not the patient's own record",
+	access.ReasonRoleForbidden:  "their role may not do this",
+	access.ReasonPrivacyOfficer: "privacy review",
+	access.ReasonAdministrative: "administration",
+	access.ReasonSystem:         "Haven itself",
+	access.ReasonOwnAccount:     "their own account",
+	access.ReasonNotOwnAccount:  "not their own account",
+	access.ReasonLookupFailed:   "the care team could not be checked, so it was refused",
+	access.ReasonUnknownSubject: "not a known person",
+	access.ReasonUnknownAction:  "not an action the policy knows",
+	"step-up-required":          "a fresh second factor was needed first",
+	"break-glass":               "emergency access",
+
+	"password-ok":                      "right password",
+	"wrong-password":                   "wrong password",
+	"unknown-account":                  "no account with that e-mail address",
+	"malformed-input":                  "the form was not filled in properly",
+	"throttled":                        "too many attempts",
+	"setup-pending":                    "Haven is not set up yet",
+	"account-not-active":               "the account is not active",
+	"totp-ok":                          "right code from the authenticator app",
+	"invalid-or-replayed-code":         "wrong or reused code",
+	"passkey":                          "with a passkey",
+	"recovery-code":                    "with a recovery code",
+	"address-in-use":                   "the address belongs to another account",
+	"link-emailed":                     "the link was e-mailed",
+	"link-shown-to-issuer":             "the link was shown to hand over",
+	"mail-failed-link-shown-to-issuer": "the e-mail failed, so the link was shown to hand over",
+	"idp-mfa":                          "the organisation's sign-in confirmed a second factor",
+	"idp-first-factor":                 "Haven's own second factor followed",
+	"idp-error":                        "the organisation's sign-in answered with an error",
+	"security-notice":                  "to send a security notice",
+	"password-check":                   "to check that a new password does not contain it",
+	"notice-queued":                    "a notice was e-mailed",
+	"no-mail":                          "no e-mail is set up, so no notice was sent",
+	"regenerated":                      "the old codes stopped working",
+	"applied":                          "applied at once",
+	"confirmed":                        "confirmed from the new address",
+	"owner":                            "by the account's owner",
+	"emailed":                          "the link was e-mailed",
+}
+
+// outcomes says how an entry ended, as the privacy officer reads it.
+var outcomes = map[string]string{
+	audit.Allow:   "allowed",
+	audit.Deny:    "refused",
+	audit.Success: "done",
+	audit.Failure: "failed",
+}
+
+// roles names each role as people say it.
+var roles = map[string]string{
+	string(access.Patient):   "patient",
+	string(access.Clinician): "clinician",
+	string(access.Auditor):   "privacy officer",
+	string(access.Admin):     "administrator",
+	string(access.System):    "Haven",
+}
+
+// RoleWords names a role as people say it ("auditor" is a "privacy officer").
+func RoleWords(role string) string {
+	if w, ok := roles[role]; ok {
+		return w
+	}
+	return strings.ReplaceAll(role, "-", " ")
+}
+
+// ActionWords says what an action did, as the privacy officer reads it after a name.
+func ActionWords(action string) string {
+	if w, ok := forOfficer[action]; ok {
+		return w
+	}
+	return somethingForOfficer
+}
+
+// OutcomeWords says how an entry ended, in a word.
+func OutcomeWords(outcome string) string {
+	if w, ok := outcomes[outcome]; ok {
+		return w
+	}
+	return strings.ReplaceAll(outcome, "-", " ")
+}
+
+// ReasonWords says why, as the privacy officer reads it. A reason id may carry a detail after
+// a space (a role change's "clinician->auditor", Haven's occasion for reading an address).
+func ReasonWords(reason string) string {
+	id, detail, _ := strings.Cut(reason, " ")
+	w := phrase(id)
+	if detail == "" {
+		return w
+	}
+	if from, to, ok := strings.Cut(detail, "->"); ok {
+		return "from " + RoleWords(from) + " to " + RoleWords(to)
+	}
+	d := phrase(detail)
+	if w == "" {
+		return d
+	}
+	return w + ": " + d
+}
+
+// phrase words one reason id.
+func phrase(id string) string {
+	if w, ok := reasons[id]; ok {
+		return w
+	}
+	if words, ok := forOfficer[id]; ok {
+		return words
+	}
+	return strings.ReplaceAll(id, "-", " ")
+}
+
+// Choice is one option of a filter: the value a form sends and the words a person reads.
+type Choice struct {
+	Value string
+	Words string
+}
+
+// ActionChoices lists every action with words, by its words, for the privacy officer's filter.
+func ActionChoices() []Choice {
+	out := make([]Choice, 0, len(forOfficer))
+	for a, w := range forOfficer {
+		out = append(out, Choice{Value: a, Words: w})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Words < out[j].Words })
+	return out
+}
+
+// Vocabulary lists every action code Haven has words for: what a page must never show.
+func Vocabulary() []string {
+	out := make([]string, 0, len(forOfficer))
+	for a := range forOfficer {
+		out = append(out, a)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// InWords replaces every action code in s with its words, for text built elsewhere with codes
+// in it (an alert's detail: "record.read at 21:04"). Longer codes go first, so that one code
+// that starts another ("account.email-change") never replaces part of it.
+func InWords(s string) string {
+	codes := Vocabulary()
+	sort.SliceStable(codes, func(i, j int) bool { return len(codes[i]) > len(codes[j]) })
+	for _, a := range codes {
+		if strings.Contains(s, a) {
+			s = strings.ReplaceAll(s, a, ActionWords(a))
+		}
+	}
+	return s
+}

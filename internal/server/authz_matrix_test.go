@@ -1,0 +1,441 @@
+package server_test
+
+import (
+	"flag"
+	"net/http"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"haven/internal/access"
+	"haven/internal/server/servertest"
+)
+
+var updateGolden = flag.Bool("update", false, "rewrite the golden files in testdata from the observed results")
+
+// matrixGolden is the authorization matrix a privacy officer reads: one line per cell.
+const matrixGolden = "testdata/authz_matrix.txt"
+
+// TestAuthorizationMatrix exercises every role × action × relationship over HTTP against a
+// running server, on SQLite and PostgreSQL, and compares what it observes (the door's decision,
+// the HTTP status, the audit entry's outcome and reason) with testdata/authz_matrix.txt. Every
+// rule of the policy must appear there, for every role, so a new action extends the matrix.
+// With -update the file is rewritten from the observations; review its diff like a policy change.
+func TestAuthorizationMatrix(t *testing.T) {
+	cells := matrixCells()
+	var want []matrixRow
+	if !*updateGolden {
+		want = readMatrix(t, matrixGolden)
+		checkMatrixCoverage(t, want)
+	}
+	forEachStore(t, func(t *testing.T, e *servertest.Env) {
+		w := newMatrixWorld(t, e)
+		got := make([]matrixRow, 0, len(cells))
+		for _, c := range cells {
+			t.Run(c.name(), func(t *testing.T) { got = append(got, w.run(t, c)) })
+		}
+		if len(got) < len(cells) {
+			// -run picked some cells: their invariants are checked, the whole file is not.
+			t.Logf("%d of %d cells ran; %s is compared only when all run", len(got), len(cells), matrixGolden)
+			return
+		}
+		if *updateGolden && want == nil {
+			// The first store writes the file; the second must agree with it.
+			checkMatrixCoverage(t, got)
+			writeMatrix(t, matrixGolden, got)
+			want = got
+			return
+		}
+		// Whole lines, compared as opaque strings, so that a changed cell shows in full.
+		if diff := cmp.Diff(matrixLines(want), matrixLines(got), cmp.Comparer(func(a, b string) bool { return a == b })); diff != "" {
+			t.Errorf("authorization matrix differs from %s (-want +got):\n%s\nIf the change is intended: go test -run TestAuthorizationMatrix ./internal/server -update, and review the diff.", matrixGolden, diff)
+		}
+	})
+}
+
+// checkMatrixCoverage fails unless every rule of the policy has a line for each role that can
+// ask for it over the API (Haven's own rules: a line for Haven itself).
+func checkMatrixCoverage(t *testing.T, rows []matrixRow) {
+	t.Helper()
+	has := map[[2]string]bool{}
+	for _, r := range rows {
+		has[[2]string{r.Role, r.Action}] = true
+	}
+	for _, rule := range access.Rules() {
+		roles := []string{"patient", "clinician", "auditor", "admin"}
+		if _, ok := rule.Grants[access.System]; ok && len(rule.Grants) == 1 {
+			roles = []string{"system"}
+		}
+		for _, role := range roles {
+			if !has[[2]string{role, string(rule.Action)}] {
+				t.Errorf("%s: no line for %s %s; add its cells to matrixCells", matrixGolden, role, rule.Action)
+			}
+		}
+	}
+}
+
+// Relationships between the one who asks and the patient the act is on.
+const (
+	relSelf    = "self"                   // the patient's own record (staff: their own, which they do not have)
+	relOwn     = "own-patient"            // registered by the clinician
+	relTeam    = "in-care-team"           // assigned by an administrator
+	relOutside = "outside-care-team"      // never in the clinician's care team
+	relRemoved = "removed-from-care-team" // assigned, then taken out with DELETE /admin/care-team
+	relAnother = "another-patient"        // a patient's look at someone else's record
+	relNone    = "no-relation"            // no relationship to any patient, or an act on no patient
+)
+
+// cell is one line of the matrix: who asks for what, on whom, with which request.
+type cell struct {
+	role, relation string
+	action         access.Action
+	factor         string // fresh: step up just before; stale: past the step-up window; "": not a step-up act
+	method, path   string // path as the golden file shows it, under /api/v1
+	variant        string // tells apart the subtests of one role, action and relation
+	// arg is what the path's {id} or {seq} stands for; default the relation's patient.
+	arg  func(w *matrixWorld) string
+	body func(w *matrixWorld) any
+	// patient: how the act's entry relates to the relation's patient.
+	patient patientScope
+	// refusedAs is the act a refusal is recorded as when the route decides its own act first
+	// (a search by name is refused as a search before any patient is identified).
+	refusedAs access.Action
+	// prepare runs just before the request (the care-team removal); check after it.
+	prepare func(t *testing.T, w *matrixWorld)
+	check   func(t *testing.T, w *matrixWorld, status int, raw []byte)
+}
+
+func (c cell) name() string {
+	n := c.role + "/" + string(c.action) + "/" + c.relation
+	if c.variant != "" {
+		n += "/" + c.variant
+	}
+	if c.factor == "stale" {
+		n += "/stale-factor"
+	}
+	return n
+}
+
+type roleRel struct{ role, relation string }
+
+// patientScope says which patient an act's audit entry names.
+type patientScope int
+
+const (
+	// anyPatient: the act is on no patient (or a new one); the cell reads its one entry.
+	anyPatient patientScope = iota
+	// namesPatient: the act is on the relation's patient, and its entry must name them.
+	namesPatient
+	// namesPatientOrNoOne: the entry names the relation's patient, or no one: a list or search
+	// names each patient it shows, and no one if it shows no one; a refusal decided before the
+	// body naming the patient is read names no one. Neither ("-"): a list that does not show them.
+	namesPatientOrNoOne
+)
+
+// matrixCells is the plan: actions in the order of the policy table, then, last, each step-up
+// act once more with a stale second factor. Cells run in this order, and some depend on it:
+// the care-team removal is the first "removed" cell, reports come before their review.
+func matrixCells() []cell {
+	var cs []cell
+	add := func(action access.Action, method, path string, rrs []roleRel, mod func(*cell)) {
+		for _, rr := range rrs {
+			c := cell{role: rr.role, relation: rr.relation, action: action, method: method, path: path}
+			if mod != nil {
+				mod(&c)
+			}
+			cs = append(cs, c)
+		}
+	}
+	onPatient := []roleRel{{"patient", relSelf}, {"patient", relAnother},
+		{"clinician", relOwn}, {"clinician", relTeam}, {"clinician", relOutside}, {"clinician", relRemoved},
+		{"auditor", relNone}, {"admin", relNone}}
+	careLists := []roleRel{{"patient", relNone},
+		{"clinician", relOwn}, {"clinician", relTeam}, {"clinician", relOutside}, {"clinician", relRemoved},
+		{"auditor", relNone}, {"admin", relNone}}
+	everyone := []roleRel{{"patient", relNone}, {"clinician", relNone}, {"auditor", relNone}, {"admin", relNone}}
+	naming := func(c *cell) { c.patient = namesPatient }
+	showing := func(c *cell) { c.patient = namesPatientOrNoOne }
+
+	add(access.ReadRecord, "GET", "/patients/{id}", onPatient, func(c *cell) {
+		c.patient = namesPatient
+		if c.role == "clinician" && c.relation == relRemoved {
+			c.prepare, c.check = removeFromCareTeam, removalIsInTheAccessLog
+		}
+	})
+	add(access.WriteNote, "POST", "/patients/{id}/notes", onPatient, func(c *cell) {
+		c.patient = namesPatient
+		c.body = func(*matrixWorld) any { return map[string]string{"body": "authorization matrix note"} }
+	})
+	add(access.SearchPatients, "POST", "/patients/search", careLists, func(c *cell) {
+		c.patient = namesPatientOrNoOne
+		rel := c.relation
+		c.body = func(w *matrixWorld) any { return map[string]string{"by": "email", "q": w.email[rel]} }
+	})
+	add(access.ListCareTeam, "GET", "/patients", careLists, showing)
+	add(access.RegisterPatient, "POST", "/patients", everyone, func(c *cell) {
+		role := c.role
+		c.body = func(*matrixWorld) any {
+			return map[string]string{"name": "Reggie Registered", "birthDate": "1991-03-04", "phone": "+1 555 0199 " + strconv.Itoa(len(role)), "email": "registered.by." + role + "@example.test"}
+		}
+	})
+	add(access.SendSignInLink, "POST", "/patients/{id}/sign-in-link", onPatient, func(c *cell) { c.patient, c.factor = namesPatient, "fresh" })
+	cs = append(cs, cell{role: "system", relation: relSelf, action: access.ReachPatient, factor: "fresh", method: "POST", path: "/password", patient: namesPatient,
+		body: func(w *matrixWorld) any {
+			return map[string]string{"current": w.clients["patient"].PW, "new": "a patient's new passphrase"}
+		},
+		check: func(t *testing.T, w *matrixWorld, status int, _ []byte) {
+			if status == http.StatusOK {
+				w.clients["patient"].PW = "a patient's new passphrase"
+			}
+		}})
+	careTeam := func(c *cell) {
+		role := c.role
+		c.body = func(w *matrixWorld) any {
+			if role == "admin" {
+				return map[string]string{"clinicianId": w.ids["drB"], "patientId": w.patient[relOwn]}
+			}
+			// Anyone else tries to put the clinician in (or take them out of) a care team.
+			return map[string]string{"clinicianId": w.account["clinician"], "patientId": w.patient[relOutside]}
+		}
+	}
+	add(access.AssignPatient, "POST", "/admin/care-team", everyone, careTeam)
+	add(access.UnassignPatient, "DELETE", "/admin/care-team", everyone, careTeam)
+	add(access.ManageAccounts, "GET", "/admin/staff", everyone, func(c *cell) { c.variant = "staff" })
+	add(access.ManageAccounts, "GET", "/admin/patients", everyone, func(c *cell) { c.variant = "patients" })
+	invite := func(c *cell) {
+		c.factor = "fresh"
+		email := "invited.by." + c.role + "@haven.test"
+		c.body = func(*matrixWorld) any {
+			return map[string]string{"email": email, "name": "Dr Invited", "role": "clinician"}
+		}
+	}
+	onStaff := func(target string, body any) func(*cell) {
+		return func(c *cell) {
+			c.factor = "fresh"
+			c.arg = func(w *matrixWorld) string { return w.ids[target] }
+			if body != nil {
+				c.body = func(*matrixWorld) any { return body }
+			}
+		}
+	}
+	add(access.InviteStaff, "POST", "/admin/staff", everyone, invite)
+	add(access.DisableStaff, "POST", "/admin/staff/{id}/disable", everyone, onStaff("disable-target", nil))
+	add(access.ChangeRole, "PUT", "/admin/staff/{id}/role", everyone, onStaff("role-target", map[string]string{"role": "auditor"}))
+	add(access.IssueStaffReset, "POST", "/admin/staff/{id}/password-reset", everyone, onStaff("reset-target", nil))
+	// The account the administrator disabled above, enabled again; an invitation sent again.
+	add(access.EnableStaff, "POST", "/admin/staff/{id}/enable", everyone, onStaff("disable-target", nil))
+	add(access.ResendInvite, "POST", "/admin/staff/{id}/invitation", everyone, onStaff("resend-target", nil))
+	add(access.PublishAudit, "POST", "/admin/audit/checkpoint", everyone, nil)
+	add(access.ReadAccessLog, "GET", "/me/access-log", []roleRel{{"patient", relSelf}}, naming)
+	add(access.ReadAccessLog, "GET", "/patients/{id}/access-log", []roleRel{{"patient", relAnother}}, naming)
+	for _, role := range []string{"clinician", "auditor", "admin"} {
+		rel := relNone
+		if role == "clinician" {
+			rel = relOwn
+		}
+		add(access.ReadAccessLog, "GET", "/me/access-log", []roleRel{{role, relSelf}}, nil)
+		add(access.ReadAccessLog, "GET", "/patients/{id}/access-log", []roleRel{{role, rel}}, naming)
+	}
+	add(access.ReportAccess, "POST", "/me/access-log/{seq}/report",
+		[]roleRel{{"patient", relSelf}, {"patient", relAnother}, {"clinician", relOwn}, {"auditor", relNone}, {"admin", relNone}},
+		func(c *cell) {
+			c.patient = namesPatient
+			rel := c.relation
+			c.arg = func(w *matrixWorld) string { return w.seq[w.patient[rel]] }
+		})
+	add(access.ReviewAudit, "GET", "/audit/reviews", everyone, func(c *cell) { c.variant = "reviews" })
+	add(access.ReviewAudit, "POST", "/audit/search", everyone, func(c *cell) {
+		c.variant = "search"
+		c.body = func(*matrixWorld) any { return map[string]string{} }
+	})
+	add(access.ReviewAudit, "GET", "/audit/alerts", everyone, func(c *cell) { c.variant = "alerts" })
+	// The privacy officer finds a patient's entries by name: the patient found is identified
+	// through the door, in their own log. Others are refused the search before any name is read.
+	add(access.IdentifyPatient, "POST", "/audit/search", everyone, func(c *cell) {
+		c.variant, c.patient, c.refusedAs = "by-name", namesPatientOrNoOne, access.ReviewAudit
+		c.body = func(*matrixWorld) any { return map[string]string{"patientName": "Olive Own"} }
+	})
+	add(access.ReviewAudit, "POST", "/audit/flags", everyone, func(c *cell) {
+		c.variant, c.patient = "flag", namesPatientOrNoOne
+		c.body = func(w *matrixWorld) any { return map[string]string{"patientId": w.patient[relNone], "kind": "vip"} }
+	})
+	add(access.ReviewAudit, "POST", "/audit/reviews/{id}/resolve", everyone, func(c *cell) {
+		c.variant = "resolve"
+		c.arg = (*matrixWorld).openReview
+	})
+	add(access.ExportAudit, "POST", "/audit/export/fhir", everyone, func(c *cell) {
+		c.factor = "fresh"
+		c.body = func(*matrixWorld) any { return map[string]string{} }
+	})
+
+	// Acts on one's own account: everyone, on themselves, after a step-up.
+	own := func(mod func(*cell)) func(*cell) {
+		return func(c *cell) {
+			c.factor = "fresh"
+			if mod != nil {
+				mod(c)
+			}
+		}
+	}
+	add(access.ChangePassword, "POST", "/password", everyone, own(func(c *cell) {
+		role := c.role
+		next := "a " + role + "'s new harbour passphrase"
+		c.body = func(w *matrixWorld) any { return map[string]string{"current": w.clients[role].PW, "new": next} }
+		c.check = func(t *testing.T, w *matrixWorld, status int, _ []byte) {
+			if status == http.StatusOK {
+				w.clients[role].PW = next
+			}
+		}
+	}))
+	add(access.ChangeEmail, "PUT", "/email", everyone, own(func(c *cell) {
+		role := c.role
+		next := role + ".moved@haven.test"
+		c.body = func(*matrixWorld) any { return map[string]string{"email": next} }
+		c.check = func(t *testing.T, w *matrixWorld, status int, _ []byte) {
+			if status == http.StatusOK {
+				w.clients[role].Email = next
+			}
+		}
+	}))
+	add(access.NewRecoveryCodes, "POST", "/recovery-codes", everyone, own(nil))
+	add(access.RemovePasskey, "DELETE", "/passkeys/{id}", everyone, own(func(c *cell) {
+		c.arg = func(*matrixWorld) string { return "no-such-passkey" }
+	}))
+	add(access.RemoveTOTP, "DELETE", "/totp", everyone, own(nil))
+
+	// Each step-up act once more by the role it is granted to, past the step-up window.
+	for _, c := range slices.Clone(cs) {
+		if c.factor != "fresh" || c.role == "system" {
+			continue
+		}
+		if rule := ruleFor(c.action); rule.Grants[access.Role(c.role)] == "" || !rule.StepUp {
+			continue
+		}
+		if c.role == "clinician" && c.relation != relOwn {
+			continue
+		}
+		c.factor = "stale"
+		if c.action == access.InviteStaff {
+			c.body = func(*matrixWorld) any {
+				return map[string]string{"email": "invited.stale@haven.test", "name": "Dr Stale", "role": "clinician"}
+			}
+		}
+		cs = append(cs, c)
+	}
+	return cs
+}
+
+func ruleFor(a access.Action) access.Rule {
+	for _, r := range access.Rules() {
+		if r.Action == a {
+			return r
+		}
+	}
+	return access.Rule{}
+}
+
+// matrixRow is one line of the golden file.
+type matrixRow struct {
+	Role, Action, Relation, Factor, Request, Decision string
+	Status                                            int
+	Audit                                             string
+}
+
+const matrixHeader = `# Haven authorization matrix: who may do what to whom, as the running server answers it.
+#
+# Each line is one request sent over HTTPS to a running server, on SQLite and on PostgreSQL, by
+# TestAuthorizationMatrix (internal/server/authz_matrix_test.go); the test fails if any answer,
+# decision or audit entry differs from this file. Lines run top to bottom, as written.
+# After a deliberate change to the policy (internal/access/policy.go), regenerate the file with
+#     go test -count=1 -run TestAuthorizationMatrix ./internal/server -update
+# and review its diff as the policy change it is.
+#
+# role      who asks: patient, clinician, auditor (privacy officer), admin; system is Haven
+#           itself, acting on the patient's own request
+# action    the policy action (access.Rules)
+# relation  the asker to the patient the act is on: self (their own record; staff have none),
+#           own-patient (registered by the clinician), in-care-team (assigned by an administrator),
+#           outside-care-team (never in it), removed-from-care-team (assigned, then removed with
+#           DELETE /admin/care-team just before), another-patient, no-relation
+# factor    fresh: a second factor just before; stale: older than 5 minutes; -: not a step-up act
+# request   method and path under /api/v1
+# decision  allow, deny, or step-up (allowed only after a fresh second factor); - when the request
+#           is refused as invalid before the policy is asked
+# status    the HTTP status of the answer
+# audit     the audit entry for the act (about that patient, for lists and searches): outcome and
+#           reason id; - when there is none (a list that does not show that patient records nothing
+#           about them)
+#
+`
+
+var matrixWidths = [...]int{11, 22, 24, 8, 40, 10, 8}
+
+// matrixLine lays fields out in columns, two spaces apart at least.
+func matrixLine(fields ...string) string {
+	var b strings.Builder
+	for i, f := range fields[:len(fields)-1] {
+		b.WriteString(f)
+		b.WriteString(strings.Repeat(" ", max(matrixWidths[i]-len(f), 2)))
+	}
+	b.WriteString(fields[len(fields)-1])
+	return b.String()
+}
+
+func (r matrixRow) String() string {
+	return matrixLine(r.Role, r.Action, r.Relation, r.Factor, r.Request, r.Decision, strconv.Itoa(r.Status), r.Audit)
+}
+
+func matrixLines(rows []matrixRow) []string {
+	out := make([]string, len(rows))
+	for i, r := range rows {
+		out[i] = r.String()
+	}
+	return out
+}
+
+func writeMatrix(t *testing.T, path string, rows []matrixRow) {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString(matrixHeader)
+	b.WriteString("# " + matrixLine("role", "action", "relation", "factor", "request", "decision", "status", "audit") + "\n")
+	for _, line := range matrixLines(rows) {
+		b.WriteString(line + "\n")
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// readMatrix parses the golden file: fields are separated by two spaces or more.
+func readMatrix(t *testing.T, path string) []matrixRow {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (create it with -update)", err)
+	}
+	sep := regexp.MustCompile(`\s{2,}`)
+	var rows []matrixRow
+	for i, line := range strings.Split(string(data), "\n") {
+		if strings.TrimSpace(line) == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := sep.Split(strings.TrimSpace(line), -1)
+		if len(f) != 8 {
+			t.Fatalf("%s:%d: %d fields, want 8: %q", path, i+1, len(f), line)
+		}
+		status, err := strconv.Atoi(f[6])
+		if err != nil {
+			t.Fatalf("%s:%d: status %q: %v", path, i+1, f[6], err)
+		}
+		rows = append(rows, matrixRow{Role: f[0], Action: f[1], Relation: f[2], Factor: f[3], Request: f[4], Decision: f[5], Status: status, Audit: f[7]})
+	}
+	if len(rows) == 0 {
+		t.Fatalf("%s has no lines", path)
+	}
+	return rows
+}

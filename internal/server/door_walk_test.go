@@ -1,0 +1,160 @@
+package server_test
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+
+	"haven/internal/server/servertest"
+)
+
+// walkKind says what a route must leave in the audit log.
+type walkKind int
+
+const (
+	// acted: a PHI disclosure or an account or administrative act: at least one entry.
+	acted walkKind = iota + 1
+	// listed: a list or search: one entry per patient shown, or one when it shows no one.
+	listed
+	// own: the caller's own account (who am I, my sessions): no PHI, nothing owed.
+	own
+	// signIn: a sign-in, enrolment or step-up flow, driven by the attack table and the factor
+	// tests; not walked here.
+	signIn
+)
+
+// walkRow is how the walk calls one operation: as whom, where, with what.
+type walkRow struct {
+	kind   walkKind
+	as     string // admin, clinician, patient, auditor
+	path   string // with the people's identifiers filled in
+	body   any
+	status int
+}
+
+// TestEveryRoutePassesTheDoor walks the route table. Every operation that discloses PHI or acts
+// on an account leaves its entries in the audit log, and every entry the walk causes was
+// written by the one door: the log grows by exactly what the door wrote. A handler or service
+// that skipped the door, or appended around it, fails here; so does a new route without a row.
+func TestEveryRoutePassesTheDoor(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *servertest.Env) {
+		admin := e.Admin()
+		clin, clinID := e.Clinician(admin, "walk-clinician@haven.test")
+		patient, pid := e.Patient(clin, ada)
+		auditor, _ := e.Staff(admin, "walk-auditor@haven.test", "auditor")
+		_, spare := e.Clinician(admin, "walk-spare@haven.test")
+		_, spare2 := e.Clinician(admin, "walk-spare2@haven.test")
+		_, other := e.Clinician(admin, "walk-other@haven.test")
+		_, disabled := e.Clinician(admin, "walk-disabled@haven.test")
+		admin.Must(200, "POST", "/api/v1/admin/staff/"+disabled+"/disable", nil)
+		invited := admin.Must(201, "POST", "/api/v1/admin/staff", map[string]string{"email": "walk-invited@haven.test", "name": "Walk Invited", "role": "clinician"})["accountId"].(string)
+		clin.Must(200, "GET", "/api/v1/patients/"+pid, nil) // an entry for the patient to report
+		log := patient.List(200, "GET", "/api/v1/me/access-log", nil)
+		seq := strconv.Itoa(int(log[0].(map[string]any)["seq"].(float64)))
+		patient.Must(201, "POST", "/api/v1/me/access-log/"+seq+"/report", nil)
+		reviews := auditor.List(200, "GET", "/api/v1/audit/reviews", nil)
+		review := reviews[0].(map[string]any)["id"].(string)
+		clients := map[string]*servertest.Client{"admin": admin, "clinician": clin, "patient": patient, "auditor": auditor}
+		pair := map[string]string{"patientId": pid, "clinicianId": other}
+
+		rows := map[string]walkRow{
+			"verifyTOTP": {kind: signIn}, "beginTOTPEnrolment": {kind: signIn}, "confirmTOTPEnrolment": {kind: signIn},
+			"logout": {kind: signIn}, "stepUp": {kind: signIn}, "changePassword": {kind: signIn}, "changeEmail": {kind: signIn},
+			"regenerateRecoveryCodes": {kind: signIn}, "removeTOTP": {kind: signIn}, "beginPasskeyVerification": {kind: signIn},
+			"finishPasskeyVerification": {kind: signIn}, "beginPasskeyRegistration": {kind: signIn}, "registerPasskey": {kind: signIn},
+			"renamePasskey": {kind: signIn}, "removePasskey": {kind: signIn}, "revokeSession": {kind: signIn},
+
+			"getMe":              {kind: own, as: "clinician", status: 200},
+			"listSessions":       {kind: own, as: "clinician", status: 200},
+			"countRecoveryCodes": {kind: own, as: "clinician", status: 200},
+			"listPasskeys":       {kind: own, as: "clinician", status: 200},
+
+			"listStaff":              {kind: acted, as: "admin", status: 200},
+			"inviteStaff":            {kind: acted, as: "admin", status: 201, body: map[string]string{"email": "walk-new@haven.test", "name": "Walk New", "role": "clinician"}},
+			"disableStaff":           {kind: acted, as: "admin", path: "/admin/staff/" + spare + "/disable", status: 200},
+			"enableStaff":            {kind: acted, as: "admin", path: "/admin/staff/" + disabled + "/enable", status: 200},
+			"resendStaffInvitation":  {kind: acted, as: "admin", path: "/admin/staff/" + invited + "/invitation", status: 201},
+			"changeStaffRole":        {kind: acted, as: "admin", path: "/admin/staff/" + spare2 + "/role", body: map[string]string{"role": "auditor"}, status: 200},
+			"resetStaffPassword":     {kind: acted, as: "admin", path: "/admin/staff/" + clinID + "/password-reset", status: 201},
+			"listPatientIDs":         {kind: acted, as: "admin", status: 200},
+			"assignCareTeam":         {kind: acted, as: "admin", body: pair, status: 200},
+			"removeFromCareTeam":     {kind: acted, as: "admin", body: pair, status: 200},
+			"publishAuditCheckpoint": {kind: acted, as: "admin", status: 200},
+
+			"listMyPatients":        {kind: listed, as: "clinician", status: 200},
+			"searchPatients":        {kind: listed, as: "clinician", body: map[string]string{"by": "name", "q": "Ada Canary"}, status: 200},
+			"registerPatient":       {kind: acted, as: "clinician", status: 201, body: map[string]string{"name": "Walk Patient", "birthDate": "1990-01-01", "phone": "+1 555 0199", "email": "walk-patient@example.test"}},
+			"getPatientRecord":      {kind: acted, as: "clinician", path: "/patients/" + pid, status: 200},
+			"addNote":               {kind: acted, as: "clinician", path: "/patients/" + pid + "/notes", body: map[string]string{"body": "synthetic walk note"}, status: 201},
+			"sendPatientSignInLink": {kind: acted, as: "clinician", path: "/patients/" + pid + "/sign-in-link", status: 201},
+			"getMyRecord":           {kind: acted, as: "patient", status: 200},
+
+			"getMyAccessLog":     {kind: acted, as: "patient", status: 200},
+			"reportAccess":       {kind: acted, as: "patient", path: "/me/access-log/" + seq + "/report", status: 201},
+			"getAccessLog":       {kind: acted, as: "auditor", path: "/patients/" + pid + "/access-log", status: 200},
+			"listAuditReviews":   {kind: acted, as: "auditor", status: 200},
+			"resolveAuditReview": {kind: acted, as: "auditor", path: "/audit/reviews/" + review + "/resolve", status: 200},
+			"searchAuditTrail":   {kind: acted, as: "auditor", body: map[string]any{"patientId": pid}, status: 200},
+			"listSecurityAlerts": {kind: acted, as: "auditor", status: 200},
+			"flagPatientRecord":  {kind: acted, as: "auditor", body: map[string]string{"patientId": pid, "kind": "vip"}, status: 201},
+			"exportAuditEvents":  {kind: acted, as: "auditor", body: map[string]any{"patientId": pid}, status: 200},
+		}
+		walked := 0
+		for _, rt := range e.Srv.APIRoutes() {
+			if rt.Public {
+				continue
+			}
+			row, ok := rows[rt.OperationID]
+			if !ok {
+				t.Errorf("%s %s (%s) has no row in the door walk: say what it must leave in the audit log", rt.Method, rt.Path, rt.OperationID)
+				continue
+			}
+			if row.kind == signIn {
+				continue
+			}
+			path := row.path
+			if path == "" {
+				path = rt.Path
+			}
+			if strings.Contains(path, "{") {
+				t.Fatalf("%s: the row must fill in %s", rt.OperationID, path)
+			}
+			t.Run(rt.OperationID, func(t *testing.T) {
+				logBefore, doorBefore := auditSize(t, e), e.Srv.DoorEntries()
+				code, _, raw := clients[row.as].Do(rt.Method, "/api/v1"+path, row.body)
+				if code != row.status {
+					t.Fatalf("%s %s as %s = %d %.300s, want %d", rt.Method, path, row.as, code, raw, row.status)
+				}
+				grew, door := auditSize(t, e)-logBefore, e.Srv.DoorEntries()-doorBefore
+				if grew != door {
+					t.Fatalf("the log grew by %d entries but the door wrote %d: something appended around the door", grew, door)
+				}
+				switch row.kind {
+				case acted:
+					if grew < 1 {
+						t.Fatalf("no audit entry for %s", rt.OperationID)
+					}
+				case listed:
+					shown := strings.Count(string(raw), `"id":`)
+					if want := max(shown, 1); grew != int64(want) {
+						t.Fatalf("a list showing %d patients left %d entries, want %d", shown, grew, want)
+					}
+				}
+			})
+			walked++
+		}
+		if walked < 25 {
+			t.Fatalf("walked only %d operations", walked)
+		}
+	})
+}
+
+func auditSize(t *testing.T, e *servertest.Env) int64 {
+	t.Helper()
+	var n int64
+	if err := e.Srv.DB().QueryRowContext(context.Background(), `SELECT COUNT(*) FROM audit_entries`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
