@@ -24,15 +24,28 @@ const (
 	IndexPhone     IndexKind = "phone"
 	// IndexRecovery keys recovery codes: the database holds their MACs, useless without the key.
 	IndexRecovery IndexKind = "recovery-code"
+	// IndexSearch keys patient search tokens ("name:lopez", "nprefix:lop", "phone:612345678",
+	// "birth:1980-02-29"), built and normalised by their caller (package clinical). Its MACs
+	// are computed under the search-index key, never the blind-index key.
+	IndexSearch IndexKind = "search-token"
 )
 
+// maxSearchToken bounds a search token's length: tokens are short typed words.
+const maxSearchToken = 256
+
 // BlindIndex returns the HMAC of the normalised value, for equality search without plaintext.
+// Search tokens (IndexSearch) are keyed with the search-index key, every other kind with the
+// blind-index key.
 func (s *Service) BlindIndex(kind IndexKind, value string) ([]byte, error) {
 	n, err := Normalize(kind, value)
 	if err != nil {
 		return nil, err
 	}
-	tag, err := s.index.ComputeMAC([]byte(string(kind) + "\x00" + n))
+	key := s.index
+	if kind == IndexSearch {
+		key = s.search
+	}
+	tag, err := key.ComputeMAC([]byte(string(kind) + "\x00" + n))
 	if err != nil {
 		return nil, fmt.Errorf("keys: blind index: %w", err)
 	}
@@ -102,6 +115,12 @@ func Normalize(kind IndexKind, value string) (string, error) {
 			return "", fmt.Errorf("%w: a recovery code has 16 characters", ErrUnindexable)
 		}
 		return b.String(), nil
+	case IndexSearch:
+		// The caller has normalised the token's text; it must be a typed word ("kind:text").
+		if !utf8.ValidString(value) || len(value) > maxSearchToken || !strings.Contains(value, ":") || strings.HasSuffix(value, ":") {
+			return "", fmt.Errorf("%w: not a search token", ErrUnindexable)
+		}
+		return value, nil
 	case IndexBirthDate:
 		d, err := time.Parse(time.DateOnly, strings.TrimSpace(value))
 		if err != nil {

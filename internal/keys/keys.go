@@ -6,7 +6,9 @@
 //   - one Tink AES-256-GCM keyset per patient, wrapped by the KEK and stored in patient_keys;
 //     every PHI field is sealed with its patient's keyset;
 //   - a directory keyset for workforce contact details and account secrets (TOTP seeds);
-//   - a blind-index keyset (HMAC-SHA256) for equality search over normalised PHI values.
+//   - a blind-index keyset (HMAC-SHA256) for equality search over normalised PHI values;
+//   - a search-index keyset (HMAC-SHA256), apart from the blind-index one, for the tokens that
+//     find patients by name parts, prefixes, phone and birth date (IndexSearch).
 //
 // Every ciphertext is bound by associated data to the table, row and field it was written to, so
 // a ciphertext copied to another row or column fails to open. Keys never fall back to plaintext:
@@ -61,6 +63,7 @@ type Service struct {
 	kek       tink.AEAD
 	directory tink.AEAD
 	index     tink.MAC
+	search    tink.MAC
 	now       func() time.Time
 
 	mu    sync.Mutex
@@ -73,6 +76,7 @@ const maxCachedPatientKeys = 4096
 const (
 	directoryKeyName = "directory"
 	indexKeyName     = "blind-index"
+	searchKeyName    = "search-index"
 )
 
 // Open loads the system keysets from db, creating them on first start, all wrapped by kek.
@@ -91,6 +95,15 @@ func Open(ctx context.Context, db *store.DB, kek tink.AEAD) (*Service, error) {
 	}
 	if s.index, err = mac.New(idxHandle); err != nil {
 		return nil, fmt.Errorf("keys: blind-index primitive: %w", err)
+	}
+	// Search tokens have a key of their own: a token and an equality index over the same text
+	// never share a tag, and the token key can be replaced (tokens rebuilt) alone.
+	searchHandle, err := s.systemKeyset(ctx, searchKeyName, mac.HMACSHA256Tag256KeyTemplate)
+	if err != nil {
+		return nil, err
+	}
+	if s.search, err = mac.New(searchHandle); err != nil {
+		return nil, fmt.Errorf("keys: search-index primitive: %w", err)
 	}
 	return s, nil
 }

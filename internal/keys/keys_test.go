@@ -162,6 +162,54 @@ func TestNormalize(t *testing.T) {
 	}
 }
 
+// TestSearchTokensAreKeyedApart: a search token is an HMAC under the search-index key, not the
+// blind-index key: the same text gives different tags under the two kinds, a stolen
+// equality-index tag never matches a token, and the tag survives a restart (the key is kept,
+// wrapped, beside the others).
+func TestSearchTokensAreKeyedApart(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		kek, err := localfile.Client{}.GetAEAD(localfile.URI(filepath.Join(t.TempDir(), "root.key")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := keys.Open(ctx, db, kek)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := s.BlindIndex(keys.IndexSearch, "name:lopez")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(tok, []byte("lopez")) {
+			t.Fatal("the token holds its text")
+		}
+		name, err := s.BlindIndex(keys.IndexName, "name:lopez")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Equal(tok, name) || bytes.Equal(tok[5:], name[5:]) {
+			t.Fatal("a search token and an equality index over the same text share a tag")
+		}
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM system_keys WHERE name = 'search-index'`).Scan(&n); err != nil || n != 1 {
+			t.Fatalf("search-index keyset rows = %d, %v", n, err)
+		}
+		again, err := keys.Open(ctx, db, kek)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tok2, err := again.BlindIndex(keys.IndexSearch, "name:lopez"); err != nil || !bytes.Equal(tok, tok2) {
+			t.Fatalf("token after restart differs: %v", err)
+		}
+		for _, bad := range []string{"", "lopez", "name:", string([]byte{0xff, ':', 'a'})} {
+			if _, err := s.BlindIndex(keys.IndexSearch, bad); !errors.Is(err, keys.ErrUnindexable) {
+				t.Errorf("BlindIndex(IndexSearch, %q) = %v, want ErrUnindexable", bad, err)
+			}
+		}
+	})
+}
+
 func FuzzNormalizeName(f *testing.F) {
 	for _, s := range []string{"José Álvarez", "", "\u0301", "ß", "ǅ"} {
 		f.Add(s)
