@@ -78,7 +78,9 @@ func New(db *store.DB, c Cipher, door *guard.Door, acc Accounts, alarm Alarm, no
 
 // Patient is a patient's demographics.
 type Patient struct {
-	ID        string    `json:"id"`
+	ID string `json:"id"`
+	// PatientID is ID again, under the name the rest of the API gives a patient's identifier.
+	PatientID string    `json:"patientId"`
 	Name      string    `json:"name"`
 	BirthDate string    `json:"birthDate"`
 	Phone     string    `json:"phone"`

@@ -20,10 +20,10 @@ import (
 // maxIdentified bounds the names one call opens (a page of the trail names fewer patients).
 const maxIdentified = 200
 
-const (
-	selectPatientName = `SELECT name_ct FROM patients WHERE id = $1`
-	selectNamed       = `SELECT id FROM patients WHERE name_bidx = $1 ORDER BY created_at LIMIT 50`
-)
+const selectPatientName = `SELECT name_ct FROM patients WHERE id = $1`
+
+// maxNamed bounds the patients one search by name finds for the privacy officer.
+const maxNamed = 50
 
 // PatientNames returns the names of the patients ids name, keyed by identifier, for the privacy
 // officer reading the trail. Each patient named gets an entry (patient.identify) before any
@@ -67,29 +67,50 @@ func (r *Records) PatientNames(ctx context.Context, by access.Subject, ids []str
 	})
 }
 
-// PatientsNamed finds the patients whose name is name, through the name's blind index as a
-// clinician's search does (nothing is decrypted to look), for the privacy officer's filter of
-// the trail by patient. Each patient found is an entry in their access log.
+// PatientsNamed finds the patients whose name has every part of name (in any order, a part of
+// three or more characters as the start of one of theirs), through the search tokens as a
+// clinician's search does, for the privacy officer's filter of the trail by patient. Nothing
+// is decrypted to look, except the names of the candidates found when a typed part is longer
+// than the tokens' prefixes. Each patient found is an entry in their access log.
 func (r *Records) PatientsNamed(ctx context.Context, by access.Subject, name string, o Origin) ([]string, error) {
 	a := act(by, access.IdentifyPatient, "Patient", "", "", o)
 	if err := r.door.Admit(ctx, a); err != nil {
 		return nil, err
 	}
-	bidx, err := r.cipher.BlindIndex(keys.IndexName, name)
+	sq, err := parseNameQuery(name)
 	if err != nil {
-		return nil, fault.InvalidField("patient", "enter the patient's name as it is on their record")
+		return nil, fault.InvalidField("patient", "enter the patient's name, or the start of each part of it")
+	}
+	macs, err := r.searchMACs(sq)
+	if err != nil {
+		return nil, err
 	}
 	return guard.List(ctx, r.door, a, func(ctx context.Context) ([]string, []guard.Disclosed, error) {
-		ids, err := r.queryIDs(ctx, selectNamed, bidx)
+		ids, err := r.candidates(ctx, macs)
 		if err != nil {
 			return nil, nil, fmt.Errorf("clinical: patients named: %w", err)
 		}
 		out := []string{}
 		var shown []guard.Disclosed
 		for _, id := range ids {
+			if len(out) == maxNamed {
+				break
+			}
 			ok, reason := r.door.May(ctx, by, access.IdentifyPatient, access.Resource{Type: "Patient", ID: id, PatientID: id})
 			if !ok {
 				continue
+			}
+			if len(sq.long) > 0 {
+				n, err := r.loadName(ctx, id)
+				if errors.Is(err, ErrNotFound) || errors.Is(err, ErrUnreadable) {
+					continue
+				}
+				if err != nil {
+					return nil, nil, err
+				}
+				if !sq.nameMatches(n) {
+					continue
+				}
 			}
 			out = append(out, id)
 			shown = append(shown, guard.Disclosed{PatientID: id, Reason: reason})

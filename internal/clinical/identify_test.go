@@ -13,7 +13,7 @@ import (
 )
 
 // TestPrivacyOfficerIdentifiesPatients: the privacy officer sees patients' names, and finds
-// patients by name through the blind index, each patient shown recorded in that patient's
+// patients by name parts in any order, or their start, through the search tokens, each patient shown recorded in that patient's
 // access log as patient.identify; no one else may, and a refusal is recorded.
 func TestPrivacyOfficerIdentifiesPatients(t *testing.T) {
 	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
@@ -61,6 +61,8 @@ func TestPrivacyOfficerIdentifiesPatients(t *testing.T) {
 		}{
 			{"Ada Canary", []string{ada}},
 			{"  ada   CANARY ", []string{ada}},
+			{"canary ADA", []string{ada}},
+			{"can ada", []string{ada}},
 			{"Carl Nobody", []string{}},
 		} {
 			ids, err := h.records.PatientsNamed(ctx, po, tc.query, origin)
@@ -71,8 +73,11 @@ func TestPrivacyOfficerIdentifiesPatients(t *testing.T) {
 				t.Fatalf("PatientsNamed(%q) = %v, want %v", tc.query, ids, tc.want)
 			}
 		}
-		if identified(ada) != 3 {
-			t.Fatalf("finding Ada by name twice adds two entries to her log: %d", identified(ada))
+		if identified(ada) != 5 {
+			t.Fatalf("finding Ada by name four times adds four entries to her log: %d", identified(ada))
+		}
+		if ids, err := h.records.PatientsNamed(ctx, po, "canary", origin); err != nil || len(ids) != 2 {
+			t.Fatalf("PatientsNamed(canary) = %v, %v, want both", ids, err)
 		}
 
 		for _, who := range []access.Subject{h.clin, h.admin} {

@@ -24,6 +24,9 @@ type NewPatient struct {
 	BirthDate string `json:"birthDate"`
 	Phone     string `json:"phone"`
 	Email     string `json:"email"`
+	// ConfirmDuplicate registers the patient even when a record with the same name and birth
+	// date exists (duplicates.go); without it such a registration is refused as a conflict.
+	ConfirmDuplicate bool `json:"confirmDuplicate,omitempty"`
 }
 
 // Validate checks a registration; the error names the field, never the value.
@@ -95,6 +98,11 @@ func (r *Records) Register(ctx context.Context, by access.Subject, in NewPatient
 	if err := in.Validate(r.now()); err != nil {
 		return Registration{}, err
 	}
+	if !in.ConfirmDuplicate {
+		if err := r.checkDuplicate(ctx, by, in, o); err != nil {
+			return Registration{}, err
+		}
+	}
 	return guard.Do(ctx, r.door, act(by, access.RegisterPatient, "Patient", id, id, o), func(ctx context.Context) (Registration, error) {
 		return r.register(ctx, by, id, in, o)
 	})
@@ -125,6 +133,9 @@ func (r *Records) register(ctx context.Context, by access.Subject, id string, in
 		args := append(append(sealed, bidx...), by.AccountID, now)
 		if _, err := tx.ExecContext(ctx, insertPatient, args...); err != nil {
 			return fmt.Errorf("clinical: insert patient: %w", err)
+		}
+		if err := r.writeSearchTokens(ctx, tx, id, searchFieldsOf(in)); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, insertCareTeam, id, by.AccountID, "registered-by", now); err != nil {
 			return fmt.Errorf("clinical: assign registering clinician: %w", err)
@@ -178,6 +189,7 @@ func (r *Records) loadPatient(ctx context.Context, id string) (Patient, error) {
 		}
 		*out[i] = string(pt)
 	}
+	p.PatientID = p.ID
 	p.CreatedAt = time.Unix(0, created).UTC()
 	return p, nil
 }

@@ -35,17 +35,24 @@ var searchColumns = map[SearchKind]struct {
 // maxSearchResults bounds what one search can disclose.
 const maxSearchResults = 50
 
-// Search finds patients in the caller's care by exact (normalised) name, birth date, e-mail or
-// phone. Matches outside the caller's care are dropped without a trace in the answer. Each
-// patient disclosed gets an audit entry, so it appears in that patient's access log.
+// Search finds patients in the caller's care. With no kind, value is a free-text search
+// (query.go): name parts in any order, prefixes of them, a phone number with or without its
+// country code, a birth date, an e-mail address, every term matching, through the search
+// tokens. With a kind, value is matched whole (normalised) through that field's blind index,
+// as before search tokens. Matches outside the caller's care are dropped without a trace in
+// the answer. Each patient disclosed gets an audit entry, so it appears in that patient's
+// access log.
 func (r *Records) Search(ctx context.Context, by access.Subject, kind SearchKind, value string, o Origin) ([]Patient, error) {
 	a := act(by, access.SearchPatients, "Patient", "", "", o)
 	if err := r.door.Admit(ctx, a); err != nil {
 		return nil, err
 	}
+	if kind == "" {
+		return r.searchText(ctx, by, a, value)
+	}
 	col, ok := searchColumns[kind]
 	if !ok {
-		return nil, fault.InvalidField("by", "search by name, birthDate, email or phone")
+		return nil, fault.InvalidField("by", "search by name, birthDate, email or phone, or leave it out to search by any of them")
 	}
 	bidx, err := r.cipher.BlindIndex(col.kind, value)
 	if err != nil {
@@ -57,8 +64,88 @@ func (r *Records) Search(ctx context.Context, by access.Subject, kind SearchKind
 		if err != nil {
 			return nil, nil, fmt.Errorf("clinical: search: %w", err)
 		}
-		return r.disclose(ctx, by, ids)
+		return r.disclose(ctx, by, ids, nil)
 	})
+}
+
+func (r *Records) searchText(ctx context.Context, by access.Subject, a guard.Act, value string) ([]Patient, error) {
+	sq, err := parseQuery(value)
+	if err != nil {
+		return nil, err
+	}
+	macs, err := r.searchMACs(sq)
+	if err != nil {
+		return nil, err
+	}
+	return guard.List(ctx, r.door, a, func(ctx context.Context) ([]Patient, []guard.Disclosed, error) {
+		ids, err := r.candidates(ctx, macs)
+		if err != nil {
+			return nil, nil, fmt.Errorf("clinical: search: %w", err)
+		}
+		return r.disclose(ctx, by, ids, func(p Patient) bool { return sq.nameMatches(p.Name) })
+	})
+}
+
+// searchMACs are the keyed forms of a search's tokens, and of its e-mail address.
+type searchMACs struct {
+	tokens [][]byte
+	email  []byte
+}
+
+func (r *Records) searchMACs(sq searchQuery) (searchMACs, error) {
+	var m searchMACs
+	for _, t := range sq.tokens {
+		mac, err := r.cipher.BlindIndex(keys.IndexSearch, t)
+		if err != nil {
+			return m, fmt.Errorf("clinical: search token: %w", err)
+		}
+		m.tokens = append(m.tokens, mac)
+	}
+	if sq.email != "" {
+		b, err := r.cipher.BlindIndex(keys.IndexEmail, sq.email)
+		if err != nil {
+			return m, fault.InvalidField("q", "enter a valid e-mail address")
+		}
+		m.email = b
+	}
+	return m, nil
+}
+
+// Candidate queries. The token list always has maxQueryTerms places (the last token repeated,
+// which changes nothing in an IN), so each query has one text, prepared once; a record matches
+// when it has every distinct token ($9). Tokens are unique per record, so COUNT(*) counts them.
+const (
+	tokenIn        = `($1, $2, $3, $4, $5, $6, $7, $8)`
+	selectByTokens = `SELECT t.patient_id FROM patient_search_tokens t JOIN patients p ON p.id = t.patient_id
+		WHERE t.token_mac IN ` + tokenIn + `
+		GROUP BY t.patient_id, p.created_at HAVING COUNT(*) = $9 ORDER BY p.created_at, t.patient_id LIMIT 500`
+	selectByTokensAndEmail = `SELECT t.patient_id FROM patient_search_tokens t JOIN patients p ON p.id = t.patient_id
+		WHERE t.token_mac IN ` + tokenIn + ` AND p.email_bidx = $10
+		GROUP BY t.patient_id, p.created_at HAVING COUNT(*) = $9 ORDER BY p.created_at, t.patient_id LIMIT 500`
+	selectByEmail = `SELECT id FROM patients WHERE email_bidx = $1 ORDER BY created_at, id LIMIT 500`
+)
+
+// candidates returns the records that have every token (and the e-mail address), oldest
+// first, at most 500: the most one search considers before the policy filters them.
+func (r *Records) candidates(ctx context.Context, m searchMACs) ([]string, error) {
+	if len(m.tokens) == 0 {
+		if m.email == nil {
+			return nil, nil
+		}
+		return r.queryIDs(ctx, selectByEmail, m.email)
+	}
+	if len(m.tokens) > maxQueryTerms {
+		return nil, errManyTerms
+	}
+	args := make([]any, 0, maxQueryTerms+2)
+	for i := range maxQueryTerms {
+		args = append(args, m.tokens[min(i, len(m.tokens)-1)])
+	}
+	args = append(args, int64(len(m.tokens)))
+	if m.email == nil {
+		return r.queryIDs(ctx, selectByTokens, args...)
+	}
+	return r.queryIDs(ctx, selectByTokensAndEmail, append(args, m.email)...)
 }
 
 // MyPatients lists the patients in the calling clinician's care team.
@@ -68,14 +155,15 @@ func (r *Records) MyPatients(ctx context.Context, by access.Subject, o Origin) (
 		if err != nil {
 			return nil, nil, fmt.Errorf("clinical: my patients: %w", err)
 		}
-		return r.disclose(ctx, by, ids)
+		return r.disclose(ctx, by, ids, nil)
 	})
 }
 
 // disclose opens the demographics of the candidates the caller may read and says whom it
-// shows. Candidates the caller may not read are skipped. A record that does not open is shown
-// by its identifier alone, flagged Unreadable, so one broken record denies no one else.
-func (r *Records) disclose(ctx context.Context, by access.Subject, ids []string) ([]Patient, []guard.Disclosed, error) {
+// shows. Candidates the caller may not read are skipped, as are those keep (if not nil) turns
+// down once opened. A record that does not open is shown by its identifier alone, flagged
+// Unreadable, so one broken record denies no one else.
+func (r *Records) disclose(ctx context.Context, by access.Subject, ids []string, keep func(Patient) bool) ([]Patient, []guard.Disclosed, error) {
 	out := []Patient{}
 	var shown []guard.Disclosed
 	rs := make([]access.Resource, len(ids))
@@ -94,9 +182,11 @@ func (r *Records) disclose(ctx context.Context, by access.Subject, ids []string)
 		reason := decisions[i].Reason
 		p, err := r.loadPatient(ctx, id)
 		if errors.Is(err, ErrUnreadable) {
-			p = Patient{ID: id, Unreadable: true}
+			p = Patient{ID: id, PatientID: id, Unreadable: true}
 		} else if err != nil {
 			return nil, nil, err
+		} else if keep != nil && !keep(p) {
+			continue
 		}
 		out = append(out, p)
 		shown = append(shown, guard.Disclosed{PatientID: id, Reason: reason})
