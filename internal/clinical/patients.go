@@ -126,7 +126,7 @@ func (r *Records) register(ctx context.Context, by access.Subject, id string, in
 		if _, err := tx.ExecContext(ctx, insertCareTeam, id, by.AccountID, "registered-by", now); err != nil {
 			return fmt.Errorf("clinical: assign registering clinician: %w", err)
 		}
-		accountID, token, err = r.accounts.CreatePatientAccount(ctx, tx, by, id, strings.TrimSpace(in.Email))
+		accountID, token, err = r.accounts.CreatePatientAccount(ctx, tx, by, id, strings.TrimSpace(in.Email), strings.TrimSpace(in.Phone))
 		return err
 	})
 	if err != nil {

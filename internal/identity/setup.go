@@ -100,7 +100,7 @@ func (s *Service) CompleteSetup(ctx context.Context, token, email, name, pw stri
 		}
 		var err error
 		system := access.Subject{AccountID: "setup", Role: access.Admin}
-		id, _, err = s.createAccount(ctx, tx, system, NewID(), access.Admin, email, name, "")
+		id, _, err = s.createAccount(ctx, tx, system, NewID(), access.Admin, email, "", name, "")
 		if err != nil {
 			return err
 		}
