@@ -154,6 +154,8 @@ func (r *Records) UpdateContact(ctx context.Context, by access.Subject, patientI
 		}
 		switch {
 		case confirm:
+			// The phone number is saved by now: if the link cannot be e-mailed, the answer
+			// says so and the address alone is left unchanged.
 			out.EmailChange = identity.EmailConfirmationSent
 			return r.accounts.RequestPatientEmailChange(ctx, by, patientID, email, emailCT, out.Email, o)
 		case emailChanged:
