@@ -57,6 +57,9 @@ const (
 	// work is to identify who was accessed, and each name they see is an entry in that
 	// patient's access log.
 	IdentifyPatient Action = "patient.identify"
+	// UpdateContact is a patient changing the phone number and e-mail address on their own
+	// record, which are also how they sign in and are reached.
+	UpdateContact Action = "record.contact-update"
 
 	// Undoing and repeating administrative acts.
 	EnableStaff  Action = "account.enable"        // let a disabled staff account sign in again

@@ -52,6 +52,8 @@ func Rules() []Rule {
 			Grants: map[Role]Grant{Clinician: Always}},
 		{Action: SendSignInLink, Summary: "issue a patient a sign-in (password-reset) link", PHI: true, Writes: true, StepUp: true,
 			Grants: map[Role]Grant{Clinician: CareTeam}},
+		{Action: UpdateContact, Summary: "change one's own phone number and e-mail address (a new address is confirmed from it when Haven sends e-mail)", PHI: true, Writes: true,
+			Grants: map[Role]Grant{Patient: OwnRecord}},
 		{Action: ReachPatient, Summary: "Haven reads a patient's e-mail address to send a notice or check a password", PHI: true,
 			Grants: map[Role]Grant{System: Always}},
 		{Action: AssignPatient, Summary: "put a clinician in a patient's care team (identifiers only)", Writes: true,

@@ -76,3 +76,21 @@ func (a *API) myRecord(w http.ResponseWriter, r *http.Request) error {
 	}
 	return httpx.WriteJSON(w, http.StatusOK, rec)
 }
+
+// updateMyContact changes the signed-in patient's phone number and e-mail address. The door
+// decides before the body is read: staff have no record of their own to change.
+func (a *API) updateMyContact(w http.ResponseWriter, r *http.Request) error {
+	s := httpx.Session(r).Subject
+	if err := a.d.Admit(r.Context(), s, "record.contact-update", s.PatientID, httpx.Origin(r)); err != nil {
+		return httpx.FromDomain(err)
+	}
+	var req clinical.Contact
+	if err := httpx.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	done, err := a.d.Records.UpdateContact(r.Context(), s, s.PatientID, req, httpx.Origin(r))
+	if err != nil {
+		return httpx.FromDomain(err)
+	}
+	return httpx.WriteJSON(w, http.StatusOK, done)
+}

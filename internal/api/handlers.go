@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"encoding/base64"
 	"errors"
 	"net/http"
@@ -14,8 +15,12 @@ import (
 )
 
 type (
+	// loginRequest names the account by its e-mail address or, for a patient who has none, by
+	// the phone number on their record with its country code ("+34 612 345 678"; the "+" and
+	// the formatting optional). When both are given, the e-mail address is used.
 	loginRequest struct {
 		Email    string `json:"email"`
+		Phone    string `json:"phone,omitempty"`
 		Password string `json:"password"`
 	}
 	setupRequest struct {
@@ -151,7 +156,7 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) error {
 		_, _, lerr := a.d.Identity.Login(r.Context(), "", "", httpx.Origin(r))
 		return httpx.FromDomain(lerr)
 	}
-	token, stage, err := a.d.Identity.Login(r.Context(), req.Email, req.Password, httpx.Origin(r))
+	token, stage, err := a.d.Identity.Login(r.Context(), cmp.Or(req.Email, req.Phone), req.Password, httpx.Origin(r))
 	if err != nil {
 		return httpx.FromDomain(err)
 	}

@@ -169,7 +169,7 @@ func (a *API) table() []Route {
 
 		{Method: "POST", Path: "/setup", OperationID: "completeSetup", Summary: "Create the first administrator with the one-time setup token", Tag: "auth",
 			Public: true, Request: setupRequest{}, Response: stageResponse{}, Status: http.StatusCreated, Handler: a.setup},
-		{Method: "POST", Path: "/auth/login", OperationID: "login", Summary: "Sign in with e-mail and password (first factor)", Tag: "auth",
+		{Method: "POST", Path: "/auth/login", OperationID: "login", Summary: "Sign in with e-mail address (or, for a patient who has none, phone number) and password (first factor)", Tag: "auth",
 			Public: true, Request: loginRequest{}, Response: stageResponse{}, Handler: a.login},
 		{Method: "POST", Path: "/auth/totp", OperationID: "verifyTOTP", Summary: "Complete sign-in with a TOTP code or a recovery code", Tag: "totp",
 			Stage: identity.StageSecondFactor, Request: codeRequest{}, Response: stageResponse{}, Handler: a.verifyTOTP},
@@ -263,6 +263,8 @@ func (a *API) table() []Route {
 			Status: http.StatusCreated, Query: []Param{{Name: "id", In: "path", Required: true, Description: "patient identifier"}}, Response: linkResponse{}, Handler: a.sendSignInLink},
 		{Method: "GET", Path: "/me/record", OperationID: "getMyRecord", Summary: "The signed-in patient's own record", Tag: "clinical",
 			Response: clinical.Record{}, Handler: a.myRecord},
+		{Method: "PUT", Path: "/me/contact", OperationID: "updateMyContact", Summary: "Change the signed-in patient's phone number and e-mail address (both sent; an address cannot be removed); a new address applies once the link e-mailed to it is opened, or at once where Haven sends no e-mail; emailChange says which", Tag: "clinical",
+			Request: clinical.Contact{}, Response: clinical.ContactUpdate{}, Handler: a.updateMyContact},
 
 		{Method: "GET", Path: "/me/access-log", OperationID: "getMyAccessLog", Summary: "Who opened the signed-in patient's record, when, what and why, newest first; one item per audit entry",
 			Tag: "privacy", Query: logPaging, Response: []privacy.AccessEvent{}, Handler: a.myAccessLog},

@@ -42,9 +42,14 @@ type Cipher interface {
 	BlindIndex(kind keys.IndexKind, value string) ([]byte, error)
 }
 
-// Accounts creates patient accounts and names staff (package identity).
+// Accounts creates patient accounts, keeps their sign-in names in step with the record, and
+// names staff (package identity).
 type Accounts interface {
-	CreatePatientAccount(ctx context.Context, q store.Execer, by access.Subject, patientID, email string) (accountID, inviteToken string, err error)
+	CreatePatientAccount(ctx context.Context, q store.Execer, by access.Subject, patientID, email, phone string) (accountID, inviteToken string, err error)
+	SetPatientPhone(ctx context.Context, q store.Execer, patientID, phone string) error
+	SetPatientEmail(ctx context.Context, q store.Execer, patientID, email string) error
+	RequestPatientEmailChange(ctx context.Context, by access.Subject, patientID, email string, sealed []byte, old string, o Origin) error
+	MailOn() bool
 	DeliverInvite(ctx context.Context, by access.Subject, accountID, to, token string, o Origin) (identity.Link, error)
 	ResetPatientPassword(ctx context.Context, by access.Subject, patientID, to string, o Origin) (identity.Link, error)
 	// DisplayNames names staff accounts by identifier, all in one lookup; an identifier with no

@@ -2,6 +2,7 @@ package clinical_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"path/filepath"
 	"sync"
@@ -43,11 +44,13 @@ type harness struct {
 	clin    access.Subject // a clinician (the account exists, so assignments name it)
 	other   access.Subject // another clinician, in no one's care team
 	admin   access.Subject
+	ids     *identity.Service
+	keys    *keys.Service
 }
 
 var origin = principal.Origin{Addr: "192.0.2.9", RequestID: "clinical-test"}
 
-func newHarness(t *testing.T, db *store.DB) *harness {
+func newHarness(t *testing.T, db *store.DB, opts ...func(*identity.Config)) *harness {
 	t.Helper()
 	ctx := context.Background()
 	now := func() time.Time { return time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC) }
@@ -62,11 +65,23 @@ func newHarness(t *testing.T, db *store.DB) *harness {
 	door := guard.New(access.New(clinical.CareTeam{DB: db}), audit.New(db, now), now)
 	idc := identity.DefaultConfig()
 	idc.PasswordParams = password.Params{MemoryKiB: 8 * 1024, Time: 1, Threads: 1}
+	h := &harness{db: db, alarms: &alarms{}, admin: access.Subject{AccountID: "admin-1", Role: access.Admin, FactorAt: now()}, keys: ks}
+	// As the server wires it: the records service is built after identity and needs it.
+	idc.PatientEmail = func(ctx context.Context, patientID, why string, o identity.Origin) (string, error) {
+		return h.records.ContactEmail(ctx, patientID, why, o)
+	}
+	idc.ApplyPatientEmail = func(ctx context.Context, p access.Subject, o identity.Origin, take func(context.Context, *sql.Tx) ([]byte, []byte, error)) error {
+		return h.records.ApplyConfirmedEmail(ctx, p, o, take)
+	}
+	for _, o := range opts {
+		o(&idc)
+	}
 	ids, err := identity.New(idc, db, ks, door, now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{db: db, alarms: &alarms{}, admin: access.Subject{AccountID: "admin-1", Role: access.Admin, FactorAt: now()}}
+	t.Cleanup(ids.Wait)
+	h.ids = ids
 	h.records = clinical.New(db, ks, door, ids, h.alarms, now)
 	for _, id := range []string{"clin-1", "clin-2"} {
 		if _, err := db.ExecContext(ctx, `INSERT INTO accounts (id, role, status, email_bidx, created_at) VALUES ($1, 'clinician', 'active', $2, 0)`, id, []byte(id)); err != nil {

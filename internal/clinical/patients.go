@@ -42,8 +42,13 @@ func (p NewPatient) Validate(now time.Time) error {
 	if _, err := keys.Normalize(keys.IndexPhone, p.Phone); err != nil || len(p.Phone) > 40 {
 		return fault.InvalidField("phone", "enter a phone number with at least 5 digits")
 	}
-	if e := strings.TrimSpace(p.Email); !validEmail(e) {
-		return fault.InvalidField("email", "enter a valid e-mail address")
+	if e := strings.TrimSpace(p.Email); e == "" {
+		// Without an e-mail address the patient signs in with this number (contact.go).
+		if _, ok := identity.SignInPhone(p.Phone); !ok {
+			return fault.InvalidField("phone", "with no e-mail address the patient signs in with their phone number: enter it with its country code, for example +34 612 345 678")
+		}
+	} else if !validEmail(e) {
+		return fault.InvalidField("email", "enter a valid e-mail address, or none for a patient who has none")
 	}
 	return nil
 }
@@ -80,7 +85,7 @@ const (
 
 // Registration is the result of registering a patient: the record's identifier and the
 // single-use link for the patient to activate their account: e-mailed to them, or to be shown
-// once to the registering clinician when Haven has no e-mail.
+// once to the registering clinician when Haven has no e-mail or the patient no address.
 type Registration struct {
 	PatientID string
 	Invite    identity.Link
@@ -122,7 +127,7 @@ func (r *Records) register(ctx context.Context, by access.Subject, id string, in
 			if err != nil {
 				return err
 			}
-			b, err := r.cipher.BlindIndex(f.kind, f.value(in))
+			b, err := r.blindIndex(f.kind, f.value(in))
 			if err != nil {
 				return fault.InvalidField(f.field, "cannot be indexed")
 			}
@@ -140,7 +145,7 @@ func (r *Records) register(ctx context.Context, by access.Subject, id string, in
 		if _, err := tx.ExecContext(ctx, insertCareTeam, id, by.AccountID, "registered-by", now); err != nil {
 			return fmt.Errorf("clinical: assign registering clinician: %w", err)
 		}
-		accountID, token, err = r.accounts.CreatePatientAccount(ctx, tx, by, id, strings.TrimSpace(in.Email))
+		accountID, token, err = r.accounts.CreatePatientAccount(ctx, tx, by, id, strings.TrimSpace(in.Email), strings.TrimSpace(in.Phone))
 		return err
 	})
 	if err != nil {

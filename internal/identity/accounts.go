@@ -16,15 +16,16 @@ import (
 )
 
 const (
-	insertAccount = `INSERT INTO accounts (id, role, status, email_bidx, email_ct, name_ct, patient_id, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
-	selectAccountByID = `SELECT id, role, status, email_ct, name_ct, COALESCE(patient_id, ''), password_hash,
-		totp_secret_ct, totp_last_step, created_at FROM accounts WHERE id = $1`
-	selectAccountByEmail = `SELECT id, role, status, email_ct, name_ct, COALESCE(patient_id, ''), password_hash,
-		totp_secret_ct, totp_last_step, created_at FROM accounts WHERE email_bidx = $1`
-	selectWorkforce = `SELECT id, role, status, email_ct, name_ct, COALESCE(patient_id, ''), password_hash,
-		totp_secret_ct, totp_last_step, created_at FROM accounts WHERE role <> 'patient' ORDER BY created_at`
-	insertInvite = `INSERT INTO invites (token_hash, account_id, issued_by, expires_at) VALUES ($1, $2, $3, $4)`
+	insertAccount = `INSERT INTO accounts (id, role, status, email_bidx, phone_bidx, email_ct, name_ct, patient_id, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+	// accountColumns are the columns scanAccount reads, in its order.
+	accountColumns = `SELECT id, role, status, email_ct, name_ct, COALESCE(patient_id, ''), password_hash,
+		totp_secret_ct, totp_last_step, created_at, phone_bidx FROM accounts `
+	selectAccountByID    = accountColumns + `WHERE id = $1`
+	selectAccountByEmail = accountColumns + `WHERE email_bidx = $1`
+	selectAccountByPhone = accountColumns + `WHERE phone_bidx = $1`
+	selectWorkforce      = accountColumns + `WHERE role <> 'patient' ORDER BY created_at`
+	insertInvite         = `INSERT INTO invites (token_hash, account_id, issued_by, expires_at) VALUES ($1, $2, $3, $4)`
 	// selectNamesIn is completed with a store.InList of account identifiers.
 	selectNamesIn = `SELECT id, name_ct FROM accounts WHERE id IN `
 )
@@ -35,6 +36,9 @@ type account struct {
 	passwordHash string
 	totpSealed   []byte
 	totpLastStep int64
+	// phoneBidx is the blind index of the phone number a patient without an e-mail address
+	// signs in with (phone.go); nil for every other account.
+	phoneBidx []byte
 }
 
 type rowScanner interface{ Scan(dest ...any) error }
@@ -44,7 +48,7 @@ func (s *Service) scanAccount(r rowScanner) (*account, error) {
 	var emailCT, nameCT []byte
 	var pw sql.NullString
 	var created int64
-	if err := r.Scan(&a.ID, &a.Role, &a.Status, &emailCT, &nameCT, &a.PatientID, &pw, &a.totpSealed, &a.totpLastStep, &created); err != nil {
+	if err := r.Scan(&a.ID, &a.Role, &a.Status, &emailCT, &nameCT, &a.PatientID, &pw, &a.totpSealed, &a.totpLastStep, &created, &a.phoneBidx); err != nil {
 		return nil, err
 	}
 	a.passwordHash = pw.String
@@ -116,14 +120,23 @@ func ValidEmail(e string) bool {
 	return ok && local != "" && strings.Contains(domain, ".") && !strings.ContainsAny(e, " \t\r\n<>") && len(e) <= 254
 }
 
-// createAccount inserts an invited account and its single-use invitation through q.
-func (s *Service) createAccount(ctx context.Context, q store.Execer, by access.Subject, id string, role access.Role, email, name, patientID string) (string, string, error) {
-	if !ValidEmail(email) {
-		return "", "", invalid("enter a valid e-mail address")
-	}
-	bidx, err := s.dir.BlindIndex(keys.IndexEmail, email)
-	if err != nil {
-		return "", "", invalid("enter a valid e-mail address")
+// createAccount inserts an invited account and its single-use invitation through q. A patient
+// without an e-mail address (phone set, email empty) signs in with their phone number instead.
+func (s *Service) createAccount(ctx context.Context, q store.Execer, by access.Subject, id string, role access.Role, email, phone, name, patientID string) (string, string, error) {
+	var bidx, phoneBidx []byte
+	var err error
+	if role == access.Patient && strings.TrimSpace(email) == "" {
+		if phoneBidx, err = s.phoneIndex(phone); err != nil {
+			return "", "", err
+		}
+		bidx = noEmailPlaceholder()
+	} else {
+		if !ValidEmail(email) {
+			return "", "", invalid("enter a valid e-mail address")
+		}
+		if bidx, err = s.dir.BlindIndex(keys.IndexEmail, email); err != nil {
+			return "", "", invalid("enter a valid e-mail address")
+		}
 	}
 	var emailCT, nameCT []byte
 	var pid any
@@ -141,7 +154,10 @@ func (s *Service) createAccount(ctx context.Context, q store.Execer, by access.S
 		}
 	}
 	now := s.now()
-	if _, err := q.ExecContext(ctx, insertAccount, id, string(role), StatusInvited, bidx, emailCT, nameCT, pid, now.UnixNano()); err != nil {
+	if _, err := q.ExecContext(ctx, insertAccount, id, string(role), StatusInvited, bidx, phoneBidx, emailCT, nameCT, pid, now.UnixNano()); err != nil {
+		if store.IsUniqueViolation(err) && phoneBidx != nil {
+			return "", "", ErrPhoneTaken
+		}
 		if store.IsUniqueViolation(err) {
 			return "", "", ErrEmailTaken
 		}
@@ -167,7 +183,7 @@ func (s *Service) InviteWorkforce(ctx context.Context, by access.Subject, role a
 	id := NewID()
 	var link Link
 	err := s.act(ctx, by, access.InviteStaff, id, string(role), o, func(ctx context.Context) error {
-		_, token, err := s.createAccount(ctx, s.db, by, id, role, email, name, "")
+		_, token, err := s.createAccount(ctx, s.db, by, id, role, email, "", name, "")
 		if err != nil {
 			return err
 		}
@@ -181,9 +197,11 @@ func (s *Service) InviteWorkforce(ctx context.Context, by access.Subject, role a
 }
 
 // CreatePatientAccount creates an invited account for a patient record, through q (the
-// transaction that registers the patient), and returns the single-use activation token.
-func (s *Service) CreatePatientAccount(ctx context.Context, q store.Execer, by access.Subject, patientID, email string) (string, string, error) {
-	return s.createAccount(ctx, q, by, NewID(), access.Patient, email, "", patientID)
+// transaction that registers the patient), and returns the single-use activation token. The
+// patient signs in with the record's e-mail address or, when it has none, with its phone
+// number, which must then carry its country code (SignInPhone).
+func (s *Service) CreatePatientAccount(ctx context.Context, q store.Execer, by access.Subject, patientID, email, phone string) (string, string, error) {
+	return s.createAccount(ctx, q, by, NewID(), access.Patient, email, phone, "", patientID)
 }
 
 // record appends an account or authentication event through the door, which builds every

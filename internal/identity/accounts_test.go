@@ -149,7 +149,7 @@ func TestEnableUndoesDisable(t *testing.T) {
 		}
 		t.Run("unknown or patient accounts are no staff account", func(t *testing.T) {
 			pid := NewID()
-			if _, _, err := f.s.CreatePatientAccount(context.Background(), db, f.by, pid, "patient@example.test"); err != nil {
+			if _, _, err := f.s.CreatePatientAccount(context.Background(), db, f.by, pid, "patient@example.test", ""); err != nil {
 				t.Fatal(err)
 			}
 			var patientAcct string

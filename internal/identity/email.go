@@ -10,6 +10,7 @@ import (
 	"haven/internal/access"
 	"haven/internal/audit"
 	"haven/internal/fault"
+	"haven/internal/guard"
 	"haven/internal/keys"
 	"haven/internal/store"
 )
@@ -19,8 +20,12 @@ import (
 // finds their account; changing it is a sensitive act that needs a recent step-up. With e-mail
 // configured, the change waits until a single-use link sent to the new address is opened (the
 // address is proven, and a typo cannot lock anyone out), and the old address hears about the
-// request and the change. Without e-mail it takes effect at once. A patient's address lives on
-// their record, which the clinic keeps.
+// request and the change. Without e-mail it takes effect at once.
+//
+// A patient's address lives on their record (package clinical), where the patient changes it
+// with their phone number; the record asks identity for the same confirmation
+// (RequestPatientEmailChange), the new address sealed under the patient's own key, and the
+// confirmed address is written back onto the record through Config.ApplyPatientEmail.
 //
 // With e-mail, whether another account uses the new address is checked only when the link is
 // opened, by whoever controls that mailbox: a staff member cannot use the change to learn
@@ -33,6 +38,7 @@ type EmailChange string
 const (
 	EmailChanged          EmailChange = "changed"           // the account uses the new address now
 	EmailConfirmationSent EmailChange = "confirmation-sent" // a link went to the new address
+	EmailUnchanged        EmailChange = "unchanged"         // the address asked for is the one in use
 )
 
 // ErrEmailLinkNotSent means the confirmation link could not be e-mailed; nothing changed.
@@ -51,7 +57,7 @@ var emailLink = linkKind{"/email/confirm", "Confirm your new Haven e-mail addres
 // once the link sent there is opened (ConfirmEmailChange). It needs a recent step-up.
 func (s *Service) ChangeEmail(ctx context.Context, sess *Session, email string, o Origin) (EmailChange, error) {
 	if sess.Subject.Role == access.Patient {
-		return "", invalid("your e-mail address is on your record; ask your clinic to change it")
+		return "", invalid("your e-mail address is on your record: change it with your contact details")
 	}
 	if err := s.admit(ctx, sess.Subject, access.ChangeEmail, sess.Subject.AccountID, o); err != nil {
 		return "", err
@@ -89,8 +95,18 @@ func (s *Service) ChangeEmail(ctx context.Context, sess *Session, email string, 
 		}
 		return EmailChanged, nil
 	}
+	if err := s.requestEmailChange(ctx, sess.Subject, acct, email, bidx, sealed, acct.Email, o); err != nil {
+		return "", err
+	}
+	return EmailConfirmationSent, nil
+}
+
+// requestEmailChange stores a pending move of acct to the address email (its blind index and
+// its sealed form beside it), e-mails the single-use link to that address, and tells the old
+// address, if there is one, of the request.
+func (s *Service) requestEmailChange(ctx context.Context, by access.Subject, acct *account, email string, bidx, sealed []byte, old string, o Origin) error {
 	token, hash := newToken()
-	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM email_changes WHERE account_id = $1 AND used_at IS NULL`, acct.ID); err != nil {
 			return err
 		}
@@ -99,23 +115,52 @@ func (s *Service) ChangeEmail(ctx context.Context, sess *Session, email string, 
 		return err
 	})
 	if err != nil {
-		return "", fmt.Errorf("identity: e-mail change: %w", err)
+		return fmt.Errorf("identity: e-mail change: %w", err)
 	}
 	// The link goes to the new address or nowhere: shown to the requester, it would prove nothing.
 	if link, _ := s.deliver(ctx, emailLink, email, token, s.cfg.ResetLifetime); !link.Emailed {
 		if _, err := s.db.ExecContext(ctx, `DELETE FROM email_changes WHERE token_hash = $1`, hash); err != nil {
-			return "", fmt.Errorf("identity: e-mail change: %w", err)
+			return fmt.Errorf("identity: e-mail change: %w", err)
 		}
-		if err := s.record(ctx, sess.Subject, "account.email-change-request", acct.ID, audit.Failure, reasonMailFailed, o); err != nil {
-			return "", err
+		if err := s.record(ctx, by, "account.email-change-request", acct.ID, audit.Failure, reasonMailFailed, o); err != nil {
+			return err
 		}
-		return "", ErrEmailLinkNotSent
+		return ErrEmailLinkNotSent
 	}
-	if err := s.record(ctx, sess.Subject, "account.email-change-request", acct.ID, audit.Success, reasonEmailed, o); err != nil {
-		return "", err
+	if err := s.record(ctx, by, "account.email-change-request", acct.ID, audit.Success, reasonEmailed, o); err != nil {
+		return err
 	}
-	s.notify(ctx, acct, noticeEmailAsked, "", o)
-	return EmailConfirmationSent, nil
+	if old != "" {
+		s.notify(ctx, acct, noticeEmailAsked, old, o)
+	}
+	return nil
+}
+
+// RequestPatientEmailChange asks for the confirmation of a patient's new e-mail address, for
+// the record (package clinical), which has decided the change: sealed is the address sealed
+// under the patient's key where it will be on the record, and old the address the record holds
+// now ("" if none), which is told of the request. It needs e-mail (MailOn); without it the
+// record changes at once, with SetPatientEmail. Whether another account uses the address is
+// decided when the link is opened, as for staff.
+func (s *Service) RequestPatientEmailChange(ctx context.Context, by access.Subject, patientID, email string, sealed []byte, old string, o Origin) error {
+	if s.cfg.Mail == nil {
+		return errors.New("identity: e-mail change: no e-mail to confirm it with")
+	}
+	acct, err := s.scanAccount(s.db.QueryRowContext(ctx, selectAccountByPatient, patientID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return invalid("this patient has no account")
+	}
+	if err != nil {
+		return fmt.Errorf("identity: e-mail change: %w", err)
+	}
+	if !ValidEmail(email) {
+		return invalid("enter a valid e-mail address")
+	}
+	bidx, err := s.dir.BlindIndex(keys.IndexEmail, email)
+	if err != nil {
+		return invalid("enter a valid e-mail address")
+	}
+	return s.requestEmailChange(ctx, by, acct, email, bidx, sealed, old, o)
 }
 
 // EmailChangeValid reports whether an e-mail confirmation link can still be used.
@@ -136,18 +181,23 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, token string, o Origin
 	if err != nil {
 		return err
 	}
-	self := access.Subject{AccountID: acct.ID, Role: acct.Role}
-	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-		if _, err := s.useLink(ctx, tx, emailChanges, token); err != nil {
-			return err
-		}
-		var bidx, sealed []byte
-		if err := tx.QueryRowContext(ctx, `SELECT new_email_bidx, new_email_ct FROM email_changes WHERE token_hash = $1`,
-			hashToken(token)).Scan(&bidx, &sealed); err != nil {
-			return err
-		}
-		return s.setEmail(ctx, tx, acct.ID, bidx, sealed)
-	})
+	self := access.Subject{AccountID: acct.ID, Role: acct.Role, PatientID: acct.PatientID}
+	old := acct.Email
+	if acct.Role == access.Patient {
+		old, err = s.confirmPatientEmail(ctx, self, acct, token, o)
+	} else {
+		err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+			if _, err := s.useLink(ctx, tx, emailChanges, token); err != nil {
+				return err
+			}
+			var bidx, sealed []byte
+			if err := tx.QueryRowContext(ctx, `SELECT new_email_bidx, new_email_ct FROM email_changes WHERE token_hash = $1`,
+				hashToken(token)).Scan(&bidx, &sealed); err != nil {
+				return err
+			}
+			return s.setEmail(ctx, tx, acct.ID, bidx, sealed)
+		})
+	}
 	if errors.Is(err, ErrEmailTaken) {
 		// The link stays usable; the address cannot be, while another account holds it.
 		if rerr := s.record(ctx, self, "account.email-change", acct.ID, audit.Failure, reasonAddressInUse, o); rerr != nil {
@@ -155,7 +205,7 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, token string, o Origin
 		}
 		return err
 	}
-	if errors.Is(err, ErrInviteInvalid) {
+	if errors.Is(err, ErrInviteInvalid) || errors.Is(err, guard.ErrUnrecorded) {
 		return err
 	}
 	if err != nil {
@@ -164,8 +214,54 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, token string, o Origin
 	if err := s.record(ctx, self, "account.email-change", acct.ID, audit.Success, "confirmed", o); err != nil {
 		return err
 	}
-	s.notify(ctx, acct, noticeEmailChanged, acct.Email, o)
+	if old != "" {
+		s.notify(ctx, acct, noticeEmailChanged, old, o)
+	}
 	return nil
+}
+
+// confirmPatientEmail moves a patient's record and sign-in name to the address a confirmation
+// link was sent to, through the record (Config.ApplyPatientEmail), which passes the door as the
+// patient and writes the record in the transaction that uses the link. It returns the address
+// the record held before, to be told of the change ("" if none). An address another account
+// uses is refused before the record is touched (and by the unique index, if one races it).
+func (s *Service) confirmPatientEmail(ctx context.Context, self access.Subject, acct *account, token string, o Origin) (string, error) {
+	if s.cfg.ApplyPatientEmail == nil {
+		return "", errors.New("identity: no way to change a patient's record")
+	}
+	var bidx []byte
+	if err := s.db.QueryRowContext(ctx, `SELECT new_email_bidx FROM email_changes WHERE token_hash = $1`, hashToken(token)).Scan(&bidx); err != nil {
+		return "", err
+	}
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM accounts WHERE email_bidx = $1 AND id <> $2`, bidx, acct.ID).Scan(&n); err != nil {
+		return "", err
+	}
+	if n > 0 {
+		return "", ErrEmailTaken
+	}
+	var old string
+	if acct.phoneBidx == nil {
+		var err error
+		if old, err = s.ownerAddress(ctx, acct, o); err != nil {
+			return "", err
+		}
+	}
+	err := s.cfg.ApplyPatientEmail(ctx, self, o, func(ctx context.Context, tx *sql.Tx) ([]byte, []byte, error) {
+		if _, err := s.useLink(ctx, tx, emailChanges, token); err != nil {
+			return nil, nil, err
+		}
+		var bidx, sealed []byte
+		if err := tx.QueryRowContext(ctx, `SELECT new_email_bidx, new_email_ct FROM email_changes WHERE token_hash = $1`,
+			hashToken(token)).Scan(&bidx, &sealed); err != nil {
+			return nil, nil, err
+		}
+		if err := s.setPatientSignIn(ctx, tx, acct.PatientID, bidx); err != nil {
+			return nil, nil, err
+		}
+		return bidx, sealed, nil
+	})
+	return old, err
 }
 
 // setEmail stores an account's new address and blind index through q. An address another

@@ -117,7 +117,7 @@ func TestFirstFactorComesWithRecoveryCodes(t *testing.T) {
 
 		// A patient whose long passphrase stands alone adds a first factor once signed in.
 		patient := &person{email: "pat@example.test", pw: "quiet orchard bicycle river"}
-		_, token, err := e.s.CreatePatientAccount(e.ctx, db, e.session(admin).Subject, "patient-1", patient.email)
+		_, token, err := e.s.CreatePatientAccount(e.ctx, db, e.session(admin).Subject, "patient-1", patient.email, "")
 		if err != nil {
 			t.Fatal(err)
 		}

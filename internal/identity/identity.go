@@ -11,7 +11,7 @@
 // (devices.go).
 //
 // Identity stores no PHI: a patient's account holds a blind index of the e-mail address used to
-// sign in, not the address itself. To reach a patient (a sign-in notice) it asks the records
+// sign in (or, for a patient without one, of their phone number: phone.go), not the address. To reach a patient (a sign-in notice) it asks the records
 // component for the address on the record, through Config.PatientEmail.
 package identity
 
@@ -19,6 +19,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/base64"
 	"fmt"
 	"log/slog"
@@ -40,7 +41,7 @@ import (
 // returned alone: it is the cause inside a *fault.Error of kind fault.Throttled that says how
 // long to wait (errors.Is still finds it).
 var (
-	ErrInvalidCredentials = fault.New(fault.Unauthenticated, "the e-mail address or password is not correct")
+	ErrInvalidCredentials = fault.New(fault.Unauthenticated, "the e-mail address, phone number or password is not correct")
 	ErrInvalidCode        = fault.New(fault.Unauthenticated, "the code is not correct or was already used")
 	ErrThrottled          = fault.New(fault.Throttled, "too many attempts; wait and try again")
 	ErrNoSession          = fault.New(fault.Unauthenticated, "not signed in")
@@ -107,6 +108,12 @@ type Config struct {
 	// password context check; identity holds no patient contact details itself. The read is
 	// Haven's own and passes the door (why names the occasion), so the patient sees it.
 	PatientEmail func(ctx context.Context, patientID, why string, o Origin) (string, error)
+	// ApplyPatientEmail writes a patient's confirmed new e-mail address onto their record: it
+	// passes the door as the patient, then, in one transaction, runs take, which uses the
+	// confirmation link, moves the account's sign-in name and returns the address's blind
+	// index and its ciphertext sealed for the record, and stores them on the record. Any error
+	// of take is returned as it is.
+	ApplyPatientEmail func(ctx context.Context, patient access.Subject, o Origin, take func(ctx context.Context, tx *sql.Tx) (bidx, sealed []byte, err error)) error
 	// Log receives failures of background work; never PHI or addresses.
 	Log *slog.Logger
 	// OIDC configures staff sign-in through the organisation's OpenID Connect provider; an

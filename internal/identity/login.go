@@ -28,13 +28,15 @@ const (
 	reasonBadCode       = "invalid-or-replayed-code"
 )
 
-// Login checks an e-mail address and password. On success it starts a session at the second
-// factor (or TOTP enrolment, for an account that has none yet) and returns its token and stage.
-// Every outcome is audited before it is returned. Unknown and known accounts answer alike, after
-// the same work: one password hash and one audit entry; a known account's failure is counted
-// after the answer (afterAnswer), so that its database write cannot be timed.
-func (s *Service) Login(ctx context.Context, email, pw string, o Origin) (string, Stage, error) {
-	email = strings.TrimSpace(email)
+// Login checks a sign-in name and password. The name is an e-mail address or, for a patient who
+// has none, the phone number on their record with its country code (phone.go). On success it
+// starts a session at the second factor (or TOTP enrolment, for an account that has none yet)
+// and returns its token and stage. Every outcome is audited before it is returned. Unknown and
+// known accounts answer alike, after the same work, whichever kind of name was typed: one
+// lookup by blind index, one password hash and one audit entry; a known account's failure is
+// counted after the answer (afterAnswer), so that its database write cannot be timed.
+func (s *Service) Login(ctx context.Context, name, pw string, o Origin) (string, Stage, error) {
+	name = strings.TrimSpace(name)
 	subject := access.Subject{}
 	fail := func(acct *account, resourceID, reason string, err error) (string, Stage, error) {
 		if acct != nil {
@@ -45,10 +47,11 @@ func (s *Service) Login(ctx context.Context, email, pw string, o Origin) (string
 		}
 		return "", "", err
 	}
-	if !ValidEmail(email) || len(pw) == 0 || len(pw) > 4*password.MaxLength {
+	kind, value, lookup, named := signInName(name)
+	if !named || len(pw) == 0 || len(pw) > 4*password.MaxLength {
 		return fail(nil, "", reasonMalformed, ErrInvalidCredentials)
 	}
-	bidx, err := s.dir.BlindIndex(keys.IndexEmail, email)
+	bidx, err := s.dir.BlindIndex(kind, value)
 	if err != nil {
 		return fail(nil, "", reasonMalformed, ErrInvalidCredentials)
 	}
@@ -66,7 +69,7 @@ func (s *Service) Login(ctx context.Context, email, pw string, o Origin) (string
 		s.hasher.Verify(ctx, pw, "")
 		return fail(nil, attempted, reasonSetupPending, ErrInvalidCredentials)
 	}
-	acct, err := s.scanAccount(s.db.QueryRowContext(ctx, selectAccountByEmail, bidx))
+	acct, err := s.scanAccount(s.db.QueryRowContext(ctx, lookup, bidx))
 	if err == sql.ErrNoRows {
 		s.hasher.Verify(ctx, pw, "")
 		s.backoff.fail(attempted, s.now())
@@ -107,6 +110,17 @@ func (s *Service) Login(ctx context.Context, email, pw string, o Origin) (string
 		return "", "", err
 	}
 	return token, stage, nil
+}
+
+// signInName reads what a person typed to sign in: an e-mail address (it has an "@"), or else a
+// phone number with its country code. It returns the blind-index kind and the value to index,
+// and the query that finds the account by that index.
+func signInName(name string) (kind keys.IndexKind, value, lookup string, ok bool) {
+	if strings.Contains(name, "@") {
+		return keys.IndexEmail, name, selectAccountByEmail, ValidEmail(name)
+	}
+	p, ok := loginPhone(name)
+	return keys.IndexPhone, p, selectAccountByPhone, ok
 }
 
 // signInWait records a sign-in attempt from o.Addr on the attempted account and returns how long

@@ -14,7 +14,8 @@ import (
 // factors, recovery codes, role) and every sign-in from a new device e-mails the owner, so that a
 // change made by someone else is noticed. A notice says what happened and when, in fixed words:
 // never PHI, never a link (a phisher's favourite lure), nothing a client sent. Without e-mail
-// the change is still audited and listed; nothing is sent.
+// the change is still audited and listed; nothing is sent. Nor is anything sent to a patient who
+// signs in with their phone number: their record has no address to send it to.
 
 // notice is one kind of security e-mail.
 type notice struct {
@@ -47,7 +48,7 @@ const noticeAdvice = "If this was you, there is nothing to do.\n" +
 // mail server, and a failed send is logged by identifier only. to overrides the account's own
 // address (the old address, after an e-mail change).
 func (s *Service) notify(ctx context.Context, acct *account, n notice, to string, o Origin) {
-	if s.cfg.Mail == nil {
+	if s.cfg.Mail == nil || (to == "" && acct.Role == access.Patient && acct.phoneBidx != nil) {
 		return
 	}
 	when := s.now().UTC()
@@ -80,6 +81,9 @@ func (s *Service) sendNotice(ctx context.Context, acct *account, n notice, to st
 		var err error
 		if to, err = s.ownerAddress(ctx, acct, o); err != nil {
 			return err
+		}
+		if to == "" {
+			return nil // a record without an address: no one to tell
 		}
 	}
 	body := fmt.Sprintf("%s on %s (UTC).\n\n%s", n.event, when.Format("2 January 2006 at 15:04"), noticeAdvice)

@@ -26,10 +26,9 @@ const ResetRequestedMessage = "If an account uses this address, a link to reset 
 var ErrResetByMailOff = fault.New(fault.Conflict, "password reset by e-mail is not set up here; ask your clinic for a reset link")
 
 const (
-	selectAccountByPatient = `SELECT id, role, status, email_ct, name_ct, COALESCE(patient_id, ''), password_hash,
-		totp_secret_ct, totp_last_step, created_at FROM accounts WHERE patient_id = $1`
-	deleteUnusedResets = `DELETE FROM password_resets WHERE account_id = $1 AND used_at IS NULL`
-	insertReset        = `INSERT INTO password_resets (token_hash, account_id, issued_by, expires_at) VALUES ($1, $2, $3, $4)`
+	selectAccountByPatient = accountColumns + `WHERE patient_id = $1`
+	deleteUnusedResets     = `DELETE FROM password_resets WHERE account_id = $1 AND used_at IS NULL`
+	insertReset            = `INSERT INTO password_resets (token_hash, account_id, issued_by, expires_at) VALUES ($1, $2, $3, $4)`
 )
 
 // ResetStaffPassword issues a reset link for a staff account, e-mailed to its owner or returned
@@ -181,7 +180,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, pw string, o Origin)
 			return err
 		}
 		if err := tx.QueryRowContext(ctx, `UPDATE accounts SET password_hash = $1, status = $2, failed_logins = 0
-			WHERE id = $3 AND status <> $4 RETURNING email_bidx`, hash, StatusActive, id, StatusDisabled).Scan(&bidx); err != nil {
+			WHERE id = $3 AND status <> $4 RETURNING COALESCE(phone_bidx, email_bidx)`, hash, StatusActive, id, StatusDisabled).Scan(&bidx); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, deleteUnusedResets, id); err != nil {

@@ -100,7 +100,7 @@ func (s *Service) CompleteSetup(ctx context.Context, token, email, name, pw stri
 		}
 		var err error
 		system := access.Subject{AccountID: "setup", Role: access.Admin}
-		id, _, err = s.createAccount(ctx, tx, system, NewID(), access.Admin, email, name, "")
+		id, _, err = s.createAccount(ctx, tx, system, NewID(), access.Admin, email, "", name, "")
 		if err != nil {
 			return err
 		}
@@ -208,7 +208,8 @@ func (s *Service) newPasswordHash(ctx context.Context, pw string, contextWords [
 // is opened for its e-mail field only.
 func (s *Service) passwordContext(ctx context.Context, acct *account, o Origin) ([]string, error) {
 	email := acct.Email
-	if acct.Role == access.Patient && s.cfg.PatientEmail != nil {
+	// A patient who signs in with their phone number has no address to read.
+	if acct.Role == access.Patient && s.cfg.PatientEmail != nil && acct.phoneBidx == nil {
 		var err error
 		if email, err = s.cfg.PatientEmail(ctx, acct.PatientID, "password-check", o); err != nil {
 			return nil, fmt.Errorf("identity: password context: %w", err)

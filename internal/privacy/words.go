@@ -37,6 +37,8 @@ var forPatient = map[string]string{
 	"audit.review":         "reviewed the access log",
 	"audit.export":         "downloaded the access log",
 
+	"record.contact-update": "changed your phone number or e-mail address",
+
 	"account.password-change":      "changed the password",
 	"account.email-change":         "changed the e-mail address",
 	"account.email-change-request": "asked to change the e-mail address",
@@ -86,6 +88,8 @@ var forOfficer = map[string]string{
 	"accesslog.report":     "reported an access they do not recognise",
 	"audit.review":         "reviewed the audit trail",
 	"audit.export":         "downloaded the audit trail",
+
+	"record.contact-update": "changed their phone number or e-mail address",
 
 	"account.password-change":      "changed their password",
 	"account.email-change":         "changed their e-mail address",
@@ -158,7 +162,7 @@ var reasons = map[string]string{
 
 	"password-ok":                      "right password",
 	"wrong-password":                   "wrong password",
-	"unknown-account":                  "no account with that e-mail address",
+	"unknown-account":                  "no account with that e-mail address or phone number",
 	"malformed-input":                  "the form was not filled in properly",
 	"throttled":                        "too many attempts",
 	"setup-pending":                    "Haven is not set up yet",
@@ -168,6 +172,7 @@ var reasons = map[string]string{
 	"passkey":                          "with a passkey",
 	"recovery-code":                    "with a recovery code",
 	"address-in-use":                   "the address belongs to another account",
+	"phone-in-use":                     "another account signs in with that phone number",
 	"link-emailed":                     "the link was e-mailed",
 	"link-shown-to-issuer":             "the link was shown to hand over",
 	"mail-failed-link-shown-to-issuer": "the e-mail failed, so the link was shown to hand over",
@@ -183,6 +188,15 @@ var reasons = map[string]string{
 	"confirmed":                        "confirmed from the new address",
 	"owner":                            "by the account's owner",
 	"emailed":                          "the link was e-mailed",
+
+	// What a patient's change of contact details changed (record.contact-update).
+	"unchanged":                 "the same details, perhaps written differently",
+	"phone":                     "the phone number",
+	"email":                     "the e-mail address",
+	"phone-and-email":           "the phone number and the e-mail address",
+	"email-requested":           "a new e-mail address, once confirmed from it",
+	"phone-and-email-requested": "the phone number, and a new e-mail address once confirmed from it",
+	"email-confirmed":           "the new e-mail address, confirmed from it",
 }
 
 // outcomes says how an entry ended, as the privacy officer reads it.

@@ -31,6 +31,7 @@ func TestAttackTable(t *testing.T) {
 		{"guessing/password-built-on-context-words", attackContextPassword},
 		{"truncation/64-character-unicode-password", attackLongUnicodePassword},
 		{"enumeration/unknown-and-known-accounts-answer-alike", attackEnumeration},
+		{"enumeration/unknown-and-known-phone-numbers-answer-alike", attackPhoneEnumeration},
 		{"fixation/token-before-second-factor", attackFixation},
 		{"stolen-session/idle-expiry", attackIdleExpiry},
 		{"stolen-session/absolute-expiry", attackAbsoluteExpiry},
@@ -158,6 +159,30 @@ func attackEnumeration(t *testing.T, e *servertest.Env) {
 	// Both paths run one argon2id evaluation at the same cost (the unknown one against a dummy hash).
 	if knownHashes != 1 || unknownHashes != 1 {
 		t.Fatalf("argon2id runs: known account %d, unknown %d; want 1 each", knownHashes, unknownHashes)
+	}
+}
+
+// attackPhoneEnumeration: a phone number a patient signs in with and one no one does answer a
+// wrong password alike, and alike to an unknown e-mail address, after one argon2id run each.
+func attackPhoneEnumeration(t *testing.T, e *servertest.Env) {
+	admin := e.Admin()
+	dr, _ := e.Clinician(admin, "dr@haven.test")
+	phonePatient(t, e, dr, "Pau Phone", "+34 612 345 678")
+	params := servertest.FastIdentity().PasswordParams
+	try := func(body map[string]string) (string, uint64) {
+		before := e.Srv.Identity().PasswordHashRuns(params)
+		code, _, raw := e.Client().Do("POST", "/api/v1/auth/login", body)
+		answer := strconv.Itoa(code) + " " + regexp.MustCompile(`"requestId":"[^"]*"`).ReplaceAllString(string(raw), "")
+		return answer, e.Srv.Identity().PasswordHashRuns(params) - before
+	}
+	known, knownHashes := try(map[string]string{"phone": "+34 612 345 678", "password": "not the passphrase"})
+	for _, other := range []map[string]string{
+		{"phone": "+34 699 999 999", "password": "not the passphrase"},
+		{"email": "nobody@haven.test", "password": "not the passphrase"},
+	} {
+		if answer, hashes := try(other); answer != known || hashes != 1 || knownHashes != 1 {
+			t.Fatalf("known number: %s (%d argon2id runs); %v: %s (%d runs)", known, knownHashes, other, answer, hashes)
+		}
 	}
 }
 

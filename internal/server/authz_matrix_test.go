@@ -184,6 +184,15 @@ func matrixCells() []cell {
 		}
 	})
 	add(access.SendSignInLink, "POST", "/patients/{id}/sign-in-link", onPatient, func(c *cell) { c.patient, c.factor = namesPatient, "fresh" })
+	// A patient changes the phone number on their own record; staff have none to change.
+	add(access.UpdateContact, "PUT", "/me/contact", []roleRel{{"patient", relSelf}, {"clinician", relSelf}, {"auditor", relSelf}, {"admin", relSelf}}, func(c *cell) {
+		if c.role == "patient" {
+			c.patient = namesPatient
+		}
+		c.body = func(w *matrixWorld) any {
+			return map[string]string{"phone": "+1 555 0101 099", "email": w.email[relOwn]}
+		}
+	})
 	cs = append(cs, cell{role: "system", relation: relSelf, action: access.ReachPatient, factor: "fresh", method: "POST", path: "/password", patient: namesPatient,
 		body: func(w *matrixWorld) any {
 			return map[string]string{"current": w.clients["patient"].PW, "new": "a patient's new passphrase"}

@@ -263,10 +263,17 @@ func TestSecurityHeadersAndCrossSiteRefusal(t *testing.T) {
 // TestNoPlaintextPHIAtRest writes canary PHI through the API, then scans every byte Haven
 // wrote: the SQLite files (db, -wal, -shm) and everything else in the data directory, the
 // server log, and a text dump of every PostgreSQL table. No canary may appear, in clear or hex.
+// The canaries include a patient's changed phone number and e-mail address, a patient without
+// an address who signs in with their phone number, and (with e-mail on) a new address waiting
+// for its confirmation.
 func TestNoPlaintextPHIAtRest(t *testing.T) {
 	canary := servertest.PatientIn{Name: "Zephyrine Quillfeather", BirthDate: "1961-07-04", Phone: "+1 555 0199 4242", Email: "zephyrine.quill@canary.example"}
+	moved := map[string]string{"phone": "+1 555 0177 3131", "email": "zephyrine.moved@canary.example"}
+	byPhone := servertest.PatientIn{Name: "Ignatius Phonebright", BirthDate: "1958-03-09", Phone: "+44 7700 900 417"}
+	const pending = "zephyrine.pending@canary.example"
 	note := "CANARY-NOTE suspected xerophthalmia, review in 2 weeks"
-	canaries := []string{canary.Name, "Zephyrine", "Quillfeather", canary.BirthDate, "0199 4242", "15550199", canary.Email, "zephyrine.quill", "xerophthalmia", "CANARY-NOTE"}
+	canaries := []string{canary.Name, "Zephyrine", "Quillfeather", canary.BirthDate, "0199 4242", "15550199", canary.Email, "zephyrine.quill", "xerophthalmia", "CANARY-NOTE",
+		"0177 3131", "15550177", "zephyrine.moved", "Phonebright", "Ignatius", byPhone.BirthDate, "900 417", "7700900417", "zephyrine.pending"}
 	scan := func(t *testing.T, where string, data []byte) {
 		lower := bytes.ToLower(data)
 		for _, c := range canaries {
@@ -276,6 +283,34 @@ func TestNoPlaintextPHIAtRest(t *testing.T) {
 				}
 			}
 		}
+	}
+	// scanEnv scans everything e's server wrote.
+	scanEnv := func(t *testing.T, e *servertest.Env, d store.Dialect) {
+		if d == store.SQLite {
+			// Checkpoint nothing: scan the WAL as it is, and the main file.
+			filepath.Walk(e.DataDir, func(path string, info os.FileInfo, err error) error {
+				if err != nil || info.IsDir() {
+					return err
+				}
+				b, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				scan(t, "data file "+filepath.Base(path), b)
+				if info.Mode().Perm() != 0o600 {
+					t.Errorf("%s has mode %o, want 600", filepath.Base(path), info.Mode().Perm())
+				}
+				return nil
+			})
+			for _, f := range []string{"haven.db", "haven.db-wal", "haven.db-shm"} {
+				if _, err := os.Stat(filepath.Join(e.DataDir, f)); err != nil {
+					t.Errorf("expected SQLite file %s to be scanned: %v", f, err)
+				}
+			}
+		} else {
+			scan(t, "PostgreSQL dump", dumpTables(t, e.Srv.DB()))
+		}
+		scan(t, "server log", e.Log.Bytes())
 	}
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
@@ -295,32 +330,30 @@ func TestNoPlaintextPHIAtRest(t *testing.T) {
 			}
 			// Failed sign-ins with PHI-like input must not reach the log either.
 			e.Client().Do("POST", "/api/v1/auth/login", map[string]string{"email": canary.Email, "password": "Quillfeather"})
+			// The patient's new contact details, and a patient who signs in with a phone number.
+			p.Must(200, "PUT", "/api/v1/me/contact", moved)
+			phonePatient(t, e, dr, byPhone.Name, byPhone.Phone)
+			e.Client().Must(200, "POST", "/api/v1/auth/login", map[string]string{"phone": byPhone.Phone, "password": "quiet orchard bicycle river"})
+			e.Client().Do("POST", "/api/v1/auth/login", map[string]string{"phone": "+44 7700 900 4170", "password": "Phonebright"})
+			scanEnv(t, e, d)
 
-			if d == store.SQLite {
-				// Checkpoint nothing: scan the WAL as it is, and the main file.
-				filepath.Walk(e.DataDir, func(path string, info os.FileInfo, err error) error {
-					if err != nil || info.IsDir() {
-						return err
-					}
-					b, err := os.ReadFile(path)
-					if err != nil {
-						t.Fatal(err)
-					}
-					scan(t, "data file "+filepath.Base(path), b)
-					if info.Mode().Perm() != 0o600 {
-						t.Errorf("%s has mode %o, want 600", filepath.Base(path), info.Mode().Perm())
-					}
-					return nil
-				})
-				for _, f := range []string{"haven.db", "haven.db-wal", "haven.db-shm"} {
-					if _, err := os.Stat(filepath.Join(e.DataDir, f)); err != nil {
-						t.Errorf("expected SQLite file %s to be scanned: %v", f, err)
-					}
-				}
-			} else {
-				scan(t, "PostgreSQL dump", dumpTables(t, e.Srv.DB()))
+			// With e-mail on, a new address waits, sealed, for its confirmation.
+			withMail, inbox := servertest.WithMail(t)
+			em := servertest.New(t, dsnFor(t, d), withMail)
+			emAdmin := em.Admin()
+			emAdmin.Must(201, "POST", "/api/v1/admin/staff", map[string]string{"email": "dr@haven.test", "name": "Dr Mail", "role": "clinician"})
+			emDr := em.Client()
+			emDr.Must(201, "POST", "/api/v1/invites/activate", map[string]string{"token": servertest.TokenOf(t, servertest.LinkIn(t, servertest.MailTo(t, inbox, "dr@haven.test", 1))), "password": "staff passphrase"})
+			emDr.Enrol()
+			emDr.Must(201, "POST", "/api/v1/patients", map[string]string{"name": canary.Name, "birthDate": canary.BirthDate, "phone": canary.Phone, "email": canary.Email})
+			emPat := em.Client()
+			emPat.Must(201, "POST", "/api/v1/invites/activate", map[string]string{"token": servertest.TokenOf(t, servertest.LinkIn(t, servertest.MailTo(t, inbox, canary.Email, 1))), "password": "quiet orchard bicycle river"})
+			if m := emPat.Must(200, "PUT", "/api/v1/me/contact", map[string]string{"phone": canary.Phone, "email": pending}); m["emailChange"] != "confirmation-sent" {
+				t.Fatalf("with e-mail the new address should wait: %v", m)
 			}
-			scan(t, "server log", e.Log.Bytes())
+			servertest.MailTo(t, inbox, pending, 1)
+			em.Srv.Identity().Wait()
+			scanEnv(t, em, d)
 		})
 	}
 }

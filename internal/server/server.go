@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"database/sql"
 	"fmt"
 	"io"
 	"log/slog"
@@ -161,6 +162,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	// The records component is built after identity and needs it; the closure reads it at use.
 	idc.PatientEmail = func(ctx context.Context, patientID, why string, o identity.Origin) (string, error) {
 		return s.records.ContactEmail(ctx, patientID, why, o)
+	}
+	idc.ApplyPatientEmail = func(ctx context.Context, patient access.Subject, o identity.Origin, take func(context.Context, *sql.Tx) ([]byte, []byte, error)) error {
+		return s.records.ApplyConfirmedEmail(ctx, patient, o, take)
 	}
 	if m := s.mailer(); m != nil {
 		idc.Mail = m

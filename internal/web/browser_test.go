@@ -399,6 +399,7 @@ func TestBrowserJourney(t *testing.T) {
 	}
 	b.visit("/patient/access-log", "Who opened my record")
 	b.noInternalCodes("Who opened my record")
+	b.updatePhone("+1 555 0100 456")
 
 	// Used links are refused.
 	b.visit(pathOf(t, patientLink), "This link no longer works")
@@ -478,6 +479,27 @@ func TestBrowserJourney(t *testing.T) {
 	b.visit(entryPath, "An access to your record")
 	b.visit("/patient/access-log", "Who opened my record")
 	b.visit("/patient", "My record")
+}
+
+// updatePhone: the patient, on their phone, changes the phone number on their record from their
+// record's page, and sees it saved there.
+func (b *browser) updatePhone(phone string) {
+	b.t.Helper()
+	b.visit("/patient", "My record")
+	b.follow(chromedp.Click(chromedp.CSS("#change-contact")), "Your contact details")
+	b.fill("#phone", phone)
+	b.submit(`#contact-form`, "Your contact details")
+	if msg := b.text("#contact-done"); !strings.Contains(msg, "saved") {
+		b.t.Fatalf("after saving the phone number: %q", msg)
+	}
+	if got, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.querySelector("#phone").value`)); err != nil || got != phone {
+		b.t.Fatalf("the form shows %q (%v), want %q", got, err, phone)
+	}
+	b.screenshot("patient-contact")
+	b.visit("/patient", "My record")
+	if facts := b.text("dl.facts"); !strings.Contains(facts, phone) {
+		b.t.Fatalf("the record shows %q, want the new number %s", facts, phone)
+	}
 }
 
 // disableAndEnable disables a staff member from the staff table, through the confirmation page,

@@ -131,6 +131,8 @@ func (u *UI) routes() []route {
 		{"GET /patient", u.patient},
 		{"GET /patient/access-log", u.accessLog},
 		{"GET /patient/access-log/{seq}", u.accessEntry},
+		{"GET /patient/contact", u.contactForm},
+		{"POST /patient/contact", u.updateContact},
 		{"GET /account", u.account},
 		{"GET /step-up", u.stepUpForm},
 		{"POST /step-up", u.stepUp},

@@ -157,6 +157,7 @@ func wordsFixtures(codes []string) map[string][]page {
 		"register":    {{Title: "Register a patient", Data: registerData{}}},
 		"registered":  {{Title: "Patient registered", Data: registerData{PatientID: "pat-1", Notice: link}}},
 		"signinlink":  {{Title: "Sign-in link", Data: registerData{PatientID: "pat-1", Notice: link}}},
+		"contact":     {{Title: "Your contact details", Data: contactData{Contact: clinical.Contact{Phone: "+34 612 345 678"}, ByPhone: true, MailOn: true, Done: contactNotices["confirmation-sent"]}}, {Title: "Your contact details", Data: contactData{Contact: clinical.Contact{Phone: "+1 555 0100", Email: "ada@example.test"}}}},
 		"admin":       {{Title: "Administration", Data: adminData{Staff: []staffView{{Account: staff[0]}}, Clinicians: staff, Patients: []patientIDs{{ID: "pat-1", Clinicians: []string{"acct-clinician"}}}, Notice: link}}},
 		"account":     {{Title: "Security and sessions", Data: accountData{Sessions: []identity.SessionInfo{{ID: "s1", Current: true, Device: "Chrome on Android", CreatedAt: when, LastSeen: when}}, HasTOTP: true, RecoveryLeft: 9}}},
 		"emailconfirm": {{Title: "Confirm your new e-mail address", Data: emailConfirmData{Token: "t"}},
