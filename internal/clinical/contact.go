@@ -123,6 +123,16 @@ func (r *Records) UpdateContact(ctx context.Context, by access.Subject, patientI
 			return err
 		}
 		out = ContactUpdate{Contact: Contact{Phone: phone, Email: email}, EmailChange: identity.EmailUnchanged}
+		// A new number changes the record's search tokens (tokens.go), in the same transaction.
+		var tokens *SearchFields
+		if phoneChanged {
+			f, err := r.loadSearchFields(ctx, patientID)
+			if err != nil {
+				return err
+			}
+			f.Phone = phone
+			tokens = &f
+		}
 		if confirm {
 			if out.Email, err = r.contactEmail(ctx, patientID); err != nil {
 				return err
@@ -131,6 +141,11 @@ func (r *Records) UpdateContact(ctx context.Context, by access.Subject, patientI
 		err = r.db.InTx(ctx, func(tx *sql.Tx) error {
 			if _, err := tx.ExecContext(ctx, updatePatientPhone, phoneCT, phoneBidx, patientID); err != nil {
 				return fmt.Errorf("clinical: update phone: %w", err)
+			}
+			if tokens != nil {
+				if err := r.writeSearchTokens(ctx, tx, patientID, *tokens); err != nil {
+					return err
+				}
 			}
 			if byPhone {
 				if err := r.accounts.SetPatientPhone(ctx, tx, patientID, phone); err != nil {

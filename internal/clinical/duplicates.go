@@ -43,6 +43,9 @@ func (d *Duplicate) Error() string {
 	return fmt.Sprintf("clinical: registration matches %d record(s) in care, elsewhere=%v", len(d.InCare), d.Elsewhere)
 }
 
+// Is makes a *Duplicate an ErrDuplicate for errors.Is.
+func (d *Duplicate) Is(target error) bool { return target == ErrDuplicate }
+
 // ErrDuplicate is the conflict a registration matching an existing record answers with.
 var ErrDuplicate = fault.New(fault.Conflict, "a patient with this name and birth date is already registered: open their record, or register anyway with confirmDuplicate")
 
@@ -105,5 +108,5 @@ func (r *Records) checkDuplicate(ctx context.Context, by access.Subject, in NewP
 	if err != nil {
 		return err
 	}
-	return fault.Wrap(fault.Conflict, ErrDuplicate.Message, fmt.Errorf("%w: %w", ErrDuplicate, dup))
+	return fault.Wrap(fault.Conflict, ErrDuplicate.Message, dup)
 }

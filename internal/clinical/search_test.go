@@ -330,3 +330,21 @@ func TestBackfillSearchTokens(t *testing.T) {
 		}
 	})
 }
+
+// TestSearchFollowsANewPhone: a patient who changes their phone number is found by the new one,
+// no longer by the old, and still by name: the tokens change with the record.
+func TestSearchFollowsANewPhone(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		h := newHarness(t, db)
+		pid := people(t, h, h.clin, clinical.NewPatient{Name: mjlg, BirthDate: "1980-02-29", Phone: "+34 612 345 678", Email: "maria@example.test"})[mjlg]
+		if _, err := h.records.UpdateContact(ctx, h.patientOf(t, pid), pid, clinical.Contact{Phone: "+34 699 000 111", Email: "maria@example.test"}, origin); err != nil {
+			t.Fatal(err)
+		}
+		for q, want := range map[string]int{"699000111": 1, "612345678": 0, "lopez 1980-02-29 +34 699 000 111": 1} {
+			if got, err := h.records.Search(ctx, h.clin, "", q, origin); err != nil || len(got) != want {
+				t.Errorf("Search(%q) = %+v, %v, want %d", q, got, err, want)
+			}
+		}
+	})
+}
