@@ -10,6 +10,7 @@ import (
 
 	"haven/internal/access"
 	"haven/internal/audit"
+	"haven/internal/clinical"
 	"haven/internal/privacy"
 )
 
@@ -21,6 +22,7 @@ func recordedActions(t *testing.T) []string {
 	for _, r := range access.Rules() {
 		seen[string(r.Action)] = true
 	}
+	seen[clinical.ActionSearchIndex] = true
 	event := regexp.MustCompile(`"((?:auth|account|session|setup)\.[a-z-]+)"`)
 	err := filepath.WalkDir(filepath.Join("..", "identity"), func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {

@@ -188,6 +188,15 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.records = clinical.New(s.db, s.keys, s.door, s.identity, s.watcher, cfg.Now)
+	// Records from before search tokens get theirs now, before any search runs.
+	indexed, err := s.records.BackfillSearchTokens(ctx)
+	if err != nil {
+		s.db.Close()
+		return nil, err
+	}
+	if indexed != (clinical.Backfill{}) {
+		s.log.Info("search tokens built for existing records", "indexed", indexed.Indexed, "unreadable", indexed.Unreadable)
+	}
 	s.privacy = privacy.New(s.db, s.door, privacy.Deps{Names: s.identity, Patients: s.records, Notes: s.keys, Staff: s.staffMembers}, s.cps, cfg.Now)
 	if cfg.SMTP.Addr != "" && len(cfg.AlertEmailTo) > 0 {
 		s.watcher.MailTo(&monitor.Mailer{Sender: s.mailer(), To: cfg.AlertEmailTo})
