@@ -121,7 +121,9 @@ type (
 		linkResponse
 	}
 	searchRequest struct {
-		By    clinical.SearchKind `json:"by"`
+		// By, when given (name, birthDate, email or phone), matches q whole against that field,
+		// as before free-text search; left out, q is free text.
+		By    clinical.SearchKind `json:"by,omitempty"`
 		Query string              `json:"q"`
 	}
 	noteRequest struct {

@@ -251,9 +251,9 @@ func (a *API) table() []Route {
 
 		{Method: "GET", Path: "/patients", OperationID: "listMyPatients", Summary: "Patients in the caller's care team", Tag: "clinical",
 			Response: []clinical.Patient{}, Handler: a.myPatients},
-		{Method: "POST", Path: "/patients", OperationID: "registerPatient", Summary: "Register a patient; the patient's one-time activation link is returned once", Tag: "clinical",
+		{Method: "POST", Path: "/patients", OperationID: "registerPatient", Summary: "Register a patient; the patient's one-time activation link is returned once. A record with the same name and birth date answers 409 unless confirmDuplicate is true", Tag: "clinical",
 			Request: clinical.NewPatient{}, Response: registrationResponse{}, Status: http.StatusCreated, Act: "patient.register", Handler: a.register},
-		{Method: "POST", Path: "/patients/search", OperationID: "searchPatients", Summary: "Find patients in the caller's care by exact name, birth date, e-mail or phone", Tag: "clinical",
+		{Method: "POST", Path: "/patients/search", OperationID: "searchPatients", Summary: "Find patients in the caller's care: q is free text (name parts in any order or their first 3+ letters, a phone number with or without country code, a birth date YYYY-MM-DD, an e-mail address; every term must match; case, accents and hyphens ignored); with by, q matches that one field whole", Tag: "clinical",
 			Request: searchRequest{}, Response: []clinical.Patient{}, Act: "patient.search", Handler: a.search},
 		{Method: "GET", Path: "/patients/{id}", OperationID: "getPatientRecord", Summary: "A patient's record", Tag: "clinical",
 			Query: []Param{{Name: "id", In: "path", Required: true, Description: "patient identifier"}}, Response: clinical.Record{}, Handler: a.record},

@@ -262,7 +262,8 @@ func TestSecurityHeadersAndCrossSiteRefusal(t *testing.T) {
 
 // TestNoPlaintextPHIAtRest writes canary PHI through the API, then scans every byte Haven
 // wrote: the SQLite files (db, -wal, -shm) and everything else in the data directory, the
-// server log, and a text dump of every PostgreSQL table. No canary may appear, in clear or hex.
+// server log, and a text dump of every PostgreSQL table (patient_search_tokens among them). No
+// canary may appear, in clear or hex.
 // The canaries include a patient's changed phone number and e-mail address, a patient without
 // an address who signs in with their phone number, and (with e-mail on) a new address waiting
 // for its confirmation.
@@ -322,6 +323,12 @@ func TestNoPlaintextPHIAtRest(t *testing.T) {
 			for by, q := range map[string]string{"name": "zephyrine QUILLFEATHER", "email": " Zephyrine.Quill@canary.example", "phone": "15550199 4242", "birthDate": canary.BirthDate} {
 				if l := dr.List(200, "POST", "/api/v1/patients/search", map[string]string{"by": by, "q": q}); len(l) != 1 || l[0].(map[string]any)["id"] != pid {
 					t.Fatalf("blind-index search by %s found %v", by, l)
+				}
+			}
+			// Free text goes through the search tokens, which the scan below covers too.
+			for _, q := range []string{"quill ZEPHYRINE", "+1 555 0199 4242", "zeph 1961-07-04"} {
+				if l := dr.List(200, "POST", "/api/v1/patients/search", map[string]string{"q": q}); len(l) != 1 || l[0].(map[string]any)["patientId"] != pid {
+					t.Fatalf("search token search %q found %v", q, l)
 				}
 			}
 			rec := p.Must(200, "GET", "/api/v1/me/record", nil)
