@@ -321,8 +321,17 @@ func TestBrowserJourney(t *testing.T) {
 	for range 3 {
 		b.visit("/clinician", "My patients")
 	}
-	b.fill("#q", "ada  CANARY")
+	// One search box: part of a name, then a phone number typed with its formatting.
+	b.fill("#q", "ada CANAR")
 	b.submit(`form[action="/clinician/search"]`, "Search results")
+	if found := b.text("#search-results"); found != "Ada Canary · born 1980-02-29" {
+		t.Fatalf("partial-name search found %q", found)
+	}
+	b.fill("#q", "+1 (555) 0100-123")
+	b.submit(`form[action="/clinician/search"]`, "Search results")
+	if found := b.text("#search-results"); found != "Ada Canary · born 1980-02-29" {
+		t.Fatalf("formatted-phone search found %q", found)
+	}
 	b.follow(chromedp.Click(chromedp.CSS("#search-results a")), "Patient record")
 	if name := b.text("#patient-name"); name != "Ada Canary" {
 		t.Fatalf("record shows %q", name)

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -64,6 +65,9 @@ type registerData struct {
 	In        clinical.NewPatient
 	PatientID string
 	Notice    *linkNotice // the activation link: e-mailed, or shown once
+	// Duplicate asks the clinician to confirm a registration whose name and birth date are on
+	// a record already: the records in their care are linked, others only said to exist.
+	Duplicate *clinical.Duplicate
 }
 
 func (u *UI) registerForm(w http.ResponseWriter, r *http.Request) error {
@@ -79,8 +83,11 @@ func (u *UI) register(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	in := clinical.NewPatient{Name: r.PostFormValue("name"), BirthDate: r.PostFormValue("birthDate"),
-		Phone: r.PostFormValue("phone"), Email: r.PostFormValue("email")}
+		Phone: r.PostFormValue("phone"), Email: r.PostFormValue("email"), ConfirmDuplicate: r.PostFormValue("confirmDuplicate") == "true"}
 	reg, err := u.d.Records.Register(r.Context(), by, in, httpx.Origin(r))
+	if dup := (*clinical.Duplicate)(nil); errors.As(err, &dup) {
+		return u.render(w, r, http.StatusConflict, "register", page{Title: "Register a patient", Data: registerData{In: in, Duplicate: dup}})
+	}
 	if err != nil {
 		return u.formPage(w, r, "register", "Register a patient", registerData{In: in}, err)
 	}

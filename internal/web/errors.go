@@ -16,13 +16,12 @@ import (
 // ("(step-up)"); the page says the field's label instead, as a sentence.
 
 // fieldLabels names the fields of Haven's forms as their labels do. A field not listed is not
-// named at all: its message says what to enter.
+// named at all: its message says what to enter (the search box's, q, says so on its own).
 var fieldLabels = map[string]string{
 	"name":        "Name",
 	"birthDate":   "Date of birth",
 	"phone":       "Phone",
 	"email":       "E-mail address",
-	"q":           "Search",
 	"by":          "Search",
 	"body":        "Note",
 	"from":        "From",
