@@ -2,16 +2,18 @@ package server_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"haven/internal/server"
 	"haven/internal/server/servertest"
 )
 
-// register has clin register a patient and returns the patient's activation token.
+// register has clin register a patient (named after the address, so that no two are taken for
+// one person registered twice) and returns the patient's activation token.
 func register(t *testing.T, clin *servertest.Client, email string) string {
 	t.Helper()
-	m := clin.Must(201, "POST", "/api/v1/patients", map[string]string{"name": "Pat Long", "birthDate": "1990-01-01", "phone": "+1 555 0100 999", "email": email})
+	m := clin.Must(201, "POST", "/api/v1/patients", map[string]string{"name": "Pat " + strings.SplitN(email, "@", 2)[0], "birthDate": "1990-01-01", "phone": "+1 555 0100 999", "email": email})
 	return servertest.TokenOf(t, m["url"].(string))
 }
 
