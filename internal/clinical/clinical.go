@@ -4,8 +4,8 @@
 // refusal is recorded and returned, an allowed read commits its audit entry while the record
 // is read and opened, and an allowed write is recorded before it is made. If the entry cannot
 // be written, nothing is returned (fail closed). PHI is sealed field by field under the
-// patient's own key, and searched only through blind indexes; no plaintext PHI is ever
-// stored, logged or put in an error.
+// patient's own key, and searched only through keyed blind indexes and search tokens
+// (tokens.go); no plaintext PHI is ever stored, logged or put in an error.
 package clinical
 
 import (
