@@ -211,9 +211,9 @@ func (r *Records) contactRefused(ctx context.Context, by access.Subject, patient
 	var reason string
 	switch {
 	case errors.Is(err, identity.ErrEmailTaken):
-		reason = "address-in-use"
+		reason = identity.ReasonAddressInUse
 	case errors.Is(err, identity.ErrPhoneTaken):
-		reason = "phone-in-use"
+		reason = identity.ReasonPhoneInUse
 	default:
 		return err
 	}

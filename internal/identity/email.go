@@ -44,7 +44,8 @@ const (
 // ErrEmailLinkNotSent means the confirmation link could not be e-mailed; nothing changed.
 var ErrEmailLinkNotSent = fault.New(fault.Unavailable, "the confirmation e-mail could not be sent; check the address and try again later")
 
-const reasonAddressInUse = "address-in-use"
+// ReasonAddressInUse is the audit reason when another account already uses the address.
+const ReasonAddressInUse = "address-in-use"
 
 var emailChanges = singleUse{"email_changes", func(st string) bool { return st == StatusActive }}
 
@@ -84,7 +85,7 @@ func (s *Service) ChangeEmail(ctx context.Context, sess *Session, email string, 
 	if s.cfg.Mail == nil {
 		if err := s.setEmail(ctx, s.db, acct.ID, bidx, sealed); err != nil {
 			if errors.Is(err, ErrEmailTaken) {
-				if rerr := s.record(ctx, sess.Subject, "account.email-change", acct.ID, audit.Failure, reasonAddressInUse, o); rerr != nil {
+				if rerr := s.record(ctx, sess.Subject, "account.email-change", acct.ID, audit.Failure, ReasonAddressInUse, o); rerr != nil {
 					return "", rerr
 				}
 			}
@@ -200,7 +201,7 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, token string, o Origin
 	}
 	if errors.Is(err, ErrEmailTaken) {
 		// The link stays usable; the address cannot be, while another account holds it.
-		if rerr := s.record(ctx, self, "account.email-change", acct.ID, audit.Failure, reasonAddressInUse, o); rerr != nil {
+		if rerr := s.record(ctx, self, "account.email-change", acct.ID, audit.Failure, ReasonAddressInUse, o); rerr != nil {
 			return rerr
 		}
 		return err

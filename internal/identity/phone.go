@@ -29,8 +29,8 @@ import (
 // ErrPhoneTaken means another account signs in with the phone number.
 var ErrPhoneTaken = fault.New(fault.Conflict, "another patient already signs in with this phone number; give an e-mail address instead, or another number")
 
-// reasonPhoneInUse is the audit reason of a refusal for that cause.
-const reasonPhoneInUse = "phone-in-use"
+// ReasonPhoneInUse is the audit reason of a refusal for that cause.
+const ReasonPhoneInUse = "phone-in-use"
 
 // Phone sign-in names have between minPhoneDigits and maxPhoneDigits digits, country code
 // included (E.164 allows at most 15).
