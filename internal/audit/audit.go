@@ -60,14 +60,15 @@ type Origin = principal.Origin
 // ErrUnavailable wraps every failure to record an entry; callers must then withhold the result.
 var ErrUnavailable = errors.New("audit: entry could not be recorded")
 
-// Log appends entries to the database. Concurrent appends are group-committed: whoever finds
-// no commit under way becomes the leader and writes every entry queued meanwhile in one
-// transaction (one fsync), so throughput does not collapse to the disk's sync rate. Each
-// caller still returns only after its own entry is durable.
+// Log appends entries to the database. Concurrent appends are group-committed: one committer
+// at a time writes every entry queued meanwhile in one transaction (one fsync), so throughput
+// does not collapse to the disk's sync rate. Each caller returns once its own entry is durable.
 //
-// A leader commits only until its own entries are durable. If others are queued by then, it
-// hands the role to one of them (turn) and returns: under steady load the queue never empties,
-// and a leader that committed until it did would hold its own caller for as long as the load
+// A caller that finds no commit under way commits itself, which spares a lone caller a hop to
+// another goroutine. Once its own entries are durable it goes back to its request; if others
+// are queued by then, a goroutine of the log commits them, and goes on until the queue is
+// empty. No caller ever commits for others past its own entries: under steady load the queue
+// never empties, and a caller that committed until it did was held for as long as the load
 // lasted (reads of seconds were seen that way).
 type Log struct {
 	db  *store.DB
@@ -75,10 +76,9 @@ type Log struct {
 
 	mu         sync.Mutex
 	queue      []*pending
-	committing bool // a leader is committing, or turn holds the role for the next one
-	turn       chan struct{}
+	committing bool // a caller or the log's own goroutine is committing
 	// hashes caches tree hashes this process committed, so that adding a leaf rarely reads
-	// the database. Only the committing leader touches it.
+	// the database. Only the committer touches it.
 	hashes map[int64]tlog.Hash
 }
 
@@ -94,7 +94,7 @@ const maxBatch = 512
 
 // New returns a Log over db. now stamps entries (time.Now in production; a fake clock in tests).
 func New(db *store.DB, now func() time.Time) *Log {
-	return &Log{db: db, now: now, hashes: map[int64]tlog.Hash{}, turn: make(chan struct{}, 1)}
+	return &Log{db: db, now: now, hashes: map[int64]tlog.Hash{}}
 }
 
 // maxCachedHashes bounds the tree-hash cache (about 3 MB).
@@ -146,7 +146,7 @@ func (l *Log) AppendAll(ctx context.Context, entries []Entry) error {
 	if !l.committing {
 		l.committing = true
 		l.mu.Unlock()
-		l.lead(ctx, last)
+		l.drain(ctx, last)
 		return collect()
 	}
 	l.mu.Unlock()
@@ -154,38 +154,29 @@ func (l *Log) AppendAll(ctx context.Context, entries []Entry) error {
 	case <-last.done:
 		// Batches commit in queue order, so the last one done means all are.
 		return collect()
-	case <-l.turn:
-		l.lead(ctx, last)
-		return collect()
 	case <-ctx.Done():
 		return fmt.Errorf("%w: %v", ErrUnavailable, ctx.Err())
 	}
 }
 
-// lead commits queued batches in order until last (the caller's own last entry) is durable.
-// Then, if entries are still queued, it passes the turn to a waiting caller; otherwise no one
-// leads until the next append. One caller leads at a time, and the turn passes only between
-// commits, so batches never overlap.
-func (l *Log) lead(ctx context.Context, last *pending) {
+// drain commits queued batches in order until the queue is empty. Called by a caller, with own
+// its last entry, it stops as soon as that entry is durable and leaves what is still queued to
+// a goroutine of its own (own nil). Only one drain runs at a time (committing), so batches
+// never overlap. The committer's context keeps the caller's values but not its cancellation:
+// it commits other callers' entries too.
+func (l *Log) drain(ctx context.Context, own *pending) {
+	ctx = context.WithoutCancel(ctx)
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	for {
-		if len(l.queue) == 0 {
-			l.committing = false
+	for len(l.queue) > 0 {
+		if own != nil && isDone(own) {
+			l.mu.Unlock()
+			go l.drain(ctx, nil)
 			return
-		}
-		select {
-		case <-last.done:
-			// The buffer holds the one turn there is: it is taken before anyone leads again.
-			l.turn <- struct{}{}
-			return
-		default:
 		}
 		batch := l.queue[:min(len(l.queue), maxBatch)]
 		l.queue = l.queue[len(batch):]
 		l.mu.Unlock()
-		// The leader commits other callers' entries too: its own cancellation must not abort them.
-		err := l.commit(context.WithoutCancel(ctx), batch)
+		err := l.commit(ctx, batch)
 		for _, b := range batch {
 			if err != nil {
 				b.err = fmt.Errorf("%w: %v", ErrUnavailable, err)
@@ -193,6 +184,17 @@ func (l *Log) lead(ctx context.Context, last *pending) {
 			close(b.done)
 		}
 		l.mu.Lock()
+	}
+	l.committing = false
+	l.mu.Unlock()
+}
+
+func isDone(p *pending) bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
 	}
 }
 

@@ -110,7 +110,7 @@ func TestAppendFailsClosed(t *testing.T) {
 
 // TestAppendsWithCancelledCallers: callers that give up while waiting for a group commit
 // strand nobody. Their entries may or may not be written; every other caller's is, in order,
-// and the log verifies, whoever held the leader's turn when someone left.
+// and the log verifies, whoever was committing when someone left.
 func TestAppendsWithCancelledCallers(t *testing.T) {
 	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
 		l := audit.New(db, time.Now)

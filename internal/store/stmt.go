@@ -24,8 +24,9 @@ type stmtCache struct {
 }
 
 // Stmt returns query prepared on the database, preparing it on first use and reusing it after.
-// Parsing a statement costs more CPU than running a point query on SQLite, so the hot paths
-// (session lookup, care-team check, record reads, audit commits) keep theirs prepared.
+// Parsing a statement costs more CPU than running a point query on SQLite (a third of a PHI
+// read's CPU went to SQLite's parser), so the hot paths (session lookup, care-team check,
+// record reads, audit commits) keep theirs prepared.
 //
 // The statement is safe for concurrent use: database/sql prepares it again, once, on each
 // connection it runs on (pgx additionally caches statements per connection on its own). It is
@@ -65,33 +66,47 @@ func (db *DB) Stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	return st, nil
 }
 
-// QueryRowPrepared is QueryRowContext through the statement cache. If the statement cannot be
-// prepared, the query runs unprepared, and any error surfaces from the Row's Scan as usual.
+// The helpers below run a constant query prepared: on SQLite through the cache (Stmt); on
+// PostgreSQL they hand it to pgx, which already prepares each statement once per connection
+// (its statement cache), so a *sql.Stmt there would only add database/sql's bookkeeping. If a
+// statement cannot be prepared, the query runs unprepared and its error, if any, surfaces as
+// usual.
+
+// QueryRowPrepared is QueryRowContext for a constant query, prepared.
 func (db *DB) QueryRowPrepared(ctx context.Context, query string, args ...any) *sql.Row {
-	st, err := db.Stmt(ctx, query)
-	if err != nil {
-		return db.DB.QueryRowContext(ctx, query, args...)
+	if st := db.prepared(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
 	}
-	return st.QueryRowContext(ctx, args...)
+	return db.DB.QueryRowContext(ctx, query, args...)
 }
 
-// QueryPrepared is QueryContext through the statement cache, falling back like
-// QueryRowPrepared.
+// QueryPrepared is QueryContext for a constant query, prepared.
 func (db *DB) QueryPrepared(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	st, err := db.Stmt(ctx, query)
-	if err != nil {
-		return db.DB.QueryContext(ctx, query, args...)
+	if st := db.prepared(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
 	}
-	return st.QueryContext(ctx, args...)
+	return db.DB.QueryContext(ctx, query, args...)
 }
 
-// ExecPrepared is ExecContext through the statement cache, falling back like QueryRowPrepared.
+// ExecPrepared is ExecContext for a constant query, prepared.
 func (db *DB) ExecPrepared(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := db.prepared(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return db.DB.ExecContext(ctx, query, args...)
+}
+
+// prepared is the cached statement for query on SQLite, or nil: on PostgreSQL, or if it cannot
+// be prepared.
+func (db *DB) prepared(ctx context.Context, query string) *sql.Stmt {
+	if db.Dialect != SQLite {
+		return nil
+	}
 	st, err := db.Stmt(ctx, query)
 	if err != nil {
-		return db.DB.ExecContext(ctx, query, args...)
+		return nil
 	}
-	return st.ExecContext(ctx, args...)
+	return st
 }
 
 // TxStmt returns query prepared for tx: the cached statement bound to the transaction's
