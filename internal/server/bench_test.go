@@ -340,16 +340,9 @@ func benchDurableCommit(b *testing.B) {
 	}
 }
 
-// benchServer builds a server with one clinician and one patient in their care, returns the
-// handler (rewired with the doubles if noop) and the clinician's session cookies. Its passwords
-// are hashed with cheap parameters: the PHI read never hashes.
-func benchServer(b *testing.B, noop bool) (*Server, http.Handler, []*http.Cookie, string) {
-	idc := identity.DefaultConfig()
-	idc.PasswordParams = password.Params{MemoryKiB: 8 * 1024, Time: 1, Threads: 1}
-	return benchServerWith(b, idc, noop)
-}
-
-// benchServerWith is benchServer with the identity policy idc.
+// benchServerWith builds a server with the identity policy idc, one clinician and one patient
+// in their care, and returns the handler (rewired with the doubles if noop) and the
+// clinician's session cookies.
 func benchServerWith(b *testing.B, idc identity.Config, noop bool) (*Server, http.Handler, []*http.Cookie, string) {
 	return benchServerOn(b, "", idc, noop)
 }
