@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"sort"
@@ -191,47 +192,40 @@ func (u *UI) inviteStaff(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (u *UI) resetStaffPassword(w http.ResponseWriter, r *http.Request) error {
-	by, err := u.admit(r, "account.reset-issue", "", "/admin")
-	if err != nil {
-		return err
-	}
-	link, rerr := u.d.Identity.ResetStaffPassword(r.Context(), by, r.PathValue("id"), httpx.Origin(r))
-	d, err := u.adminData(r, by)
-	if err != nil {
-		return err
-	}
-	if rerr != nil {
-		return u.formPage(w, r, "admin", "Administration", d, rerr)
-	}
-	who := "the staff member"
-	if v, ok := d.staffMember(r.PathValue("id")); ok {
-		who = v.Name
-	}
-	d.Notice = &linkNotice{Heading: "Password reset for " + who, Who: who, Link: link, Lifetime: "30 minutes"}
-	return u.render(w, r, http.StatusOK, "admin", page{Title: "Administration", Data: d})
+	return u.staffLink(w, r, "account.reset-issue", u.d.Identity.ResetStaffPassword,
+		linkNotice{Heading: "Password reset for ", Lifetime: "30 minutes"})
 }
 
 // resendInvitation replaces the lost invitation of someone who has not activated their account
 // yet; the earlier link stops working.
 func (u *UI) resendInvitation(w http.ResponseWriter, r *http.Request) error {
-	by, err := u.admit(r, "account.invite-resend", "", "/admin")
+	return u.staffLink(w, r, "account.invite-resend", u.d.Identity.ResendInvite,
+		linkNotice{Heading: "New invitation for ", Lifetime: "72 hours", Replaced: "The earlier invitation link no longer works."})
+}
+
+// staffLink issues a single-use link for the staff member in the path (a reset, a new
+// invitation) and shows it on the administration page, named for whom it is: e-mailed, or shown
+// this once. notice's Heading is completed with their name.
+func (u *UI) staffLink(w http.ResponseWriter, r *http.Request, action string,
+	issue func(context.Context, principal.Subject, string, principal.Origin) (identity.Link, error), notice linkNotice) error {
+	by, err := u.admit(r, action, "", "/admin")
 	if err != nil {
 		return err
 	}
-	link, rerr := u.d.Identity.ResendInvite(r.Context(), by, r.PathValue("id"), httpx.Origin(r))
+	link, ierr := issue(r.Context(), by, r.PathValue("id"), httpx.Origin(r))
 	d, err := u.adminData(r, by)
 	if err != nil {
 		return err
 	}
-	if rerr != nil {
-		return u.formPage(w, r, "admin", "Administration", d, rerr)
+	if ierr != nil {
+		return u.formPage(w, r, "admin", "Administration", d, ierr)
 	}
 	who := "the staff member"
 	if v, ok := d.staffMember(r.PathValue("id")); ok {
 		who = v.Name
 	}
-	d.Notice = &linkNotice{Heading: "New invitation for " + who, Who: who, Link: link, Lifetime: "72 hours",
-		Replaced: "The earlier invitation link no longer works."}
+	notice.Heading, notice.Who, notice.Link = notice.Heading+who, who, link
+	d.Notice = &notice
 	return u.render(w, r, http.StatusOK, "admin", page{Title: "Administration", Data: d})
 }
 
