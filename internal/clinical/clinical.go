@@ -50,6 +50,8 @@ type Accounts interface {
 	SetPatientEmail(ctx context.Context, q store.Execer, patientID, email string) error
 	RequestPatientEmailChange(ctx context.Context, by access.Subject, patientID, email string, sealed []byte, old string, o Origin) error
 	MailOn() bool
+	// RequireStepUpIfFactor asks for a recent second factor when the account has one.
+	RequireStepUpIfFactor(ctx context.Context, by access.Subject) error
 	DeliverInvite(ctx context.Context, by access.Subject, accountID, to, token string, o Origin) (identity.Link, error)
 	ResetPatientPassword(ctx context.Context, by access.Subject, patientID, to string, o Origin) (identity.Link, error)
 	// DisplayNames names staff accounts by identifier, all in one lookup; an identifier with no

@@ -105,6 +105,20 @@ func (r *Records) UpdateContact(ctx context.Context, by access.Subject, patientI
 		return ContactUpdate{}, fault.InvalidField("email", "enter a valid e-mail address")
 	}
 	phoneChanged, emailChanged := !bytes.Equal(phoneBidx, curPhone), !bytes.Equal(emailBidx, curEmail)
+	// Moving what the account signs in with, or where its notices and resets go, needs a
+	// recent second factor from a patient who has one (as staff's e-mail change does), so a
+	// stolen session cannot take the account over through a reset.
+	if phoneChanged || emailChanged {
+		if err := r.accounts.RequireStepUpIfFactor(ctx, by); err != nil {
+			if fault.Is(err, fault.StepUpRequired) {
+				if rerr := r.door.Record(ctx, guard.Event{By: by, Action: string(access.UpdateContact), Resource: a.Resource,
+					Outcome: audit.Deny, Reason: guard.ReasonStepUpRequired, Origin: o}); rerr != nil {
+					return ContactUpdate{}, rerr
+				}
+			}
+			return ContactUpdate{}, err
+		}
+	}
 	confirm := emailChanged && mailOn
 	// The account signs in with the phone number while the record has no e-mail address.
 	byPhone := !hadEmail && (!emailChanged || confirm)

@@ -226,6 +226,20 @@ func (s *Service) admit(ctx context.Context, by access.Subject, a access.Action,
 	return s.door.Admit(ctx, guard.Act{By: by, Action: a, Resource: access.Resource{Type: "Account", ID: accountID}, Origin: o})
 }
 
+// PatientAccountID returns the identifier of the account of a patient's record: the one
+// account whose acts on that record are the patient's own.
+func (s *Service) PatientAccountID(ctx context.Context, patientID string) (string, error) {
+	var id string
+	err := s.db.QueryRowContext(ctx, `SELECT id FROM accounts WHERE patient_id = $1`, patientID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("identity: patient account: %w", err)
+	}
+	return id, nil
+}
+
 // DisplayName returns a staff member's name as patients and colleagues see it.
 func (s *Service) DisplayName(ctx context.Context, accountID string) (string, error) {
 	a, err := s.accountByID(ctx, accountID)

@@ -176,3 +176,21 @@ func (s *Service) requireStepUpIfFactor(ctx context.Context, sess *Session) erro
 	}
 	return s.RequireStepUp(sess)
 }
+
+// RequireStepUpIfFactor refuses an act on by's own account unless by passed a second factor
+// within the step-up window, when the account has one: a patient who signs in with a long
+// passphrase alone has nothing to step up with, and is not asked.
+func (s *Service) RequireStepUpIfFactor(ctx context.Context, by access.Subject) error {
+	acct, err := s.accountByID(ctx, by.AccountID)
+	if err != nil {
+		return err
+	}
+	c, err := s.factorsOf(ctx, acct)
+	if err != nil || !c.any() {
+		return err
+	}
+	if by.FactorAt.IsZero() || s.now().Sub(by.FactorAt) > StepUpWindow {
+		return ErrStepUpRequired
+	}
+	return nil
+}

@@ -124,8 +124,35 @@ func (s *Service) MyAccessLogPage(ctx context.Context, by access.Subject, q LogQ
 	return s.AccessLogPage(ctx, by, by.PatientID, q, o)
 }
 
+// ownEvent is PatientEvent(e) for the record's own account self: a patient's act by any other
+// account is another patient's, shown as such and reportable, never "You". Without self (no
+// way to name the account) a patient's act is taken as the record's own.
+func ownEvent(e Entry, self string) AccessEvent {
+	ev := PatientEvent(e)
+	if ev.You && self != "" && e.ActorID != self {
+		ev.You, ev.Who = false, "Another patient"
+	}
+	return ev
+}
+
+// selfOf names the account of patientID's record, or "" if it cannot be named.
+func (s *Service) selfOf(ctx context.Context, patientID string) (string, error) {
+	if s.deps.PatientAccount == nil {
+		return "", nil
+	}
+	id, err := s.deps.PatientAccount(ctx, patientID)
+	if err != nil {
+		return "", wrap("access log: patient account", err)
+	}
+	return id, nil
+}
+
 func (s *Service) accessLog(ctx context.Context, patientID string, q LogQuery) (LogPage, error) {
 	page := LogPage{Events: []AccessEvent{}}
+	self, err := s.selfOf(ctx, patientID)
+	if err != nil {
+		return LogPage{}, err
+	}
 	batch := min(q.Limit+1, 1000)
 	before := q.Before
 	for range maxLogRounds {
@@ -135,15 +162,15 @@ func (s *Service) accessLog(ctx context.Context, patientID string, q LogQuery) (
 		}
 		for _, e := range entries {
 			before = e.Seq
-			you := e.ActorRole == string(access.Patient)
-			if you && (q.OthersOnly || e.Action == string(access.ReadAccessLog)) {
+			ev := ownEvent(e, self)
+			if ev.You && (q.OthersOnly || e.Action == string(access.ReadAccessLog)) {
 				continue // the patient's own look at this page is noise to them
 			}
 			if len(page.Events) == q.Limit {
 				page.Older = page.Events[len(page.Events)-1].Seq
 				return s.fill(ctx, patientID, page)
 			}
-			page.Events = append(page.Events, PatientEvent(e))
+			page.Events = append(page.Events, ev)
 		}
 		if len(entries) < batch {
 			return s.fill(ctx, patientID, page) // the beginning of the log
@@ -185,7 +212,11 @@ func (s *Service) AccessEntry(ctx context.Context, by access.Subject, patientID 
 		if err != nil || e.PatientID != patientID {
 			return AccessEvent{}, ErrNotFound
 		}
-		p, err := s.fill(ctx, patientID, LogPage{Events: []AccessEvent{PatientEvent(e)}})
+		self, err := s.selfOf(ctx, patientID)
+		if err != nil {
+			return AccessEvent{}, err
+		}
+		p, err := s.fill(ctx, patientID, LogPage{Events: []AccessEvent{ownEvent(e, self)}})
 		if err != nil {
 			return AccessEvent{}, err
 		}

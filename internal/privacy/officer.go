@@ -65,7 +65,7 @@ func (s *Service) inWords(ctx context.Context, by access.Subject, es []Entry, o 
 			return nil, err
 		}
 	}
-	staff := map[string]string{}
+	staff, selves := map[string]string{}, map[string]string{}
 	for i := range out {
 		t := &out[i]
 		t.Patient = patients[t.PatientID]
@@ -73,9 +73,16 @@ func (s *Service) inWords(ctx context.Context, by access.Subject, es []Entry, o 
 			continue
 		}
 		if t.ActorRole == string(access.Patient) {
+			// Named only when the account is that record's own: another patient's attempt on
+			// the record is never put in its owner's name.
 			t.Who = "A patient"
 			if n := patients[t.PatientID]; n != "" {
-				t.Who = n
+				if _, ok := selves[t.PatientID]; !ok {
+					selves[t.PatientID], _ = s.selfOf(ctx, t.PatientID)
+				}
+				if selves[t.PatientID] == t.ActorID {
+					t.Who = n
+				}
 			}
 			continue
 		}

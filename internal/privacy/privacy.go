@@ -66,6 +66,9 @@ type Deps struct {
 	Notes    Sealer
 	// Staff lists every staff member (package identity); it decides nothing.
 	Staff func(ctx context.Context) ([]Person, error)
+	// PatientAccount names the account of a patient's record (package identity), so that the
+	// log says "You" for that account's acts alone, never for another patient's attempt.
+	PatientAccount func(ctx context.Context, patientID string) (string, error)
 }
 
 // Service is the privacy component.

@@ -205,38 +205,42 @@ func (s *Service) OpenReviews(ctx context.Context, by access.Subject, o audit.Or
 // written before findings). A report that is not open is ErrNotFound.
 func (s *Service) Resolve(ctx context.Context, by access.Subject, id string, c Closing, o audit.Origin) error {
 	a := act(by, access.ReviewAudit, "", "review:"+id, o)
-	a.Detail = c.Outcome // a fixed word, or nothing
-	if err := guard.Run(ctx, s.door, a, func(context.Context) error { return nil }); err != nil {
+	// The caller's right is decided first; the finding is checked before anything is recorded,
+	// so the entry carries only one of the fixed words.
+	if err := s.door.Admit(ctx, a); err != nil {
 		return err
 	}
 	if err := c.validate(); err != nil {
 		return err
 	}
-	var patientID string
-	err := s.db.QueryRowContext(ctx, selectOpenFor, id).Scan(&patientID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return ErrNotFound
-	}
-	if err != nil {
-		return wrap("resolve", err)
-	}
-	var note []byte
-	if n := strings.TrimSpace(c.Note); n != "" {
-		if s.deps.Notes == nil {
-			return wrap("resolve", errors.New("no sealer for notes"))
+	a.Detail = c.Outcome
+	return guard.Run(ctx, s.door, a, func(ctx context.Context) error {
+		var patientID string
+		err := s.db.QueryRowContext(ctx, selectOpenFor, id).Scan(&patientID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
 		}
-		if note, err = s.deps.Notes.Seal(ctx, patientID, noteAt(id), []byte(n)); err != nil {
-			return wrap("resolve: seal note", err)
+		if err != nil {
+			return wrap("resolve", err)
 		}
-	}
-	res, err := s.db.ExecContext(ctx, resolveReview, by.AccountID, s.now().UnixNano(), c.Outcome, note, id)
-	if err != nil {
-		return wrap("resolve", err)
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return ErrNotFound // closed meanwhile by someone else
-	}
-	return nil
+		var note []byte
+		if n := strings.TrimSpace(c.Note); n != "" {
+			if s.deps.Notes == nil {
+				return wrap("resolve", errors.New("no sealer for notes"))
+			}
+			if note, err = s.deps.Notes.Seal(ctx, patientID, noteAt(id), []byte(n)); err != nil {
+				return wrap("resolve: seal note", err)
+			}
+		}
+		res, err := s.db.ExecContext(ctx, resolveReview, by.AccountID, s.now().UnixNano(), c.Outcome, note, id)
+		if err != nil {
+			return wrap("resolve", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return ErrNotFound // closed meanwhile by someone else
+		}
+		return nil
+	})
 }
 
 // SearchTrail is the auditor's search of the audit trail.

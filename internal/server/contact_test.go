@@ -195,3 +195,25 @@ func TestPhoneOnlyPatient(t *testing.T) {
 		e.Client().Must(200, "POST", "/api/v1/auth/login", map[string]string{"email": "pau@example.test", "password": pat.PW})
 	})
 }
+
+// TestContactChangeNeedsAFreshFactor: a patient who has a second factor moves their phone or
+// e-mail only within five minutes of using it, so a stolen session cannot redirect the account's
+// sign-in name and resets; the refusal is recorded, and a step-up lets the change through.
+func TestContactChangeNeedsAFreshFactor(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *servertest.Env) {
+		admin := e.Admin()
+		dr, _ := e.Clinician(admin, "grace@haven.test")
+		pat, _ := e.Patient(dr, ada) // enrolled with an authenticator app
+		e.Clock.Advance(6 * time.Minute)
+		body := map[string]string{"phone": "+1 555 0100 777", "email": ada.Email}
+		code, _, raw := pat.Do("PUT", "/api/v1/me/contact", body)
+		if code != http.StatusForbidden || !strings.Contains(string(raw), "(step-up)") {
+			t.Fatalf("a stale factor: PUT /me/contact = %d %s, want 403 (step-up)", code, raw)
+		}
+		if last := e.LastAudit(); last[0] != "record.contact-update" || last[1] != "deny" {
+			t.Fatalf("the refusal was recorded as %v", last)
+		}
+		pat.Must(http.StatusOK, "POST", "/api/v1/auth/step-up", map[string]string{"code": pat.Code()})
+		pat.Must(http.StatusOK, "PUT", "/api/v1/me/contact", body)
+	})
+}

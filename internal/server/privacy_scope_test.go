@@ -75,3 +75,31 @@ func TestReportingTwiceOverHTTPIsOneReview(t *testing.T) {
 		}
 	})
 }
+
+// TestAnotherPatientsAttemptIsShownNotHidden: a patient who tries to open someone else's
+// record is refused, and the record's owner sees the attempt as another patient's, never as
+// their own act: it is in their log, not taken for "You", and can be reported.
+func TestAnotherPatientsAttemptIsShownNotHidden(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *servertest.Env) {
+		admin := e.Admin()
+		dr, _ := e.Clinician(admin, "grace@haven.test")
+		owner, ownerID := e.Patient(dr, ada)
+		prober, _ := e.Patient(dr, servertest.PatientIn{Name: "Quinn Vale", BirthDate: "1970-01-01", Phone: "+1 555 0177 000", Email: "quinn.vale@example.test"})
+		prober.Must(http.StatusForbidden, "GET", "/api/v1/patients/"+ownerID, nil)
+
+		var found bool
+		for _, it := range owner.List(http.StatusOK, "GET", "/api/v1/me/access-log", nil) {
+			ev := it.(map[string]any)
+			if ev["role"] != "patient" || ev["outcome"] != "deny" {
+				continue
+			}
+			found = true
+			if ev["you"] == true || ev["who"] != "Another patient" {
+				t.Errorf("another patient's refused attempt is shown as %v", ev)
+			}
+		}
+		if !found {
+			t.Fatal("the owner's access log does not show another patient's refused attempt")
+		}
+	})
+}

@@ -197,7 +197,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if indexed != (clinical.Backfill{}) {
 		s.log.Info("search tokens built for existing records", "indexed", indexed.Indexed, "unreadable", indexed.Unreadable)
 	}
-	s.privacy = privacy.New(s.db, s.door, privacy.Deps{Names: s.identity, Patients: s.records, Notes: s.keys, Staff: s.staffMembers}, s.cps, cfg.Now)
+	s.privacy = privacy.New(s.db, s.door, privacy.Deps{Names: s.identity, Patients: s.records, Notes: s.keys, Staff: s.staffMembers,
+		PatientAccount: s.identity.PatientAccountID}, s.cps, cfg.Now)
 	if cfg.SMTP.Addr != "" && len(cfg.AlertEmailTo) > 0 {
 		s.watcher.MailTo(&monitor.Mailer{Sender: s.mailer(), To: cfg.AlertEmailTo})
 	}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"haven/internal/clinical"
+	"haven/internal/fault"
 	"haven/internal/httpx"
 	"haven/internal/identity"
 	"haven/internal/principal"
@@ -57,6 +58,9 @@ func (u *UI) updateContact(w http.ResponseWriter, r *http.Request) error {
 	}
 	in := clinical.Contact{Phone: r.PostFormValue("phone"), Email: r.PostFormValue("email")}
 	done, err := u.d.Records.UpdateContact(r.Context(), s.Subject, s.Subject.PatientID, in, httpx.Origin(r))
+	if fault.Is(err, fault.StepUpRequired) {
+		return stepUpFirst("/patient/contact")
+	}
 	if err != nil {
 		d := u.contactData(in)
 		d.ByPhone = r.PostFormValue("by-phone") == "1"
