@@ -18,6 +18,11 @@ const (
 	FlaggedRecord     = "flagged-record"
 	AuditIntegrity    = "audit-integrity"
 	RecordIntegrity   = "record-integrity"
+	// ContactProbing: one account keeps asking for phone numbers or addresses that turn out
+	// to be another account's sign-in name, which tells it who is a patient here.
+	ContactProbing = "contact-probing"
+	// DeniedOtherRecord: a patient keeps trying to open other patients' records.
+	DeniedOtherRecord = "denied-other-record"
 )
 
 // Alert is one detection. Subject and Detail hold identifiers and counts, never PHI.
@@ -38,6 +43,8 @@ type Rules struct {
 	StuffingAccounts  int            // distinct accounts failed from one address
 	MassPatients      int            // distinct patients one staff member opens
 	DeniedOutsideCare int            // refused reads of patients outside one's care
+	DeniedOtherRecord int            // a patient's refused reads of other patients' records
+	InUseRefusals     int            // contact changes refused because another account uses the value
 	WorkStart         int            // first working hour (0–23), local to Location
 	WorkEnd           int            // hour working time ends
 	Location          *time.Location // the organisation's time zone
@@ -46,7 +53,7 @@ type Rules struct {
 // DefaultRules suit a small clinic; every threshold is configurable.
 func DefaultRules() Rules {
 	return Rules{Window: 10 * time.Minute, AccountFailures: 10, AddressFailures: 30, StuffingAccounts: 5,
-		MassPatients: 30, DeniedOutsideCare: 3, WorkStart: 7, WorkEnd: 20, Location: time.UTC}
+		MassPatients: 30, DeniedOutsideCare: 3, DeniedOtherRecord: 3, InUseRefusals: 3, WorkStart: 7, WorkEnd: 20, Location: time.UTC}
 }
 
 // Detector turns the stream of audit entries into alerts. It is not safe for concurrent use:
@@ -116,6 +123,14 @@ func (d *Detector) Observe(e audit.Entry) []Alert {
 	case isWorkforce(e.ActorRole) && e.Outcome == audit.Deny && e.Reason == "not-in-care-team":
 		if n := d.count("denied|"+e.ActorID, e.Time); n >= d.rules.DeniedOutsideCare {
 			raise(DeniedOutsideCare, "high", e.ActorID, strconv.Itoa(n)+" refused accesses to patients outside their care in "+d.rules.Window.String())
+		}
+	case e.ActorRole == "patient" && e.Outcome == audit.Deny && e.Reason == "not-own-record":
+		if n := d.count("other|"+e.ActorID, e.Time); n >= d.rules.DeniedOtherRecord {
+			raise(DeniedOtherRecord, "high", e.ActorID, strconv.Itoa(n)+" refused attempts on other patients' records in "+d.rules.Window.String())
+		}
+	case e.Outcome == audit.Failure && (e.Reason == "phone-in-use" || e.Reason == "address-in-use"):
+		if n := d.count("inuse|"+e.ActorID, e.Time); n >= d.rules.InUseRefusals {
+			raise(ContactProbing, "medium", e.ActorID, strconv.Itoa(n)+" phone numbers or addresses already in use asked for in "+d.rules.Window.String())
 		}
 	}
 	return out

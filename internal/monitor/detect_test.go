@@ -63,6 +63,21 @@ func TestDetectors(t *testing.T) {
 			}
 			return
 		}, "", monitor.DeniedOutsideCare, "dr-y"},
+		{"a patient trying other patients' records", func() (es []audit.Entry) {
+			for i := range 3 {
+				e := read(i, "acct-pat", fmt.Sprint("pat-", i), audit.Deny, "not-own-record", t0.Add(time.Duration(i)*time.Second))
+				e.ActorRole = "patient"
+				es = append(es, e)
+			}
+			return
+		}, "", monitor.DeniedOtherRecord, "acct-pat"},
+		{"probing whose phone or address is in use", func() (es []audit.Entry) {
+			for i, reason := range []string{"phone-in-use", "address-in-use", "phone-in-use"} {
+				es = append(es, audit.Entry{Seq: int64(i), Time: t0.Add(time.Duration(i) * time.Second), ActorID: "acct-probe", ActorRole: "patient",
+					Action: "record.contact-update", Outcome: audit.Failure, Reason: reason})
+			}
+			return
+		}, "", monitor.ContactProbing, "acct-probe"},
 		{"after hours", func() []audit.Entry {
 			return []audit.Entry{read(1, "dr-z", "pat-1", audit.Allow, "care-team", time.Date(2026, 11, 24, 23, 30, 0, 0, time.UTC))}
 		}, "", monitor.AfterHours, "dr-z"},

@@ -252,6 +252,8 @@ var alertWords = map[string]string{
 	monitor.FlaggedRecord:     "A flagged record was opened",
 	monitor.AuditIntegrity:    "The audit log's integrity",
 	monitor.RecordIntegrity:   "A record that cannot be opened",
+	monitor.DeniedOtherRecord: "A patient trying other patients' records",
+	monitor.ContactProbing:    "Asking for phone numbers or addresses other accounts use",
 }
 
 // AlertsInWords lists recent security alerts for the privacy officer's page, in words.
