@@ -25,6 +25,8 @@ const (
 	Clinician = principal.Clinician
 	Patient   = principal.Patient
 	Auditor   = principal.Auditor
+	FrontDesk = principal.FrontDesk
+	Guest     = principal.Guest
 )
 
 // Action is what the subject wants to do. Its value is what the audit entry records.
@@ -64,6 +66,34 @@ const (
 	// Undoing and repeating administrative acts.
 	EnableStaff  Action = "account.enable"        // let a disabled staff account sign in again
 	ResendInvite Action = "account.invite-resend" // re-issue a staff invitation, voiding the earlier link
+
+	// Scheduling: availability, slots and appointments (package visits).
+	SetAvailability       Action = "availability.set"          // set a clinician's weekly hours and exceptions (no PHI)
+	ReadSlots             Action = "slots.read"                // see a clinician's free slots (no PHI)
+	BookAppointment       Action = "appointment.book"          // book a slot for a patient
+	RescheduleAppointment Action = "appointment.reschedule"    // move a booking to another slot
+	CancelAppointment     Action = "appointment.cancel"        // cancel a booking
+	MarkNoShow            Action = "appointment.no-show"       // record that the patient did not come
+	ListAppointments      Action = "appointment.list"          // one's own appointments, or the schedule
+	ManageCalendarFeed    Action = "calendar.feed"             // make or revoke one's private calendar feed
+	ReadDemographics      Action = "patient.demographics-read" // name, birth date and contact details, no clinical content
+
+	// Visits: consent, check-in, intake, the waiting room, the on-demand queue and guests.
+	AcceptConsent   Action = "consent.accept"   // accept the telehealth consent text
+	ReadConsent     Action = "consent.read"     // which consent version a patient accepted, and when
+	ReadVisit       Action = "visit.read"       // a visit's page: state, times, who takes part
+	CheckIn         Action = "visit.check-in"   // the patient says they are here and waits
+	WriteIntake     Action = "intake.write"     // the patient's answers before the visit
+	ReadIntake      Action = "intake.read"      // read those answers
+	ReadWaitingRoom Action = "waitingroom.read" // who is waiting, for whom
+	AdmitPatient    Action = "visit.admit"      // let the patient in: the visit starts
+	EndVisit        Action = "visit.end"        // end the visit (and write its summary)
+	JoinQueue       Action = "queue.join"       // ask to see the next available clinician
+	LeaveQueue      Action = "queue.leave"      // stop waiting in that queue
+	ReadQueue       Action = "queue.read"       // who is waiting in the on-demand queue
+	TakeFromQueue   Action = "queue.take"       // a clinician on duty takes the next patient
+	AllowGuests     Action = "guest.allow"      // the patient agrees that guests may join their visit
+	InviteGuest     Action = "guest.invite"     // invite an interpreter or a family member to one visit
 
 	// Acts on one's own account that change how it signs in.
 	ChangePassword   Action = "account.password-change"
@@ -107,18 +137,96 @@ const (
 	ReasonSystem         = "system"
 	ReasonOwnAccount     = "own-account"
 	ReasonNotOwnAccount  = "not-own-account"
+	// ReasonAppointment: a clinician's care relationship from a booking, from the moment it is
+	// made until the configured number of days after the visit, unless it was cancelled.
+	ReasonAppointment = "appointment"
+	// ReasonFrontDesk: the front desk's grant (names, contact details and the schedule).
+	ReasonFrontDesk = "front-desk"
+	// ReasonGuest: a guest invited to this visit; ReasonNotGuest: any other visit or resource.
+	ReasonGuest    = "visit-guest"
+	ReasonNotGuest = "not-visit-guest"
 )
 
-// Relationships answers care-team questions from the store.
+// Relationships answers, from the store, whether a clinician has a care relationship with a
+// patient, and which: the reason names it (ReasonAssigned for the care team, ReasonAppointment
+// for a booking's window). "" means none holds.
 type Relationships interface {
-	InCareTeam(ctx context.Context, clinicianID, patientID string) (bool, error)
+	CareRelation(ctx context.Context, clinicianID, patientID string) (reason string, err error)
 }
 
-// CareTeams is what Relationships may also answer: which of many patients have the clinician
-// in their care team, in one lookup. DecideMany uses it when the store offers it.
-type CareTeams interface {
-	// InCareTeamMany returns the set of patientIDs whose care team includes the clinician.
-	InCareTeamMany(ctx context.Context, clinicianID string, patientIDs []string) (map[string]bool, error)
+// CareRelations is what Relationships may also answer: the relationship of one clinician with
+// many patients, in one lookup. DecideMany uses it when the store offers it.
+type CareRelations interface {
+	// CareRelationMany maps each patientID with a relationship to its reason; the others are absent.
+	CareRelationMany(ctx context.Context, clinicianID string, patientIDs []string) (map[string]string, error)
+}
+
+// Guests answers whether a guest account was invited to a visit.
+type Guests interface {
+	GuestOf(ctx context.Context, guestAccountID, visitID string) (bool, error)
+}
+
+// Relations is several relationship sources asked in order: the first that holds gives the
+// reason. It answers the many-patient question in one lookup per source that can.
+type Relations []Relationships
+
+// CareRelation implements Relationships.
+func (rs Relations) CareRelation(ctx context.Context, clinicianID, patientID string) (string, error) {
+	for _, r := range rs {
+		reason, err := r.CareRelation(ctx, clinicianID, patientID)
+		if err != nil || reason != "" {
+			return reason, err
+		}
+	}
+	return "", nil
+}
+
+// GuestOf implements Guests: a guest of the visit by any source that knows guests.
+func (rs Relations) GuestOf(ctx context.Context, guestAccountID, visitID string) (bool, error) {
+	for _, r := range rs {
+		if g, ok := r.(Guests); ok {
+			if in, err := g.GuestOf(ctx, guestAccountID, visitID); err != nil || in {
+				return in, err
+			}
+		}
+	}
+	return false, nil
+}
+
+// CareRelationMany implements CareRelations.
+func (rs Relations) CareRelationMany(ctx context.Context, clinicianID string, patientIDs []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, r := range rs {
+		var left []string
+		for _, id := range patientIDs {
+			if out[id] == "" {
+				left = append(left, id)
+			}
+		}
+		if len(left) == 0 {
+			break
+		}
+		if many, ok := r.(CareRelations); ok {
+			got, err := many.CareRelationMany(ctx, clinicianID, left)
+			if err != nil {
+				return nil, err
+			}
+			for id, reason := range got {
+				out[id] = reason
+			}
+			continue
+		}
+		for _, id := range left {
+			reason, err := r.CareRelation(ctx, clinicianID, id)
+			if err != nil {
+				return nil, err
+			}
+			if reason != "" {
+				out[id] = reason
+			}
+		}
+	}
+	return out, nil
 }
 
 // Policy is the decision point.
@@ -151,12 +259,12 @@ func (p *Policy) Decide(ctx context.Context, s Subject, a Action, r Resource) De
 
 // DecideMany is Decide for each of rs in turn, by the same subject for the same action, for a
 // list that filters its candidates: the answers are those Decide gives, but a care-team grant
-// reads every relationship in one lookup when the store offers it (CareTeams). A failed
+// reads every relationship in one lookup when the store offers it (CareRelations). A failed
 // lookup denies every resource it was for.
 func (p *Policy) DecideMany(ctx context.Context, s Subject, a Action, rs []Resource) []Decision {
 	out := make([]Decision, len(rs))
 	d, grant, ok := p.grant(s, a)
-	many, batched := p.rel.(CareTeams)
+	many, batched := p.rel.(CareRelations)
 	if !ok || grant != CareTeam || !batched {
 		for i, r := range rs {
 			out[i] = p.Decide(ctx, s, a, r)
@@ -169,10 +277,10 @@ func (p *Policy) DecideMany(ctx context.Context, s Subject, a Action, rs []Resou
 			ids = append(ids, r.PatientID)
 		}
 	}
-	var in map[string]bool
+	var in map[string]string
 	var err error
 	if len(ids) > 0 {
-		in, err = many.InCareTeamMany(ctx, s.AccountID, ids)
+		in, err = many.CareRelationMany(ctx, s.AccountID, ids)
 	}
 	for i, r := range rs {
 		out[i] = d
@@ -181,8 +289,8 @@ func (p *Policy) DecideMany(ctx context.Context, s Subject, a Action, rs []Resou
 			out[i].Reason = ReasonNotInCareTeam
 		case err != nil:
 			out[i].Reason = ReasonLookupFailed
-		case in[r.PatientID]:
-			out[i].Allow, out[i].Reason = true, ReasonAssigned
+		case in[r.PatientID] != "":
+			out[i].Allow, out[i].Reason = true, in[r.PatientID]
 		default:
 			out[i].Reason = ReasonNotInCareTeam
 		}
@@ -228,14 +336,27 @@ func (p *Policy) check(ctx context.Context, s Subject, g Grant, r Resource) (boo
 		if r.PatientID == "" {
 			return false, ReasonNotInCareTeam
 		}
-		ok, err := p.rel.InCareTeam(ctx, s.AccountID, r.PatientID)
+		reason, err := p.rel.CareRelation(ctx, s.AccountID, r.PatientID)
 		if err != nil {
 			return false, ReasonLookupFailed
 		}
-		if ok {
-			return true, ReasonAssigned
+		if reason != "" {
+			return true, reason
 		}
 		return false, ReasonNotInCareTeam
+	case VisitGuest:
+		g, ok := p.rel.(Guests)
+		if !ok || r.ID == "" {
+			return false, ReasonNotGuest
+		}
+		in, err := g.GuestOf(ctx, s.AccountID, r.ID)
+		if err != nil {
+			return false, ReasonLookupFailed
+		}
+		if in {
+			return true, ReasonGuest
+		}
+		return false, ReasonNotGuest
 	}
 	return false, ReasonRoleForbidden
 }
@@ -247,6 +368,7 @@ var grantReason = map[Role]string{
 	Clinician: ReasonWorkforce,
 	Patient:   ReasonSelf,
 	System:    ReasonSystem,
+	FrontDesk: ReasonFrontDesk,
 }
 
 // System is Haven itself acting without a person: sending a patient a notice, checking a
@@ -267,8 +389,10 @@ func PurposeOfUse(s Subject) string {
 		return "PATRQT"
 	case Auditor:
 		return "HCOMPL"
-	case Admin:
+	case Admin, FrontDesk:
 		return "HOPERAT"
+	case Guest:
+		return "PATRQT"
 	case System:
 		return "PATADMIN"
 	}

@@ -13,11 +13,14 @@ import (
 
 type careTeam map[[2]string]bool
 
-func (c careTeam) InCareTeam(_ context.Context, clinician, patient string) (bool, error) {
+func (c careTeam) CareRelation(_ context.Context, clinician, patient string) (string, error) {
 	if patient == "broken" {
-		return false, errors.New("database down")
+		return "", errors.New("database down")
 	}
-	return c[[2]string{clinician, patient}], nil
+	if c[[2]string{clinician, patient}] {
+		return access.ReasonAssigned, nil
+	}
+	return "", nil
 }
 
 func TestDecide(t *testing.T) {
@@ -83,15 +86,15 @@ type careTeams struct {
 	lookups int
 }
 
-func (c *careTeams) InCareTeamMany(_ context.Context, clinician string, patients []string) (map[string]bool, error) {
+func (c *careTeams) CareRelationMany(_ context.Context, clinician string, patients []string) (map[string]string, error) {
 	c.lookups++
-	out := map[string]bool{}
+	out := map[string]string{}
 	for _, p := range patients {
 		if p == "broken" {
 			return nil, errors.New("database down")
 		}
 		if c.careTeam[[2]string{clinician, p}] {
-			out[p] = true
+			out[p] = access.ReasonAssigned
 		}
 	}
 	return out, nil

@@ -20,6 +20,8 @@ const (
 	CareTeam Grant = "care-team"
 	// OwnAccount: anyone, on their own account only (the resource's ID is their account).
 	OwnAccount Grant = "own-account"
+	// VisitGuest: a guest, on the one visit they were invited to (the resource's ID is the visit).
+	VisitGuest Grant = "visit-guest"
 )
 
 // Rule is one row of the policy: who may do an action, and how it is guarded. A role not in
@@ -44,12 +46,12 @@ func Rules() []Rule {
 			Grants: map[Role]Grant{Patient: OwnRecord, Clinician: CareTeam}},
 		{Action: WriteNote, Summary: "write a clinical note", PHI: true, Writes: true,
 			Grants: map[Role]Grant{Clinician: CareTeam}},
-		{Action: SearchPatients, Summary: "search patients (results limited to the care team)", PHI: true,
-			Grants: map[Role]Grant{Clinician: Always}},
+		{Action: SearchPatients, Summary: "search patients (a clinician sees the patients in their care, the front desk every patient's demographics)", PHI: true,
+			Grants: map[Role]Grant{Clinician: Always, FrontDesk: Always}},
 		{Action: ListCareTeam, Summary: "list one's own patients", PHI: true,
 			Grants: map[Role]Grant{Clinician: Always}},
 		{Action: RegisterPatient, Summary: "register a patient", PHI: true, Writes: true,
-			Grants: map[Role]Grant{Clinician: Always}},
+			Grants: map[Role]Grant{Clinician: Always, FrontDesk: Always}},
 		{Action: SendSignInLink, Summary: "issue a patient a sign-in (password-reset) link", PHI: true, Writes: true, StepUp: true,
 			Grants: map[Role]Grant{Clinician: CareTeam}},
 		{Action: UpdateContact, Summary: "change one's own phone number and e-mail address (a new address is confirmed from it when Haven sends e-mail)", PHI: true, Writes: true,
@@ -86,9 +88,61 @@ func Rules() []Rule {
 			Grants: map[Role]Grant{Auditor: Always}},
 		{Action: ExportAudit, Summary: "download the audit trail", StepUp: true,
 			Grants: map[Role]Grant{Auditor: Always}},
+
+		// Scheduling. Availability and slots carry no PHI; an appointment names a patient.
+		{Action: SetAvailability, Summary: "set a clinician's weekly hours, exceptions and slot length", Writes: true,
+			Grants: map[Role]Grant{Clinician: OwnAccount, FrontDesk: Always}},
+		{Action: ReadSlots, Summary: "see a clinician's free slots",
+			Grants: map[Role]Grant{Patient: Always, Clinician: Always, FrontDesk: Always}},
+		{Action: BookAppointment, Summary: "book an appointment for a patient", PHI: true, Writes: true,
+			Grants: map[Role]Grant{Patient: OwnRecord, Clinician: CareTeam, FrontDesk: Always}},
+		{Action: RescheduleAppointment, Summary: "move an appointment to another time", PHI: true, Writes: true,
+			Grants: map[Role]Grant{Patient: OwnRecord, Clinician: CareTeam, FrontDesk: Always}},
+		{Action: CancelAppointment, Summary: "cancel an appointment", PHI: true, Writes: true,
+			Grants: map[Role]Grant{Patient: OwnRecord, Clinician: CareTeam, FrontDesk: Always}},
+		{Action: MarkNoShow, Summary: "record that a patient did not come to an appointment", PHI: true, Writes: true,
+			Grants: map[Role]Grant{Clinician: CareTeam, FrontDesk: Always}},
+		{Action: ListAppointments, Summary: "list one's own appointments, or the clinic's schedule (a clinician sees their own)", PHI: true,
+			Grants: map[Role]Grant{Patient: OwnRecord, Clinician: Always, FrontDesk: Always}},
+		{Action: ManageCalendarFeed, Summary: "make or revoke one's private calendar feed (times only, no patient names)", Writes: true,
+			Grants: map[Role]Grant{Clinician: OwnAccount}},
+		{Action: ReadDemographics, Summary: "read a patient's name, birth date and contact details (no clinical content)", PHI: true,
+			Grants: map[Role]Grant{Patient: OwnRecord, Clinician: CareTeam, FrontDesk: Always}},
+
+		// Visits.
+		{Action: AcceptConsent, Summary: "accept the telehealth consent", PHI: true, Writes: true,
+			Grants: map[Role]Grant{Patient: OwnRecord}},
+		{Action: ReadConsent, Summary: "see which telehealth consent a patient accepted, and when", PHI: true,
+			Grants: map[Role]Grant{Patient: OwnRecord, Clinician: CareTeam}},
+		{Action: ReadVisit, Summary: "open a visit's page (state, times, who takes part)", PHI: true,
+			Grants: map[Role]Grant{Patient: OwnRecord, Clinician: CareTeam, Guest: VisitGuest}},
+		{Action: CheckIn, Summary: "check in for a visit and wait", PHI: true, Writes: true,
+			Grants: map[Role]Grant{Patient: OwnRecord}},
+		{Action: WriteIntake, Summary: "answer the questions before a visit", PHI: true, Writes: true,
+			Grants: map[Role]Grant{Patient: OwnRecord}},
+		{Action: ReadIntake, Summary: "read a patient's answers before a visit", PHI: true,
+			Grants: map[Role]Grant{Patient: OwnRecord, Clinician: CareTeam}},
+		{Action: ReadWaitingRoom, Summary: "see who is waiting (a clinician sees their own visits)", PHI: true,
+			Grants: map[Role]Grant{Clinician: Always, FrontDesk: Always}},
+		{Action: AdmitPatient, Summary: "let a waiting patient in and start the visit", PHI: true, Writes: true,
+			Grants: map[Role]Grant{Clinician: CareTeam}},
+		{Action: EndVisit, Summary: "end a visit and write its summary", PHI: true, Writes: true,
+			Grants: map[Role]Grant{Clinician: CareTeam}},
+		{Action: JoinQueue, Summary: "ask to see the next available clinician", PHI: true, Writes: true,
+			Grants: map[Role]Grant{Patient: OwnRecord}},
+		{Action: LeaveQueue, Summary: "stop waiting for the next available clinician", PHI: true, Writes: true,
+			Grants: map[Role]Grant{Patient: OwnRecord}},
+		{Action: ReadQueue, Summary: "see who is waiting for the next available clinician", PHI: true,
+			Grants: map[Role]Grant{Clinician: Always, FrontDesk: Always}},
+		{Action: TakeFromQueue, Summary: "take the next patient waiting for any clinician, starting a visit", PHI: true, Writes: true,
+			Grants: map[Role]Grant{Clinician: Always}},
+		{Action: AllowGuests, Summary: "agree that the clinician may invite an interpreter or a family member to a visit", PHI: true, Writes: true,
+			Grants: map[Role]Grant{Patient: OwnRecord}},
+		{Action: InviteGuest, Summary: "invite an interpreter or a family member to one visit", PHI: true, Writes: true,
+			Grants: map[Role]Grant{Clinician: CareTeam}},
 		{Action: ChangePassword, Summary: "change one's own password", Writes: true, StepUp: true, Grants: everyoneOwnAccount()},
 		{Action: ChangeEmail, Summary: "move one's own staff account to another e-mail address", Writes: true, StepUp: true,
-			Grants: map[Role]Grant{Clinician: OwnAccount, Auditor: OwnAccount, Admin: OwnAccount}},
+			Grants: map[Role]Grant{Clinician: OwnAccount, Auditor: OwnAccount, Admin: OwnAccount, FrontDesk: OwnAccount}},
 		{Action: NewRecoveryCodes, Summary: "replace one's own recovery codes", Writes: true, StepUp: true, Grants: everyoneOwnAccount()},
 		{Action: RemovePasskey, Summary: "remove one of one's own passkeys", Writes: true, StepUp: true, Grants: everyoneOwnAccount()},
 		{Action: RemoveTOTP, Summary: "remove one's own authenticator app", Writes: true, StepUp: true, Grants: everyoneOwnAccount()},
@@ -97,7 +151,7 @@ func Rules() []Rule {
 
 // everyoneOwnAccount grants every person an act on their own account.
 func everyoneOwnAccount() map[Role]Grant {
-	return map[Role]Grant{Patient: OwnAccount, Clinician: OwnAccount, Auditor: OwnAccount, Admin: OwnAccount}
+	return map[Role]Grant{Patient: OwnAccount, Clinician: OwnAccount, Auditor: OwnAccount, Admin: OwnAccount, FrontDesk: OwnAccount}
 }
 
 // compile indexes rules by action, refusing a duplicate, an unknown role or grant, and a
@@ -119,7 +173,8 @@ func compile(rules []Rule) (map[Action]Rule, error) {
 			case g == Always:
 			case g == OwnRecord && role == Patient:
 			case g == CareTeam && role == Clinician:
-			case g == OwnAccount && role != System:
+			case g == OwnAccount && role != System && role != Guest:
+			case g == VisitGuest && role == Guest:
 			default:
 				return nil, fmt.Errorf("access: %s: grant %q cannot apply to %s", r.Action, g, role)
 			}
@@ -146,10 +201,10 @@ func (p *Policy) Known(a Action) bool {
 
 // WritePolicyTable prints the rules as a Markdown table, for docs/security.md.
 func WritePolicyTable(w io.Writer) error {
-	roles := []Role{Patient, Clinician, Auditor, Admin, System}
+	roles := []Role{Patient, Clinician, FrontDesk, Guest, Auditor, Admin, System}
 	var b strings.Builder
-	b.WriteString("| action | what it is | patient | clinician | privacy officer | administrator | Haven itself | step-up | PHI |\n")
-	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	b.WriteString("| action | what it is | patient | clinician | front desk | visit guest | privacy officer | administrator | Haven itself | step-up | PHI |\n")
+	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	rules := Rules()
 	sort.SliceStable(rules, func(i, j int) bool { return rules[i].PHI && !rules[j].PHI })
 	for _, r := range rules {

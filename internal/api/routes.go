@@ -17,6 +17,7 @@ import (
 	"haven/internal/httpx"
 	"haven/internal/identity"
 	"haven/internal/monitor"
+	"haven/internal/principal"
 	"haven/internal/privacy"
 	"haven/internal/services"
 )
@@ -47,7 +48,10 @@ type Route struct {
 	Act string
 	// PatientParam names the path parameter holding the patient the Act is on, if any.
 	PatientParam string
-	Handler      httpx.HandlerFunc
+	// Guest: a visit guest's session may call the route (its own visit's page). Every other
+	// route refuses a guest with 403 before its handler runs.
+	Guest   bool
+	Handler httpx.HandlerFunc
 }
 
 // Param is a query or path parameter.
@@ -149,6 +153,9 @@ func (a *API) guard(rt Route, h httpx.HandlerFunc) httpx.HandlerFunc {
 		} else if _, err := httpx.RequireSession(r, stage); err != nil {
 			return err
 		}
+		if httpx.Session(r).Subject.Role == principal.Guest && !rt.Guest {
+			return httpx.ErrGuestOnlyVisit
+		}
 		if rt.Act != "" {
 			var patientID string
 			if rt.PatientParam != "" {
@@ -163,6 +170,13 @@ func (a *API) guard(rt Route, h httpx.HandlerFunc) httpx.HandlerFunc {
 }
 
 func (a *API) table() []Route {
+	rs := a.coreRoutes()
+	rs = append(rs, a.scheduleRoutes()...)
+	rs = append(rs, a.visitRoutes()...)
+	return rs
+}
+
+func (a *API) coreRoutes() []Route {
 	return []Route{
 		{Method: "GET", Path: "/openapi.json", OperationID: "getOpenAPI", Summary: "This API's OpenAPI 3 document", Tag: "meta",
 			Public: true, Response: map[string]any{}, Handler: a.openAPI},

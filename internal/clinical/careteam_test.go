@@ -7,14 +7,15 @@ import (
 	"slices"
 	"testing"
 
+	"haven/internal/access"
 	"haven/internal/clinical"
 	"haven/internal/store"
 	"haven/internal/store/storetest"
 )
 
-// TestInCareTeamMany: the one-query answer for a list of candidates agrees with InCareTeam for
+// TestCareRelationMany: the one-query answer for a list of candidates agrees with CareRelation for
 // each of them, across more candidates than one IN list holds, with repeats and strangers.
-func TestInCareTeamMany(t *testing.T) {
+func TestCareRelationMany(t *testing.T) {
 	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		exec := func(q string, args ...any) {
@@ -27,7 +28,7 @@ func TestInCareTeamMany(t *testing.T) {
 			exec(`INSERT INTO accounts (id, role, status, email_bidx, created_at) VALUES ($1, 'clinician', 'active', $2, 0)`, dr, []byte(dr))
 		}
 		var candidates []string
-		want := map[string]bool{}
+		want := map[string]string{}
 		for i := range store.MaxInList + 20 {
 			id := fmt.Sprintf("pat-%04d", i)
 			candidates = append(candidates, id)
@@ -36,29 +37,29 @@ func TestInCareTeamMany(t *testing.T) {
 			dr := "dr-b"
 			if i%3 == 0 {
 				dr = "dr-a"
-				want[id] = true
+				want[id] = access.ReasonAssigned
 			}
 			exec(`INSERT INTO care_team (patient_id, clinician_id, relation, created_at) VALUES ($1, $2, 'assigned', 0)`, id, dr)
 		}
 		candidates = append(candidates, "pat-0000", "no-such-patient", "")
 		team := clinical.CareTeam{DB: db}
-		got, err := team.InCareTeamMany(ctx, "dr-a", candidates)
+		got, err := team.CareRelationMany(ctx, "dr-a", candidates)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !maps.Equal(got, want) {
-			t.Fatalf("InCareTeamMany: %d patients, want %d", len(got), len(want))
+			t.Fatalf("CareRelationMany: %d patients, want %d", len(got), len(want))
 		}
 		for _, id := range slices.Compact(slices.Sorted(slices.Values(candidates))) {
-			one, err := team.InCareTeam(ctx, "dr-a", id)
+			one, err := team.CareRelation(ctx, "dr-a", id)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if one != got[id] {
-				t.Errorf("%q: InCareTeam = %v, InCareTeamMany = %v", id, one, got[id])
+				t.Errorf("%q: CareRelation = %v, CareRelationMany = %v", id, one, got[id])
 			}
 		}
-		if got, err := team.InCareTeamMany(ctx, "dr-c", candidates); err != nil || len(got) != 0 {
+		if got, err := team.CareRelationMany(ctx, "dr-c", candidates); err != nil || len(got) != 0 {
 			t.Fatalf("a clinician in no care team: %v, %v", got, err)
 		}
 	})

@@ -90,7 +90,7 @@ func (r *Records) checkDuplicate(ctx context.Context, by access.Subject, in NewP
 		}
 		dup := &Duplicate{}
 		var shown []guard.Disclosed
-		for i, dec := range r.door.MayEach(ctx, by, access.ReadRecord, rs) {
+		for i, dec := range r.door.MayEach(ctx, by, access.ReadDemographics, rs) {
 			if dec.Allow {
 				dup.InCare = append(dup.InCare, ids[i])
 				shown = append(shown, guard.Disclosed{PatientID: ids[i], Reason: dec.Reason + " " + detailDuplicateCheck})

@@ -135,3 +135,25 @@ func (r *Records) loadName(ctx context.Context, id string) (string, error) {
 	}
 	return string(pt), nil
 }
+
+// OpenNames opens the names of ids for another domain service's guarded list (a schedule, a
+// waiting room) that has already decided each patient and records an entry for each one it
+// shows: it is called only inside such a list's op, never to decide anything. A record with no
+// name that opens is left out (and alarmed as unreadable).
+func (r *Records) OpenNames(ctx context.Context, ids []string) (map[string]string, error) {
+	out := make(map[string]string, len(ids))
+	for _, id := range ids {
+		if _, done := out[id]; done {
+			continue
+		}
+		name, err := r.loadName(ctx, id)
+		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrUnreadable) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[id] = name
+	}
+	return out, nil
+}

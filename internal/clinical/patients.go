@@ -199,25 +199,29 @@ func (r *Records) loadPatient(ctx context.Context, id string) (Patient, error) {
 	return p, nil
 }
 
-// CareTeam answers the policy's care-team questions from the store (access.Relationships).
+// CareTeam answers the policy's care-team questions from the store (access.Relationships):
+// an assignment gives the reason access.ReasonAssigned.
 type CareTeam struct{ DB *store.DB }
 
-// InCareTeam reports whether the clinician is in the patient's care team.
-func (c CareTeam) InCareTeam(ctx context.Context, clinicianID, patientID string) (bool, error) {
+// CareRelation reports access.ReasonAssigned if the clinician is in the patient's care team.
+func (c CareTeam) CareRelation(ctx context.Context, clinicianID, patientID string) (string, error) {
 	var n int
 	if err := c.DB.QueryRowPrepared(ctx, inCareTeam, clinicianID, patientID).Scan(&n); err != nil {
-		return false, fmt.Errorf("clinical: care team: %w", err)
+		return "", fmt.Errorf("clinical: care team: %w", err)
 	}
-	return n > 0, nil
+	if n > 0 {
+		return access.ReasonAssigned, nil
+	}
+	return "", nil
 }
 
-// InCareTeamMany returns the set of patientIDs whose care team includes the clinician
-// (access.CareTeams), in one query per store.MaxInList distinct identifiers.
-func (c CareTeam) InCareTeamMany(ctx context.Context, clinicianID string, patientIDs []string) (map[string]bool, error) {
+// CareRelationMany maps each of patientIDs whose care team includes the clinician to
+// access.ReasonAssigned (access.CareRelations), in one query per store.MaxInList identifiers.
+func (c CareTeam) CareRelationMany(ctx context.Context, clinicianID string, patientIDs []string) (map[string]string, error) {
 	uniq := slices.Clone(patientIDs)
 	slices.Sort(uniq)
 	uniq = slices.Compact(uniq)
-	in := make(map[string]bool, len(uniq))
+	in := make(map[string]string, len(uniq))
 	for chunk := range slices.Chunk(uniq, store.MaxInList) {
 		list, args := store.InList(2, chunk)
 		if err := c.inCareTeam(ctx, inCareTeamIn+list, append([]any{clinicianID}, args...), in); err != nil {
@@ -227,7 +231,7 @@ func (c CareTeam) InCareTeamMany(ctx context.Context, clinicianID string, patien
 	return in, nil
 }
 
-func (c CareTeam) inCareTeam(ctx context.Context, query string, args []any, in map[string]bool) error {
+func (c CareTeam) inCareTeam(ctx context.Context, query string, args []any, in map[string]string) error {
 	rows, err := c.DB.QueryPrepared(ctx, query, args...)
 	if err != nil {
 		return err
@@ -238,7 +242,7 @@ func (c CareTeam) inCareTeam(ctx context.Context, query string, args []any, in m
 		if err := rows.Scan(&id); err != nil {
 			return err
 		}
-		in[id] = true
+		in[id] = access.ReasonAssigned
 	}
 	return rows.Err()
 }

@@ -171,7 +171,7 @@ func (r *Records) disclose(ctx context.Context, by access.Subject, ids []string,
 		rs[i] = access.Resource{Type: "Patient", ID: id, PatientID: id}
 	}
 	// One decision per candidate, made together: one care-team lookup for the whole list.
-	decisions := r.door.MayEach(ctx, by, access.ReadRecord, rs)
+	decisions := r.door.MayEach(ctx, by, access.ReadDemographics, rs)
 	for i, id := range ids {
 		if len(out) == maxSearchResults {
 			break

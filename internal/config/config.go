@@ -17,6 +17,7 @@ import (
 	"haven/internal/identity/oidc"
 	"haven/internal/monitor"
 	"haven/internal/store"
+	"haven/internal/visits"
 )
 
 // Storage holds the flags that locate the database.
@@ -80,6 +81,13 @@ func ParseServe(args []string, out io.Writer, lookup func(string) (string, bool)
 	stringFlag(fs, &mfaACR, "oidc-mfa-acr", "", "comma-separated acr values by which the provider asserts multi-factor authentication (amr \"mfa\" always counts)", lookup)
 	var interval string
 	stringFlag(fs, &interval, "checkpoint-interval", "5m", "how often a signed audit checkpoint is published", lookup)
+	vd := visits.DefaultConfig()
+	var careDays int
+	var cutoff, horizon string
+	intFlag(fs, &careDays, "appointment-care-days", vd.CareDays, "days after a visit during which the booked clinician keeps access to the patient's record (the appointment relationship)", lookup)
+	boolFlag(fs, &c.Visits.OpenBooking, "open-booking", false, "patients may book any clinician who accepts new patients, not only those caring for them", lookup)
+	stringFlag(fs, &cutoff, "cancel-cutoff", vd.CancelCutoff.String(), "how long before an appointment a patient can no longer cancel or move it online", lookup)
+	stringFlag(fs, &horizon, "booking-horizon", vd.Horizon.String(), "how far ahead a patient may book", lookup)
 	if err := fs.Parse(args); err != nil {
 		return Server{}, err
 	}
@@ -88,6 +96,16 @@ func ParseServe(args []string, out io.Writer, lookup func(string) (string, bool)
 		return Server{}, fmt.Errorf("serve: --checkpoint-interval %q is not a duration of at least 1s", interval)
 	}
 	c.CheckpointInterval = d
+	if careDays < 0 || careDays > 3650 {
+		return Server{}, fmt.Errorf("serve: --appointment-care-days %d is not between 0 and 3650", careDays)
+	}
+	c.Visits.CareDays = careDays
+	if c.Visits.CancelCutoff, err = time.ParseDuration(cutoff); err != nil || c.Visits.CancelCutoff < 0 {
+		return Server{}, fmt.Errorf("serve: --cancel-cutoff %q is not a duration such as 2h", cutoff)
+	}
+	if c.Visits.Horizon, err = time.ParseDuration(horizon); err != nil || c.Visits.Horizon < time.Hour {
+		return Server{}, fmt.Errorf("serve: --booking-horizon %q is not a duration of at least 1h, such as 2160h", horizon)
+	}
 	c.AlertRules = monitor.DefaultRules()
 	if _, err := fmt.Sscanf(workHours, "%d-%d", &c.AlertRules.WorkStart, &c.AlertRules.WorkEnd); err != nil ||
 		c.AlertRules.WorkStart < 0 || c.AlertRules.WorkEnd > 24 || c.AlertRules.WorkStart >= c.AlertRules.WorkEnd {

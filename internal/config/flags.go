@@ -64,6 +64,16 @@ func boolFlag(fs *flag.FlagSet, p *bool, name string, def bool, usage string, lo
 	fs.BoolVar(p, name, def, usage+" (env "+envName(name)+")")
 }
 
+// intFlag is stringFlag for a whole number: the environment variable holds it in decimal.
+func intFlag(fs *flag.FlagSet, p *int, name string, def int, usage string, lookup func(string) (string, bool)) {
+	if v, ok := lookup(envName(name)); ok {
+		if n, err := strconv.Atoi(v); err == nil {
+			def = n
+		}
+	}
+	fs.IntVar(p, name, def, usage+" (env "+envName(name)+")")
+}
+
 // secretValue is a string flag that says whether it is set, never what it is.
 type secretValue struct{ p *string }
 

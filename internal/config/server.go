@@ -7,6 +7,7 @@ import (
 	"haven/internal/identity"
 	"haven/internal/mail"
 	"haven/internal/monitor"
+	"haven/internal/visits"
 )
 
 // Server is everything needed to build a Haven server (server.New). It lives here, below the
@@ -37,6 +38,7 @@ type Server struct {
 	SyslogCA           string        // PEM file of the CA that signs the collector's certificate; system roots if empty
 
 	Identity identity.Config
+	Visits   visits.Config    // scheduling policy; visits.DefaultConfig() for zero fields
 	Now      func() time.Time // the clock; time.Now unless a test fakes it
 	Stderr   io.Writer        // setup link and logs; os.Stderr by default
 }

@@ -19,8 +19,11 @@ import (
 // careTeam is the one relationship in these tests: clinician c1 cares for patient p1.
 type careTeam struct{}
 
-func (careTeam) InCareTeam(_ context.Context, clinicianID, patientID string) (bool, error) {
-	return clinicianID == "c1" && patientID == "p1", nil
+func (careTeam) CareRelation(_ context.Context, clinicianID, patientID string) (string, error) {
+	if clinicianID == "c1" && patientID == "p1" {
+		return access.ReasonAssigned, nil
+	}
+	return "", nil
 }
 
 var t0 = time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)

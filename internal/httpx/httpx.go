@@ -57,6 +57,8 @@ var (
 	ErrUnauthenticated = Errorf(http.StatusUnauthorized, "sign in to continue")
 	ErrForbidden       = Errorf(http.StatusForbidden, "you are not permitted to do this")
 	ErrNotFound        = Errorf(http.StatusNotFound, "not found")
+	// ErrGuestOnlyVisit refuses a visit guest anything but their visit's page.
+	ErrGuestOnlyVisit = Errorf(http.StatusForbidden, "a guest link opens only the visit it was made for; ask the clinician for a new link if you need one")
 )
 
 // HandlerFunc is an HTTP handler that returns an error instead of writing one.

@@ -56,7 +56,7 @@ func newTestService(t *testing.T, db *store.DB, now func() time.Time) (*Service,
 // noCareTeam answers no care-team question: identity's tests need none.
 type noCareTeam struct{}
 
-func (noCareTeam) InCareTeam(context.Context, string, string) (bool, error) { return false, nil }
+func (noCareTeam) CareRelation(context.Context, string, string) (string, error) { return "", nil }
 
 // TestUnknownAndKnownAccountsDoTheSameWorkBeforeAnswering is the timing side of enumeration:
 // before Login returns, a wrong password on a known account and a sign-in to an unknown one run

@@ -18,10 +18,16 @@ const (
 	// Auditor is the privacy officer: reads the audit trail and reviews reports, never
 	// clinical content.
 	Auditor Role = "auditor"
+	// FrontDesk books and manages the schedule: names, contact details and appointments,
+	// never notes or other clinical content (minimum necessary).
+	FrontDesk Role = "frontdesk"
+	// Guest is an interpreter or a family member a clinician invited to one visit by a
+	// single-use link: no password, no factor, and nothing to reach but that visit.
+	Guest Role = "guest"
 )
 
 // Workforce reports whether r is a staff role (which must always use a second factor).
-func (r Role) Workforce() bool { return r != Patient }
+func (r Role) Workforce() bool { return r != Patient && r != Guest }
 
 // Label is the role as people read it: "Clinician", "Privacy officer", "Administrator",
 // "Patient". An unknown role reads as itself.
@@ -35,12 +41,26 @@ func (r Role) Label() string {
 		return "Patient"
 	case Auditor:
 		return "Privacy officer"
+	case FrontDesk:
+		return "Front desk"
+	case Guest:
+		return "Visit guest"
 	}
 	return string(r)
 }
 
 // Valid reports whether r is a known role.
-func (r Role) Valid() bool { return r == Admin || r == Clinician || r == Patient || r == Auditor }
+func (r Role) Valid() bool {
+	switch r {
+	case Admin, Clinician, Patient, Auditor, FrontDesk, Guest:
+		return true
+	}
+	return false
+}
+
+// Staff reports whether r is a role an administrator may give a staff member (invite, change
+// to): every workforce role. A guest is never invited this way.
+func (r Role) Staff() bool { return r.Valid() && r.Workforce() }
 
 // Subject is who is asking.
 type Subject struct {

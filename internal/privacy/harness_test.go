@@ -78,7 +78,9 @@ func (h *harness) count(query string, args ...any) int {
 
 type careTeams struct{}
 
-func (careTeams) InCareTeam(context.Context, string, string) (bool, error) { return true, nil }
+func (careTeams) CareRelation(context.Context, string, string) (string, error) {
+	return access.ReasonAssigned, nil
+}
 
 type staffNames struct{}
 

@@ -42,6 +42,7 @@ import (
 	"haven/internal/privacy"
 	"haven/internal/services"
 	"haven/internal/store"
+	"haven/internal/visits"
 	"haven/internal/web"
 )
 
@@ -106,6 +107,7 @@ type Server struct {
 	identity *identity.Service
 	records  *clinical.Records
 	privacy  *privacy.Service
+	visits   *visits.Service
 	policy   *access.Policy
 	door     *guard.Door
 	api      *api.API
@@ -172,7 +174,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if idc.OIDC.Issuer != "" && idc.OIDC.RedirectURL == "" {
 		idc.OIDC.RedirectURL = cfg.BaseURL + web.OIDCCallbackPath
 	}
-	s.policy = access.New(clinical.CareTeam{DB: s.db})
+	vc := cfg.Visits
+	vc.BaseURL = cfg.BaseURL
+	if vc.CareDays == 0 {
+		vc.CareDays = visits.DefaultConfig().CareDays
+	}
+	// A clinician cares for a patient by assignment (the care team) or by appointment (from a
+	// booking until the configured days after the visit); the first that holds is the reason.
+	s.policy = access.New(access.Relations{clinical.CareTeam{DB: s.db}, visits.AppointmentCare{DB: s.db, CareDays: vc.CareDays, Now: cfg.Now}})
 	s.door = guard.New(s.policy, s.audit, cfg.Now)
 	s.metrics = monitor.NewMetrics()
 	var webhook *monitor.Webhook
@@ -197,6 +206,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if indexed != (clinical.Backfill{}) {
 		s.log.Info("search tokens built for existing records", "indexed", indexed.Indexed, "unreadable", indexed.Unreadable)
 	}
+	var mailer visits.Mailer
+	if m := s.mailer(); m != nil {
+		mailer = m
+	}
+	s.visits = visits.New(s.db, s.door, s.keys, s.records, s.identity, mailer, vc, cfg.Now)
 	s.privacy = privacy.New(s.db, s.door, privacy.Deps{Names: s.identity, Patients: s.records, Notes: s.keys, Staff: s.staffMembers,
 		PatientAccount: s.identity.PatientAccountID}, s.cps, cfg.Now)
 	if cfg.SMTP.Addr != "" && len(cfg.AlertEmailTo) > 0 {
@@ -225,7 +239,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 // buildHandler mounts the API, the UI and the operational endpoints behind the pipeline.
 func (s *Server) buildHandler() http.Handler {
 	mux := http.NewServeMux()
-	svc := services.Services{Log: s.log, Identity: s.identity, Records: s.records, Privacy: s.privacy, Admit: s.admit,
+	svc := services.Services{Log: s.log, Identity: s.identity, Records: s.records, Privacy: s.privacy, Visits: s.visits, Admit: s.admit,
 		AuditKey: s.auditKey, BaseURL: s.cfg.BaseURL, Version: Version, Zone: s.cfg.AlertRules.Location}
 	s.api = api.New(svc)
 	s.api.Mount(mux)

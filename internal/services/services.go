@@ -15,6 +15,7 @@ import (
 	"haven/internal/identity"
 	"haven/internal/principal"
 	"haven/internal/privacy"
+	"haven/internal/visits"
 )
 
 // Services are what a transport may call.
@@ -23,6 +24,7 @@ type Services struct {
 	Identity *identity.Service
 	Records  *clinical.Records
 	Privacy  *privacy.Service
+	Visits   *visits.Service
 	// Admit asks the one door whether by may perform action (a policy action name) on the
 	// patient named, if any, recording a refusal. Transports call it before reading a body, so
 	// a refusal never depends on what the body holds; the service then decides the act itself.
