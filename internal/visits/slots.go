@@ -170,13 +170,14 @@ func offInstants(loc *time.Location, day time.Time, off [][2]int) []Slot {
 	return out
 }
 
-// localInstant is the instant of minute m of the local day, false if that wall-clock time does
-// not exist there (skipped by a daylight-saving change). A time that happens twice is its first
-// instant. m may be 1440 (24:00, the next midnight).
+// localInstant is the instant of minute m (0 to 1439) of the local day, false if that
+// wall-clock time does not exist there (skipped by a daylight-saving change). A time that
+// happens twice is its first instant.
 func localInstant(loc *time.Location, day time.Time, m int) (time.Time, bool) {
-	want := time.Date(day.Year(), day.Month(), day.Day(), 0, m, 0, 0, time.UTC) // the wall clock, as if UTC
-	t := time.Date(want.Year(), want.Month(), want.Day(), want.Hour(), want.Minute(), 0, 0, loc)
-	if !sameWall(t.In(loc), want) {
+	y, mo, d := day.Date()
+	h, mi := m/60, m%60
+	t := time.Date(y, mo, d, h, mi, 0, 0, loc)
+	if !hasWall(t, y, mo, d, h, mi) {
 		return time.Time{}, false
 	}
 	// An earlier instant with the same wall clock exists if the offset was larger a little
@@ -188,16 +189,18 @@ func localInstant(loc *time.Location, day time.Time, m int) (time.Time, bool) {
 			continue
 		}
 		earlier := t.Add(-time.Duration(before-off) * time.Second)
-		if _, o := earlier.Zone(); o == before && sameWall(earlier.In(loc), want) {
+		if _, o := earlier.Zone(); o == before && hasWall(earlier, y, mo, d, h, mi) {
 			return earlier, true
 		}
 	}
 	return t, true
 }
 
-func sameWall(t, want time.Time) bool {
-	return t.Year() == want.Year() && t.Month() == want.Month() && t.Day() == want.Day() &&
-		t.Hour() == want.Hour() && t.Minute() == want.Minute()
+// hasWall reports whether t (in its location) reads as the given wall-clock date and time.
+func hasWall(t time.Time, y int, mo time.Month, d, h, mi int) bool {
+	ty, tmo, td := t.Date()
+	th, tmi, _ := t.Clock()
+	return ty == y && tmo == mo && td == d && th == h && tmi == mi
 }
 
 const selectBusy = `SELECT start_at, end_at FROM appointments

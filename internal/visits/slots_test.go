@@ -256,3 +256,23 @@ func TestAvailabilityValidation(t *testing.T) {
 		t.Errorf("touching ranges refused: %v", err)
 	}
 }
+
+// BenchmarkComputeSlots is the slot computation of a month of one clinician's calendar: two
+// ranges a weekday, 20-minute slots with a 5-minute buffer, a few exceptions, in a zone with a
+// daylight-saving change in the month.
+func BenchmarkComputeSlots(b *testing.B) {
+	a := visits.Availability{TimeZone: "Europe/Madrid", SlotMinutes: 20, BufferMinutes: 5,
+		Exceptions: []visits.Exception{{Kind: "off", Date: "2027-03-19"}, {Kind: "extra", Date: "2027-03-20", Start: "10:00", End: "13:00"},
+			{Kind: "off", Date: "2027-03-24", Start: "09:00", End: "11:00"}}}
+	for _, d := range []string{"mon", "tue", "wed", "thu", "fri"} {
+		a.Weekly = append(a.Weekly, visits.Hours{Day: d, Start: "09:00", End: "13:00"}, visits.Hours{Day: d, Start: "15:00", End: "19:00"})
+	}
+	from := time.Date(2027, 3, 10, 0, 0, 0, 0, time.UTC)
+	to := from.Add(visits.MaxSlotWindow)
+	b.ReportAllocs()
+	for b.Loop() {
+		if slots, err := visits.ComputeSlots(a, from, to); err != nil || len(slots) == 0 {
+			b.Fatal(len(slots), err)
+		}
+	}
+}
