@@ -141,7 +141,13 @@ func TestBookingRaceOverHTTP(t *testing.T) {
 			t.Fatal(err)
 		}
 		if count[http.StatusCreated] != 1 || count[http.StatusConflict] != n-1 || rows != 1 {
-			t.Fatalf("answers %v and %d rows; want one 201, %d 409 and one row", count, rows, n-1)
+			var failures []string
+			for _, line := range strings.Split(string(e.Log.Bytes()), "\n") {
+				if strings.Contains(line, `"status":500`) || strings.Contains(line, `"level":"ERROR"`) {
+					failures = append(failures, line)
+				}
+			}
+			t.Fatalf("answers %v and %d rows; want one 201, %d 409 and one row; server errors:\n%s", count, rows, n-1, strings.Join(failures[:min(len(failures), 5)], "\n"))
 		}
 		if got := books() - before; got != n {
 			t.Fatalf("%d appointment.book entries, want %d: every attempt is recorded", got, n)

@@ -279,7 +279,7 @@ func (s *Service) loadAvailability(ctx context.Context, clinicianID string) (Ava
 }
 
 // isClinician reports whether id is a clinician's account; with active, only one that can
-// sign in and be booked.
+// sign in and be booked (not invited still, nor disabled).
 func (s *Service) isClinician(ctx context.Context, id string, active bool) (bool, error) {
 	var role, status string
 	err := s.db.QueryRowPrepared(ctx, selectClinician, id).Scan(&role, &status)
@@ -289,7 +289,7 @@ func (s *Service) isClinician(ctx context.Context, id string, active bool) (bool
 	if err != nil {
 		return false, fmt.Errorf("visits: clinician: %w", err)
 	}
-	if role != string(access.Clinician) || status == "disabled" {
+	if role != string(access.Clinician) {
 		return false, nil
 	}
 	return !active || status == "active", nil

@@ -37,7 +37,7 @@ const (
 // Errors of booking. Their text is safe to show.
 var (
 	errNotBookable   = fault.New(fault.Forbidden, "you can book only the clinicians caring for you; to see someone else, call the clinic")
-	errNotOwnSched   = fault.New(fault.Forbidden, "you can change only the appointments in your own schedule; the front desk can change the others")
+	errNotOwnSched   = fault.New(fault.Forbidden, "you can book and change appointments in your own schedule only; the front desk can for other clinicians")
 	errNotOnGrid     = fault.InvalidField("start", "this is not one of the clinician's free times; choose one of the times offered")
 	errPast          = fault.InvalidField("start", "this time has passed; choose a later one")
 	errNoPatient     = fault.InvalidField("patientId", "choose the patient the appointment is for")

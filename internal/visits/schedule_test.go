@@ -106,6 +106,15 @@ func TestSlotsService(t *testing.T) {
 		if _, err := h.visits.Slots(ctx, h.admin, "dr-a", at(0, 0, 0), at(1, 0, 0), origin); !errors.Is(err, guard.ErrForbidden) {
 			t.Fatalf("an administrator reads slots: %v", err)
 		}
+		// A disabled clinician keeps their hours but offers no slot, and cannot be booked.
+		if _, err := db.ExecContext(ctx, `UPDATE accounts SET status = 'disabled' WHERE id = 'dr-a'`); err != nil {
+			t.Fatal(err)
+		}
+		if slots, err := h.visits.Slots(ctx, p, "dr-a", at(1, 0, 0), at(2, 0, 0), origin); err != nil || len(slots) != 0 {
+			t.Fatalf("a disabled clinician's slots = %v, %v", slots, err)
+		}
+		_, err = h.visits.Book(ctx, p, visits.Booking{ClinicianID: "dr-a", Start: at(1, 9, 0)}, origin)
+		wantKind(t, "booking a disabled clinician", err, fault.Invalid, "clinicianId")
 	})
 }
 

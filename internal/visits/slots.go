@@ -243,7 +243,8 @@ func checkWindow(from, to time.Time, longest time.Duration) error {
 
 // Slots computes a clinician's free slots in [from, to), at most 31 days (slots.read): the
 // computed slots less those overlapping a live appointment and those already started. A
-// clinician who has set no hours has none.
+// clinician who has set no hours has none, nor has one who cannot be booked (not yet
+// activated, or disabled).
 func (s *Service) Slots(ctx context.Context, by access.Subject, clinicianID string, from, to time.Time, o Origin) ([]Slot, error) {
 	a := act(by, access.ReadSlots, "Availability", clinicianID, "", o)
 	if err := s.door.Admit(ctx, a); err != nil {
@@ -253,13 +254,16 @@ func (s *Service) Slots(ctx context.Context, by access.Subject, clinicianID stri
 		return nil, err
 	}
 	return guard.Do(ctx, s.door, a, func(ctx context.Context) ([]Slot, error) {
+		if ok, err := s.isClinician(ctx, clinicianID, false); err != nil {
+			return nil, err
+		} else if !ok {
+			return nil, ErrNoClinician
+		}
+		if ok, err := s.isClinician(ctx, clinicianID, true); err != nil || !ok {
+			return []Slot{}, err
+		}
 		av, err := s.loadAvailability(ctx, clinicianID)
 		if errors.Is(err, ErrNoHours) {
-			if ok, err := s.isClinician(ctx, clinicianID, false); err != nil {
-				return nil, err
-			} else if !ok {
-				return nil, ErrNoClinician
-			}
 			return []Slot{}, nil
 		}
 		if err != nil {
