@@ -68,6 +68,7 @@ func operationNotes() map[string]opNotes {
 		"exportAuditEvents":        {media: "application/fhir+ndjson"},
 		"getAuditCheckpoint":       {errors: []int{http.StatusNotFound}},
 		"publishAuditCheckpoint":   {errors: []int{http.StatusNotFound}},
+		"getCalendarFeed":          {media: "text/calendar"},
 	}
 }
 

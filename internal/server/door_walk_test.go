@@ -100,6 +100,9 @@ func TestEveryRoutePassesTheDoor(t *testing.T) {
 			"listSecurityAlerts": {kind: acted, as: "auditor", status: 200},
 			"flagPatientRecord":  {kind: acted, as: "auditor", body: map[string]string{"patientId": pid, "kind": "vip"}, status: 201},
 			"exportAuditEvents":  {kind: acted, as: "auditor", body: map[string]any{"patientId": pid}, status: 200},
+
+			"createCalendarFeed": {kind: acted, as: "clinician", status: 201},
+			"revokeCalendarFeed": {kind: acted, as: "clinician", status: 200},
 		}
 		walked := 0
 		for _, rt := range e.Srv.APIRoutes() {

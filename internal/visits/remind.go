@@ -187,7 +187,8 @@ func (s *Service) remind(ctx context.Context, d dueReminder, now time.Time, zone
 		return false, errors.Join(fmt.Errorf("visits: reminder for appointment %s: %w", d.id, mail.Redacted(sendErr)),
 			release(), s.door.Record(context.WithoutCancel(ctx), ev))
 	}
-	if err := s.door.Record(ctx, ev); err != nil {
+	// Sent: recorded even if the pass is being stopped.
+	if err := s.door.Record(context.WithoutCancel(ctx), ev); err != nil {
 		return true, fmt.Errorf("visits: reminder for appointment %s sent but not recorded: %w", d.id, err)
 	}
 	return true, nil
