@@ -49,16 +49,19 @@ func mailPatient(t *testing.T, e *servertest.Env, inbox *mailtest.Inbox, clin *s
 	return c, reg["patientId"].(string)
 }
 
-// bookAt makes an appointment of the patient with the clinician at start. Booking is another
-// part of the issue: until it lands, the row is written as booking leaves it.
-func bookAt(t *testing.T, e *servertest.Env, id, clinicianID, patientID, state string, start time.Time) {
+// madridHours are a clinician's hours in Madrid: mornings, 20-minute slots.
+var madridHours = map[string]any{"timeZone": "Europe/Madrid", "slotMinutes": 20, "weekly": []map[string]string{
+	{"day": "mon", "start": "09:00", "end": "13:00"}, {"day": "tue", "start": "09:00", "end": "13:00"},
+	{"day": "wed", "start": "09:00", "end": "13:00"}, {"day": "thu", "start": "09:00", "end": "13:00"},
+	{"day": "fri", "start": "09:00", "end": "13:00"},
+}}
+
+// book sets the clinician's hours in Madrid and has the patient book start over the API; it
+// returns the appointment's identifier.
+func book(t *testing.T, dr, patient *servertest.Client, drID string, start time.Time) string {
 	t.Helper()
-	_, err := e.Srv.DB().Exec(`INSERT INTO appointments (id, clinician_id, patient_id, kind, state, start_at, end_at, booked_by, booked_at)
-		VALUES ($1, $2, $3, 'scheduled', $4, $5, $6, $2, $7)`,
-		id, clinicianID, patientID, state, start.UnixNano(), start.Add(20*time.Minute).UnixNano(), e.Clock.Now().UnixNano())
-	if err != nil {
-		t.Fatal(err)
-	}
+	dr.Must(200, "PUT", "/api/v1/clinicians/"+drID+"/availability", madridHours)
+	return patient.Must(201, "POST", "/api/v1/appointments", map[string]string{"clinicianId": drID, "start": start.Format(time.RFC3339)})["appointmentId"].(string)
 }
 
 // receivedReminder is a reminder as it arrived: its headers, its text and its .ics.
@@ -128,8 +131,8 @@ func TestAppointmentRemindersCarryNoPHI(t *testing.T) {
 		patient, pid := mailPatient(t, e, inbox, dr, ada)
 		dr.Must(201, "POST", "/api/v1/patients/"+pid+"/notes", map[string]string{"body": "Psychiatric follow-up: " + canaryReason})
 
-		start := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC) // Wednesday
-		bookAt(t, e, "appt-r1", drID, pid, "booked", start)
+		start := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC) // Thursday 10:00 in Madrid
+		apptID := book(t, dr, patient, drID, start)
 		remind := func(at time.Time, want int) {
 			t.Helper()
 			e.Clock.Advance(at.Sub(e.Clock.Now()))
@@ -156,7 +159,7 @@ func TestAppointmentRemindersCarryNoPHI(t *testing.T) {
 				t.Errorf("a reminder went to %v", m.To)
 			}
 			r := parseReminder(t, m)
-			if !strings.Contains(r.text, "Wednesday 25 November at 10:00 (UTC)") || !strings.Contains(r.text, link) {
+			if !strings.Contains(r.text, "Thursday 26 November at 10:00 (Europe/Madrid)") || !strings.Contains(r.text, link) {
 				t.Errorf("the reminder does not give the time and the link:\n%s", r.text)
 			}
 			cal, err := ics.ParseCalendar(bytes.NewReader(r.ics))
@@ -164,7 +167,7 @@ func TestAppointmentRemindersCarryNoPHI(t *testing.T) {
 				t.Fatalf("the .ics: %v\n%s", err, r.ics)
 			}
 			ev := cal.Events()[0]
-			if at, err := ev.GetStartAt(); err != nil || !at.Equal(start) || ev.Id() != "appt-r1@localhost" {
+			if at, err := ev.GetStartAt(); err != nil || !at.Equal(start) || ev.Id() != apptID+"@localhost" {
 				t.Errorf("the event: %s at %v (%v)", ev.Id(), at, err)
 			}
 			// Every header but the recipient, the text and the calendar file: no name, no
@@ -220,9 +223,10 @@ func TestCalendarFeedOverHTTP(t *testing.T) {
 		dr, drID := e.Clinician(admin, "canary.psychiatrist@haven.test")
 		patient, pid := e.Patient(dr, ada)
 		dr.Must(201, "POST", "/api/v1/patients/"+pid+"/notes", map[string]string{"body": "Psychiatric follow-up: " + canaryReason})
-		start := e.Clock.Now().Add(26 * time.Hour)
-		bookAt(t, e, "appt-feed", drID, pid, "booked", start)
-		bookAt(t, e, "appt-feed-cancelled", drID, pid, "cancelled", start.Add(time.Hour))
+		start := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC) // Thursday 10:00 in Madrid
+		book(t, dr, patient, drID, start)
+		cancelled := book(t, dr, patient, drID, start.Add(time.Hour))
+		patient.Must(200, "DELETE", "/api/v1/appointments/"+cancelled, nil)
 
 		feedPath := func(url string) string {
 			t.Helper()
