@@ -68,6 +68,21 @@ func operationNotes() map[string]opNotes {
 		"exportAuditEvents":        {media: "application/fhir+ndjson"},
 		"getAuditCheckpoint":       {errors: []int{http.StatusNotFound}},
 		"publishAuditCheckpoint":   {errors: []int{http.StatusNotFound}},
+
+		"acceptTelehealthConsent": {errors: []int{http.StatusConflict}},
+		"checkIn":                 {errors: []int{http.StatusConflict}},
+		"submitIntake":            {errors: []int{http.StatusConflict}},
+		"allowGuests":             {errors: []int{http.StatusConflict}},
+		"admitPatient":            {errors: []int{http.StatusConflict}},
+		"inviteGuest":             {errors: []int{http.StatusConflict}},
+		"endVisit":                {errors: []int{http.StatusConflict}},
+		"redeemGuestLink":         {errors: []int{http.StatusGone}},
+		"joinQueue":               {errors: []int{http.StatusConflict}},
+		"getMyQueuePlace":         {errors: []int{http.StatusNotFound}},
+		"leaveQueue":              {errors: []int{http.StatusNotFound}},
+		"takeNextFromQueue":       {errors: []int{http.StatusConflict}},
+		"followVisit":             {media: "text/event-stream"},
+		"followWaitingRoom":       {media: "text/event-stream"},
 	}
 }
 
@@ -98,7 +113,7 @@ func errorResponses() map[int]struct{ name, description string } {
 		http.StatusUnauthorized:          {"Unauthenticated", "no session, an expired session, or wrong credentials"},
 		http.StatusForbidden:             {"Forbidden", "not permitted (the refusal is in the audit log); a sensitive act that needs a fresh second factor (the message ends in \"(step-up)\"); a session that has not finished signing in; or a cross-site browser request"},
 		http.StatusNotFound:              {"NotFound", "no such resource, or none the caller may know of"},
-		http.StatusConflict:              {"Conflict", "the request conflicts with the current state: an e-mail address or a sign-in phone number in use, removing the last second factor, a self-service reset where Haven has no e-mail, an account not in the state the act needs (enabling one that is not disabled, re-sending the invitation of one already activated)"},
+		http.StatusConflict:              {"Conflict", "the request conflicts with the current state: an e-mail address or a sign-in phone number in use, removing the last second factor, a self-service reset where Haven has no e-mail, an account not in the state the act needs (enabling one that is not disabled, re-sending the invitation of one already activated), a visit not in the state the act needs (checking in before it opens, admitting a patient who has not checked in or has not accepted the telehealth consent in force, ending one that has not started), a telehealth consent version no longer in force"},
 		http.StatusGone:                  {"Gone", "a single-use link or token that was used or has expired"},
 		http.StatusRequestEntityTooLarge: {"PayloadTooLarge", "the request body is over 1 MiB"},
 		http.StatusUnprocessableEntity:   {"UnprocessableEntity", "a field failed validation; the message names the field"},

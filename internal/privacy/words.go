@@ -200,6 +200,7 @@ var explain = map[string]string{
 	access.ReasonFrontDesk:      "the front desk, for your appointments",
 	access.ReasonGuest:          "invited to your visit",
 	access.ReasonNotGuest:       "refused",
+	"guests-not-agreed":         "refused: you had not agreed to guests in that visit",
 }
 
 // reasons says why, as the privacy officer reads it: policy reasons and the reasons identity
@@ -228,6 +229,7 @@ var reasons = map[string]string{
 	access.ReasonFrontDesk:      "the front desk (names, contact details and the schedule)",
 	access.ReasonGuest:          "a guest invited to this visit",
 	access.ReasonNotGuest:       "not a guest of this visit",
+	"guests-not-agreed":         "the patient had not agreed to guests in that visit",
 
 	"password-ok":                      "right password",
 	"wrong-password":                   "wrong password",
@@ -282,6 +284,8 @@ var roles = map[string]string{
 	string(access.Clinician): "clinician",
 	string(access.Auditor):   "privacy officer",
 	string(access.Admin):     "administrator",
+	string(access.FrontDesk): "front desk",
+	string(access.Guest):     "visit guest",
 	string(access.System):    "Haven",
 }
 

@@ -212,7 +212,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.visits = visits.New(s.db, s.door, s.keys, s.records, s.identity, mailer, vc, cfg.Now)
 	s.privacy = privacy.New(s.db, s.door, privacy.Deps{Names: s.identity, Patients: s.records, Notes: s.keys, Staff: s.staffMembers,
-		PatientAccount: s.identity.PatientAccountID}, s.cps, cfg.Now)
+		PatientAccount: s.identity.PatientAccountID, GuestNames: s.visits.GuestNames}, s.cps, cfg.Now)
 	if cfg.SMTP.Addr != "" && len(cfg.AlertEmailTo) > 0 {
 		s.watcher.MailTo(&monitor.Mailer{Sender: s.mailer(), To: cfg.AlertEmailTo})
 	}
@@ -395,6 +395,7 @@ func (s *Server) WaitBackground() { s.identity.Wait() }
 
 // Close waits for background e-mail and releases the database.
 func (s *Server) Close() error {
+	s.visits.CloseLive()
 	s.WaitBackground()
 	return s.db.Close()
 }
