@@ -109,7 +109,7 @@ func (s *Server) Run(ctx context.Context) error {
 	s.log.Info("haven shutting down")
 	// Live streams (the waiting room's, a visit's) never go idle: they end first, so that
 	// Shutdown does not wait its grace out for them.
-	s.visits.CloseLive()
+	s.EndLiveStreams()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	var errs []error

@@ -390,12 +390,16 @@ func (s *Server) DB() *store.DB { return s.db }
 // log's size to prove nothing appended around the door.
 func (s *Server) DoorEntries() int64 { return s.door.Written() }
 
+// EndLiveStreams ends every live stream (a waiting room's, a visit's) and refuses new ones, as
+// shutting down does: they never go idle, so a graceful shutdown ends them first.
+func (s *Server) EndLiveStreams() { s.visits.CloseLive() }
+
 // WaitBackground waits for background work (self-service reset e-mails) to finish.
 func (s *Server) WaitBackground() { s.identity.Wait() }
 
 // Close waits for background e-mail and releases the database.
 func (s *Server) Close() error {
-	s.visits.CloseLive()
+	s.EndLiveStreams()
 	s.WaitBackground()
 	return s.db.Close()
 }
