@@ -37,7 +37,8 @@ const (
 // view is the visit's page for by, built inside an act the door allowed on it. The patient's
 // name is opened for the page (the act's entry names the patient), guests' names under the
 // patient's key; the summary is read through the record's own guarded path, for the patient
-// and the clinician only (a guest never reads the record); the receipt is the patient's.
+// and the clinician only; the receipt is the patient's. A guest is shown the state, times and
+// who takes part, nothing more.
 func (s *Service) view(ctx context.Context, by access.Subject, r visitRow, o Origin) (Visit, error) {
 	v := Visit{
 		Appointment: Appointment{ID: r.id, ClinicianID: r.clinicianID, PatientID: r.patientID, Kind: r.kind, State: r.state,
@@ -83,6 +84,12 @@ func (s *Service) view(ctx context.Context, by access.Subject, r visitRow, o Ori
 	}
 	if v.ClinicianStatus, err = s.clinicianStatus(ctx, r); err != nil {
 		return Visit{}, err
+	}
+	if by.Role == access.Guest {
+		// A guest sees the visit's state, times and who takes part: nothing of the patient's
+		// record or of what they agreed to.
+		v.ConsentCurrent, v.IntakeDone, v.GuestsAllowed, v.FollowUpID = false, false, false, ""
+		return v, nil
 	}
 	if r.state == StateEnded {
 		if r.summaryNoteID != "" && (by.Role == access.Patient || by.Role == access.Clinician) {
