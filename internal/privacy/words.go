@@ -201,6 +201,9 @@ var explain = map[string]string{
 	access.ReasonGuest:          "invited to your visit",
 	access.ReasonNotGuest:       "refused",
 	"guests-not-agreed":         "refused: you had not agreed to guests in that visit",
+	"clinician-not-bookable":    "refused: not a clinician you can book online",
+	"not-own-schedule":          "refused: not in their own schedule",
+	"cancel-cutoff":             "refused: too close to the appointment to do online",
 }
 
 // reasons says why, as the privacy officer reads it: policy reasons and the reasons identity
@@ -230,6 +233,9 @@ var reasons = map[string]string{
 	access.ReasonGuest:          "a guest invited to this visit",
 	access.ReasonNotGuest:       "not a guest of this visit",
 	"guests-not-agreed":         "the patient had not agreed to guests in that visit",
+	"clinician-not-bookable":    "the clinician neither cares for the patient nor takes new patients online",
+	"not-own-schedule":          "not an appointment in the clinician's own schedule",
+	"cancel-cutoff":             "too close to the appointment for the patient to change it online",
 
 	"password-ok":                      "right password",
 	"wrong-password":                   "wrong password",

@@ -35,7 +35,7 @@ func next(t *testing.T, ch <-chan visits.Event) visits.Event {
 func TestFollow(t *testing.T) {
 	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		h := newHarness(t, db)
+		h := newVisitHarness(t, db)
 		p := h.patient("Ada Canary", "ada@example.test")
 		id := h.appointment(h.clin.AccountID, p.PatientID, start, visits.StateBooked)
 

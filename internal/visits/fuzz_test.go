@@ -1,78 +1,63 @@
 package visits_test
 
 import (
-	"encoding/base64"
-	"strings"
+	"encoding/json"
 	"testing"
-	"unicode"
-	"unicode/utf8"
+	"time"
 
+	"github.com/google/go-cmp/cmp"
+
+	"haven/internal/fault"
 	"haven/internal/visits"
 )
 
-// FuzzIntakeClean: whatever a patient's browser sends as intake answers, Clean never panics,
-// and what it accepts is valid UTF-8 within its bounds, free of control characters but line
-// breaks and tabs, with a reason, and already clean (cleaning again changes nothing).
-func FuzzIntakeClean(f *testing.F) {
-	for _, seed := range [][4]string{
-		{"a cough", "", "", ""},
-		{"  fever\r\n", "chills\rsweats", "ibuprofen 400 mg", "is it the flu?"},
-		{"", "x", "", ""},
-		{"bell\x07", "", "", ""},
-		{"\xff\xfe", "", "", ""},
-		{strings.Repeat("é", visits.MaxIntakeReason+1), "", "", ""},
-		{"ok", "\u202eright-to-left\u2066", "\x00", ""},
-	} {
-		f.Add(seed[0], seed[1], seed[2], seed[3])
-	}
-	f.Fuzz(func(t *testing.T, reason, symptoms, medications, questions string) {
-		in, err := visits.Intake{Reason: reason, Symptoms: symptoms, Medications: medications, Questions: questions}.Clean()
+// FuzzAvailability feeds ParseAvailability, the parser of the hours a clinician (or anyone
+// holding a front-desk session) sends, untrusted JSON. Whatever it is given, it answers an
+// invalid-input fault or an availability that survives a round trip and whose slots over a
+// month, in any window, are ordered, of the set length, inside the window, and bounded in
+// number. Seeds are in testdata/fuzz/FuzzAvailability.
+func FuzzAvailability(f *testing.F) {
+	f.Add([]byte(`{"timeZone":"Europe/Madrid","slotMinutes":20,"weekly":[{"day":"mon","start":"09:00","end":"13:00"}]}`))
+	f.Add([]byte(`{"timeZone":"Asia/Kolkata","slotMinutes":240,"bufferMinutes":120,"weekly":[{"day":"wed","start":"00:00","end":"24:00"}],"exceptions":[{"kind":"extra","date":"2026-12-02","start":"23:00","end":"24:00"}]}`))
+	from := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		a, err := visits.ParseAvailability(data)
 		if err != nil {
-			return
-		}
-		for _, f := range []struct {
-			v   string
-			max int
-		}{{in.Reason, visits.MaxIntakeReason}, {in.Symptoms, visits.MaxIntakeAnswer}, {in.Medications, visits.MaxIntakeAnswer}, {in.Questions, visits.MaxIntakeAnswer}} {
-			if !utf8.ValidString(f.v) || utf8.RuneCountInString(f.v) > f.max || strings.TrimSpace(f.v) != f.v || strings.Contains(f.v, "\r") {
-				t.Fatalf("accepted %q", f.v)
-			}
-			for _, c := range f.v {
-				if unicode.IsControl(c) && c != '\n' && c != '\t' {
-					t.Fatalf("accepted a control character in %q", f.v)
-				}
-			}
-		}
-		if in.Reason == "" {
-			t.Fatal("accepted answers without a reason")
-		}
-		again, err := in.Clean()
-		if err != nil || again != in {
-			t.Fatalf("cleaning again: %+v, %v", again, err)
-		}
-	})
-}
-
-// FuzzGuestTokenHash: a guest link's token comes from anyone on the internet. Anything that is
-// not exactly a token Haven makes is refused before the database is asked; what is accepted is
-// the canonical encoding of 32 bytes, so one token has one spelling.
-func FuzzGuestTokenHash(f *testing.F) {
-	f.Add(base64.RawURLEncoding.EncodeToString(make([]byte, 32)))
-	f.Add(strings.Repeat("A", 42) + "B") // non-zero trailing bits: another spelling of a token
-	f.Add("")
-	f.Add(strings.Repeat("/", 43))
-	f.Add(strings.Repeat("A", 44))
-	f.Fuzz(func(t *testing.T, token string) {
-		hash, ok := visits.GuestTokenHash(token)
-		if !ok {
-			if hash != nil {
-				t.Fatal("a refused token has a hash")
+			if fe := fault.As(err); fe == nil || fe.Kind != fault.Invalid || fe.Message == "" {
+				t.Fatalf("ParseAvailability(%q) = %v, want an invalid-input fault", data, err)
 			}
 			return
 		}
-		raw, err := base64.RawURLEncoding.DecodeString(token)
-		if err != nil || len(raw) != 32 || base64.RawURLEncoding.EncodeToString(raw) != token || len(hash) != 32 {
-			t.Fatalf("accepted %q", token)
+		again, err := json.Marshal(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := visits.ParseAvailability(again)
+		if err != nil {
+			t.Fatalf("the stored form of a valid availability is refused: %v\n%s", err, again)
+		}
+		if diff := cmp.Diff(a, b); diff != "" {
+			t.Fatalf("round trip changed the availability (-first +again):\n%s", diff)
+		}
+		to := from.Add(visits.MaxSlotWindow)
+		slots, err := visits.ComputeSlots(a, from, to)
+		if err != nil {
+			t.Fatalf("slots of a valid availability: %v", err)
+		}
+		// At most one slot per 5 minutes of the window, whatever the ranges.
+		if limit := int(visits.MaxSlotWindow/(5*time.Minute)) + 1; len(slots) > limit {
+			t.Fatalf("%d slots in a month, more than %d", len(slots), limit)
+		}
+		for i, s := range slots {
+			if s.Start.Before(from) || !s.Start.Before(to) {
+				t.Fatalf("slot %v outside [%v, %v)", s.Start, from, to)
+			}
+			if s.End.Sub(s.Start) != time.Duration(a.SlotMinutes)*time.Minute {
+				t.Fatalf("slot %v lasts %v, want %d minutes", s.Start, s.End.Sub(s.Start), a.SlotMinutes)
+			}
+			if i > 0 && !slots[i-1].Start.Before(s.Start) {
+				t.Fatalf("slots out of order or repeated at %v", s.Start)
+			}
 		}
 	})
 }

@@ -19,7 +19,7 @@ import (
 )
 
 // guestSubject is the subject a guest's session runs as.
-func (h *harness) guestSubject(session string) access.Subject {
+func (h *visitHarness) guestSubject(session string) access.Subject {
 	h.t.Helper()
 	sess, err := h.ids.Authenticate(context.Background(), session)
 	if err != nil {
@@ -46,7 +46,7 @@ func tokenOf(t *testing.T, l visits.GuestLink) string {
 func TestGuests(t *testing.T) {
 	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		h := newHarness(t, db)
+		h := newVisitHarness(t, db)
 		p := h.patient("Ada Canary", "ada@example.test")
 		h.accept(p)
 		id := h.appointment(h.clin.AccountID, p.PatientID, start, visits.StateBooked)
@@ -180,7 +180,7 @@ func TestGuests(t *testing.T) {
 func TestGuestLinkExpiresWithTheVisit(t *testing.T) {
 	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		h := newHarness(t, db)
+		h := newVisitHarness(t, db)
 		p := h.patient("Ada Canary", "ada@example.test")
 		id := h.appointment(h.clin.AccountID, p.PatientID, start, visits.StateBooked)
 		if err := h.svc.AllowGuests(ctx, p, id, origin); err != nil {
@@ -206,7 +206,7 @@ func TestGuestLinkExpiresWithTheVisit(t *testing.T) {
 func TestGuestNamedInAccessLog(t *testing.T) {
 	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		h := newHarness(t, db)
+		h := newVisitHarness(t, db)
 		p := h.patient("Ada Canary", "ada@example.test")
 		id := h.appointment(h.clin.AccountID, p.PatientID, start, visits.StateBooked)
 		if err := h.svc.AllowGuests(ctx, p, id, origin); err != nil {

@@ -2,11 +2,10 @@ package visits_test
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
-	"os"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -24,44 +23,46 @@ import (
 	"haven/internal/visits"
 )
 
-// clock is a fake clock the tests move.
+// clock is a fake clock the test moves.
 type clock struct {
 	mu sync.Mutex
 	t  time.Time
 }
 
 func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-
-func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
-
-func (c *clock) Advance(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(d) }
-
-// harness is the visits service wired as server.New wires it: real keys, the real policy (care
-// by assignment or by appointment) and log behind the one door, identity for guests and staff
-// names, and the record service for names and the summary note.
-type harness struct {
-	t       *testing.T
-	db      *store.DB
-	clock   *clock
-	door    *guard.Door
-	keys    *keys.Service
-	ids     *identity.Service
-	records *clinical.Records
-	svc     *visits.Service
-	// clin is the clinician of the visits (in care by appointment only); other is a second
-	// clinician; registrar registered the patients (their care team); desk is the front desk.
-	clin, other, registrar, desk access.Subject
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
 }
 
-var origin = principal.Origin{Addr: "192.0.2.7", RequestID: "visits-test"}
+// t0 is a Tuesday morning in Madrid (08:00 UTC, 09:00 local).
+var t0 = time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
 
-// start is when the tests' visits begin: the clock starts 10 minutes before it.
-var start = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+var origin = principal.Origin{Addr: "192.0.2.10", RequestID: "visits-test"}
 
-func newHarness(t *testing.T, db *store.DB, opts ...func(*visits.Config)) *harness {
+// harness is the scheduling service wired as the server wires it: real keys, the real policy
+// (care team and appointment relationship) and log behind the one door, the record service
+// and identity.
+type harness struct {
+	db      *store.DB
+	clock   *clock
+	visits  *visits.Service
+	records *clinical.Records
+	policy  *access.Policy
+	door    *guard.Door
+	drA     access.Subject // registers the patients: in their care team
+	drB     access.Subject // in no one's care team; accepts new patients in some tests
+	desk    access.Subject // the front desk
+	admin   access.Subject
+
+	registered int
+}
+
+func newHarness(t *testing.T, db *store.DB, cfg visits.Config) *harness {
 	t.Helper()
 	ctx := context.Background()
-	c := &clock{t: start.Add(-10 * time.Minute)}
+	c := &clock{t: t0}
 	kek, err := localfile.Client{}.GetAEAD(localfile.URI(filepath.Join(t.TempDir(), "root.key")))
 	if err != nil {
 		t.Fatal(err)
@@ -70,122 +71,96 @@ func newHarness(t *testing.T, db *store.DB, opts ...func(*visits.Config)) *harne
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := visits.DefaultConfig()
-	cfg.BaseURL = "https://haven.test"
-	for _, o := range opts {
-		o(&cfg)
+	def := visits.DefaultConfig()
+	if cfg.CareDays == 0 {
+		cfg.CareDays = def.CareDays
 	}
-	policy := access.New(access.Relations{clinical.CareTeam{DB: db}, visits.AppointmentCare{DB: db, CareDays: cfg.CareDays, Now: c.Now}})
-	door := guard.New(policy, audit.New(db, c.Now), c.Now)
+	h := &harness{db: db, clock: c}
+	h.policy = access.New(access.Relations{clinical.CareTeam{DB: db}, visits.AppointmentCare{DB: db, CareDays: cfg.CareDays, Now: c.Now}})
+	h.door = guard.New(h.policy, audit.New(db, c.Now), c.Now)
 	idc := identity.DefaultConfig()
 	idc.PasswordParams = password.Params{MemoryKiB: 8 * 1024, Time: 1, Threads: 1}
-	h := &harness{t: t, db: db, clock: c, door: door, keys: ks}
 	idc.PatientEmail = func(ctx context.Context, patientID, why string, o identity.Origin) (string, error) {
 		return h.records.ContactEmail(ctx, patientID, why, o)
 	}
 	idc.ApplyPatientEmail = func(ctx context.Context, p access.Subject, o identity.Origin, take func(context.Context, *sql.Tx) ([]byte, []byte, error)) error {
 		return h.records.ApplyConfirmedEmail(ctx, p, o, take)
 	}
-	ids, err := identity.New(idc, db, ks, door, c.Now)
+	ids, err := identity.New(idc, db, ks, h.door, c.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(ids.Wait)
-	h.ids = ids
-	h.records = clinical.New(db, ks, door, ids, nil, c.Now)
-	h.svc = visits.New(db, door, ks, h.records, ids, nil, cfg, c.Now)
-	for _, a := range []struct{ id, role string }{{"clin-1", "clinician"}, {"clin-2", "clinician"}, {"clin-reg", "clinician"}, {"desk-1", "frontdesk"}} {
+	h.records = clinical.New(db, ks, h.door, ids, nil, c.Now)
+	h.visits = visits.New(db, h.door, ks, h.records, ids, nil, cfg, c.Now)
+	for _, a := range []struct{ id, role string }{{"dr-a", "clinician"}, {"dr-b", "clinician"}, {"desk-1", "frontdesk"}, {"admin-1", "admin"}} {
 		if _, err := db.ExecContext(ctx, `INSERT INTO accounts (id, role, status, email_bidx, created_at) VALUES ($1, $2, 'active', $3, 0)`, a.id, a.role, []byte(a.id)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	now := c.Now()
-	h.clin = access.Subject{AccountID: "clin-1", Role: access.Clinician, FactorAt: now}
-	h.other = access.Subject{AccountID: "clin-2", Role: access.Clinician, FactorAt: now}
-	h.registrar = access.Subject{AccountID: "clin-reg", Role: access.Clinician, FactorAt: now}
-	h.desk = access.Subject{AccountID: "desk-1", Role: access.FrontDesk, FactorAt: now}
+	h.drA = access.Subject{AccountID: "dr-a", Role: access.Clinician, FactorAt: t0}
+	h.drB = access.Subject{AccountID: "dr-b", Role: access.Clinician, FactorAt: t0}
+	h.desk = access.Subject{AccountID: "desk-1", Role: access.FrontDesk, FactorAt: t0}
+	h.admin = access.Subject{AccountID: "admin-1", Role: access.Admin, FactorAt: t0}
 	return h
 }
 
-// withService rebuilds the service over the same database, keys and door with another
-// configuration: a clinic publishing a new consent text.
-func (h *harness) withService(opts ...func(*visits.Config)) *visits.Service {
-	cfg := visits.DefaultConfig()
-	cfg.BaseURL = "https://haven.test"
-	for _, o := range opts {
-		o(&cfg)
-	}
-	return visits.New(h.db, h.door, h.keys, h.records, h.ids, nil, cfg, h.clock.Now)
-}
-
-// patient registers a patient (in the registrar's care) and returns them as a subject.
-func (h *harness) patient(name, email string) access.Subject {
-	h.t.Helper()
-	ctx := context.Background()
-	reg, err := h.records.Register(ctx, h.registrar, clinical.NewPatient{Name: name, BirthDate: "1980-02-29", Phone: "+1 555 0100", Email: email, ConfirmDuplicate: true}, origin)
+// patient registers a patient in dr A's care and returns them as a subject.
+func (h *harness) patient(t *testing.T, name string) access.Subject {
+	t.Helper()
+	h.registered++
+	reg, err := h.records.Register(context.Background(), h.drA, clinical.NewPatient{Name: name, BirthDate: "1980-02-29",
+		Phone: fmt.Sprintf("+34 612 345 %03d", h.registered), Email: strings.ReplaceAll(strings.ToLower(name), " ", ".") + "@example.test",
+		ConfirmDuplicate: true}, origin)
 	if err != nil {
-		h.t.Fatal(err)
+		t.Fatal(err)
 	}
-	acct, err := h.ids.PatientAccountID(ctx, reg.PatientID)
+	var account string
+	if err := h.db.QueryRow(`SELECT id FROM accounts WHERE patient_id = $1`, reg.PatientID).Scan(&account); err != nil {
+		t.Fatal(err)
+	}
+	return access.Subject{AccountID: account, Role: access.Patient, PatientID: reg.PatientID}
+}
+
+// madridHours sets 09:00–13:00 Madrid, Monday to Friday, 30-minute slots, for the clinician.
+func (h *harness) madridHours(t *testing.T, clinician access.Subject, acceptsNew bool) {
+	t.Helper()
+	a := visits.Availability{TimeZone: "Europe/Madrid", SlotMinutes: 30, AcceptsNewPatients: acceptsNew}
+	for _, d := range []string{"mon", "tue", "wed", "thu", "fri"} {
+		a.Weekly = append(a.Weekly, visits.Hours{Day: d, Start: "09:00", End: "13:00"})
+	}
+	if err := h.visits.SetAvailability(context.Background(), clinician, clinician.AccountID, a, origin); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// entries returns the audit entries after seq, oldest first.
+func (h *harness) entries(t *testing.T, after int64) []audit.Entry {
+	t.Helper()
+	es, err := audit.Search(context.Background(), h.db, audit.Filter{Limit: 1000})
 	if err != nil {
-		h.t.Fatal(err)
+		t.Fatal(err)
 	}
-	return access.Subject{AccountID: acct, Role: access.Patient, PatientID: reg.PatientID}
-}
-
-// appointment books (by SQL, as the scheduling side would) a visit of 20 minutes at at with the
-// clinician, in state, and returns its identifier.
-func (h *harness) appointment(clinicianID, patientID string, at time.Time, state string) string {
-	h.t.Helper()
-	id := "appt-" + randomSuffix()
-	_, err := h.db.ExecContext(context.Background(), `INSERT INTO appointments (id, clinician_id, patient_id, kind, state, start_at, end_at, booked_by, booked_at)
-		VALUES ($1, $2, $3, 'scheduled', $4, $5, $6, $2, $7)`, id, clinicianID, patientID, state, at.UnixNano(), at.Add(20*time.Minute).UnixNano(), h.clock.Now().Add(-24*time.Hour).UnixNano())
-	if err != nil {
-		h.t.Fatal(err)
+	var out []audit.Entry
+	for i := len(es) - 1; i >= 0; i-- {
+		if es[i].Seq > after {
+			out = append(out, es[i])
+		}
 	}
-	return id
+	return out
 }
 
-// accept has the patient accept the consent in force.
-func (h *harness) accept(p access.Subject) {
-	h.t.Helper()
-	if err := h.svc.AcceptConsent(context.Background(), p, p.PatientID, h.svc.CurrentConsent().Version, origin); err != nil {
-		h.t.Fatal(err)
+func (h *harness) lastSeq(t *testing.T) int64 {
+	t.Helper()
+	var n int64
+	if err := h.db.QueryRow(`SELECT COALESCE(MAX(seq), 0) FROM audit_entries`).Scan(&n); err != nil {
+		t.Fatal(err)
 	}
+	return n
 }
 
-// entries returns the audit entries with action, newest first.
-func (h *harness) entries(action string) []audit.Entry {
-	h.t.Helper()
-	es, err := audit.Search(context.Background(), h.db, audit.Filter{Action: action, Limit: 1000})
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return es
+// at is a Madrid wall-clock time on the day offset days after t0 (t0 is Tuesday 1 December).
+func at(days, hour, minute int) time.Time {
+	madrid, _ := time.LoadLocation("Europe/Madrid")
+	return time.Date(2026, 12, 1+days, hour, minute, 0, 0, madrid)
 }
-
-func (h *harness) lastEntry() audit.Entry {
-	h.t.Helper()
-	es, err := audit.Search(context.Background(), h.db, audit.Filter{Limit: 1})
-	if err != nil || len(es) != 1 {
-		h.t.Fatalf("last entry: %v %v", es, err)
-	}
-	return es[0]
-}
-
-func (h *harness) state(id string) string {
-	h.t.Helper()
-	var s string
-	if err := h.db.QueryRowContext(context.Background(), `SELECT state FROM appointments WHERE id = $1`, id).Scan(&s); err != nil {
-		h.t.Fatal(err)
-	}
-	return s
-}
-
-func randomSuffix() string {
-	var b [8]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
-func readFile(name string) ([]byte, error) { return os.ReadFile(name) }

@@ -24,7 +24,7 @@ import (
 func TestVisitLifecycle(t *testing.T) {
 	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		h := newHarness(t, db)
+		h := newVisitHarness(t, db)
 		p := h.patient("Ada Canary", "ada@example.test")
 		id := h.appointment(h.clin.AccountID, p.PatientID, start, visits.StateBooked)
 
@@ -91,7 +91,7 @@ func TestVisitLifecycle(t *testing.T) {
 func TestIllegalTransitions(t *testing.T) {
 	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		h := newHarness(t, db)
+		h := newVisitHarness(t, db)
 		p := h.patient("Ada Canary", "ada@example.test")
 		h.accept(p)
 		moves := map[string]func(id string) error{
@@ -184,7 +184,7 @@ func TestIllegalTransitions(t *testing.T) {
 func TestAdmitNeedsTheConsentInForce(t *testing.T) {
 	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		h := newHarness(t, db)
+		h := newVisitHarness(t, db)
 		p := h.patient("Ada Canary", "ada@example.test")
 		first := h.svc.CurrentConsent()
 		if first.Version != "2026-11" || !strings.Contains(first.Text, "does not record the video or the sound") || len(first.SHA256) != 64 {
@@ -241,7 +241,7 @@ func TestAdmitNeedsTheConsentInForce(t *testing.T) {
 func TestIntakeIsSealed(t *testing.T) {
 	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		h := newHarness(t, db)
+		h := newVisitHarness(t, db)
 		p := h.patient("Ada Canary", "ada@example.test")
 		id := h.appointment(h.clin.AccountID, p.PatientID, start, visits.StateBooked)
 		const canary = "CANARY-intake-7f3a9c"
@@ -292,4 +292,48 @@ func assertNotInDatabase(t *testing.T, db *store.DB, needle string) {
 	if err != nil || n != 0 {
 		t.Fatalf("appointments holding %q in clear: %d %v", needle, n, err)
 	}
+}
+
+// TestEndBooksTheFollowUp: ending a visit with a follow-up books it with the clinician through
+// Book (its own act); a time already taken, or off the clinician's grid, is said before
+// anything ends, and the visit goes on.
+func TestEndBooksTheFollowUp(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		h := newVisitHarness(t, db)
+		p := h.patient("Ada Canary", "ada@example.test")
+		a := visits.Availability{TimeZone: "UTC", SlotMinutes: 30}
+		for _, d := range []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"} {
+			a.Weekly = append(a.Weekly, visits.Hours{Day: d, Start: "09:00", End: "17:00"})
+		}
+		if err := h.svc.SetAvailability(ctx, h.clin, h.clin.AccountID, a, origin); err != nil {
+			t.Fatal(err)
+		}
+		first := h.appointment(h.clin.AccountID, p.PatientID, start, visits.StateInProgress)
+		second := h.appointment(h.clin.AccountID, p.PatientID, start.Add(-2*time.Hour), visits.StateInProgress)
+		next := start.Add(7 * 24 * time.Hour)
+
+		v, err := h.svc.End(ctx, h.clin, first, visits.Ending{Summary: "synthetic", FollowUp: next}, origin)
+		if err != nil || v.FollowUpID == "" || v.State != visits.StateEnded {
+			t.Fatalf("end with a follow-up = %+v, %v", v, err)
+		}
+		if got := h.state(v.FollowUpID); got != visits.StateBooked {
+			t.Fatalf("follow-up in state %s", got)
+		}
+		if es := h.entries(string(access.BookAppointment)); len(es) != 1 || es[0].PatientID != p.PatientID || es[0].ActorID != h.clin.AccountID {
+			t.Fatalf("booking entries = %+v", es)
+		}
+		if _, err := h.svc.End(ctx, h.clin, second, visits.Ending{Summary: "synthetic", FollowUp: next}, origin); !errors.Is(err, visits.ErrSlotTaken) {
+			t.Fatalf("a follow-up at a taken time = %v", err)
+		}
+		if _, err := h.svc.End(ctx, h.clin, second, visits.Ending{Summary: "synthetic", FollowUp: next.Add(7 * time.Minute)}, origin); fault.As(err) == nil || fault.As(err).Field != "followUp" {
+			t.Fatalf("a follow-up off the grid = %v", err)
+		}
+		if _, err := h.svc.End(ctx, h.clin, second, visits.Ending{Summary: "synthetic", FollowUp: start.Add(-time.Hour)}, origin); fault.As(err) == nil || fault.As(err).Field != "followUp" {
+			t.Fatalf("a follow-up in the past = %v", err)
+		}
+		if got := h.state(second); got != visits.StateInProgress {
+			t.Fatalf("a refused follow-up ended the visit: %s", got)
+		}
+	})
 }

@@ -52,6 +52,9 @@ const (
 // maxTakeTries bounds how many places one TakeNext tries when other clinicians keep winning.
 const maxTakeTries = 8
 
+// sameStartTries bounds how many instants an on-demand visit tries to start at.
+const sameStartTries = 4
+
 // inCare reports whether a clinician cares for the patient: by assignment to the care team, or
 // by an appointment still inside its window.
 func (s *Service) inCare(ctx context.Context, patientID string) (bool, error) {
@@ -247,23 +250,32 @@ func (s *Service) TakeNext(ctx context.Context, by access.Subject, o Origin) (Vi
 	var r visitRow
 	v, err := guard.Do(ctx, s.door, act(by, access.TakeFromQueue, "Appointment", id, patientID, o), func(ctx context.Context) (Visit, error) {
 		now := s.now()
-		err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, insertOnDemand, id, by.AccountID, patientID, KindOnDemand, StateWaiting,
-				now.UnixNano(), now.Add(s.cfg.OnDemandLength).UnixNano(), by.AccountID, now.UnixNano(), now.UnixNano()); err != nil {
-				if store.IsUniqueViolation(err) {
-					return errSameStart
+		// The slot index is per instant: should the clinician have another appointment starting
+		// at this very nanosecond, the on-demand visit starts a microsecond later.
+		var err error
+		for try := range sameStartTries {
+			at := now.Add(time.Duration(try) * time.Microsecond)
+			err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+				if _, err := tx.ExecContext(ctx, insertOnDemand, id, by.AccountID, patientID, KindOnDemand, StateWaiting,
+					at.UnixNano(), at.Add(s.cfg.OnDemandLength).UnixNano(), by.AccountID, now.UnixNano(), now.UnixNano()); err != nil {
+					if store.IsUniqueViolation(err) {
+						return errSameStart
+					}
+					return fmt.Errorf("visits: on-demand visit: %w", err)
 				}
-				return fmt.Errorf("visits: on-demand visit: %w", err)
+				if _, err := tx.ExecContext(ctx, `UPDATE visit_queue SET appointment_id = $1 WHERE id = $2`, id, placeID); err != nil {
+					return fmt.Errorf("visits: on-demand visit: %w", err)
+				}
+				return nil
+			})
+			if !errors.Is(err, errSameStart) {
+				break
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE visit_queue SET appointment_id = $1 WHERE id = $2`, id, placeID); err != nil {
-				return fmt.Errorf("visits: on-demand visit: %w", err)
-			}
-			return nil
-		})
+		}
 		if err != nil {
 			return Visit{}, err
 		}
-		if r, err = s.load(ctx, id); err != nil {
+		if r, err = s.loadVisit(ctx, id); err != nil {
 			return Visit{}, err
 		}
 		return s.view(ctx, by, r, o)

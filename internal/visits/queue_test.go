@@ -20,7 +20,7 @@ import (
 func TestQueue(t *testing.T) {
 	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		h := newHarness(t, db)
+		h := newVisitHarness(t, db)
 		p := h.patient("Ada Canary", "ada@example.test")
 		q := h.patient("Bo Other", "bo@example.test")
 		stranger := h.patient("Cy Nobody", "cy@example.test")
@@ -100,7 +100,7 @@ func TestQueue(t *testing.T) {
 func TestTakeNextRace(t *testing.T) {
 	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		h := newHarness(t, db)
+		h := newVisitHarness(t, db)
 		const rounds = 8
 		for i := range rounds {
 			p := h.patient("Queue Patient", "queue"+itoa(i)+"@example.test")
@@ -154,4 +154,21 @@ func itoa(n int) string {
 		b = append([]byte{byte('0' + n%10)}, b...)
 	}
 	return string(b)
+}
+
+// TestTakeNextBesideABookingAtTheSameInstant: a clinician with a booking starting at this very
+// instant still takes from the queue (the on-demand visit starts a microsecond later).
+func TestTakeNextBesideABookingAtTheSameInstant(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		h := newVisitHarness(t, db)
+		p := h.patient("Ada Canary", "ada@example.test")
+		h.appointment(h.clin.AccountID, p.PatientID, h.clock.Now(), visits.StateBooked)
+		if _, err := h.svc.JoinQueue(ctx, p, origin); err != nil {
+			t.Fatal(err)
+		}
+		if v, err := h.svc.TakeNext(ctx, h.clin, origin); err != nil || !v.Start.After(h.clock.Now()) {
+			t.Fatalf("take = %+v, %v", v, err)
+		}
+	})
 }

@@ -41,7 +41,7 @@ const MaxSummaryLength = 10000
 // maxIDLength bounds an identifier taken from a request; a longer one names nothing.
 const maxIDLength = 64
 
-const selectAppointment = `SELECT id, clinician_id, patient_id, kind, state, start_at, end_at, booked_at,
+const selectVisit = `SELECT id, clinician_id, patient_id, kind, state, start_at, end_at, booked_at,
 	checked_in_at, admitted_at, ended_at, guests_allowed_at, COALESCE(consent_version, ''),
 	CASE WHEN intake_ct IS NULL THEN 0 ELSE 1 END, COALESCE(summary_note_id, ''), COALESCE(follow_up_id, '')
 	FROM appointments WHERE id = $1`
@@ -69,8 +69,8 @@ func validID(id string) bool {
 	return true
 }
 
-// load reads visit id; ErrNotFound if there is none.
-func (s *Service) load(ctx context.Context, id string) (visitRow, error) {
+// loadVisit reads visit id; ErrNotFound if there is none.
+func (s *Service) loadVisit(ctx context.Context, id string) (visitRow, error) {
 	if !validID(id) {
 		return visitRow{}, ErrNotFound
 	}
@@ -78,7 +78,7 @@ func (s *Service) load(ctx context.Context, id string) (visitRow, error) {
 	var start, end, booked int64
 	var checked, admitted, ended, allowed sql.NullInt64
 	var intake int
-	err := s.db.QueryRowContext(ctx, selectAppointment, id).Scan(&r.id, &r.clinicianID, &r.patientID, &r.kind, &r.state,
+	err := s.db.QueryRowContext(ctx, selectVisit, id).Scan(&r.id, &r.clinicianID, &r.patientID, &r.kind, &r.state,
 		&start, &end, &booked, &checked, &admitted, &ended, &allowed, &r.consentVersion, &intake, &r.summaryNoteID, &r.followUpID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return visitRow{}, ErrNotFound
@@ -105,7 +105,7 @@ func nullUnix(n sql.NullInt64) time.Time {
 // exist there is none, and the policy refuses it as it would another patient's visit, so the
 // answer never tells which identifiers exist.
 func (s *Service) visitAct(ctx context.Context, by access.Subject, a access.Action, id string, o Origin) (visitRow, guard.Act, error) {
-	r, err := s.load(ctx, id)
+	r, err := s.loadVisit(ctx, id)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return visitRow{}, guard.Act{}, err
 	}
@@ -236,7 +236,7 @@ func (s *Service) CheckIn(ctx context.Context, by access.Subject, id string, o O
 		if _, err := moved(res); err != nil {
 			return Visit{}, fmt.Errorf("visits: check in: %w", err)
 		}
-		if r, err = s.load(ctx, r.id); err != nil {
+		if r, err = s.loadVisit(ctx, r.id); err != nil {
 			return Visit{}, err
 		}
 		if r.state != StateWaiting {
@@ -315,7 +315,7 @@ func (s *Service) Admit(ctx context.Context, by access.Subject, id string, o Ori
 		if err != nil {
 			return Visit{}, fmt.Errorf("visits: admit: %w", err)
 		}
-		if r, err = s.load(ctx, r.id); err != nil {
+		if r, err = s.loadVisit(ctx, r.id); err != nil {
 			return Visit{}, err
 		}
 		if gone {
@@ -366,6 +366,9 @@ func (s *Service) End(ctx context.Context, by access.Subject, id string, e Endin
 	var followUp string
 	if !e.FollowUp.IsZero() {
 		appt, err := s.Book(ctx, by, Booking{ClinicianID: by.AccountID, PatientID: r.patientID, Start: e.FollowUp}, o)
+		if fe := fault.As(err); fe != nil && fe.Kind == fault.Invalid && fe.Field == "start" {
+			return Visit{}, fault.InvalidField("followUp", fe.Message) // the field as the caller named it
+		}
 		if err != nil {
 			return Visit{}, err
 		}
@@ -380,7 +383,7 @@ func (s *Service) End(ctx context.Context, by access.Subject, id string, e Endin
 		}
 		if gone, err := moved(res); err != nil || gone {
 			if err == nil {
-				cur, lerr := s.load(ctx, r.id)
+				cur, lerr := s.loadVisit(ctx, r.id)
 				err = cmpErr(lerr, cmpErr(endable(cur.state), ErrEnded))
 			}
 			return Visit{}, err
@@ -399,7 +402,7 @@ func (s *Service) End(ctx context.Context, by access.Subject, id string, e Endin
 		if err := s.endGuests(ctx, r.id, now); err != nil {
 			return Visit{}, err
 		}
-		if r, err = s.load(ctx, r.id); err != nil {
+		if r, err = s.loadVisit(ctx, r.id); err != nil {
 			return Visit{}, err
 		}
 		return s.view(ctx, by, r, o)
