@@ -80,7 +80,11 @@ func TestVisitJourneyOverHTTP(t *testing.T) {
 		}
 
 		clin.Must(422, "POST", visit+"/end", map[string]string{"summary": "  "})
-		if v := clin.Must(200, "POST", visit+"/end", map[string]string{"summary": "Synthetic summary: rest."}); v["state"] != "ended" {
+		clin.Must(200, "PUT", "/api/v1/clinicians/"+clinID+"/availability", map[string]any{"timeZone": "UTC", "slotMinutes": 30,
+			"weekly": []map[string]string{{"day": "wed", "start": "09:00", "end": "17:00"}}})
+		followUp := e.Clock.Now().Truncate(24 * time.Hour).Add(24*time.Hour + 10*time.Hour).Format(time.RFC3339) // tomorrow, a Wednesday
+		v := clin.Must(200, "POST", visit+"/end", map[string]string{"summary": "Synthetic summary: rest.", "followUp": followUp})
+		if v["state"] != "ended" || v["followUpId"] == nil {
 			t.Fatalf("ended = %v", v)
 		}
 		if _, ok := guestPage.Await("end", 5*time.Second); !ok {
@@ -90,7 +94,7 @@ func TestVisitJourneyOverHTTP(t *testing.T) {
 			t.Fatalf("the guest after the end = %d %s, want 401: their session ended", code, raw)
 		}
 		mine := patient.Must(200, "GET", visit, nil)
-		if mine["summary"] != "Synthetic summary: rest." || len(mine["receipt"].([]any)) < 5 {
+		if mine["summary"] != "Synthetic summary: rest." || len(mine["receipt"].([]any)) < 5 || mine["followUpId"] != v["followUpId"] {
 			t.Fatalf("the patient's ended visit = %v", mine)
 		}
 		var named bool
