@@ -273,8 +273,12 @@ func TestNoPlaintextPHIAtRest(t *testing.T) {
 	byPhone := servertest.PatientIn{Name: "Ignatius Phonebright", BirthDate: "1958-03-09", Phone: "+44 7700 900 417"}
 	const pending = "zephyrine.pending@canary.example"
 	note := "CANARY-NOTE suspected xerophthalmia, review in 2 weeks"
+	// A visit's PHI: the intake answers, a guest's name, the summary note.
+	intake := map[string]string{"reason": "CANARY-INTAKE cluster headaches", "symptoms": "photophobia since Tuesday", "medications": "sumatriptan 50 mg", "questions": "is it safe to fly?"}
+	const guestName, summary = "Philomena Guestworthy", "CANARY-SUMMARY trial of verapamil"
 	canaries := []string{canary.Name, "Zephyrine", "Quillfeather", canary.BirthDate, "0199 4242", "15550199", canary.Email, "zephyrine.quill", "xerophthalmia", "CANARY-NOTE",
-		"0177 3131", "15550177", "zephyrine.moved", "Phonebright", "Ignatius", byPhone.BirthDate, "900 417", "7700900417", "zephyrine.pending"}
+		"0177 3131", "15550177", "zephyrine.moved", "Phonebright", "Ignatius", byPhone.BirthDate, "900 417", "7700900417", "zephyrine.pending",
+		"CANARY-INTAKE", "cluster headaches", "photophobia", "sumatriptan", "safe to fly", "Guestworthy", "Philomena", "CANARY-SUMMARY", "verapamil"}
 	scan := func(t *testing.T, where string, data []byte) {
 		lower := bytes.ToLower(data)
 		for _, c := range canaries {
@@ -317,9 +321,10 @@ func TestNoPlaintextPHIAtRest(t *testing.T) {
 		t.Run(string(d), func(t *testing.T) {
 			e := servertest.New(t, dsnFor(t, d))
 			admin := e.Admin()
-			dr, _ := e.Clinician(admin, "dr@haven.test")
+			dr, drID := e.Clinician(admin, "dr@haven.test")
 			p, pid := e.Patient(dr, canary)
 			dr.Must(201, "POST", "/api/v1/patients/"+pid+"/notes", map[string]string{"body": note})
+			visitWithPHI(t, e, dr, drID, p, intake, guestName, summary)
 			for by, q := range map[string]string{"name": "zephyrine QUILLFEATHER", "email": " Zephyrine.Quill@canary.example", "phone": "15550199 4242", "birthDate": canary.BirthDate} {
 				if l := dr.List(200, "POST", "/api/v1/patients/search", map[string]string{"by": by, "q": q}); len(l) != 1 || l[0].(map[string]any)["id"] != pid {
 					t.Fatalf("blind-index search by %s found %v", by, l)
@@ -332,7 +337,7 @@ func TestNoPlaintextPHIAtRest(t *testing.T) {
 				}
 			}
 			rec := p.Must(200, "GET", "/api/v1/me/record", nil)
-			if !strings.Contains(rec["notes"].([]any)[0].(map[string]any)["body"].(string), "xerophthalmia") {
+			if !strings.Contains(string(mustJSON(t, rec["notes"])), "xerophthalmia") {
 				t.Fatalf("patient cannot read the note: %v", rec)
 			}
 			// Failed sign-ins with PHI-like input must not reach the log either.
@@ -362,6 +367,34 @@ func TestNoPlaintextPHIAtRest(t *testing.T) {
 			em.Srv.Identity().Wait()
 			scanEnv(t, em, d)
 		})
+	}
+}
+
+// visitWithPHI runs a whole visit through the API, leaving its PHI at rest: the patient books
+// their clinician, accepts the consent, checks in, answers the intake and agrees to a guest; the
+// clinician admits, invites the guest by name and ends the visit with a summary.
+func visitWithPHI(t *testing.T, e *servertest.Env, dr *servertest.Client, drID string, p *servertest.Client, intake map[string]string, guest, summary string) {
+	t.Helper()
+	var week []map[string]string
+	for _, d := range []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"} {
+		week = append(week, map[string]string{"day": d, "start": "00:00", "end": "24:00"})
+	}
+	dr.Must(200, "PUT", "/api/v1/clinicians/"+drID+"/availability", map[string]any{"timeZone": "UTC", "slotMinutes": 10, "weekly": week})
+	now := e.Clock.Now()
+	slots := dr.Must(200, "GET", "/api/v1/clinicians/"+drID+"/slots?from="+now.Format(time.RFC3339)+"&to="+now.Add(time.Hour).Format(time.RFC3339), nil)["slots"].([]any)
+	start := slots[1].(map[string]any)["start"]
+	id := p.Must(201, "POST", "/api/v1/appointments", map[string]any{"clinicianId": drID, "start": start})["appointmentId"].(string)
+	consent := e.Client().Must(200, "GET", "/api/v1/consent/telehealth", nil)
+	p.Must(200, "POST", "/api/v1/me/consent/telehealth", map[string]any{"version": consent["version"]})
+	visit := "/api/v1/visits/" + id
+	p.Must(200, "POST", visit+"/check-in", nil)
+	p.Must(200, "PUT", visit+"/intake", intake)
+	p.Must(200, "POST", visit+"/guests-allowed", nil)
+	dr.Must(200, "POST", visit+"/admit", nil)
+	dr.Must(201, "POST", visit+"/guests", map[string]string{"name": guest, "relation": "interpreter"})
+	dr.Must(200, "POST", visit+"/end", map[string]string{"summary": summary})
+	if v := p.Must(200, "GET", visit, nil); v["summary"] != summary {
+		t.Fatalf("the patient's ended visit = %v", v)
 	}
 }
 
