@@ -88,8 +88,8 @@ func ParseServe(args []string, out io.Writer, lookup func(string) (string, bool)
 	var cutoff, horizon string
 	intFlag(fs, &careDays, "appointment-care-days", vd.CareDays, "days after a visit during which the booked clinician keeps access to the patient's record (the appointment relationship)", lookup)
 	boolFlag(fs, &c.Visits.OpenBooking, "open-booking", false, "patients may book any clinician who accepts new patients, not only those caring for them", lookup)
-	stringFlag(fs, &cutoff, "cancel-cutoff", vd.CancelCutoff.String(), "how long before an appointment a patient can no longer cancel or move it online", lookup)
-	stringFlag(fs, &horizon, "booking-horizon", vd.Horizon.String(), "how far ahead a patient may book", lookup)
+	stringFlag(fs, &cutoff, "cancel-cutoff", "2h", "how long before an appointment a patient can no longer cancel or move it online", lookup)
+	stringFlag(fs, &horizon, "booking-horizon", "2160h", "how far ahead a patient may book", lookup)
 	if err := fs.Parse(args); err != nil {
 		return Server{}, err
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"haven/internal/config"
+	"haven/internal/visits"
 )
 
 func TestParseServe(t *testing.T) {
@@ -174,5 +175,24 @@ func TestHelpHidesSecrets(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSchedulingDefaults: the flags' defaults are the scheduling policy's, and bad values are
+// refused with the flag's name.
+func TestSchedulingDefaults(t *testing.T) {
+	none := func(string) (string, bool) { return "", false }
+	c, err := config.ParseServe(nil, io.Discard, none)
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := visits.DefaultConfig()
+	if c.Visits.CareDays != def.CareDays || c.Visits.CancelCutoff != def.CancelCutoff || c.Visits.Horizon != def.Horizon || c.Visits.OpenBooking {
+		t.Errorf("defaults = %+v, want %+v", c.Visits, def)
+	}
+	for _, args := range [][]string{{"--cancel-cutoff", "soon"}, {"--booking-horizon", "1m"}, {"--appointment-care-days", "-1"}} {
+		if _, err := config.ParseServe(args, io.Discard, none); err == nil || !strings.Contains(err.Error(), args[0]) {
+			t.Errorf("%v: err = %v, want one naming the flag", args, err)
+		}
 	}
 }
