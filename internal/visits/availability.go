@@ -209,6 +209,8 @@ const (
 			updated_by = excluded.updated_by, updated_at = excluded.updated_at`
 	selectAvailability = `SELECT spec FROM availability WHERE clinician_id = $1`
 	selectClinician    = `SELECT role, status FROM accounts WHERE id = $1`
+	selectHours        = `SELECT a.role, a.status, COALESCE(av.spec, '') FROM accounts a
+		LEFT JOIN availability av ON av.clinician_id = a.id WHERE a.id = $1`
 )
 
 // Errors of availability.
@@ -276,6 +278,47 @@ func (s *Service) loadAvailability(ctx context.Context, clinicianID string) (Ava
 		return Availability{}, fmt.Errorf("visits: decode availability: %w", err)
 	}
 	return a.Canonical(), nil
+}
+
+// hours is what a slot query needs to know of a clinician, read in one query.
+type hours struct {
+	clinician bool // the account is a clinician's
+	active    bool // and can sign in and be booked
+	set       bool // and has set hours, av
+	av        Availability
+}
+
+// bookableHours reads whether id is a clinician who can be booked, and their hours.
+func (s *Service) bookableHours(ctx context.Context, id string) (hours, error) {
+	var role, status, spec string
+	err := s.db.QueryRowPrepared(ctx, selectHours, id).Scan(&role, &status, &spec)
+	if errors.Is(err, sql.ErrNoRows) {
+		return hours{}, nil
+	}
+	if err != nil {
+		return hours{}, fmt.Errorf("visits: clinician hours: %w", err)
+	}
+	h := hours{clinician: role == string(access.Clinician), active: status == "active", set: spec != ""}
+	if h.set {
+		if err := json.Unmarshal([]byte(spec), &h.av); err != nil {
+			return hours{}, fmt.Errorf("visits: decode availability: %w", err)
+		}
+		h.av = h.av.Canonical()
+	}
+	return h, nil
+}
+
+// zone loads an IANA time zone once per service: loading reads and parses the zone's file.
+func (s *Service) zone(name string) (*time.Location, error) {
+	if l, ok := s.zones.Load(name); ok {
+		return l.(*time.Location), nil
+	}
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	s.zones.Store(name, l)
+	return l, nil
 }
 
 // isClinician reports whether id is a clinician's account; with active, only one that can

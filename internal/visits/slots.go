@@ -2,7 +2,6 @@ package visits
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -27,7 +26,15 @@ const MaxSlotWindow = 31 * 24 * time.Hour
 // time off are removed. It reads no database and knows no bookings (see Free). a must be valid.
 func ComputeSlots(a Availability, from, to time.Time) ([]Slot, error) {
 	loc, err := time.LoadLocation(a.TimeZone)
-	if err != nil || a.SlotMinutes <= 0 {
+	if err != nil {
+		return nil, fault.InvalidField("timeZone", "these hours cannot be read; set them again")
+	}
+	return computeSlotsIn(a, loc, from, to)
+}
+
+// computeSlotsIn is ComputeSlots with a's zone already loaded.
+func computeSlotsIn(a Availability, loc *time.Location, from, to time.Time) ([]Slot, error) {
+	if a.SlotMinutes <= 0 || loc == nil {
 		return nil, fault.InvalidField("timeZone", "these hours cannot be read; set them again")
 	}
 	if !from.Before(to) {
@@ -254,28 +261,26 @@ func (s *Service) Slots(ctx context.Context, by access.Subject, clinicianID stri
 		return nil, err
 	}
 	return guard.Do(ctx, s.door, a, func(ctx context.Context) ([]Slot, error) {
-		if ok, err := s.isClinician(ctx, clinicianID, false); err != nil {
+		h, err := s.bookableHours(ctx, clinicianID)
+		switch {
+		case err != nil:
 			return nil, err
-		} else if !ok {
+		case !h.clinician:
 			return nil, ErrNoClinician
-		}
-		if ok, err := s.isClinician(ctx, clinicianID, true); err != nil || !ok {
-			return []Slot{}, err
-		}
-		av, err := s.loadAvailability(ctx, clinicianID)
-		if errors.Is(err, ErrNoHours) {
+		case !h.active || !h.set:
 			return []Slot{}, nil
 		}
-		if err != nil {
-			return nil, err
-		}
-		return s.freeSlots(ctx, clinicianID, av, from, to)
+		return s.freeSlots(ctx, clinicianID, h.av, from, to)
 	})
 }
 
 // freeSlots is the computation of Slots: one query for the live appointments in the window.
 func (s *Service) freeSlots(ctx context.Context, clinicianID string, av Availability, from, to time.Time) ([]Slot, error) {
-	slots, err := ComputeSlots(av, from, to)
+	loc, err := s.zone(av.TimeZone)
+	if err != nil {
+		return nil, fault.InvalidField("timeZone", "these hours cannot be read; set them again")
+	}
+	slots, err := computeSlotsIn(av, loc, from, to)
 	if err != nil {
 		return nil, err
 	}

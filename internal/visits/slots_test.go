@@ -276,3 +276,44 @@ func BenchmarkComputeSlots(b *testing.B) {
 		}
 	}
 }
+
+// TestFreeAgreesWithPairwiseOverlap: the one-pass sweep keeps exactly the slots that no busy
+// interval overlaps, whatever the intervals' lengths and order (a long booking made before the
+// clinician shortened their slots, bookings listed out of order, intervals inside others).
+func TestFreeAgreesWithPairwiseOverlap(t *testing.T) {
+	base := time.Date(2027, 3, 1, 8, 0, 0, 0, time.UTC)
+	at := func(min int) time.Time { return base.Add(time.Duration(min) * time.Minute) }
+	var slots []visits.Slot
+	for m := 0; m < 600; m += 15 {
+		slots = append(slots, visits.Slot{Start: at(m), End: at(m + 10)})
+	}
+	rng := uint64(7)
+	next := func(n int) int { rng = rng*6364136223846793005 + 1442695040888963407; return int(rng>>33) % n }
+	for round := range 200 {
+		var busy []visits.Slot
+		for range next(12) {
+			s := next(620) - 10
+			busy = append(busy, visits.Slot{Start: at(s), End: at(s + 1 + next(90))})
+		}
+		now := at(next(120))
+		var want []visits.Slot
+		for _, s := range slots {
+			overlap := false
+			for _, b := range busy {
+				if s.Start.Before(b.End) && b.Start.Before(s.End) {
+					overlap = true
+				}
+			}
+			if !overlap && !s.Start.Before(now) {
+				want = append(want, s)
+			}
+		}
+		got := visits.Free(slots, busy, now)
+		if len(want) == 0 {
+			want = []visits.Slot{}
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("round %d, busy %v: (-pairwise +sweep)\n%s", round, busy, diff)
+		}
+	}
+}

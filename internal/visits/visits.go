@@ -15,6 +15,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"sync"
 	"time"
 
 	"haven/internal/access"
@@ -121,6 +122,8 @@ type Service struct {
 	hub     *Hub
 	// consents are the telehealth consent texts by version (consent.go).
 	consents map[string]Consent
+	// zones caches loaded time zones by name (zone).
+	zones sync.Map
 }
 
 // New builds the service. mailer may be nil (no e-mail configured).
