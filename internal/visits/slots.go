@@ -71,11 +71,25 @@ func computeSlotsIn(a Availability, loc *time.Location, from, to time.Time) ([]S
 }
 
 // Free removes from slots those overlapping a busy interval and those starting before now.
-// busy need not be sorted.
+// slots are in order of start (as ComputeSlots gives them); busy may be in any order. It sweeps
+// both once, so a month of slots against a month of bookings costs their sum, not their product.
 func Free(slots []Slot, busy []Slot, now time.Time) []Slot {
+	busy = slices.Clone(busy)
+	slices.SortFunc(busy, func(x, y Slot) int { return x.Start.Compare(y.Start) })
 	out := make([]Slot, 0, len(slots))
+	// reach is the latest end among busy[:next], the intervals starting before the slot ends.
+	var reach time.Time
+	next := 0
 	for _, s := range slots {
-		if s.Start.Before(now) || overlapsAny(s, busy) {
+		for next < len(busy) && busy[next].Start.Before(s.End) {
+			if busy[next].End.After(reach) {
+				reach = busy[next].End
+			}
+			next++
+		}
+		// Every interval counted starts before the slot ends; one overlaps the slot if it also
+		// ends after the slot starts, and the latest end tells whether any does.
+		if s.Start.Before(now) || reach.After(s.Start) {
 			continue
 		}
 		out = append(out, s)
