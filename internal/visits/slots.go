@@ -52,9 +52,15 @@ func computeSlotsIn(a Availability, loc *time.Location, from, to time.Time) ([]S
 	for ; !day.After(lastDay); day = time.Date(day.Year(), day.Month(), day.Day()+1, 12, 0, 0, 0, loc) {
 		ranges, off := a.dayRanges(day)
 		offs := offInstants(loc, day, off)
+		// Most days have no daylight-saving change: minute m is then midnight plus m minutes,
+		// and only the days with a change need the wall clock worked out slot by slot.
+		midnight, steady := steadyDay(loc, day)
 		for _, r := range ranges {
 			for m := r[0]; m+a.SlotMinutes <= r[1]; m += step {
-				start, ok := localInstant(loc, day, m)
+				start, ok := midnight.Add(time.Duration(m)*time.Minute), true
+				if !steady {
+					start, ok = localInstant(loc, day, m)
+				}
 				if !ok || start.Before(from) || !start.Before(to) {
 					continue
 				}
@@ -174,6 +180,19 @@ func mergeRanges(rs [][2]int) [][2]int {
 		out = append(out, r)
 	}
 	return out
+}
+
+// steadyDay returns the local midnight starting day and whether the day is 24 hours of one
+// offset (no daylight-saving change within it), so that its minutes are plain additions.
+func steadyDay(loc *time.Location, day time.Time) (time.Time, bool) {
+	y, mo, d := day.Date()
+	midnight := time.Date(y, mo, d, 0, 0, 0, 0, loc)
+	next := time.Date(y, mo, d+1, 0, 0, 0, 0, loc)
+	_, o1 := midnight.Zone()
+	_, o2 := next.Zone()
+	// Probe the middle too: a zone could change and change back within a day.
+	_, o3 := midnight.Add(12 * time.Hour).Zone()
+	return midnight, o1 == o2 && o1 == o3 && next.Sub(midnight) == 24*time.Hour && midnight.Hour() == 0
 }
 
 // offInstants turns a day's time off into instants. A bound that does not exist locally is

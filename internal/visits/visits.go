@@ -15,6 +15,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"sync"
 	"time"
 
@@ -220,6 +221,21 @@ type Exception struct {
 type Slot struct {
 	Start time.Time `json:"start"`
 	End   time.Time `json:"end"`
+}
+
+// MarshalJSON writes the slot as encoding/json would ({"start":RFC 3339,"end":RFC 3339}),
+// without reflection: a month of slots is one answer of hundreds of them.
+func (s Slot) MarshalJSON() ([]byte, error) {
+	if s.Start.Year() < 0 || s.Start.Year() > 9999 || s.End.Year() < 0 || s.End.Year() > 9999 {
+		type plain Slot
+		return json.Marshal(plain(s)) // the standard error for a year JSON cannot hold
+	}
+	b := make([]byte, 0, 72)
+	b = append(b, `{"start":"`...)
+	b = s.Start.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","end":"`...)
+	b = s.End.AppendFormat(b, time.RFC3339Nano)
+	return append(b, `"}`...), nil
 }
 
 // Booking asks for a slot. PatientID is set by the front desk and by a clinician booking a
