@@ -243,12 +243,16 @@ func hasWall(t time.Time, y int, mo time.Month, d, h, mi int) bool {
 	return ty == y && tmo == mo && td == d && th == h && tmi == mi
 }
 
+// selectBusy reads the live appointments overlapping a window. The bound on start_at from below
+// ($4: the window's start less the longest an appointment lasts) keeps the index range to the
+// window rather than to the clinician's whole history.
 const selectBusy = `SELECT start_at, end_at FROM appointments
-	WHERE clinician_id = $1 AND state <> 'cancelled' AND start_at < $2 AND end_at > $3`
+	WHERE clinician_id = $1 AND state <> 'cancelled' AND start_at < $2 AND start_at > $4 AND end_at > $3`
 
 // busy returns the live appointments of a clinician overlapping [from, to), in one query.
 func (s *Service) busy(ctx context.Context, clinicianID string, from, to time.Time) ([]Slot, error) {
-	rows, err := s.db.QueryPrepared(ctx, selectBusy, clinicianID, to.UnixNano(), from.UnixNano())
+	longest := max(MaxSlotMinutes*time.Minute, s.cfg.OnDemandLength)
+	rows, err := s.db.QueryPrepared(ctx, selectBusy, clinicianID, to.UnixNano(), from.UnixNano(), from.Add(-longest).UnixNano())
 	if err != nil {
 		return nil, fmt.Errorf("visits: appointments in window: %w", err)
 	}
