@@ -28,7 +28,9 @@ type matrixWorld struct {
 	seq      map[string]string             // by patient: an entry of a clinician opening their record
 	removed  *servertest.Client            // the removed-from-care-team patient, signed in
 	stale    bool                          // the clock has been moved past every step-up window
-	appt     map[string]string             // appointments: by relation, and the cell's own ("cell")
+	appt     map[string]string             // appointments: by relation, the cell's own ("cell"), the guest's
+	patients map[string]*servertest.Client // other patients who sign in, by relation (in-care-team, appointment)
+	drB      *servertest.Client            // the other clinician (ids["drB"])
 	next     time.Time                     // the last slot handed out (slot)
 	lastSoon time.Time                     // the last slot handed out by soon
 	touched  time.Time                     // when every session was last used (keepAlive)
@@ -46,12 +48,15 @@ func newMatrixWorld(t *testing.T, e *servertest.Env) *matrixWorld {
 		relRemoved: {Name: "Remy Removed", BirthDate: "2001-08-08", Phone: "+1 555 0101 004", Email: "remy.removed@example.test"},
 	}
 	w := &matrixWorld{e: e, patient: map[string]string{}, email: map[string]string{}, seq: map[string]string{},
-		ids: map[string]string{"drB": drBID}, appt: map[string]string{}}
+		ids: map[string]string{"drB": drBID}, appt: map[string]string{}, patients: map[string]*servertest.Client{}}
 	pt, ownID := e.Patient(dr, people[relOwn])
 	register := func(p servertest.PatientIn) string {
 		return drB.Must(201, "POST", "/api/v1/patients", map[string]string{"name": p.Name, "birthDate": p.BirthDate, "phone": p.Phone, "email": p.Email})["patientId"].(string)
 	}
-	teamID, outsideID := register(people[relTeam]), register(people[relOutside])
+	// The in-care-team patient signs in, to check in and answer before their visits.
+	team, teamID := e.Patient(drB, people[relTeam])
+	w.patients[relTeam] = team
+	outsideID := register(people[relOutside])
 	removed, removedID := e.Patient(drB, people[relRemoved])
 	w.removed = removed
 	for rel, id := range map[string]string{relSelf: ownID, relOwn: ownID, relTeam: teamID, relOutside: outsideID,
@@ -87,6 +92,7 @@ func newMatrixWorld(t *testing.T, e *servertest.Env) *matrixWorld {
 	w.account = map[string]string{"patient": pt.Must(200, "GET", "/api/v1/me", nil)["id"].(string),
 		"clinician": drID, "auditor": poID, "admin": admin.Must(200, "GET", "/api/v1/me", nil)["id"].(string), "system": "haven"}
 	scheduleWorld(t, w, admin, dr, drB)
+	visitWorld(w, drB)
 	w.touched = e.Clock.Now()
 	return w
 }
@@ -100,6 +106,12 @@ func (w *matrixWorld) keepAlive() {
 	}
 	for _, c := range w.clients {
 		c.Do("GET", "/api/v1/me", nil)
+	}
+	for _, c := range w.patients {
+		c.Do("GET", "/api/v1/me", nil)
+	}
+	if w.drB != nil {
+		w.drB.Do("GET", "/api/v1/me", nil)
 	}
 	w.touched = w.e.Clock.Now()
 }
@@ -205,6 +217,11 @@ func (w *matrixWorld) run(t *testing.T, c cell) matrixRow {
 		row.Factor = "-"
 	}
 	client, actor := w.clients[c.role], w.account[c.role]
+	if c.role == "guest" {
+		c.prepare(t, w) // makes the guest, once
+		c.prepare = nil
+		client, actor = w.clients["guest"], w.account["guest"]
+	}
 	if c.role == "system" {
 		client = w.clients["patient"] // Haven acts on the patient's request
 	}
@@ -238,7 +255,17 @@ func (w *matrixWorld) run(t *testing.T, c cell) matrixRow {
 		body = c.body(w)
 	}
 	before := w.lastSeq(t)
-	status, m, raw := client.Do(c.method, "/api/v1"+path, body)
+	var status int
+	var m map[string]any
+	var raw []byte
+	if c.stream {
+		s := client.Stream("/api/v1" + path)
+		status, raw = s.Status, s.Body
+		s.Close()
+		_ = json.Unmarshal(raw, &m) // a refusal's body; a stream has none
+	} else {
+		status, m, raw = client.Do(c.method, "/api/v1"+path, body)
+	}
 	row.Status = status
 	msg, _ := m["error"].(string)
 	stepUpMarker := strings.HasSuffix(msg, "(step-up)")
@@ -295,9 +322,19 @@ func (w *matrixWorld) run(t *testing.T, c cell) matrixRow {
 		t.Errorf("%d entries for one act: %v", len(chosen), chosen)
 	}
 	denied := slices.ContainsFunc(mine, func(r auditRow) bool { return r.outcome == audit.Deny })
+	byRoute := c.role == "guest" && guestRefusedByRoute(status, msg)
 	switch {
+	case byRoute:
+		// Refused by the route table before any act is asked: nothing may be recorded of it,
+		// and nothing else may have happened (the guest route walk in visits_test.go sends
+		// every route).
+		if all := w.entriesAfter(t, before); len(all) > 0 {
+			t.Errorf("a guest refused by the route left entries %v", all)
+		}
 	case status == http.StatusForbidden && !denied:
 		t.Errorf("%s %s = 403 %s with no deny entry for %s by %s", c.method, path, raw, action, actor)
+	case status < 300 && (c.stream || c.onlyRefusals) && len(mine) == 0:
+		// Allowed, and by design recorded only when refused.
 	case status < 300 && (len(mine) == 0 || denied):
 		t.Errorf("%s %s = %d released with entries %v, want an allowing entry and no refusal", c.method, path, status, mine)
 	case status == http.StatusUnauthorized:
@@ -308,6 +345,9 @@ func (w *matrixWorld) run(t *testing.T, c cell) matrixRow {
 	}
 	if row.Decision == "step-up" && status != http.StatusForbidden {
 		t.Errorf("step-up answered %d, want 403", status)
+	}
+	if c.role == "guest" && status < 300 && (c.action != access.ReadVisit || c.relation != relInvitedVisit) {
+		t.Errorf("a guest was answered %d for %s on %s: a guest reaches only their visit's page", status, c.action, c.relation)
 	}
 	if c.factor == "stale" && row.Decision != "step-up" {
 		t.Errorf("with a stale second factor: decision %s (%d %s), want step-up", row.Decision, status, raw)

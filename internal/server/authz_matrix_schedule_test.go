@@ -36,7 +36,13 @@ func scheduleWorld(t *testing.T, w *matrixWorld, admin, dr, drB *servertest.Clie
 		relApptCancelled: {Name: "Cass Cancelled", BirthDate: "1971-02-11", Phone: "+1 555 0101 012", Email: "cass.cancelled@example.test"},
 		relApptEnded:     {Name: "Eli Ended", BirthDate: "1972-03-12", Phone: "+1 555 0101 013", Email: "eli.ended@example.test"},
 	} {
-		id := drB.Must(201, "POST", "/api/v1/patients", map[string]string{"name": p.Name, "birthDate": p.BirthDate, "phone": p.Phone, "email": p.Email})["patientId"].(string)
+		var id string
+		if rel == relAppt {
+			// The appointment patient signs in, to check in to their visits with the clinician.
+			w.patients[rel], id = w.e.Patient(drB, p)
+		} else {
+			id = drB.Must(201, "POST", "/api/v1/patients", map[string]string{"name": p.Name, "birthDate": p.BirthDate, "phone": p.Phone, "email": p.Email})["patientId"].(string)
+		}
 		w.patient[rel], w.email[rel] = id, p.Email
 		// The front desk books the matrix clinician for them: their only tie to each other.
 		w.appt[rel] = w.book(t, w.account["clinician"], id, w.slot())
@@ -74,7 +80,7 @@ func (w *matrixWorld) book(t *testing.T, clinicianID, patientID, start string) s
 func cancelTheAppointment(t *testing.T, w *matrixWorld) {
 	if id := w.appt[relApptCancelled]; id != "" {
 		w.clients["frontdesk"].Must(200, "DELETE", "/api/v1/appointments/"+id, nil)
-		w.appt[relApptCancelled] = ""
+		w.appt[relApptCancelled], w.appt["cancelled"] = "", id
 	}
 }
 

@@ -59,7 +59,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 }
 
 // checkMatrixCoverage fails unless every rule of the policy has a line for each role that can
-// ask for it over the API (Haven's own rules: a line for Haven itself).
+// ask for it over the API (Haven's own rules: a line for Haven itself). A guest's session can
+// ask for any of them too (and is refused all but a visit's page), so the guest has a line for
+// every rule as well.
 func checkMatrixCoverage(t *testing.T, rows []matrixRow) {
 	t.Helper()
 	has := map[[2]string]bool{}
@@ -67,10 +69,7 @@ func checkMatrixCoverage(t *testing.T, rows []matrixRow) {
 		has[[2]string{r.Role, r.Action}] = true
 	}
 	for _, rule := range access.Rules() {
-		if phase2(rule.Action) {
-			continue
-		}
-		roles := []string{"patient", "clinician", "frontdesk", "auditor", "admin"}
+		roles := []string{"patient", "clinician", "frontdesk", "auditor", "admin", "guest"}
 		if _, ok := rule.Grants[access.System]; ok && len(rule.Grants) == 1 {
 			roles = []string{"system"}
 		}
@@ -80,19 +79,6 @@ func checkMatrixCoverage(t *testing.T, rows []matrixRow) {
 			}
 		}
 	}
-}
-
-// phase2 reports the actions of the visit itself and the calendar feed, whose cells (and the
-// guest role's) come with the visit lifecycle and the reminders; their rules are in the policy
-// already.
-// phase 2: drop this once the visit, queue, guest and calendar cells are in matrixCells.
-func phase2(a access.Action) bool {
-	for _, prefix := range []string{"consent.", "visit.", "intake.", "waitingroom.", "queue.", "guest.", "calendar."} {
-		if strings.HasPrefix(string(a), prefix) {
-			return true
-		}
-	}
-	return false
 }
 
 // Relationships between the one who asks and the patient the act is on.
@@ -135,6 +121,11 @@ type cell struct {
 	// prepare runs just before the request (the care-team removal); check after it.
 	prepare func(t *testing.T, w *matrixWorld)
 	check   func(t *testing.T, w *matrixWorld, status int, raw []byte)
+	// stream: the route answers Server-Sent Events; the cell opens the stream and closes it.
+	stream bool
+	// onlyRefusals: the route records only a refusal (a live stream, one's own place in the
+	// queue): allowed, it answers with no entry.
+	onlyRefusals bool
 }
 
 func (c cell) name() string {
@@ -164,9 +155,16 @@ const (
 	namesPatientOrNoOne
 )
 
-// matrixCells is the plan: actions in the order of the policy table, then, last, each step-up
-// act once more with a stale second factor. Cells run in this order, and some depend on it:
-// the care-team removal is the first "removed" cell, reports come before their review.
+// matrixCells is the plan: actions in the order of the policy table, then a guest's session
+// asking for every rule, then each step-up act once more with a stale second factor, and last
+// the cells after the appointment's care window. Cells run in this order, and some depend on
+// it: the care-team removal is the first "removed" cell, reports come before their review, the
+// waiting room is read after the own patient checked in, the queue is read and taken after the
+// patient joined it. The clock only moves forward: a step-up moves it 31 seconds, a started
+// appointment or a visit to check in to up to ten minutes (keepAlive keeps every session in
+// use meanwhile); the guest's block needs their visit still to come (it is made by its first
+// cell, and no guest cell moves the clock); the stale block moves it past every step-up window;
+// the last cells move it past the care window, ending every session (signed in again).
 func matrixCells() []cell {
 	var cs []cell
 	add := func(action access.Action, method, path string, rrs []roleRel, mod func(*cell)) {
@@ -325,6 +323,7 @@ func matrixCells() []cell {
 	add(access.ManageCalendarFeed, "POST", "/me/calendar-feed", everyone, func(c *cell) { c.variant = "make" })
 	add(access.ManageCalendarFeed, "DELETE", "/me/calendar-feed", everyone, func(c *cell) { c.variant = "revoke" })
 	cs = append(cs, scheduleCells(onPatient, everyone)...)
+	cs = append(cs, visitCells(everyone)...)
 
 	// Acts on one's own account: everyone, on themselves, after a step-up.
 	own := func(mod func(*cell)) func(*cell) {
@@ -361,6 +360,9 @@ func matrixCells() []cell {
 	}))
 	add(access.RemoveTOTP, "DELETE", "/totp", everyone, own(nil))
 
+	// A guest's session, on every rule (no step-up: a guest has no second factor to give).
+	cs = append(cs, guestCells(cs)...)
+
 	// Each step-up act once more by the role it is granted to, past the step-up window.
 	for _, c := range slices.Clone(cs) {
 		if c.factor != "fresh" || c.role == "system" {
@@ -385,7 +387,8 @@ func matrixCells() []cell {
 		patient: namesPatient, prepare: endTheCareWindow}
 	endedNote := cell{role: "clinician", relation: relApptEnded, action: access.WriteNote, method: "POST", path: "/patients/{id}/notes"}
 	note(&endedNote)
-	return append(cs, endedRead, endedNote)
+	cs = append(cs, endedRead, endedNote)
+	return append(cs, endedVisitCells()...)
 }
 
 func ruleFor(a access.Action) access.Rule {
@@ -414,7 +417,8 @@ const matrixHeader = `# Haven authorization matrix: who may do what to whom, as 
 # and review its diff as the policy change it is.
 #
 # role      who asks: patient, clinician, frontdesk (the front desk), auditor (privacy officer),
-#           admin; system is Haven itself, acting on the patient's own request
+#           admin, guest (a visit's guest, signed in by the link the clinician made: an interpreter,
+#           a family member); system is Haven itself, acting on the patient's own request
 # action    the policy action (access.Rules)
 # relation  the asker to the patient the act is on: self (their own record; staff have none),
 #           own-patient (registered by the clinician), in-care-team (assigned by an administrator),
@@ -423,7 +427,14 @@ const matrixHeader = `# Haven authorization matrix: who may do what to whom, as 
 #           appointment (the patient's only tie to the clinician is a booking the front desk
 #           made), appointment-cancelled (that booking cancelled just before), appointment-ended
 #           (the visit ended more than the care days ago); for a clinician's hours:
-#           own-schedule, colleague-schedule
+#           own-schedule, colleague-schedule.
+#           A visit's cells act on a visit booked just before (a live booking of its own) of the
+#           relation's patient, with the clinician of the relation (own-patient, in-care-team,
+#           appointment: the matrix clinician; outside and removed patients: a colleague), and
+#           in-care-colleague-visit (the clinician cares for the patient, the visit is a
+#           colleague's); appointment-cancelled is that cancelled booking, appointment-ended that
+#           past visit; staff act on the own patient's visit. A guest: invited-visit (the visit
+#           they were invited to), another-visit (another visit of the same patient)
 # factor    fresh: a second factor just before; stale: older than 5 minutes; -: not a step-up act
 # request   method and path under /api/v1
 # decision  allow, deny, or step-up (allowed only after a fresh second factor); - when the request
@@ -431,7 +442,8 @@ const matrixHeader = `# Haven authorization matrix: who may do what to whom, as 
 # status    the HTTP status of the answer
 # audit     the audit entry for the act (about that patient, for lists and searches): outcome and
 #           reason id; - when there is none (a list that does not show that patient records nothing
-#           about them)
+#           about them; a live stream or one's own place in the queue records only a refusal; a
+#           route not open to guests refuses a guest before any act is asked, and records nothing)
 #
 `
 

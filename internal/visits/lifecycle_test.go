@@ -337,3 +337,52 @@ func TestEndBooksTheFollowUp(t *testing.T) {
 		}
 	})
 }
+
+// TestOnlyTheVisitsClinicianAdmitsAndEnds: a clinician caring for the patient (here the one who
+// registered them, in their care team) who is not the visit's clinician may neither let the
+// patient in nor end the visit; each refusal is recorded as not-own-visit, naming the patient,
+// and the visit does not move. The visit's own clinician then can.
+func TestOnlyTheVisitsClinicianAdmitsAndEnds(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		h := newVisitHarness(t, db)
+		p := h.patient("Ada Canary", "ada@example.test")
+		id := h.appointment(h.clin.AccountID, p.PatientID, start, visits.StateBooked)
+		h.accept(p)
+		if _, err := h.svc.CheckIn(ctx, p, id, origin); err != nil {
+			t.Fatal(err)
+		}
+		// The registrar may read the visit (care team) but it is not theirs to run.
+		if _, err := h.svc.Visit(ctx, h.registrar, id, origin); err != nil {
+			t.Fatalf("the care team's read of the visit: %v", err)
+		}
+		refused := func(what string, err error) {
+			t.Helper()
+			if !errors.Is(err, guard.ErrForbidden) {
+				t.Fatalf("%s by a colleague in the care team: %v, want forbidden", what, err)
+			}
+			e := h.lastEntry()
+			if e.Outcome != audit.Deny || e.Reason != visits.ReasonNotOwnVisit || e.PatientID != p.PatientID || e.ActorID != h.registrar.AccountID {
+				t.Fatalf("%s refusal entry = %+v, want a not-own-visit refusal naming the patient", what, e)
+			}
+		}
+		_, err := h.svc.Admit(ctx, h.registrar, id, origin)
+		refused("admit", err)
+		refused("admit asked before the body", h.svc.AdmitTo(ctx, h.registrar, string(access.AdmitPatient), id, origin))
+		if s := h.state(id); s != visits.StateWaiting {
+			t.Fatalf("state after a refused admit = %s", s)
+		}
+		if _, err := h.svc.Admit(ctx, h.clin, id, origin); err != nil {
+			t.Fatalf("the visit's clinician admits: %v", err)
+		}
+		_, err = h.svc.End(ctx, h.registrar, id, visits.Ending{Summary: "not theirs to write"}, origin)
+		refused("end", err)
+		refused("end asked before the body", h.svc.AdmitTo(ctx, h.registrar, string(access.EndVisit), id, origin))
+		if s := h.state(id); s != visits.StateInProgress {
+			t.Fatalf("state after a refused end = %s", s)
+		}
+		if _, err := h.svc.End(ctx, h.clin, id, visits.Ending{Summary: "Synthetic summary."}, origin); err != nil {
+			t.Fatalf("the visit's clinician ends it: %v", err)
+		}
+	})
+}

@@ -116,7 +116,8 @@ func (s *Service) visitAct(ctx context.Context, by access.Subject, a access.Acti
 	return r, act(by, a, "Appointment", rid, r.patientID, o), nil
 }
 
-// decided is visitAct, then the door's decision on it (a refusal recorded). It records
+// decided is visitAct, then the door's decision on it (a refusal recorded); letting the patient
+// in and ending the visit are, besides, the visit's own clinician's (ReasonNotOwnVisit). It records
 // nothing when the act is allowed: the act records itself when it runs.
 func (s *Service) decided(ctx context.Context, by access.Subject, a access.Action, id string, o Origin) (visitRow, guard.Act, error) {
 	r, ga, err := s.visitAct(ctx, by, a, id, o)
@@ -129,7 +130,25 @@ func (s *Service) decided(ctx context.Context, by access.Subject, a access.Actio
 	if r.id == "" {
 		return visitRow{}, guard.Act{}, ErrNotFound
 	}
+	if ownVisitOnly(a) && r.clinicianID != by.AccountID {
+		// The policy's care relationship is with the patient; starting and ending a visit is
+		// the visit's own clinician's, whoever else cares for the patient.
+		if err := s.door.Refuse(ctx, ga, ReasonNotOwnVisit); !errors.Is(err, guard.ErrForbidden) {
+			return visitRow{}, guard.Act{}, err
+		}
+		return visitRow{}, guard.Act{}, guard.ErrForbidden
+	}
 	return r, ga, nil
+}
+
+// ReasonNotOwnVisit is recorded when a clinician caring for the patient tries to admit them
+// to, or end, a visit that is another clinician's (the appointment's clinician_id).
+const ReasonNotOwnVisit = "not-own-visit"
+
+// ownVisitOnly reports whether only the visit's own clinician may do a: let the patient in,
+// and end the visit.
+func ownVisitOnly(a access.Action) bool {
+	return a == access.AdmitPatient || a == access.EndVisit
 }
 
 // AdmitTo asks the door whether by may do action (a policy action name) to visit id, recording
