@@ -375,6 +375,8 @@ func TestOnlyTheVisitsClinicianAdmitsAndEnds(t *testing.T) {
 		if _, err := h.svc.Admit(ctx, h.clin, id, origin); err != nil {
 			t.Fatalf("the visit's clinician admits: %v", err)
 		}
+		_, err = h.svc.InviteGuest(ctx, h.registrar, id, visits.GuestInvite{Name: "Synthetic Guest", Relation: visits.RelationFamily}, origin)
+		refused("invite a guest", err)
 		_, err = h.svc.End(ctx, h.registrar, id, visits.Ending{Summary: "not theirs to write"}, origin)
 		refused("end", err)
 		refused("end asked before the body", h.svc.AdmitTo(ctx, h.registrar, string(access.EndVisit), id, origin))

@@ -142,13 +142,14 @@ func (s *Service) decided(ctx context.Context, by access.Subject, a access.Actio
 }
 
 // ReasonNotOwnVisit is recorded when a clinician caring for the patient tries to admit them
-// to, or end, a visit that is another clinician's (the appointment's clinician_id).
+// to, end, or invite a guest to a visit that is another clinician's (the appointment's
+// clinician_id).
 const ReasonNotOwnVisit = "not-own-visit"
 
 // ownVisitOnly reports whether only the visit's own clinician may do a: let the patient in,
-// and end the visit.
+// end the visit, and bring someone else into it.
 func ownVisitOnly(a access.Action) bool {
-	return a == access.AdmitPatient || a == access.EndVisit
+	return a == access.AdmitPatient || a == access.EndVisit || a == access.InviteGuest
 }
 
 // AdmitTo asks the door whether by may do action (a policy action name) to visit id, recording
