@@ -96,9 +96,13 @@ func (b *browser) do(steps ...chromedp.Action[chromedp.Void]) {
 
 func (b *browser) text(sel string) string {
 	b.t.Helper()
-	s, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(sel)))
+	// An element that is not there fails in seconds, with what the page shows instead.
+	ctx, cancel := context.WithTimeout(b.ctx, 15*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
 	if err != nil {
-		b.t.Fatalf("browser: read %s: %v", sel, err)
+		page, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`location.pathname + "\n" + document.body.innerText`))
+		b.t.Fatalf("browser: read %s: %v; the page shows:\n%s", sel, err, page)
 	}
 	return strings.TrimSpace(s)
 }

@@ -170,7 +170,7 @@ func (u *UI) frontDeskBook(w http.ResponseWriter, r *http.Request) error {
 	if d, err = u.bookStep(r, by, d); err != nil {
 		return err
 	}
-	return u.render(w, r, http.StatusOK, "book", page{Title: bookTitle(d), Data: d})
+	return u.render(w, r, http.StatusOK, "book", page{Title: bookTitle(d), Error: takenMeanwhile(r), Data: d})
 }
 
 func (u *UI) frontDeskBookConfirm(w http.ResponseWriter, r *http.Request) error {

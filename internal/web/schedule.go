@@ -276,8 +276,10 @@ type bookFlow struct {
 	Carry []formField
 }
 
-// Query is Carry as a query string, without its "?"; more name-value pairs are appended.
-func (f bookFlow) Query(more ...string) string {
+// Query is Carry as a query string, without its "?"; more name-value pairs are appended. Its
+// values are encoded here, so the template takes it as it is (html/template would otherwise
+// escape its "=" and "&" as the inside of one value).
+func (f bookFlow) Query(more ...string) template.URL {
 	q := url.Values{}
 	for _, c := range f.Carry {
 		q.Set(c.Name, c.Value)
@@ -285,7 +287,7 @@ func (f bookFlow) Query(more ...string) string {
 	for i := 0; i+1 < len(more); i += 2 {
 		q.Set(more[i], more[i+1])
 	}
-	return q.Encode()
+	return template.URL(q.Encode())
 }
 
 // dayChoice is a day with free times, named in the reader's zone.
@@ -444,7 +446,16 @@ func (u *UI) patientBook(w http.ResponseWriter, r *http.Request) error {
 	if d, err = u.bookStep(r, s.Subject, d); err != nil {
 		return err
 	}
-	return u.render(w, r, http.StatusOK, "book", page{Title: bookTitle(d), Data: d})
+	return u.render(w, r, http.StatusOK, "book", page{Title: bookTitle(d), Error: takenMeanwhile(r), Data: d})
+}
+
+// takenMeanwhile is what the booking page says when the confirmation step sent it back: the time
+// chosen was booked by someone else in between.
+func takenMeanwhile(r *http.Request) string {
+	if r.URL.Query().Get("taken") == "1" {
+		return sentence(visits.ErrSlotTaken.Message)
+	}
+	return ""
 }
 
 // bookTitle is the booking page's heading.
@@ -466,7 +477,7 @@ func (u *UI) confirmStep(r *http.Request, by principal.Subject, d bookData, acti
 	}
 	start, err := time.Parse(time.RFC3339, r.URL.Query().Get("start"))
 	if d.Clinician == nil || err != nil {
-		return d, goTo(d.Flow.Base + "?" + d.Flow.Query())
+		return d, goTo(d.Flow.Base + "?" + string(d.Flow.Query()))
 	}
 	d.Start, d.Action = start, action
 	for _, day := range d.Days {
@@ -478,7 +489,7 @@ func (u *UI) confirmStep(r *http.Request, by principal.Subject, d bookData, acti
 	}
 	if d.End.IsZero() {
 		// Taken since the list was shown: back to that day, saying so.
-		return d, goTo(d.Flow.Base + "?" + d.Flow.Query("clinician", d.Clinician.ID, "day", start.In(u.zoneOf(r)).Format(time.DateOnly), "taken", "1"))
+		return d, goTo(d.Flow.Base + "?" + string(d.Flow.Query("clinician", d.Clinician.ID, "day", start.In(u.zoneOf(r)).Format(time.DateOnly), "taken", "1")))
 	}
 	return d, nil
 }
