@@ -90,6 +90,13 @@ func TestOpenAPIListsEveryStatus(t *testing.T) {
 		{"GET", "/me/access-log", http.StatusBadRequest},
 		{"GET", "/patients/{id}/access-log", http.StatusBadRequest},
 		{"POST", "/audit/reviews/{id}/resolve", http.StatusUnprocessableEntity},
+		{"GET", "/clinicians/{id}/slots", http.StatusBadRequest},
+		{"GET", "/clinicians/{id}/slots", http.StatusUnprocessableEntity},
+		{"GET", "/appointments", http.StatusUnprocessableEntity},
+		{"POST", "/appointments", http.StatusConflict},
+		{"PUT", "/appointments/{id}", http.StatusConflict},
+		{"DELETE", "/appointments/{id}", http.StatusConflict},
+		{"POST", "/appointments/{id}/no-show", http.StatusConflict},
 	} {
 		if operation(t, doc, tc.method, tc.path).Responses.Status(tc.status) == nil {
 			t.Errorf("%s %s does not list %d", tc.method, tc.path, tc.status)

@@ -92,7 +92,7 @@ type Registration struct {
 }
 
 // Register creates a patient record under a new per-patient key, puts the registering clinician
-// in the care team, and creates the patient's (invited) account.
+// (not the front desk) in the care team, and creates the patient's (invited) account.
 func (r *Records) Register(ctx context.Context, by access.Subject, in NewPatient, o Origin) (Registration, error) {
 	id := newID()
 	// Nothing is decided about a patient who does not exist yet: the door checks the role, and
@@ -142,8 +142,12 @@ func (r *Records) register(ctx context.Context, by access.Subject, id string, in
 		if err := r.writeSearchTokens(ctx, tx, id, searchFieldsOf(in)); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, insertCareTeam, id, by.AccountID, "registered-by", now); err != nil {
-			return fmt.Errorf("clinical: assign registering clinician: %w", err)
+		// A registering clinician cares for the patient; the front desk registers for the
+		// clinic and cares for no one (its grant is names, contact details and the schedule).
+		if by.Role == access.Clinician {
+			if _, err := tx.ExecContext(ctx, insertCareTeam, id, by.AccountID, "registered-by", now); err != nil {
+				return fmt.Errorf("clinical: assign registering clinician: %w", err)
+			}
 		}
 		accountID, token, err = r.accounts.CreatePatientAccount(ctx, tx, by, id, strings.TrimSpace(in.Email), strings.TrimSpace(in.Phone))
 		return err
@@ -172,6 +176,16 @@ func (r *Records) Get(ctx context.Context, by access.Subject, patientID string, 
 			return Record{}, err
 		}
 		return Record{Patient: p, Notes: notes}, nil
+	})
+}
+
+// Demographics returns a patient's name, birth date, phone number and e-mail address, and
+// nothing of their clinical content (patient.demographics-read): what the front desk needs to
+// book and reach a patient (minimum necessary). The patient reads their own, a clinician those
+// of the patients in their care.
+func (r *Records) Demographics(ctx context.Context, by access.Subject, patientID string, o Origin) (Patient, error) {
+	return guard.Do(ctx, r.door, act(by, access.ReadDemographics, "Patient", patientID, patientID, o), func(ctx context.Context) (Patient, error) {
+		return r.loadPatient(ctx, patientID)
 	})
 }
 

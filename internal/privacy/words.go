@@ -200,6 +200,9 @@ var explain = map[string]string{
 	access.ReasonFrontDesk:      "the front desk, for your appointments",
 	access.ReasonGuest:          "invited to your visit",
 	access.ReasonNotGuest:       "refused",
+	"clinician-not-bookable":    "refused: not a clinician you can book online",
+	"not-own-schedule":          "refused: not in their own schedule",
+	"cancel-cutoff":             "refused: too close to the appointment to do online",
 }
 
 // reasons says why, as the privacy officer reads it: policy reasons and the reasons identity
@@ -228,6 +231,9 @@ var reasons = map[string]string{
 	access.ReasonFrontDesk:      "the front desk (names, contact details and the schedule)",
 	access.ReasonGuest:          "a guest invited to this visit",
 	access.ReasonNotGuest:       "not a guest of this visit",
+	"clinician-not-bookable":    "the clinician neither cares for the patient nor takes new patients online",
+	"not-own-schedule":          "not an appointment in the clinician's own schedule",
+	"cancel-cutoff":             "too close to the appointment for the patient to change it online",
 
 	"password-ok":                      "right password",
 	"wrong-password":                   "wrong password",
@@ -282,6 +288,7 @@ var roles = map[string]string{
 	string(access.Clinician): "clinician",
 	string(access.Auditor):   "privacy officer",
 	string(access.Admin):     "administrator",
+	string(access.FrontDesk): "front desk",
 	string(access.System):    "Haven",
 }
 

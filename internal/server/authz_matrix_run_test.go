@@ -19,15 +19,19 @@ import (
 
 // matrixWorld is the people and relationships every cell runs against, built once per store.
 type matrixWorld struct {
-	e       *servertest.Env
-	clients map[string]*servertest.Client // by role; the patient is own-patient of the clinician
-	account map[string]string             // account identifier by role ("haven" for Haven itself)
-	patient map[string]string             // patient identifier by relation
-	email   map[string]string             // the e-mail address on that patient's record
-	ids     map[string]string             // other clinician and the staff accounts acted on
-	seq     map[string]string             // by patient: an entry of a clinician opening their record
-	removed *servertest.Client            // the removed-from-care-team patient, signed in
-	stale   bool                          // the clock has been moved past every step-up window
+	e        *servertest.Env
+	clients  map[string]*servertest.Client // by role; the patient is own-patient of the clinician
+	account  map[string]string             // account identifier by role ("haven" for Haven itself)
+	patient  map[string]string             // patient identifier by relation
+	email    map[string]string             // the e-mail address on that patient's record
+	ids      map[string]string             // other clinician and the staff accounts acted on
+	seq      map[string]string             // by patient: an entry of a clinician opening their record
+	removed  *servertest.Client            // the removed-from-care-team patient, signed in
+	stale    bool                          // the clock has been moved past every step-up window
+	appt     map[string]string             // appointments: by relation, and the cell's own ("cell")
+	next     time.Time                     // the last slot handed out (slot)
+	lastSoon time.Time                     // the last slot handed out by soon
+	touched  time.Time                     // when every session was last used (keepAlive)
 }
 
 func newMatrixWorld(t *testing.T, e *servertest.Env) *matrixWorld {
@@ -42,7 +46,7 @@ func newMatrixWorld(t *testing.T, e *servertest.Env) *matrixWorld {
 		relRemoved: {Name: "Remy Removed", BirthDate: "2001-08-08", Phone: "+1 555 0101 004", Email: "remy.removed@example.test"},
 	}
 	w := &matrixWorld{e: e, patient: map[string]string{}, email: map[string]string{}, seq: map[string]string{},
-		ids: map[string]string{"drB": drBID}}
+		ids: map[string]string{"drB": drBID}, appt: map[string]string{}}
 	pt, ownID := e.Patient(dr, people[relOwn])
 	register := func(p servertest.PatientIn) string {
 		return drB.Must(201, "POST", "/api/v1/patients", map[string]string{"name": p.Name, "birthDate": p.BirthDate, "phone": p.Phone, "email": p.Email})["patientId"].(string)
@@ -82,7 +86,22 @@ func newMatrixWorld(t *testing.T, e *servertest.Env) *matrixWorld {
 	w.clients = map[string]*servertest.Client{"patient": pt, "clinician": dr, "auditor": po, "admin": admin}
 	w.account = map[string]string{"patient": pt.Must(200, "GET", "/api/v1/me", nil)["id"].(string),
 		"clinician": drID, "auditor": poID, "admin": admin.Must(200, "GET", "/api/v1/me", nil)["id"].(string), "system": "haven"}
+	scheduleWorld(t, w, admin, dr, drB)
+	w.touched = e.Clock.Now()
 	return w
+}
+
+// keepAlive uses every session when the clock has moved on since the last use, so that no
+// cell meets an idle timeout (staff: 15 minutes) the step-ups and started appointments add up
+// to.
+func (w *matrixWorld) keepAlive() {
+	if w.e.Clock.Now().Sub(w.touched) < 5*time.Minute {
+		return
+	}
+	for _, c := range w.clients {
+		c.Do("GET", "/api/v1/me", nil)
+	}
+	w.touched = w.e.Clock.Now()
 }
 
 // openReview is the identifier of a report waiting for the privacy officer, read from the
@@ -201,17 +220,22 @@ func (w *matrixWorld) run(t *testing.T, c cell) matrixRow {
 			w.stale = true
 		}
 	}
+	w.keepAlive()
+	if c.prepare != nil {
+		c.prepare(t, w)
+		w.keepAlive()
+	}
 	arg := w.patient[c.relation]
 	if c.arg != nil {
 		arg = c.arg(w)
 	}
 	path := strings.NewReplacer("{id}", arg, "{seq}", arg).Replace(c.path)
+	if c.query != nil {
+		path += "?" + c.query(w)
+	}
 	var body any
 	if c.body != nil {
 		body = c.body(w)
-	}
-	if c.prepare != nil {
-		c.prepare(t, w)
 	}
 	before := w.lastSeq(t)
 	status, m, raw := client.Do(c.method, "/api/v1"+path, body)

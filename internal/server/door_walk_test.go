@@ -2,9 +2,11 @@ package server_test
 
 import (
 	"context"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"haven/internal/server/servertest"
 )
@@ -55,7 +57,32 @@ func TestEveryRoutePassesTheDoor(t *testing.T) {
 		patient.Must(201, "POST", "/api/v1/me/access-log/"+seq+"/report", nil)
 		reviews := auditor.List(200, "GET", "/api/v1/audit/reviews", nil)
 		review := reviews[0].(map[string]any)["id"].(string)
-		clients := map[string]*servertest.Client{"admin": admin, "clinician": clin, "patient": patient, "auditor": auditor}
+		desk, _ := e.Staff(admin, "walk-desk@haven.test", "frontdesk")
+		clients := map[string]*servertest.Client{"admin": admin, "clinician": clin, "patient": patient, "auditor": auditor, "frontdesk": desk}
+		// A schedule to walk: the clinician's hours, two bookings to move and cancel, and one
+		// that has started, for a no-show.
+		hours := map[string]any{"timeZone": "UTC", "slotMinutes": 30, "weekly": []map[string]string{
+			{"day": "mon", "start": "09:00", "end": "17:00"}, {"day": "tue", "start": "09:00", "end": "17:00"},
+			{"day": "wed", "start": "09:00", "end": "17:00"}, {"day": "thu", "start": "09:00", "end": "17:00"}, {"day": "fri", "start": "09:00", "end": "17:00"}}}
+		clin.Must(200, "PUT", "/api/v1/clinicians/"+clinID+"/availability", hours)
+		tomorrow := e.Clock.Now().Truncate(24 * time.Hour).Add(24*time.Hour + 9*time.Hour)
+		at := func(slot int) string {
+			return tomorrow.Add(time.Duration(slot) * 30 * time.Minute).Format(time.RFC3339)
+		}
+		toMove := patient.Must(201, "POST", "/api/v1/appointments", map[string]string{"clinicianId": clinID, "start": at(0)})["appointmentId"].(string)
+		toCancel := patient.Must(201, "POST", "/api/v1/appointments", map[string]string{"clinicianId": clinID, "start": at(1)})["appointmentId"].(string)
+		now := e.Clock.Now().Truncate(30 * time.Minute).Add(30 * time.Minute)
+		started := desk.Must(201, "POST", "/api/v1/appointments", map[string]string{"clinicianId": clinID, "patientId": pid, "start": now.Format(time.RFC3339)})["appointmentId"].(string)
+		for e.Clock.Now().Before(now) { // to its start, keeping every session from idling out
+			e.Clock.Advance(min(10*time.Minute, now.Sub(e.Clock.Now())+time.Second))
+			for _, c := range clients {
+				c.Must(200, "GET", "/api/v1/me", nil)
+			}
+		}
+		for _, c := range clients { // and a fresh second factor, as after signing in
+			c.Must(200, "POST", "/api/v1/auth/step-up", map[string]string{"code": c.Code()})
+		}
+		window := "?" + url.Values{"from": {tomorrow.Format(time.RFC3339)}, "to": {tomorrow.Add(24 * time.Hour).Format(time.RFC3339)}}.Encode()
 		pair := map[string]string{"patientId": pid, "clinicianId": other}
 
 		rows := map[string]walkRow{
@@ -100,6 +127,17 @@ func TestEveryRoutePassesTheDoor(t *testing.T) {
 			"listSecurityAlerts": {kind: acted, as: "auditor", status: 200},
 			"flagPatientRecord":  {kind: acted, as: "auditor", body: map[string]string{"patientId": pid, "kind": "vip"}, status: 201},
 			"exportAuditEvents":  {kind: acted, as: "auditor", body: map[string]any{"patientId": pid}, status: 200},
+
+			"setAvailability":        {kind: acted, as: "clinician", path: "/clinicians/" + clinID + "/availability", body: hours, status: 200},
+			"getAvailability":        {kind: acted, as: "patient", path: "/clinicians/" + clinID + "/availability", status: 200},
+			"listSlots":              {kind: acted, as: "patient", path: "/clinicians/" + clinID + "/slots" + window, status: 200},
+			"listBookableClinicians": {kind: acted, as: "patient", status: 200},
+			"bookAppointment":        {kind: acted, as: "patient", body: map[string]string{"clinicianId": clinID, "start": at(4)}, status: 201},
+			"listAppointments":       {kind: acted, as: "frontdesk", path: "/appointments" + window, status: 200},
+			"rescheduleAppointment":  {kind: acted, as: "patient", path: "/appointments/" + toMove, body: map[string]string{"start": at(6)}, status: 200},
+			"cancelAppointment":      {kind: acted, as: "patient", path: "/appointments/" + toCancel, status: 200},
+			"markNoShow":             {kind: acted, as: "clinician", path: "/appointments/" + started + "/no-show", status: 200},
+			"getPatientDemographics": {kind: acted, as: "frontdesk", path: "/patients/" + pid + "/demographics", status: 200},
 		}
 		walked := 0
 		for _, rt := range e.Srv.APIRoutes() {

@@ -112,12 +112,27 @@ func (db *DB) prepared(ctx context.Context, query string) *sql.Stmt {
 // TxStmt returns query prepared for tx: the cached statement bound to the transaction's
 // connection (prepared on that connection once, then reused). The transaction closes what it
 // returns; the cached statement stays.
+//
+// A text not cached yet is prepared on the transaction's own connection, and cached in the
+// background for the next time. Preparing it for the cache first would take a second
+// connection from the pool while the transaction holds SQLite's write lock: when every other
+// connection is a writer waiting for that lock (many bookings at once), each side waits for the
+// other until the busy timeout fails the writers.
 func (db *DB) TxStmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
-	st, err := db.Stmt(ctx, query)
-	if err != nil {
-		return nil, err
+	c := db.stmts
+	c.mu.Lock()
+	st, ok := c.m[query]
+	c.mu.Unlock()
+	if ok {
+		return tx.StmtContext(ctx, st), nil
 	}
-	return tx.StmtContext(ctx, st), nil
+	st, err := tx.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("store: prepare: %w", err)
+	}
+	// A cache that cannot be filled only costs a parse next time.
+	go db.Stmt(context.WithoutCancel(ctx), query)
+	return st, nil
 }
 
 // close closes every cached statement; later calls to Stmt fail.

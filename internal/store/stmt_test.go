@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"haven/internal/store"
 	"haven/internal/store/storetest"
@@ -193,4 +194,55 @@ func TestInList(t *testing.T) {
 			t.Fatalf("rows = %v, want [a c]", got)
 		}
 	})
+}
+
+// TestTxStmtWhilePoolWaitsForTheLock: a transaction holding SQLite's write lock prepares a text
+// it has not used before while every other connection of the pool is a writer waiting for that
+// lock. It must not need one of them: before, the two sides waited on each other until the busy
+// timeout failed every writer (seen as 500s when 50 patients booked one slot at once).
+func TestTxStmtWhilePoolWaitsForTheLock(t *testing.T) {
+	db := storetest.Open(t, store.SQLite)
+	ctx := context.Background()
+	tx, err := db.BeginTx(ctx, nil) // immediate: holds the write lock
+	if err != nil {
+		t.Fatal(err)
+	}
+	const writers = 16 // more than the pool holds
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for i := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := db.ExecContext(ctx, `INSERT INTO settings (name, value) VALUES ($1, $2)`, fmt.Sprintf("waiter-%d", i), []byte("x"))
+			errs <- err
+		}()
+	}
+	time.Sleep(200 * time.Millisecond) // the writers take every free connection and wait
+	done := make(chan error, 1)
+	go func() {
+		st, err := db.TxStmt(ctx, tx, `INSERT INTO settings (name, value) VALUES ($1, $2) -- a text not prepared before`)
+		if err == nil {
+			_, err = st.ExecContext(ctx, "in-tx", []byte("x"))
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("preparing inside the transaction waited for a connection held by a writer waiting for the transaction")
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("a waiting writer failed: %v", err)
+		}
+	}
 }
