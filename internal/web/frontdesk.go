@@ -145,8 +145,9 @@ func (u *UI) frontDeskSearch(w http.ResponseWriter, r *http.Request) error {
 	return u.render(w, r, http.StatusOK, "frontdesk", page{Title: "Clinic day", Data: d, Live: frontDeskLive()})
 }
 
-// frontDeskFlow is the front desk's booking flow for the patient ?patient= names.
-func frontDeskFlow(r *http.Request) (bookData, error) {
+// frontDeskFlow is the front desk's booking flow for the patient ?patient= names, whose name
+// (their demographics, never clinical content) each step shows.
+func (u *UI) frontDeskFlow(r *http.Request, by principal.Subject) (bookData, error) {
 	patient := r.URL.Query().Get("patient")
 	if r.Method == http.MethodPost {
 		patient = r.PostFormValue("patient")
@@ -154,7 +155,11 @@ func frontDeskFlow(r *http.Request) (bookData, error) {
 	if patient == "" {
 		return bookData{}, goTo("/frontdesk")
 	}
-	return bookData{Flow: bookFlow{Base: "/frontdesk/book", Confirm: "/frontdesk/book/confirm", Cancel: "/frontdesk",
+	p, err := u.d.Records.Demographics(r.Context(), by, patient, httpx.Origin(r))
+	if err != nil {
+		return bookData{}, httpx.FromDomain(err)
+	}
+	return bookData{For: p.Name, ForBorn: p.BirthDate, Flow: bookFlow{Base: "/frontdesk/book", Confirm: "/frontdesk/book/confirm", Cancel: "/frontdesk",
 		Carry: []formField{{"patient", patient}}}}, nil
 }
 
@@ -163,7 +168,7 @@ func (u *UI) frontDeskBook(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	d, err := frontDeskFlow(r)
+	d, err := u.frontDeskFlow(r, by)
 	if err != nil {
 		return err
 	}
@@ -178,7 +183,7 @@ func (u *UI) frontDeskBookConfirm(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	d, err := frontDeskFlow(r)
+	d, err := u.frontDeskFlow(r, by)
 	if err != nil {
 		return err
 	}
@@ -196,7 +201,7 @@ func (u *UI) frontDeskBookPost(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	d, err := frontDeskFlow(r)
+	d, err := u.frontDeskFlow(r, by)
 	if err != nil {
 		return err
 	}

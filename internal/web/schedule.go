@@ -299,17 +299,18 @@ type dayChoice struct {
 
 type bookData struct {
 	Flow bookFlow
-	// For names the patient the front desk books for (empty for a patient booking).
-	For        string
-	Move       *visits.Appointment // the appointment being moved, if any
-	Clinicians []visits.Clinician
-	Clinician  *visits.Clinician
-	Days       []dayChoice
-	Day        *dayChoice
-	From       time.Time // the first day shown
-	Earlier    string    // the previous fortnight's first day, or ""
-	Later      string    // the next fortnight's first day, or ""
-	Cutoff     time.Duration
+	// For names the patient the front desk books for (empty for a patient booking), with their
+	// birth date, to tell apart two people of one name.
+	For, ForBorn string
+	Move         *visits.Appointment // the appointment being moved, if any
+	Clinicians   []visits.Clinician
+	Clinician    *visits.Clinician
+	Days         []dayChoice
+	Day          *dayChoice
+	From         time.Time // the first day shown
+	Earlier      string    // the previous fortnight's first day, or ""
+	Later        string    // the next fortnight's first day, or ""
+	Cutoff       time.Duration
 	// The confirmation step: the chosen time and where the form posts.
 	Start, End time.Time
 	Action     string
@@ -463,7 +464,7 @@ func bookTitle(d bookData) string {
 	if d.Move != nil {
 		return "Move your appointment"
 	}
-	if d.For != "" || len(d.Flow.Carry) > 0 && d.Flow.Carry[0].Name == "patient" {
+	if d.For != "" {
 		return "Book an appointment for a patient"
 	}
 	return "Book an appointment"
