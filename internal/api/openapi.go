@@ -68,6 +68,7 @@ func operationNotes() map[string]opNotes {
 		"exportAuditEvents":        {media: "application/fhir+ndjson"},
 		"getAuditCheckpoint":       {errors: []int{http.StatusNotFound}},
 		"publishAuditCheckpoint":   {errors: []int{http.StatusNotFound}},
+		"getCalendarFeed":          {media: "text/calendar"},
 		// Scheduling: a window that is not RFC 3339 is a bad request, one too long or ending
 		// before it starts is invalid; a slot just taken, or an appointment no longer in a state
 		// that allows the act (cancelled, started, ended, not yet started for a no-show), is a

@@ -173,6 +173,7 @@ func (a *API) table() []Route {
 	rs := a.coreRoutes()
 	rs = append(rs, a.scheduleRoutes()...)
 	rs = append(rs, a.visitRoutes()...)
+	rs = append(rs, a.calendarRoutes()...)
 	return rs
 }
 

@@ -81,6 +81,8 @@ func ParseServe(args []string, out io.Writer, lookup func(string) (string, bool)
 	stringFlag(fs, &mfaACR, "oidc-mfa-acr", "", "comma-separated acr values by which the provider asserts multi-factor authentication (amr \"mfa\" always counts)", lookup)
 	var interval string
 	stringFlag(fs, &interval, "checkpoint-interval", "5m", "how often a signed audit checkpoint is published", lookup)
+	var reminders string
+	stringFlag(fs, &reminders, "reminder-interval", "1m", "how often Haven looks for appointment reminders to e-mail (a day and an hour before; needs --smtp-addr)", lookup)
 	vd := visits.DefaultConfig()
 	var careDays int
 	var cutoff, horizon string
@@ -96,6 +98,9 @@ func ParseServe(args []string, out io.Writer, lookup func(string) (string, bool)
 		return Server{}, fmt.Errorf("serve: --checkpoint-interval %q is not a duration of at least 1s", interval)
 	}
 	c.CheckpointInterval = d
+	if c.ReminderInterval, err = time.ParseDuration(reminders); err != nil || c.ReminderInterval < time.Second || c.ReminderInterval > time.Hour {
+		return Server{}, fmt.Errorf("serve: --reminder-interval %q is not a duration between 1s and 1h, such as 1m", reminders)
+	}
 	if careDays < 0 || careDays > 3650 {
 		return Server{}, fmt.Errorf("serve: --appointment-care-days %d is not between 0 and 3650", careDays)
 	}

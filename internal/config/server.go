@@ -27,6 +27,7 @@ type Server struct {
 	BaseURL       string // external URL for links and redirects; derived from Host and Listen if empty
 
 	CheckpointInterval time.Duration // how often a signed audit checkpoint is published; default 5 min
+	ReminderInterval   time.Duration // how often due appointment reminders are sent (with SMTP only); default 1 min
 	WitnessDir         string        // directory that receives a copy of every checkpoint
 	WitnessURL         string        // HTTPS endpoint that receives every checkpoint
 	AlertWebhookURL    string        // endpoint that receives security alerts (HMAC-signed JSON)

@@ -272,6 +272,14 @@ var reasons = map[string]string{
 	"email-requested":           "a new e-mail address, once confirmed from it",
 	"phone-and-email-requested": "the phone number, and a new e-mail address once confirmed from it",
 	"email-confirmed":           "the new e-mail address, confirmed from it",
+
+	// Reminders and the calendar feed (package visits).
+	"appointment-reminder": "to send an appointment reminder",
+	"day-before":           "a day before the appointment",
+	"hour-before":          "an hour before the appointment",
+	"feed-made":            "a new link; any earlier one stopped working",
+	"feed-revoked":         "the link stopped working",
+	"calendar-link":        "through their private calendar link",
 }
 
 // outcomes says how an entry ended, as the privacy officer reads it.

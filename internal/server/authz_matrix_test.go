@@ -321,6 +321,9 @@ func matrixCells() []cell {
 		c.body = func(*matrixWorld) any { return map[string]string{} }
 	})
 
+	// A private calendar feed: a clinician's, of their own schedule; no one else has one.
+	add(access.ManageCalendarFeed, "POST", "/me/calendar-feed", everyone, func(c *cell) { c.variant = "make" })
+	add(access.ManageCalendarFeed, "DELETE", "/me/calendar-feed", everyone, func(c *cell) { c.variant = "revoke" })
 	cs = append(cs, scheduleCells(onPatient, everyone)...)
 
 	// Acts on one's own account: everyone, on themselves, after a step-up.

@@ -128,6 +128,8 @@ func TestEveryRoutePassesTheDoor(t *testing.T) {
 			"flagPatientRecord":  {kind: acted, as: "auditor", body: map[string]string{"patientId": pid, "kind": "vip"}, status: 201},
 			"exportAuditEvents":  {kind: acted, as: "auditor", body: map[string]any{"patientId": pid}, status: 200},
 
+			"createCalendarFeed":     {kind: acted, as: "clinician", status: 201},
+			"revokeCalendarFeed":     {kind: acted, as: "clinician", status: 200},
 			"setAvailability":        {kind: acted, as: "clinician", path: "/clinicians/" + clinID + "/availability", body: hours, status: 200},
 			"getAvailability":        {kind: acted, as: "patient", path: "/clinicians/" + clinID + "/availability", status: 200},
 			"listSlots":              {kind: acted, as: "patient", path: "/clinicians/" + clinID + "/slots" + window, status: 200},

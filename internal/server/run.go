@@ -98,6 +98,16 @@ func (s *Server) Run(ctx context.Context) error {
 		})
 	}()
 	go s.watcher.Run(cpCtx, monitorInterval)
+	// Reminders go out only by e-mail: without SMTP there is nothing to run.
+	remindCtx, stopReminders := context.WithCancel(context.Background())
+	defer stopReminders()
+	remindDone := make(chan struct{})
+	go func() {
+		defer close(remindDone)
+		if s.cfg.SMTP.Addr != "" {
+			s.runReminders(remindCtx, s.cfg.ReminderInterval)
+		}
+	}()
 
 	select {
 	case err := <-errc:
@@ -113,6 +123,9 @@ func (s *Server) Run(ctx context.Context) error {
 	for _, l := range ls {
 		errs = append(errs, l.srv.Shutdown(shutdownCtx))
 	}
+	// A reminder being sent finishes (its claim, e-mail and entry) before the last checkpoint.
+	stopReminders()
+	<-remindDone
 	// Requests have finished: the final checkpoint covers every entry they wrote.
 	stopCheckpoints()
 	<-cpDone

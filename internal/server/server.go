@@ -87,6 +87,9 @@ func applyDefaults(c *Config) {
 	if c.CheckpointInterval == 0 {
 		c.CheckpointInterval = 5 * time.Minute
 	}
+	if c.ReminderInterval == 0 {
+		c.ReminderInterval = time.Minute
+	}
 	if c.AlertRules.Window == 0 {
 		c.AlertRules = monitor.DefaultRules()
 	}
@@ -176,6 +179,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	vc := cfg.Visits
 	vc.BaseURL = cfg.BaseURL
+	if vc.Zone == nil {
+		vc.Zone = cfg.AlertRules.Location // the organisation's time zone (--time-zone)
+	}
 	if vc.CareDays == 0 {
 		vc.CareDays = visits.DefaultConfig().CareDays
 	}
@@ -320,6 +326,12 @@ func (s *Server) PollMonitor(ctx context.Context) ([]monitor.Alert, error) {
 // PublishCheckpoint signs and publishes the current audit tree head now.
 func (s *Server) PublishCheckpoint(ctx context.Context) (audit.Checkpoint, error) {
 	return s.cps.Publish(ctx)
+}
+
+// SendReminders sends the appointment reminders due now (Run does it every ReminderInterval
+// when e-mail is configured); tests call it after moving the clock.
+func (s *Server) SendReminders(ctx context.Context) (int, error) {
+	return s.visits.SendReminders(ctx)
 }
 
 // rootKey fetches the key-encryption key from the KMS named by uri.

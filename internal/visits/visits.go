@@ -45,6 +45,9 @@ type Config struct {
 	OpensBefore time.Duration
 	// BaseURL starts the links in reminders and guest invitations.
 	BaseURL string
+	// Zone is the clinic's time zone: a reminder tells the time in the clinician's own zone
+	// (from their hours), or in this one when they have set none; UTC if nil.
+	Zone *time.Location
 }
 
 // DefaultConfig is a clinic's usual policy: care for 30 days after a visit, booking within the
