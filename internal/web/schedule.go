@@ -25,7 +25,7 @@ import (
 
 func (u *UI) scheduleRoutes() []route {
 	return []route{
-		{"GET /appointments", u.appointmentsHome},
+		{"GET " + visits.AppointmentsPath, u.appointmentsHome}, // where reminders link
 		{"GET /patient/appointments", u.patientAppointments},
 		{"GET /patient/book", u.patientBook},
 		{"GET /patient/book/confirm", u.patientBookConfirm},
