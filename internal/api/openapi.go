@@ -69,6 +69,21 @@ func operationNotes() map[string]opNotes {
 		"getAuditCheckpoint":       {errors: []int{http.StatusNotFound}},
 		"publishAuditCheckpoint":   {errors: []int{http.StatusNotFound}},
 		"getCalendarFeed":          {media: "text/calendar"},
+
+		"acceptTelehealthConsent": {errors: []int{http.StatusConflict}},
+		"checkIn":                 {errors: []int{http.StatusConflict}},
+		"submitIntake":            {errors: []int{http.StatusConflict}},
+		"allowGuests":             {errors: []int{http.StatusConflict}},
+		"admitPatient":            {errors: []int{http.StatusConflict}},
+		"inviteGuest":             {errors: []int{http.StatusConflict}},
+		"endVisit":                {errors: []int{http.StatusConflict}},
+		"redeemGuestLink":         {errors: []int{http.StatusGone}},
+		"joinQueue":               {errors: []int{http.StatusConflict}},
+		"getMyQueuePlace":         {errors: []int{http.StatusNotFound}},
+		"leaveQueue":              {errors: []int{http.StatusNotFound}},
+		"takeNextFromQueue":       {errors: []int{http.StatusConflict}},
+		"followVisit":             {media: "text/event-stream"},
+		"followWaitingRoom":       {media: "text/event-stream"},
 		// Scheduling: a window that is not RFC 3339 is a bad request, one too long or ending
 		// before it starts is invalid; a slot just taken, or an appointment no longer in a state
 		// that allows the act (cancelled, started, ended, not yet started for a no-show), is a
@@ -109,7 +124,7 @@ func errorResponses() map[int]struct{ name, description string } {
 		http.StatusUnauthorized:          {"Unauthenticated", "no session, an expired session, or wrong credentials"},
 		http.StatusForbidden:             {"Forbidden", "not permitted (the refusal is in the audit log); a sensitive act that needs a fresh second factor (the message ends in \"(step-up)\"); a session that has not finished signing in; or a cross-site browser request"},
 		http.StatusNotFound:              {"NotFound", "no such resource, or none the caller may know of"},
-		http.StatusConflict:              {"Conflict", "the request conflicts with the current state: an e-mail address or a sign-in phone number in use, removing the last second factor, a self-service reset where Haven has no e-mail, an account not in the state the act needs (enabling one that is not disabled, re-sending the invitation of one already activated); a time slot someone else has just booked; an appointment no longer in a state that allows the act (cancelled, started, ended; not yet started, for a no-show)"},
+		http.StatusConflict:              {"Conflict", "the request conflicts with the current state: an e-mail address or a sign-in phone number in use, removing the last second factor, a self-service reset where Haven has no e-mail, an account not in the state the act needs (enabling one that is not disabled, re-sending the invitation of one already activated); a time slot someone else has just booked; an appointment no longer in a state that allows the act (cancelled, started, ended; not yet started, for a no-show); a visit not in the state the act needs (checking in before it opens, admitting a patient who has not checked in or has not accepted the telehealth consent in force, ending one that has not started); a telehealth consent version no longer in force"},
 		http.StatusGone:                  {"Gone", "a single-use link or token that was used or has expired"},
 		http.StatusRequestEntityTooLarge: {"PayloadTooLarge", "the request body is over 1 MiB"},
 		http.StatusUnprocessableEntity:   {"UnprocessableEntity", "a field failed validation; the message names the field"},

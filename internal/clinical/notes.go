@@ -3,7 +3,9 @@ package clinical
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -97,4 +99,39 @@ func newID() string {
 	var b [16]byte
 	rand.Read(b[:])
 	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+const selectNote = `SELECT id, author_id, body_ct, created_at FROM notes WHERE id = $1 AND patient_id = $2`
+
+// Note returns one note of a patient's record: a visit's summary, as its patient or its
+// clinician reads it from the visit's page. It is a read of the record (record.read), decided
+// and recorded like Get; a note of another patient's record is ErrNotFound.
+func (r *Records) Note(ctx context.Context, by access.Subject, patientID, noteID string, o Origin) (Note, error) {
+	return guard.Do(ctx, r.door, act(by, access.ReadRecord, "Note", noteID, patientID, o), func(ctx context.Context) (Note, error) {
+		var n Note
+		var ct []byte
+		var created int64
+		err := r.db.QueryRowContext(ctx, selectNote, noteID, patientID).Scan(&n.ID, &n.AuthorID, &ct, &created)
+		if errors.Is(err, sql.ErrNoRows) {
+			return Note{}, ErrNotFound
+		}
+		if err != nil {
+			return Note{}, fmt.Errorf("clinical: load note: %w", err)
+		}
+		body, err := r.cipher.Open(ctx, patientID, keys.Location{Table: "notes", Row: n.ID, Field: "body"}, ct)
+		if err != nil {
+			return Note{}, r.unreadable(ctx, patientID, fmt.Errorf("clinical: open note: %w", err))
+		}
+		n.Body, n.CreatedAt = string(body), time.Unix(0, created).UTC()
+		names, err := r.accounts.DisplayNames(ctx, []string{n.AuthorID})
+		if err != nil {
+			return Note{}, fmt.Errorf("clinical: note author: %w", err)
+		}
+		name, ok := names[n.AuthorID]
+		if !ok {
+			return Note{}, fmt.Errorf("clinical: note %s: author %s: %w", n.ID, n.AuthorID, ErrNoAuthor)
+		}
+		n.AuthorName = name
+		return n, nil
+	})
 }

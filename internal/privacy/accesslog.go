@@ -1,6 +1,7 @@
 package privacy
 
 import (
+	"cmp"
 	"context"
 	"strconv"
 	"strings"
@@ -187,10 +188,15 @@ func (s *Service) fill(ctx context.Context, patientID string, page LogPage) (Log
 	if err != nil {
 		return LogPage{}, err
 	}
+	guests := s.guestNames(ctx, patientID, page.Events)
 	names := map[string]string{}
 	for i := range page.Events {
 		ev := &page.Events[i]
-		if ev.Who == "" {
+		switch {
+		case ev.Who != "":
+		case ev.Role == string(access.Guest):
+			ev.Who = cmp.Or(guests[ev.actor], unknownGuest)
+		default:
 			ev.Who = s.staffName(ctx, names, ev.actor)
 		}
 		if r, ok := reviews[ev.Seq]; ok {
@@ -198,6 +204,25 @@ func (s *Service) fill(ctx context.Context, patientID string, page LogPage) (Log
 		}
 	}
 	return page, nil
+}
+
+// guestNames names the visit guests who acted on a page, in one lookup. A guest whose name
+// cannot be told is shown as a guest all the same, as a staff member with no name is.
+func (s *Service) guestNames(ctx context.Context, patientID string, events []AccessEvent) map[string]string {
+	var ids []string
+	for _, ev := range events {
+		if ev.Who == "" && ev.Role == string(access.Guest) {
+			ids = append(ids, ev.actor)
+		}
+	}
+	if len(ids) == 0 || s.deps.GuestNames == nil {
+		return nil
+	}
+	names, err := s.deps.GuestNames(ctx, patientID, ids)
+	if err != nil {
+		return nil
+	}
+	return names
 }
 
 // AccessEntry returns one entry of the patient's access log, for its own page (where the

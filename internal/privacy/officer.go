@@ -72,6 +72,10 @@ func (s *Service) inWords(ctx context.Context, by access.Subject, es []Entry, o 
 		if t.Who != "" {
 			continue
 		}
+		if t.ActorRole == string(access.Guest) {
+			t.Who = aGuest
+			continue
+		}
 		if t.ActorRole == string(access.Patient) {
 			// Named only when the account is that record's own: another patient's attempt on
 			// the record is never put in its owner's name.

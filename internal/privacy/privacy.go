@@ -69,6 +69,11 @@ type Deps struct {
 	// PatientAccount names the account of a patient's record (package identity), so that the
 	// log says "You" for that account's acts alone, never for another patient's attempt.
 	PatientAccount func(ctx context.Context, patientID string) (string, error)
+	// GuestNames names the visit guests among accountIDs that were invited to one of the
+	// patient's visits (package visits, which opens their names under the patient's key), as
+	// the patient reads them: "Rosa Díaz (interpreter, invited to your visit)". A guest account
+	// has no name in the staff directory.
+	GuestNames func(ctx context.Context, patientID string, accountIDs []string) (map[string]string, error)
 }
 
 // Service is the privacy component.
@@ -98,6 +103,13 @@ func (s *Service) decide(ctx context.Context, by access.Subject, a access.Action
 
 // unknownStaff names an account that has no name (or is no staff member's).
 const unknownStaff = "Unknown staff member"
+
+// unknownGuest names a visit guest whose name cannot be told; aGuest is how the privacy
+// officer reads every guest (their name is the patient's PHI, not the officer's to open).
+const (
+	unknownGuest = "A guest invited to your visit"
+	aGuest       = "A visit guest"
+)
 
 // staffName names a staff member, remembering names in names for one answer.
 func (s *Service) staffName(ctx context.Context, names map[string]string, accountID string) string {

@@ -200,6 +200,7 @@ var explain = map[string]string{
 	access.ReasonFrontDesk:      "the front desk, for your appointments",
 	access.ReasonGuest:          "invited to your visit",
 	access.ReasonNotGuest:       "refused",
+	"guests-not-agreed":         "refused: you had not agreed to guests in that visit",
 	"clinician-not-bookable":    "refused: not a clinician you can book online",
 	"not-own-schedule":          "refused: not in their own schedule",
 	"cancel-cutoff":             "refused: too close to the appointment to do online",
@@ -231,6 +232,7 @@ var reasons = map[string]string{
 	access.ReasonFrontDesk:      "the front desk (names, contact details and the schedule)",
 	access.ReasonGuest:          "a guest invited to this visit",
 	access.ReasonNotGuest:       "not a guest of this visit",
+	"guests-not-agreed":         "the patient had not agreed to guests in that visit",
 	"clinician-not-bookable":    "the clinician neither cares for the patient nor takes new patients online",
 	"not-own-schedule":          "not an appointment in the clinician's own schedule",
 	"cancel-cutoff":             "too close to the appointment for the patient to change it online",
@@ -297,6 +299,7 @@ var roles = map[string]string{
 	string(access.Auditor):   "privacy officer",
 	string(access.Admin):     "administrator",
 	string(access.FrontDesk): "front desk",
+	string(access.Guest):     "visit guest",
 	string(access.System):    "Haven",
 }
 

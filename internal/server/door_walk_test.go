@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"cmp"
 	"context"
 	"net/url"
 	"strconv"
@@ -24,6 +25,9 @@ const (
 	// signIn: a sign-in, enrolment or step-up flow, driven by the attack table and the factor
 	// tests; not walked here.
 	signIn
+	// streamed: a live stream (Server-Sent Events): the door decides before it starts, records
+	// only a refusal, and the stream itself discloses nothing (the reads it prompts are acts).
+	streamed
 )
 
 // walkRow is how the walk calls one operation: as whom, where, with what.
@@ -33,6 +37,12 @@ type walkRow struct {
 	path   string // with the people's identifiers filled in
 	body   any
 	status int
+	// count is the JSON key a listed row counts the patients shown by ("id" unless set).
+	count string
+	// guestPath, when set, walks the route again as a visit guest, at their own visit.
+	guestPath string
+	// setup runs before the call: what the route needs that an earlier row took away.
+	setup func()
 }
 
 // TestEveryRoutePassesTheDoor walks the route table. Every operation that discloses PHI or acts
@@ -83,6 +93,12 @@ func TestEveryRoutePassesTheDoor(t *testing.T) {
 			c.Must(200, "POST", "/api/v1/auth/step-up", map[string]string{"code": c.Code()})
 		}
 		window := "?" + url.Values{"from": {tomorrow.Format(time.RFC3339)}, "to": {tomorrow.Add(24 * time.Hour).Format(time.RFC3339)}}.Encode()
+		// Visits to walk: one to take from booked to ended, one a guest was invited to.
+		consent := e.Client().Must(200, "GET", "/api/v1/consent/telehealth", nil)["version"]
+		v1 := bookVisit(t, e, clinID, pid, e.Clock.Now().Add(5*time.Minute))
+		v2 := bookVisit(t, e, clinID, pid, e.Clock.Now().Add(40*time.Minute))
+		guest := guestOf(t, e, patient, clin, v2, "Walk Guest")
+		clients["guest"] = guest // not before: a guest has no second factor to step up with
 		pair := map[string]string{"patientId": pid, "clinicianId": other}
 
 		rows := map[string]walkRow{
@@ -140,6 +156,26 @@ func TestEveryRoutePassesTheDoor(t *testing.T) {
 			"cancelAppointment":      {kind: acted, as: "patient", path: "/appointments/" + toCancel, status: 200},
 			"markNoShow":             {kind: acted, as: "clinician", path: "/appointments/" + started + "/no-show", status: 200},
 			"getPatientDemographics": {kind: acted, as: "frontdesk", path: "/patients/" + pid + "/demographics", status: 200},
+
+			"getMyTelehealthConsent":  {kind: acted, as: "patient", status: 200},
+			"acceptTelehealthConsent": {kind: acted, as: "patient", body: map[string]any{"version": consent}, status: 200},
+			"getVisit":                {kind: acted, as: "patient", path: "/visits/" + v1, status: 200, guestPath: "/visits/" + v2},
+			"followVisit":             {kind: streamed, as: "patient", path: "/visits/" + v1 + "/events", status: 200, guestPath: "/visits/" + v2 + "/events"},
+			"checkIn":                 {kind: acted, as: "patient", path: "/visits/" + v1 + "/check-in", status: 200},
+			"submitIntake":            {kind: acted, as: "patient", path: "/visits/" + v1 + "/intake", body: map[string]string{"reason": "synthetic walk"}, status: 200},
+			"getIntake":               {kind: acted, as: "clinician", path: "/visits/" + v1 + "/intake", status: 200},
+			"allowGuests":             {kind: acted, as: "patient", path: "/visits/" + v1 + "/guests-allowed", status: 200},
+			"admitPatient":            {kind: acted, as: "clinician", path: "/visits/" + v1 + "/admit", status: 200},
+			"inviteGuest":             {kind: acted, as: "clinician", path: "/visits/" + v1 + "/guests", body: map[string]string{"name": "Walk Interpreter", "relation": "interpreter"}, status: 201},
+			"endVisit":                {kind: acted, as: "clinician", path: "/visits/" + v1 + "/end", body: map[string]string{"summary": "synthetic walk summary"}, status: 200},
+			"getWaitingRoom":          {kind: listed, as: "clinician", status: 200, count: "patientId"},
+			"followWaitingRoom":       {kind: streamed, as: "clinician", status: 200},
+			"listQueue":               {kind: listed, as: "clinician", status: 200, count: "patientId"},
+			"joinQueue":               {kind: acted, as: "patient", status: 200},
+			"getMyQueuePlace":         {kind: own, as: "patient", status: 200},
+			"leaveQueue":              {kind: acted, as: "patient", status: 200},
+			"takeNextFromQueue": {kind: acted, as: "clinician", status: 201,
+				setup: func() { patient.Must(200, "POST", "/api/v1/queue", nil) }},
 		}
 		walked := 0
 		for _, rt := range e.Srv.APIRoutes() {
@@ -161,34 +197,64 @@ func TestEveryRoutePassesTheDoor(t *testing.T) {
 			if strings.Contains(path, "{") {
 				t.Fatalf("%s: the row must fill in %s", rt.OperationID, path)
 			}
-			t.Run(rt.OperationID, func(t *testing.T) {
-				logBefore, doorBefore := auditSize(t, e), e.Srv.DoorEntries()
-				code, _, raw := clients[row.as].Do(rt.Method, "/api/v1"+path, row.body)
-				if code != row.status {
-					t.Fatalf("%s %s as %s = %d %.300s, want %d", rt.Method, path, row.as, code, raw, row.status)
-				}
-				grew, door := auditSize(t, e)-logBefore, e.Srv.DoorEntries()-doorBefore
-				if grew != door {
-					t.Fatalf("the log grew by %d entries but the door wrote %d: something appended around the door", grew, door)
-				}
-				switch row.kind {
-				case acted:
-					if grew < 1 {
-						t.Fatalf("no audit entry for %s", rt.OperationID)
-					}
-				case listed:
-					shown := strings.Count(string(raw), `"id":`)
-					if want := max(shown, 1); grew != int64(want) {
-						t.Fatalf("a list showing %d patients left %d entries, want %d", shown, grew, want)
-					}
-				}
-			})
+			if row.setup != nil {
+				row.setup()
+			}
+			t.Run(rt.OperationID, func(t *testing.T) { walkOne(t, e, rt.Method, path, clients[row.as], row) })
+			if row.guestPath != "" {
+				t.Run(rt.OperationID+"/as-guest", func(t *testing.T) {
+					g := row
+					g.as = "guest"
+					walkOne(t, e, rt.Method, g.guestPath, clients["guest"], g)
+				})
+			}
 			walked++
 		}
 		if walked < 25 {
 			t.Fatalf("walked only %d operations", walked)
 		}
 	})
+}
+
+// walkOne calls one operation as c and checks what it left in the audit log.
+func walkOne(t *testing.T, e *servertest.Env, method, path string, c *servertest.Client, row walkRow) {
+	t.Helper()
+	logBefore, doorBefore := auditSize(t, e), e.Srv.DoorEntries()
+	var code int
+	var raw []byte
+	if row.kind == streamed {
+		s := c.Stream("/api/v1" + path)
+		code, raw = s.Status, s.Body
+		if ct := s.Header.Get("Content-Type"); code == 200 && ct != "text/event-stream" {
+			t.Fatalf("a live stream of type %q", ct)
+		}
+		s.Close()
+	} else {
+		code, _, raw = c.Do(method, "/api/v1"+path, row.body)
+	}
+	if code != row.status {
+		t.Fatalf("%s %s as %s = %d %.300s, want %d", method, path, row.as, code, raw, row.status)
+	}
+	grew, door := auditSize(t, e)-logBefore, e.Srv.DoorEntries()-doorBefore
+	if grew != door {
+		t.Fatalf("the log grew by %d entries but the door wrote %d: something appended around the door", grew, door)
+	}
+	switch row.kind {
+	case acted:
+		if grew < 1 {
+			t.Fatalf("no audit entry for %s %s", method, path)
+		}
+	case listed:
+		key := cmp.Or(row.count, "id")
+		shown := strings.Count(string(raw), `"`+key+`":`)
+		if want := max(shown, 1); grew != int64(want) {
+			t.Fatalf("a list showing %d patients left %d entries, want %d", shown, grew, want)
+		}
+	case streamed:
+		if grew != 0 {
+			t.Fatalf("following a live stream left %d entries; only a refusal is owed", grew)
+		}
+	}
 }
 
 func auditSize(t *testing.T, e *servertest.Env) int64 {

@@ -117,6 +117,9 @@ func (s *Server) Run(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	s.log.Info("haven shutting down")
+	// Live streams (the waiting room's, a visit's) never go idle: they end first, so that
+	// Shutdown does not wait its grace out for them.
+	s.EndLiveStreams()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	var errs []error

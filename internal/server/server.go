@@ -218,7 +218,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.visits = visits.New(s.db, s.door, s.keys, s.records, s.identity, mailer, vc, cfg.Now)
 	s.privacy = privacy.New(s.db, s.door, privacy.Deps{Names: s.identity, Patients: s.records, Notes: s.keys, Staff: s.staffMembers,
-		PatientAccount: s.identity.PatientAccountID}, s.cps, cfg.Now)
+		PatientAccount: s.identity.PatientAccountID, GuestNames: s.visits.GuestNames}, s.cps, cfg.Now)
 	if cfg.SMTP.Addr != "" && len(cfg.AlertEmailTo) > 0 {
 		s.watcher.MailTo(&monitor.Mailer{Sender: s.mailer(), To: cfg.AlertEmailTo})
 	}
@@ -402,11 +402,16 @@ func (s *Server) DB() *store.DB { return s.db }
 // log's size to prove nothing appended around the door.
 func (s *Server) DoorEntries() int64 { return s.door.Written() }
 
+// EndLiveStreams ends every live stream (a waiting room's, a visit's) and refuses new ones, as
+// shutting down does: they never go idle, so a graceful shutdown ends them first.
+func (s *Server) EndLiveStreams() { s.visits.CloseLive() }
+
 // WaitBackground waits for background work (self-service reset e-mails) to finish.
 func (s *Server) WaitBackground() { s.identity.Wait() }
 
 // Close waits for background e-mail and releases the database.
 func (s *Server) Close() error {
+	s.EndLiveStreams()
 	s.WaitBackground()
 	return s.db.Close()
 }

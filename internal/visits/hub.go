@@ -15,32 +15,45 @@ type Event struct {
 // with NATS. A slow subscriber misses events rather than blocking the publisher: the next event
 // (or the page's own refresh) brings it up to date.
 type Hub struct {
-	mu   sync.Mutex
-	subs map[string]map[chan Event]struct{}
+	mu     sync.Mutex
+	subs   map[string]map[chan Event]struct{}
+	closed bool
 }
 
 // NewHub returns an empty hub.
 func NewHub() *Hub { return &Hub{subs: map[string]map[chan Event]struct{}{}} }
 
-// Subscribe returns a channel of the topic's events and the function that ends the
-// subscription (and closes the channel).
-func (h *Hub) Subscribe(topic string) (<-chan Event, func()) {
+// Subscribe returns one channel of the events of every topic named and the function that ends
+// the subscription (and closes the channel). After Close, the channel comes back closed.
+func (h *Hub) Subscribe(topics ...string) (<-chan Event, func()) {
 	ch := make(chan Event, 16)
 	h.mu.Lock()
-	if h.subs[topic] == nil {
-		h.subs[topic] = map[chan Event]struct{}{}
+	if h.closed {
+		h.mu.Unlock()
+		close(ch)
+		return ch, func() {}
 	}
-	h.subs[topic][ch] = struct{}{}
+	for _, topic := range topics {
+		if h.subs[topic] == nil {
+			h.subs[topic] = map[chan Event]struct{}{}
+		}
+		h.subs[topic][ch] = struct{}{}
+	}
 	h.mu.Unlock()
 	var once sync.Once
 	return ch, func() {
 		once.Do(func() {
 			h.mu.Lock()
-			delete(h.subs[topic], ch)
-			if len(h.subs[topic]) == 0 {
-				delete(h.subs, topic)
+			defer h.mu.Unlock()
+			if h.closed {
+				return // Close closed it
 			}
-			h.mu.Unlock()
+			for _, topic := range topics {
+				delete(h.subs[topic], ch)
+				if len(h.subs[topic]) == 0 {
+					delete(h.subs, topic)
+				}
+			}
 			close(ch)
 		})
 	}
@@ -54,15 +67,42 @@ func (h *Hub) Subscribers(topic string) int {
 }
 
 // Publish sends ev to every subscriber of each topic, dropping it for one whose buffer is full.
+// A subscriber of several of the topics gets it once.
 func (h *Hub) Publish(ev Event, topics ...string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	sent := map[chan Event]bool{}
 	for _, t := range topics {
 		for ch := range h.subs[t] {
+			if sent[ch] {
+				continue
+			}
+			sent[ch] = true
 			select {
 			case ch <- ev:
 			default:
 			}
 		}
 	}
+}
+
+// Close ends every subscription (their channels close, so live pages end their streams) and
+// refuses new ones: the server is shutting down.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return
+	}
+	h.closed = true
+	done := map[chan Event]bool{}
+	for _, subs := range h.subs {
+		for ch := range subs {
+			if !done[ch] {
+				done[ch] = true
+				close(ch)
+			}
+		}
+	}
+	h.subs = map[string]map[chan Event]struct{}{}
 }

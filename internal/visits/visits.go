@@ -19,6 +19,7 @@ import (
 
 	"haven/internal/access"
 	"haven/internal/audit"
+	"haven/internal/clinical"
 	"haven/internal/fault"
 	"haven/internal/guard"
 	"haven/internal/keys"
@@ -48,13 +49,24 @@ type Config struct {
 	// Zone is the clinic's time zone: a reminder tells the time in the clinician's own zone
 	// (from their hours), or in this one when they have set none; UTC if nil.
 	Zone *time.Location
+	// GuestGrace is how long after a visit's scheduled end a guest's link and session still
+	// hold, if the clinician has not ended the visit (ending it ends them at once).
+	GuestGrace time.Duration
+	// OnDemandLength is the scheduled length of a visit taken from the on-demand queue.
+	OnDemandLength time.Duration
+	// ConsentTexts adds telehealth consent versions to those shipped in the binary, or replaces
+	// them (version → text); the newest version is the one in force. For a clinic's own text,
+	// and for tests that publish a new version.
+	ConsentTexts map[string]string
 }
 
 // DefaultConfig is a clinic's usual policy: care for 30 days after a visit, booking within the
 // care team, no patient cancellation in the last 2 hours, booking up to 90 days ahead, check-in
-// from 15 minutes before.
+// from 15 minutes before, guests until 30 minutes after the scheduled end, on-demand visits of
+// 30 minutes.
 func DefaultConfig() Config {
-	return Config{CareDays: 30, CancelCutoff: 2 * time.Hour, Horizon: 90 * 24 * time.Hour, OpensBefore: 15 * time.Minute}
+	return Config{CareDays: 30, CancelCutoff: 2 * time.Hour, Horizon: 90 * 24 * time.Hour, OpensBefore: 15 * time.Minute,
+		GuestGrace: 30 * time.Minute, OnDemandLength: 30 * time.Minute}
 }
 
 // Cipher seals and opens the PHI this package keeps (intake answers, a guest's name) under the
@@ -73,6 +85,9 @@ type Records interface {
 	OpenNames(ctx context.Context, ids []string) (map[string]string, error)
 	// ContactEmail reads a patient's address as Haven itself (patient.contact-read, audited).
 	ContactEmail(ctx context.Context, patientID, why string, o Origin) (string, error)
+	// Note reads one note of the patient's record through the record's own guarded path
+	// (record.read): a visit's summary, as its patient or clinician reads it.
+	Note(ctx context.Context, by access.Subject, patientID, noteID string, o Origin) (clinical.Note, error)
 }
 
 // People is what visits needs of identity: staff names, and the principal behind a guest.
@@ -104,6 +119,8 @@ type Service struct {
 	cfg     Config
 	now     func() time.Time
 	hub     *Hub
+	// consents are the telehealth consent texts by version (consent.go).
+	consents map[string]Consent
 }
 
 // New builds the service. mailer may be nil (no e-mail configured).
@@ -121,7 +138,19 @@ func New(db *store.DB, door *guard.Door, c Cipher, records Records, people Peopl
 	if cfg.OpensBefore == 0 {
 		cfg.OpensBefore = def.OpensBefore
 	}
-	return &Service{db: db, door: door, cipher: c, records: records, people: people, mail: mailer, cfg: cfg, now: now, hub: NewHub()}
+	if cfg.GuestGrace == 0 {
+		cfg.GuestGrace = def.GuestGrace
+	}
+	if cfg.OnDemandLength == 0 {
+		cfg.OnDemandLength = def.OnDemandLength
+	}
+	consents, err := loadConsents(cfg.ConsentTexts)
+	if err != nil {
+		// The texts are embedded at build time: a binary without them is a build mistake.
+		panic(err)
+	}
+	return &Service{db: db, door: door, cipher: c, records: records, people: people, mail: mailer, cfg: cfg, now: now, hub: NewHub(),
+		consents: consents}
 }
 
 // Errors. Their text is safe to show to the user.
