@@ -179,7 +179,13 @@ func (u *UI) visitAct(w http.ResponseWriter, r *http.Request, role principal.Rol
 			return err
 		}
 	}
-	if aerr := act(by, id); aerr != nil {
+	// The door decides on this visit before the form is read; the act is decided again when
+	// it runs.
+	aerr := u.d.Visits.AdmitTo(r.Context(), by, action, id, httpx.Origin(r))
+	if aerr == nil {
+		aerr = act(by, id)
+	}
+	if aerr != nil {
 		msg, ferr := formError(aerr)
 		if ferr != nil {
 			return ferr
@@ -250,8 +256,12 @@ func (u *UI) inviteGuest(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	g := visits.GuestInvite{Name: strings.TrimSpace(r.PostFormValue("name")), Relation: r.PostFormValue("relation")}
-	link, ierr := u.d.Visits.InviteGuest(r.Context(), s.Subject, id, g, httpx.Origin(r))
+	var link visits.GuestLink
+	ierr := u.d.Visits.AdmitTo(r.Context(), s.Subject, "guest.invite", id, httpx.Origin(r))
+	if ierr == nil {
+		g := visits.GuestInvite{Name: strings.TrimSpace(r.PostFormValue("name")), Relation: r.PostFormValue("relation")}
+		link, ierr = u.d.Visits.InviteGuest(r.Context(), s.Subject, id, g, httpx.Origin(r))
+	}
 	d, err := u.visitData(r, s.Subject, id)
 	if err != nil {
 		return err
