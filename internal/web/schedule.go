@@ -63,6 +63,7 @@ func visitFuncs() template.FuncMap {
 		"stateWords":     stateWords,
 		"statusWords":    clinicianStatusWords,
 		"duration":       durationWords,
+		"consentBlocks":  consentBlocks,
 		"inc":            func(i int) int { return i + 1 },
 		"minutesBetween": func(a, b time.Time) int { return int(b.Sub(a) / time.Minute) },
 		// rfc3339 is an instant as a form sends it back (UTC, never shown).
@@ -776,7 +777,6 @@ type scheduleData struct {
 	Date     string // the day shown (or the week's first day)
 	Waiting  []visits.Waiting
 	Queue    int // patients waiting for any clinician
-	Clinic   bool
 	NowShown time.Time
 }
 

@@ -100,3 +100,31 @@ func TestBookFlowQuery(t *testing.T) {
 		t.Errorf("Query = %q", got)
 	}
 }
+
+// TestConsentBlocks: the consent's words are laid out, never changed: every word of the text is
+// in a block, in order.
+func TestConsentBlocks(t *testing.T) {
+	text := "# Video visits\n\nPlease read this.\nIt is short.\n\n## Who can join\n\nOnly you.\n- an interpreter\n- a family member\nNobody else.\n"
+	want := []consentBlock{{Kind: "title", Text: "Video visits"}, {Kind: "p", Text: "Please read this. It is short."},
+		{Kind: "section", Text: "Who can join"}, {Kind: "p", Text: "Only you."}, {Kind: "list", Items: []string{"an interpreter", "a family member"}},
+		{Kind: "p", Text: "Nobody else."}}
+	if diff := cmp.Diff(want, consentBlocks(text)); diff != "" {
+		t.Errorf("blocks (-want +got):\n%s", diff)
+	}
+	if got := consentBlocks("Plain words."); got[0].Text != "Telehealth consent" || got[1].Text != "Plain words." {
+		t.Errorf("a text without a title: %+v", got)
+	}
+	var words []string
+	for _, b := range consentBlocks(text) {
+		words = append(words, strings.Fields(b.Text+" "+strings.Join(b.Items, " "))...)
+	}
+	var orig []string
+	for _, w := range strings.Fields(text) {
+		if w != "#" && w != "##" && w != "-" {
+			orig = append(orig, w)
+		}
+	}
+	if diff := cmp.Diff(orig, words); diff != "" {
+		t.Errorf("words (-text +shown):\n%s", diff)
+	}
+}
