@@ -6,6 +6,7 @@ import (
 
 	"haven/internal/httpx"
 	"haven/internal/identity"
+	"haven/internal/principal"
 )
 
 type accountData struct {
@@ -17,6 +18,10 @@ type accountData struct {
 	Notice        string // what the last action did
 	RecoveryLeft  int
 	RecoveryCodes []string // shown once, right after they are made
+	// Calendar: a clinician may subscribe to their schedule; FeedURL is a new feed's private
+	// address, shown once, right after it is made.
+	Calendar bool
+	FeedURL  string
 }
 
 // accountNotices are the confirmations ?done= may ask the account page to show.
@@ -29,6 +34,7 @@ var accountNotices = map[string]string{
 	"passkey-removed": "Passkey removed.",
 	"email":           "E-mail address changed. Sign in with the new one from now on.",
 	"email-sent":      "We sent a link to the new address. Your address changes when you open it, within 30 minutes.",
+	"feed-revoked":    "Your calendar feed is turned off. Calendars that used its address stop showing your appointments.",
 }
 
 // account lists the signed-in person's sessions, with a way to end each one.
@@ -62,7 +68,8 @@ func (u *UI) accountData(r *http.Request, s *identity.Session) (accountData, err
 	if err != nil {
 		return accountData{}, err
 	}
-	return accountData{Sessions: list, Passkeys: keys, HasTOTP: acct.HasTOTP, Email: acct.Email, MailOn: u.d.Identity.MailOn(), RecoveryLeft: left}, nil
+	return accountData{Sessions: list, Passkeys: keys, HasTOTP: acct.HasTOTP, Email: acct.Email, MailOn: u.d.Identity.MailOn(), RecoveryLeft: left,
+		Calendar: s.Subject.Role == principal.Clinician}, nil
 }
 
 // accountTitle is the account page's heading.

@@ -81,6 +81,7 @@ type roleChoice struct {
 
 var staffRoles = []roleChoice{
 	{principal.Clinician, principal.Clinician.Label()},
+	{principal.FrontDesk, principal.FrontDesk.Label()},
 	{principal.Auditor, principal.Auditor.Label()},
 	{principal.Admin, principal.Admin.Label()},
 }

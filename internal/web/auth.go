@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"haven/internal/fault"
 	"haven/internal/httpx"
 	"haven/internal/identity"
 	"haven/internal/identity/totp"
@@ -32,7 +33,11 @@ func (u *UI) formPage(w http.ResponseWriter, r *http.Request, name, title string
 		status = he.Status
 		he.SetHeader(w)
 	}
-	return u.render(w, r, status, name, page{Title: title, Error: msg, Data: data})
+	var field string
+	if fe := fault.As(err); fe != nil && fe.Kind == fault.Invalid {
+		field = fe.Field
+	}
+	return u.render(w, r, status, name, page{Title: title, Error: msg, ErrorField: field, Data: data})
 }
 
 type setupData struct{ Token, Email, Name string }

@@ -62,6 +62,11 @@ func axeSource(t *testing.T) string {
 }
 
 func newBrowser(t *testing.T, e *servertest.Env) *browser {
+	return newBrowserFor(t, e, 3*time.Minute)
+}
+
+// newBrowserFor is newBrowser for a journey that may take up to timeout.
+func newBrowserFor(t *testing.T, e *servertest.Env, timeout time.Duration) *browser {
 	u, _ := url.Parse(e.TS.URL)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath(t)),
@@ -77,7 +82,7 @@ func newBrowser(t *testing.T, e *servertest.Env) *browser {
 	)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(alloc)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
+	ctx, cancelTimeout := context.WithTimeout(ctx, timeout)
 	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
 	return &browser{t: t, ctx: ctx, e: e, base: "https://localhost:" + u.Port(), axe: axeSource(t), shots: os.Getenv("HAVEN_SCREENSHOTS")}
 }
@@ -91,9 +96,13 @@ func (b *browser) do(steps ...chromedp.Action[chromedp.Void]) {
 
 func (b *browser) text(sel string) string {
 	b.t.Helper()
-	s, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(sel)))
+	// An element that is not there fails in seconds, with what the page shows instead.
+	ctx, cancel := context.WithTimeout(b.ctx, 15*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
 	if err != nil {
-		b.t.Fatalf("browser: read %s: %v", sel, err)
+		page, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`location.pathname + "\n" + document.body.innerText`))
+		b.t.Fatalf("browser: read %s: %v; the page shows:\n%s", sel, err, page)
 	}
 	return strings.TrimSpace(s)
 }

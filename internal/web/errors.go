@@ -28,6 +28,21 @@ var fieldLabels = map[string]string{
 	"to":          "To",
 	"patientId":   "Patient",
 	"clinicianId": "Clinician",
+	// Scheduling and visits.
+	"timeZone":      "Time zone",
+	"slotMinutes":   "Appointment length",
+	"bufferMinutes": "Break between appointments",
+	"weekly":        "Weekly hours",
+	"exceptions":    "Time off and extra hours",
+	"start":         "Time",
+	"reason":        "Reason for the visit",
+	"symptoms":      "Symptoms",
+	"medications":   "Current medicines",
+	"questions":     "Questions",
+	"summary":       "Summary",
+	"relation":      "Who they are",
+	"followUp":      "Follow-up",
+	"version":       "Consent",
 }
 
 // inWords is the message a person reads for err, which he (err mapped by httpx.FromDomain)

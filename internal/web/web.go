@@ -15,6 +15,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -53,6 +54,9 @@ func New(d Deps) *UI {
 	}
 	funcs := timeFuncs(time.UTC)
 	funcs["role"] = func(role any) string { return privacy.RoleWords(fmt.Sprint(role)) } // "auditor" reads "privacy officer"
+	for k, f := range visitFuncs() {
+		funcs[k] = f
+	}
 	for _, n := range names {
 		name := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
 		if name == "layout" || name == "partials" {
@@ -70,10 +74,25 @@ func (u *UI) Mount(mux *http.ServeMux) {
 	static, _ := fs.Sub(staticFS, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	for _, rt := range u.routes() {
-		mux.Handle(rt.pattern, httpx.Adapt(u.d.Log, u.renderError, rt.h))
+		mux.Handle(rt.pattern, httpx.Adapt(u.d.Log, u.renderError, guestGate(rt)))
 	}
 	// Any other path outside the API, whatever the method: the error page, with the way back.
-	mux.Handle("/", httpx.Adapt(u.d.Log, u.renderError, u.notFound))
+	mux.Handle("/", httpx.Adapt(u.d.Log, u.renderError, guestGate(route{h: u.notFound})))
+}
+
+// guestGate refuses a visit guest every page but the few their link opens (their visit's page,
+// the link itself, signing out), before the page's handler runs: the same rule as the API's
+// Route.Guest. The visit's page still asks the door, which lets a guest into that one visit only.
+func guestGate(rt route) httpx.HandlerFunc {
+	if guestPages[rt.pattern] {
+		return rt.h
+	}
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if s := httpx.Session(r); s != nil && s.Subject.Role == principal.Guest {
+			return httpx.ErrGuestOnlyVisit
+		}
+		return rt.h(w, r)
+	}
 }
 
 // Patterns lists the UI's routes as net/http patterns ("POST /login"), for tests that walk them.
@@ -90,8 +109,17 @@ type route struct {
 	h       httpx.HandlerFunc
 }
 
+// guestPages are the only routes a visit guest's session may use: the link that brought them,
+// their visit's page, and signing out. Every other page refuses them (guestGate).
+var guestPages = map[string]bool{
+	"GET /visit/guest/{token}":  true,
+	"POST /visit/guest/{token}": true,
+	"GET /visits/{id}":          true,
+	"POST /logout":              true,
+}
+
 func (u *UI) routes() []route {
-	return []route{
+	rs := []route{
 		{"GET /{$}", u.home},
 		{"GET /setup", u.setupForm},
 		{"POST /setup", u.setup},
@@ -104,7 +132,6 @@ func (u *UI) routes() []route {
 		{"GET /totp/enrol", u.enrolForm},
 		{"POST /totp/enrol", u.enrol},
 		{"GET /totp/enrol/qr.png", u.enrolQR},
-		{"POST /logout", u.logout},
 		{"GET /invite", u.inviteForm},
 		{"POST /invite", u.invite},
 		{"GET /forgot", u.forgotForm},
@@ -151,7 +178,11 @@ func (u *UI) routes() []route {
 		{"POST /auditor/export", u.auditorExport},
 		{"GET /auditor/reviews/{id}", u.review},
 		{"POST /auditor/reviews/{id}/resolve", u.resolveReview},
+		{"POST /logout", u.logout},
 	}
+	rs = append(rs, u.scheduleRoutes()...)
+	rs = append(rs, u.visitRoutes()...)
+	return append(rs, u.frontDeskRoutes()...)
 }
 
 // page is what every template receives.
@@ -159,12 +190,18 @@ type page struct {
 	Title string
 	User  *userView
 	Error string
-	Data  any
+	// ErrorField is the form field the error is about, if any: its input points at the
+	// message (aria-describedby) and is marked invalid.
+	ErrorField string
+	Data       any
+	// Live makes the page follow what others change (a waiting room, a visit): see live.js.
+	Live *liveView
 }
 
 type userView struct {
 	Name string
 	Role principal.Role
+	Nav  []navLink // the role's pages, in the header
 }
 
 // render writes a page with status.
@@ -180,6 +217,9 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, name str
 	t.Funcs(timeFuncs(u.zoneOf(r)))
 	if p.User == nil {
 		p.User = u.userOf(r)
+	}
+	if p.User != nil && p.User.Nav == nil {
+		p.User.Nav = navFor(p.User.Role, r.URL.Path)
 	}
 	var b strings.Builder
 	if err := t.ExecuteTemplate(&b, "layout.html", p); err != nil {
@@ -261,6 +301,8 @@ func stagePath(s *identity.Session) string {
 		return "/clinician"
 	case principal.Auditor:
 		return "/auditor"
+	case principal.FrontDesk:
+		return "/frontdesk"
 	default:
 		return "/patient"
 	}
@@ -277,4 +319,18 @@ func require(r *http.Request, role principal.Role) (*identity.Session, error) {
 		return nil, httpx.ErrForbidden
 	}
 	return s, nil
+}
+
+// signedIn returns the subject of a fully signed-in person whose role is one of roles, or sends
+// the browser to the step it is missing; another role gets 403. It decides nothing about a
+// record: the service the page calls asks the door.
+func signedIn(r *http.Request, roles ...principal.Role) (principal.Subject, error) {
+	s := httpx.Session(r)
+	if s == nil || s.Stage != identity.StageFull {
+		return principal.Subject{}, goTo(stagePath(s))
+	}
+	if !slices.Contains(roles, s.Subject.Role) {
+		return principal.Subject{}, httpx.ErrForbidden
+	}
+	return s.Subject, nil
 }

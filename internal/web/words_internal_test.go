@@ -145,7 +145,7 @@ func wordsFixtures(codes []string) map[string][]page {
 	for _, v := range queue {
 		reviewPages = append(reviewPages, page{Title: "A patient's report", Data: reviewData{Review: v}})
 	}
-	return map[string][]page{
+	fixtures := map[string][]page{
 		"patient":     {{Title: "My record", Data: patientData{Record: record, Log: groups, More: true}}},
 		"accesslog":   {{Title: "Who opened my record", Data: accessLogData{Log: groups, Older: 5, Paged: true, Before: 9}}},
 		"accessentry": entryPages,
@@ -177,6 +177,11 @@ func wordsFixtures(codes []string) map[string][]page {
 		"disable":   {{Title: "Disable this account?", Data: disableData{Staff: staffView{Account: staff[0]}}}},
 		"codes":     {{Title: "Save your recovery codes", Data: codesData{Codes: []string{"ABCD-EFGH-IJKL-MNOP", "QRST-UVWX-YZ23-4567"}, Next: continueTo("/patient")}}},
 	}
+	for name, pages := range visitFixtures(when, patient) {
+		fixtures[name] = pages
+	}
+	fixtures["account"] = append(fixtures["account"], page{Title: "Security and sessions", Data: accountData{Calendar: true, FeedURL: "https://haven.test/calendar/feed/abc.ics"}})
+	return fixtures
 }
 
 // TestNoPageShowsAnInternalCode renders every page template with realistic data, as each role

@@ -75,6 +75,17 @@ func timeFuncs(loc *time.Location) template.FuncMap {
 		"day":   func(t time.Time) string { return t.In(loc).Format("2 Jan 2006") },
 		"clock": func(t time.Time) string { return t.In(loc).Format("15:04") },
 		"zone":  func(t time.Time) string { return zoneAbbrev(t.In(loc)) },
+		// longDay and when are for appointments, where the weekday matters: "Wednesday 25
+		// November 2026" and "Wednesday 25 November 2026 at 10:00 CET".
+		"longDay": func(t time.Time) string { return t.In(loc).Format("Monday 2 January 2006") },
+		"when": func(t time.Time) string {
+			if t.IsZero() {
+				return ""
+			}
+			return t.In(loc).Format("Monday 2 January 2006 at 15:04") + " " + zoneAbbrev(t.In(loc))
+		},
+		// dayKey is the date a day's links carry (2026-11-25), in the reader's zone.
+		"dayKey": func(t time.Time) string { return t.In(loc).Format(time.DateOnly) },
 	}
 }
 
