@@ -49,13 +49,13 @@ const (
 	insertAppointment = `INSERT INTO appointments (id, clinician_id, patient_id, kind, state, start_at, end_at, booked_by, booked_at)
 		SELECT CAST($1 AS TEXT), CAST($2 AS TEXT), CAST($3 AS TEXT), 'scheduled', 'booked', CAST($4 AS BIGINT), CAST($5 AS BIGINT), CAST($6 AS TEXT), CAST($7 AS BIGINT)
 		WHERE NOT EXISTS (SELECT 1 FROM appointments WHERE clinician_id = CAST($2 AS TEXT) AND state <> 'cancelled'
-			AND start_at < CAST($5 AS BIGINT) AND end_at > CAST($4 AS BIGINT))`
+			AND start_at < CAST($5 AS BIGINT) AND start_at > CAST($8 AS BIGINT) AND end_at > CAST($4 AS BIGINT))`
 	selectAppointment = `SELECT id, clinician_id, patient_id, kind, state, start_at, end_at FROM appointments WHERE id = $1`
 	patientExists     = `SELECT COUNT(*) FROM patients WHERE id = $1`
 	moveAppointment   = `UPDATE appointments SET start_at = CAST($2 AS BIGINT), end_at = CAST($3 AS BIGINT)
 		WHERE id = CAST($1 AS TEXT) AND state = 'booked'
 		AND NOT EXISTS (SELECT 1 FROM appointments o WHERE o.clinician_id = CAST($4 AS TEXT) AND o.id <> CAST($1 AS TEXT)
-			AND o.state <> 'cancelled' AND o.start_at < CAST($3 AS BIGINT) AND o.end_at > CAST($2 AS BIGINT))`
+			AND o.state <> 'cancelled' AND o.start_at < CAST($3 AS BIGINT) AND o.start_at > CAST($5 AS BIGINT) AND o.end_at > CAST($2 AS BIGINT))`
 	// A moved appointment is reminded of again, at its new time.
 	forgetReminders   = `DELETE FROM appointment_reminders WHERE appointment_id = $1`
 	cancelAppointment = `UPDATE appointments SET state = 'cancelled', cancelled_at = $2 WHERE id = $1 AND state IN ('booked', 'waiting')`
@@ -111,7 +111,7 @@ func (s *Service) Book(ctx context.Context, by access.Subject, b Booking, o Orig
 	}
 	return guard.Do(ctx, s.door, a, func(ctx context.Context) (Appointment, error) {
 		now := s.now()
-		res, err := s.db.ExecPrepared(ctx, insertAppointment, id, clinicianID, patientID, slot.Start.UnixNano(), slot.End.UnixNano(), by.AccountID, now.UnixNano())
+		res, err := s.db.ExecPrepared(ctx, insertAppointment, id, clinicianID, patientID, slot.Start.UnixNano(), slot.End.UnixNano(), by.AccountID, now.UnixNano(), s.overlapFloor(slot.Start))
 		if store.IsUniqueViolation(err) {
 			return Appointment{}, ErrSlotTaken
 		}
@@ -159,7 +159,11 @@ func (s *Service) slotAt(ctx context.Context, by access.Subject, clinicianID str
 	if err != nil {
 		return Slot{}, err
 	}
-	slots, err := ComputeSlots(av, start, start.Add(time.Nanosecond))
+	loc, err := s.zone(av.TimeZone)
+	if err != nil {
+		return Slot{}, fault.InvalidField("timeZone", "these hours cannot be read; set them again")
+	}
+	slots, err := computeSlotsIn(av, loc, start, start.Add(time.Nanosecond))
 	if err != nil {
 		return Slot{}, err
 	}
@@ -283,7 +287,7 @@ func (s *Service) Reschedule(ctx context.Context, by access.Subject, id string, 
 	return guard.Do(ctx, s.door, a, func(ctx context.Context) (Appointment, error) {
 		var moved int64
 		err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-			res, err := tx.ExecContext(ctx, moveAppointment, id, slot.Start.UnixNano(), slot.End.UnixNano(), r.ClinicianID)
+			res, err := tx.ExecContext(ctx, moveAppointment, id, slot.Start.UnixNano(), slot.End.UnixNano(), r.ClinicianID, s.overlapFloor(slot.Start))
 			if err != nil {
 				return err
 			}
@@ -400,4 +404,11 @@ func (s *Service) nameClinician(ctx context.Context, by access.Subject, ap *Appo
 // and the visit's own page that the appointment changed.
 func (s *Service) scheduleChanged(clinicianID, id string) {
 	s.hub.Publish(Event{Kind: "schedule", AppointmentID: id}, "clinician:"+clinicianID, "frontdesk", "visit:"+id)
+}
+
+// overlapFloor is the earliest start an appointment overlapping one starting at start can have:
+// start less the longest an appointment lasts. Bounding the overlap checks by it keeps them to
+// an index range around the slot, not the clinician's whole history.
+func (s *Service) overlapFloor(start time.Time) int64 {
+	return start.Add(-max(MaxSlotMinutes*time.Minute, s.cfg.OnDemandLength)).UnixNano()
 }

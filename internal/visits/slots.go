@@ -251,8 +251,7 @@ const selectBusy = `SELECT start_at, end_at FROM appointments
 
 // busy returns the live appointments of a clinician overlapping [from, to), in one query.
 func (s *Service) busy(ctx context.Context, clinicianID string, from, to time.Time) ([]Slot, error) {
-	longest := max(MaxSlotMinutes*time.Minute, s.cfg.OnDemandLength)
-	rows, err := s.db.QueryPrepared(ctx, selectBusy, clinicianID, to.UnixNano(), from.UnixNano(), from.Add(-longest).UnixNano())
+	rows, err := s.db.QueryPrepared(ctx, selectBusy, clinicianID, to.UnixNano(), from.UnixNano(), s.overlapFloor(from))
 	if err != nil {
 		return nil, fmt.Errorf("visits: appointments in window: %w", err)
 	}
