@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"haven/internal/store/storetest"
+	"haven/internal/visits"
 )
 
 // Scheduling benchmarks (docs/benchmarks.md §5). Each measures two operations in alternating
@@ -69,7 +70,8 @@ func BenchmarkBookingPaired(b *testing.B) {
 // Europe/Madrid with a lunch break, 20-minute slots and a 5-minute buffer, a week off, an extra
 // Saturday morning, and 120 booked appointments), served as GET /clinicians/{id}/slots for 31
 // days, against one PHI read (GET /patients/{id}), one caller each, in alternating phases.
-// Reports the mean time of each and slots/read (goal ≤ 1).
+// Reports the mean time of each and slots/read (goal ≤ 1), and, in a third phase, the
+// computation alone (visits.ComputeSlots in process, no database, no HTTP) and compute/read.
 //
 //	go test -run '^$' -bench BenchmarkSlotsPaired -benchtime 6x ./internal/server/
 func BenchmarkSlotsPaired(b *testing.B) {
@@ -87,12 +89,32 @@ func BenchmarkSlotsPaired(b *testing.B) {
 			}
 			from := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
 			slotsPath := fmt.Sprintf("/api/v1/clinicians/%s/slots?from=%s&to=%s", me, from.Format(time.RFC3339), from.AddDate(0, 0, 31).Format(time.RFC3339))
-			var slots, phi reads
+			var av visits.Availability
+			if w := env.do("GET", "/api/v1/clinicians/"+me+"/availability", ""); w.Code != http.StatusOK || json.Unmarshal(w.Body.Bytes(), &av) != nil {
+				b.Fatalf("GET availability: %d %s", w.Code, w.Body)
+			}
+			// The computation alone: the month's slots from the hours, in process.
+			compute := func(deadline time.Time) reads {
+				var r reads
+				began := time.Now()
+				for time.Now().Before(deadline) {
+					t0 := time.Now()
+					if _, err := visits.ComputeSlots(av, from, from.AddDate(0, 0, 31)); err != nil {
+						b.Fatal(err)
+					}
+					r.lat = append(r.lat, time.Since(t0))
+				}
+				r.elapsed, r.cpu = time.Since(began), -1
+				return r
+			}
+			var slots, phi, computed reads
 			for i := range b.N {
 				if i%2 == 0 {
 					slots.add(env.gets(b, slotsPath, time.Now().Add(visitPhase)))
 					phi.add(env.gets(b, "/api/v1/patients/"+env.pid, time.Now().Add(visitPhase)))
+					computed.add(compute(time.Now().Add(visitPhase / 5)))
 				} else {
+					computed.add(compute(time.Now().Add(visitPhase / 5)))
 					phi.add(env.gets(b, "/api/v1/patients/"+env.pid, time.Now().Add(visitPhase)))
 					slots.add(env.gets(b, slotsPath, time.Now().Add(visitPhase)))
 				}
@@ -100,7 +122,9 @@ func BenchmarkSlotsPaired(b *testing.B) {
 			meanUS := func(r reads) float64 { return float64(r.elapsed.Microseconds()) / float64(len(r.lat)) }
 			b.ReportMetric(meanUS(slots), "slots-µs")
 			b.ReportMetric(meanUS(phi), "phi-read-µs")
+			b.ReportMetric(meanUS(computed), "compute-µs")
 			b.ReportMetric(meanUS(slots)/meanUS(phi), "slots/read")
+			b.ReportMetric(meanUS(computed)/meanUS(phi), "compute/read")
 			b.ReportMetric(float64(len(free)-120), "free-slots")
 		})
 	}
