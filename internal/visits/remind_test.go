@@ -97,6 +97,12 @@ func checkMinimal(t *testing.T, r reminder, apptID string, start time.Time, when
 		t.Errorf("the text does not give the time %q and the link:\n%s", when, r.text)
 	}
 	headers, _, _ := strings.Cut(r.raw, "\r\n\r\n")
+	// The multipart boundary is random hex: it may spell "ada" by chance. It is not content.
+	if m, err := netmail.ReadMessage(strings.NewReader(r.raw)); err == nil {
+		if _, p, err := mime.ParseMediaType(m.Header.Get("Content-Type")); err == nil && p["boundary"] != "" {
+			headers = strings.ReplaceAll(headers, p["boundary"], "(boundary)")
+		}
+	}
 	for _, canary := range []string{canaryPatient, "Ada", "Canarypatient", canaryReason, "clin-1", "Dr ", "psychiatr", "specialt"} {
 		for what, s := range map[string]string{"headers": headers, "text": r.text, ".ics": string(r.ics)} {
 			if strings.Contains(strings.ToLower(s), strings.ToLower(canary)) {
