@@ -331,21 +331,15 @@ func (u *UI) clinicianName(r *http.Request, by principal.Subject) (string, error
 }
 
 func (u *UI) frontDeskAvailability(w http.ResponseWriter, r *http.Request) error {
-	by, err := u.admit(r, "availability.set", "", "/frontdesk/clinicians")
-	if err != nil {
-		return err
-	}
-	if by.Role != principal.FrontDesk {
-		return httpx.ErrForbidden
-	}
-	name, err := u.clinicianName(r, by)
-	if err != nil {
-		return err
-	}
-	return u.availabilityPage(w, r, by, r.PathValue("id"), name)
+	return u.frontDeskHours(w, r, u.availabilityPage)
 }
 
 func (u *UI) frontDeskSetAvailability(w http.ResponseWriter, r *http.Request) error {
+	return u.frontDeskHours(w, r, u.saveAvailability)
+}
+
+// frontDeskHours admits the front desk to a clinician's hours, then shows or saves them (then).
+func (u *UI) frontDeskHours(w http.ResponseWriter, r *http.Request, then func(http.ResponseWriter, *http.Request, principal.Subject, string, string) error) error {
 	by, err := u.admit(r, "availability.set", "", "/frontdesk/clinicians")
 	if err != nil {
 		return err
@@ -357,5 +351,5 @@ func (u *UI) frontDeskSetAvailability(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	return u.saveAvailability(w, r, by, r.PathValue("id"), name)
+	return then(w, r, by, r.PathValue("id"), name)
 }
