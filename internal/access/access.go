@@ -27,6 +27,8 @@ const (
 	Auditor   = principal.Auditor
 	FrontDesk = principal.FrontDesk
 	Guest     = principal.Guest
+	Nurse     = principal.Nurse
+	Billing   = principal.Billing
 )
 
 // Action is what the subject wants to do. Its value is what the audit entry records.
@@ -95,6 +97,31 @@ const (
 	AllowGuests     Action = "guest.allow"      // the patient agrees that guests may join their visit
 	InviteGuest     Action = "guest.invite"     // invite an interpreter or a family member to one visit
 
+	// The structured record (package clinical): each item sealed under the patient's key.
+	WriteCondition    Action = "condition.write"    // record, update or resolve a problem
+	WriteAllergy      Action = "allergy.write"      // record, update or remove an allergy or intolerance
+	WriteMedication   Action = "medication.write"   // record, update or stop a medication the patient takes
+	WriteObservation  Action = "observation.write"  // record a vital sign or a measurement (a patient's own is patient-reported)
+	WriteImmunization Action = "immunization.write" // record an immunization
+	UploadDocument    Action = "document.upload"    // add a document or an image to the record
+	ReadDocument      Action = "document.read"      // list and download a record's documents
+	SignNote          Action = "note.sign"          // sign a visit note: from then on it is never edited
+	AddAddendum       Action = "note.addendum"      // amend a signed note by an addendum that keeps the original
+
+	// Prescriptions (package clinical): written, reviewed, signed by the prescriber, verified by
+	// a pharmacy with the printed code.
+	WritePrescription    Action = "prescription.write"    // write or change an unsigned prescription, or renew one as a new draft
+	SignPrescription     Action = "prescription.sign"     // sign with the prescriber's passkey or key
+	CancelPrescription   Action = "prescription.cancel"   // cancel a signed prescription
+	ReadPrescription     Action = "prescription.read"     // read a patient's prescriptions
+	VerifyPrescription   Action = "prescription.verify"   // a pharmacy checks a prescription with its printed code
+	DispensePrescription Action = "prescription.dispense" // a pharmacy marks it dispensed, once
+
+	// Billing (package billing): charges per visit, minimum necessary.
+	WriteCharge  Action = "charge.write"  // record or change a visit's charge
+	ReadCharges  Action = "charge.read"   // read charges (a patient their own)
+	ExportCharge Action = "charge.export" // export charges for the billing system (CSV, FHIR Claim)
+
 	// Acts on one's own account that change how it signs in.
 	ChangePassword   Action = "account.password-change"
 	ChangeEmail      Action = "account.email-change"
@@ -145,6 +172,11 @@ const (
 	// ReasonGuest: a guest invited to this visit; ReasonNotGuest: any other visit or resource.
 	ReasonGuest    = "visit-guest"
 	ReasonNotGuest = "not-visit-guest"
+	// ReasonBilling: the billing role's grant (charges and the demographics a claim needs).
+	ReasonBilling = "billing"
+	// ReasonVerificationCode: Haven itself, for a pharmacy holding a prescription's printed
+	// identifier and one-time code (the public verification endpoint).
+	ReasonVerificationCode = "verification-code"
 )
 
 // Relationships answers, from the store, whether a clinician has a care relationship with a
@@ -369,6 +401,8 @@ var grantReason = map[Role]string{
 	Patient:   ReasonSelf,
 	System:    ReasonSystem,
 	FrontDesk: ReasonFrontDesk,
+	Billing:   ReasonBilling,
+	Nurse:     ReasonWorkforce,
 }
 
 // System is Haven itself acting without a person: sending a patient a notice, checking a
@@ -383,7 +417,7 @@ func SystemSubject() Subject { return Subject{AccountID: "haven", Role: System} 
 // administrators, patient administration for Haven reaching a patient.
 func PurposeOfUse(s Subject) string {
 	switch s.Role {
-	case Clinician:
+	case Clinician, Nurse:
 		return "TREAT"
 	case Patient:
 		return "PATRQT"
@@ -393,6 +427,8 @@ func PurposeOfUse(s Subject) string {
 		return "HOPERAT"
 	case Guest:
 		return "PATRQT"
+	case Billing:
+		return "HPAYMT"
 	case System:
 		return "PATADMIN"
 	}

@@ -16,7 +16,7 @@ const (
 	Always Grant = "always"
 	// OwnRecord: a patient, on their own record only.
 	OwnRecord Grant = "own-record"
-	// CareTeam: a clinician, on patients whose care team they are in.
+	// CareTeam: a clinician or a nurse, on patients whose care team they are in.
 	CareTeam Grant = "care-team"
 	// OwnAccount: anyone, on their own account only (the resource's ID is their account).
 	OwnAccount Grant = "own-account"
@@ -42,14 +42,14 @@ type Rule struct {
 // it, docs/security.md prints it (WritePolicyTable), and the authorization matrix tests it.
 func Rules() []Rule {
 	return []Rule{
-		{Action: ReadRecord, Summary: "open a patient's record (demographics and notes)", PHI: true,
-			Grants: map[Role]Grant{Patient: OwnRecord, Clinician: CareTeam}},
+		{Action: ReadRecord, Summary: "open a patient's record (demographics, notes and the structured record: problems, allergies, medications, observations, immunizations)", PHI: true,
+			Grants: map[Role]Grant{Patient: OwnRecord, Clinician: CareTeam, Nurse: CareTeam}},
 		{Action: WriteNote, Summary: "write a clinical note", PHI: true, Writes: true,
 			Grants: map[Role]Grant{Clinician: CareTeam}},
 		{Action: SearchPatients, Summary: "search patients (a clinician sees the patients in their care, the front desk every patient's demographics)", PHI: true,
-			Grants: map[Role]Grant{Clinician: Always, FrontDesk: Always}},
+			Grants: map[Role]Grant{Clinician: Always, Nurse: Always, FrontDesk: Always}},
 		{Action: ListCareTeam, Summary: "list one's own patients", PHI: true,
-			Grants: map[Role]Grant{Clinician: Always}},
+			Grants: map[Role]Grant{Clinician: Always, Nurse: Always}},
 		{Action: RegisterPatient, Summary: "register a patient", PHI: true, Writes: true,
 			Grants: map[Role]Grant{Clinician: Always, FrontDesk: Always}},
 		{Action: SendSignInLink, Summary: "issue a patient a sign-in (password-reset) link", PHI: true, Writes: true, StepUp: true,
@@ -107,7 +107,7 @@ func Rules() []Rule {
 		{Action: ManageCalendarFeed, Summary: "make or revoke one's private calendar feed (times only, no patient names)", Writes: true,
 			Grants: map[Role]Grant{Clinician: OwnAccount}},
 		{Action: ReadDemographics, Summary: "read a patient's name, birth date and contact details (no clinical content)", PHI: true,
-			Grants: map[Role]Grant{Patient: OwnRecord, Clinician: CareTeam, FrontDesk: Always}},
+			Grants: map[Role]Grant{Patient: OwnRecord, Clinician: CareTeam, Nurse: CareTeam, FrontDesk: Always, Billing: Always}},
 
 		// Visits.
 		{Action: AcceptConsent, Summary: "accept the telehealth consent", PHI: true, Writes: true,
@@ -140,9 +140,52 @@ func Rules() []Rule {
 			Grants: map[Role]Grant{Patient: OwnRecord}},
 		{Action: InviteGuest, Summary: "invite an interpreter or a family member to one visit", PHI: true, Writes: true,
 			Grants: map[Role]Grant{Clinician: CareTeam}},
+
+		// The structured record, documents and visit notes.
+		{Action: WriteCondition, Summary: "record, update or resolve a patient's problem (condition)", PHI: true, Writes: true,
+			Grants: map[Role]Grant{Clinician: CareTeam}},
+		{Action: WriteAllergy, Summary: "record, update or remove an allergy or intolerance", PHI: true, Writes: true,
+			Grants: map[Role]Grant{Clinician: CareTeam, Nurse: CareTeam}},
+		{Action: WriteMedication, Summary: "record, update or stop a medication the patient takes", PHI: true, Writes: true,
+			Grants: map[Role]Grant{Clinician: CareTeam, Nurse: CareTeam}},
+		{Action: WriteObservation, Summary: "record a vital sign or measurement (a patient's own are marked patient-reported)", PHI: true, Writes: true,
+			Grants: map[Role]Grant{Patient: OwnRecord, Clinician: CareTeam, Nurse: CareTeam}},
+		{Action: WriteImmunization, Summary: "record an immunization", PHI: true, Writes: true,
+			Grants: map[Role]Grant{Clinician: CareTeam, Nurse: CareTeam}},
+		{Action: UploadDocument, Summary: "add a document or an image (lab report, letter, photo) to a record", PHI: true, Writes: true,
+			Grants: map[Role]Grant{Patient: OwnRecord, Clinician: CareTeam, Nurse: CareTeam}},
+		{Action: ReadDocument, Summary: "list and download a record's documents and images", PHI: true,
+			Grants: map[Role]Grant{Patient: OwnRecord, Clinician: CareTeam, Nurse: CareTeam}},
+		{Action: SignNote, Summary: "sign a visit note (from then on it is never edited, only amended)", PHI: true, Writes: true,
+			Grants: map[Role]Grant{Clinician: CareTeam}},
+		{Action: AddAddendum, Summary: "amend a signed note by an addendum that keeps the original", PHI: true, Writes: true,
+			Grants: map[Role]Grant{Clinician: CareTeam}},
+
+		// Prescriptions.
+		{Action: WritePrescription, Summary: "write or change an unsigned prescription, or renew one as a new draft", PHI: true, Writes: true,
+			Grants: map[Role]Grant{Clinician: CareTeam}},
+		{Action: SignPrescription, Summary: "sign a prescription with the prescriber's own passkey or key", PHI: true, Writes: true, StepUp: true,
+			Grants: map[Role]Grant{Clinician: CareTeam}},
+		{Action: CancelPrescription, Summary: "cancel a prescription", PHI: true, Writes: true,
+			Grants: map[Role]Grant{Clinician: CareTeam}},
+		{Action: ReadPrescription, Summary: "read a patient's prescriptions", PHI: true,
+			Grants: map[Role]Grant{Patient: OwnRecord, Clinician: CareTeam, Nurse: CareTeam}},
+		{Action: VerifyPrescription, Summary: "Haven answers a pharmacy holding a prescription's printed code: valid, cancelled or dispensed, and whether the signature verifies", PHI: true,
+			Grants: map[Role]Grant{System: Always}},
+		{Action: DispensePrescription, Summary: "Haven marks a prescription dispensed for a pharmacy holding its printed code (once)", PHI: true, Writes: true,
+			Grants: map[Role]Grant{System: Always}},
+
+		// Billing: charges and the demographics a claim needs, never clinical content.
+		{Action: WriteCharge, Summary: "record or change a visit's charge (procedure and diagnosis codes, amount, status)", PHI: true, Writes: true,
+			Grants: map[Role]Grant{Clinician: CareTeam, Billing: Always}},
+		{Action: ReadCharges, Summary: "read charges (a patient their own)", PHI: true,
+			Grants: map[Role]Grant{Patient: OwnRecord, Clinician: CareTeam, Billing: Always}},
+		{Action: ExportCharge, Summary: "export charges for the billing system (CSV, FHIR Claim)", PHI: true, StepUp: true,
+			Grants: map[Role]Grant{Billing: Always}},
+
 		{Action: ChangePassword, Summary: "change one's own password", Writes: true, StepUp: true, Grants: everyoneOwnAccount()},
 		{Action: ChangeEmail, Summary: "move one's own staff account to another e-mail address", Writes: true, StepUp: true,
-			Grants: map[Role]Grant{Clinician: OwnAccount, Auditor: OwnAccount, Admin: OwnAccount, FrontDesk: OwnAccount}},
+			Grants: map[Role]Grant{Clinician: OwnAccount, Auditor: OwnAccount, Admin: OwnAccount, FrontDesk: OwnAccount, Nurse: OwnAccount, Billing: OwnAccount}},
 		{Action: NewRecoveryCodes, Summary: "replace one's own recovery codes", Writes: true, StepUp: true, Grants: everyoneOwnAccount()},
 		{Action: RemovePasskey, Summary: "remove one of one's own passkeys", Writes: true, StepUp: true, Grants: everyoneOwnAccount()},
 		{Action: RemoveTOTP, Summary: "remove one's own authenticator app", Writes: true, StepUp: true, Grants: everyoneOwnAccount()},
@@ -151,7 +194,7 @@ func Rules() []Rule {
 
 // everyoneOwnAccount grants every person an act on their own account.
 func everyoneOwnAccount() map[Role]Grant {
-	return map[Role]Grant{Patient: OwnAccount, Clinician: OwnAccount, Auditor: OwnAccount, Admin: OwnAccount, FrontDesk: OwnAccount}
+	return map[Role]Grant{Patient: OwnAccount, Clinician: OwnAccount, Auditor: OwnAccount, Admin: OwnAccount, FrontDesk: OwnAccount, Nurse: OwnAccount, Billing: OwnAccount}
 }
 
 // compile indexes rules by action, refusing a duplicate, an unknown role or grant, and a
@@ -172,7 +215,7 @@ func compile(rules []Rule) (map[Action]Rule, error) {
 			switch {
 			case g == Always:
 			case g == OwnRecord && role == Patient:
-			case g == CareTeam && role == Clinician:
+			case g == CareTeam && (role == Clinician || role == Nurse):
 			case g == OwnAccount && role != System && role != Guest:
 			case g == VisitGuest && role == Guest:
 			default:
@@ -201,10 +244,10 @@ func (p *Policy) Known(a Action) bool {
 
 // WritePolicyTable prints the rules as a Markdown table, for docs/security.md.
 func WritePolicyTable(w io.Writer) error {
-	roles := []Role{Patient, Clinician, FrontDesk, Guest, Auditor, Admin, System}
+	roles := []Role{Patient, Clinician, Nurse, FrontDesk, Billing, Guest, Auditor, Admin, System}
 	var b strings.Builder
-	b.WriteString("| action | what it is | patient | clinician | front desk | visit guest | privacy officer | administrator | Haven itself | step-up | PHI |\n")
-	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	b.WriteString("| action | what it is | patient | clinician | nurse | front desk | billing | visit guest | privacy officer | administrator | Haven itself | step-up | PHI |\n")
+	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	rules := Rules()
 	sort.SliceStable(rules, func(i, j int) bool { return rules[i].PHI && !rules[j].PHI })
 	for _, r := range rules {

@@ -63,8 +63,8 @@ func (r *Records) checkPair(ctx context.Context, patientID, clinicianID string) 
 	}
 	var role string
 	err := r.db.QueryRowContext(ctx, `SELECT role FROM accounts WHERE id = $1`, clinicianID).Scan(&role)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && role != string(access.Clinician)) {
-		return fault.InvalidField("clinicianId", "no clinician has this identifier")
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && role != string(access.Clinician) && role != string(access.Nurse)) {
+		return fault.InvalidField("clinicianId", "no clinician or nurse has this identifier")
 	}
 	if err != nil {
 		return fmt.Errorf("clinical: care team: %w", err)

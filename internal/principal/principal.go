@@ -24,6 +24,12 @@ const (
 	// Guest is an interpreter or a family member a clinician invited to one visit by a
 	// single-use link: no password, no factor, and nothing to reach but that visit.
 	Guest Role = "guest"
+	// Nurse records vitals, allergies, medications and immunizations and reads the record of
+	// patients in their care; never signs a prescription.
+	Nurse Role = "nurse"
+	// Billing sees charges and the demographics a claim needs, never notes, observations or
+	// documents (minimum necessary).
+	Billing Role = "billing"
 )
 
 // Workforce reports whether r is a staff role (which must always use a second factor).
@@ -45,6 +51,10 @@ func (r Role) Label() string {
 		return "Front desk"
 	case Guest:
 		return "Visit guest"
+	case Nurse:
+		return "Nurse"
+	case Billing:
+		return "Billing"
 	}
 	return string(r)
 }
@@ -52,7 +62,7 @@ func (r Role) Label() string {
 // Valid reports whether r is a known role.
 func (r Role) Valid() bool {
 	switch r {
-	case Admin, Clinician, Patient, Auditor, FrontDesk, Guest:
+	case Admin, Clinician, Patient, Auditor, FrontDesk, Guest, Nurse, Billing:
 		return true
 	}
 	return false

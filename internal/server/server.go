@@ -29,6 +29,7 @@ import (
 	"haven/internal/access"
 	"haven/internal/api"
 	"haven/internal/audit"
+	"haven/internal/billing"
 	"haven/internal/clinical"
 	"haven/internal/config"
 	"haven/internal/guard"
@@ -109,6 +110,7 @@ type Server struct {
 	auditKey string // the checkpoint verifier key, published
 	identity *identity.Service
 	records  *clinical.Records
+	billing  *billing.Service
 	privacy  *privacy.Service
 	visits   *visits.Service
 	policy   *access.Policy
@@ -216,6 +218,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if m := s.mailer(); m != nil {
 		mailer = m
 	}
+	s.billing = billing.New(s.db, s.door, cfg.Now)
 	s.visits = visits.New(s.db, s.door, s.keys, s.records, s.identity, mailer, vc, cfg.Now)
 	s.privacy = privacy.New(s.db, s.door, privacy.Deps{Names: s.identity, Patients: s.records, Notes: s.keys, Staff: s.staffMembers,
 		PatientAccount: s.identity.PatientAccountID, GuestNames: s.visits.GuestNames}, s.cps, cfg.Now)
@@ -245,7 +248,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 // buildHandler mounts the API, the UI and the operational endpoints behind the pipeline.
 func (s *Server) buildHandler() http.Handler {
 	mux := http.NewServeMux()
-	svc := services.Services{Log: s.log, Identity: s.identity, Records: s.records, Privacy: s.privacy, Visits: s.visits, Admit: s.admit,
+	svc := services.Services{Log: s.log, Identity: s.identity, Records: s.records, Privacy: s.privacy, Visits: s.visits, Billing: s.billing, Admit: s.admit,
 		AuditKey: s.auditKey, BaseURL: s.cfg.BaseURL, Version: Version, Zone: s.cfg.AlertRules.Location}
 	s.api = api.New(svc)
 	s.api.Mount(mux)

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"time"
 
+	"haven/internal/billing"
 	"haven/internal/clinical"
 	"haven/internal/identity"
 	"haven/internal/principal"
@@ -25,6 +26,7 @@ type Services struct {
 	Records  *clinical.Records
 	Privacy  *privacy.Service
 	Visits   *visits.Service
+	Billing  *billing.Service
 	// Admit asks the one door whether by may perform action (a policy action name) on the
 	// patient named, if any, recording a refusal. Transports call it before reading a body, so
 	// a refusal never depends on what the body holds; the service then decides the act itself.

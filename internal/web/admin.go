@@ -81,7 +81,9 @@ type roleChoice struct {
 
 var staffRoles = []roleChoice{
 	{principal.Clinician, principal.Clinician.Label()},
+	{principal.Nurse, principal.Nurse.Label()},
 	{principal.FrontDesk, principal.FrontDesk.Label()},
+	{principal.Billing, principal.Billing.Label()},
 	{principal.Auditor, principal.Auditor.Label()},
 	{principal.Admin, principal.Admin.Label()},
 }

@@ -29,6 +29,10 @@ var navs = map[principal.Role][]navLink{
 		{Href: "/frontdesk", Label: "Clinic day"},
 		{Href: "/frontdesk/clinicians", Label: "Clinicians' hours"},
 	},
+	// A nurse works from the same patient list and record pages as a clinician; the domain
+	// decides what each may do there.
+	principal.Nurse:   {{Href: "/clinician", Label: "My patients"}},
+	principal.Billing: {{Href: "/billing", Label: "Charges"}},
 	principal.Admin:   {{Href: "/admin", Label: "Administration"}},
 	principal.Auditor: {{Href: "/auditor", Label: "Privacy review"}},
 }
