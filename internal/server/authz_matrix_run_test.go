@@ -41,6 +41,8 @@ func newMatrixWorld(t *testing.T, e *servertest.Env) *matrixWorld {
 	dr, drID := e.Clinician(admin, "dr.matrix@haven.test")
 	drB, drBID := e.Clinician(admin, "dr.other@haven.test")
 	po, poID := e.Staff(admin, "privacy.officer@haven.test", "auditor")
+	nurse, nurseID := e.Staff(admin, "nurse.matrix@haven.test", "nurse")
+	bill, billID := e.Staff(admin, "billing.matrix@haven.test", "billing")
 	people := map[string]servertest.PatientIn{
 		relOwn:     {Name: "Olive Own", BirthDate: "1975-05-05", Phone: "+1 555 0101 001", Email: "olive.own@example.test"},
 		relTeam:    {Name: "Tess Team", BirthDate: "1982-06-06", Phone: "+1 555 0101 002", Email: "tess.team@example.test"},
@@ -70,6 +72,8 @@ func newMatrixWorld(t *testing.T, e *servertest.Env) *matrixWorld {
 	for _, id := range []string{teamID, removedID} {
 		admin.Must(200, "POST", "/api/v1/admin/care-team", map[string]string{"clinicianId": drID, "patientId": id})
 	}
+	// The nurse cares for the in-care-team patient only.
+	admin.Must(200, "POST", "/api/v1/admin/care-team", map[string]string{"clinicianId": nurseID, "patientId": teamID})
 	// The clinician opens the record about to be taken from them, so anything that remembered
 	// the answer would now hold it; and a record each for the patients to report.
 	for _, id := range []string{removedID, ownID} {
@@ -88,9 +92,9 @@ func newMatrixWorld(t *testing.T, e *servertest.Env) *matrixWorld {
 	for _, target := range []string{"disable-target", "role-target", "reset-target", "resend-target"} {
 		w.ids[target] = admin.Must(201, "POST", "/api/v1/admin/staff", map[string]string{"email": target + "@haven.test", "name": "Dr " + target, "role": "clinician"})["accountId"].(string)
 	}
-	w.clients = map[string]*servertest.Client{"patient": pt, "clinician": dr, "auditor": po, "admin": admin}
+	w.clients = map[string]*servertest.Client{"patient": pt, "clinician": dr, "auditor": po, "admin": admin, "nurse": nurse, "billing": bill}
 	w.account = map[string]string{"patient": pt.Must(200, "GET", "/api/v1/me", nil)["id"].(string),
-		"clinician": drID, "auditor": poID, "admin": admin.Must(200, "GET", "/api/v1/me", nil)["id"].(string), "system": "haven"}
+		"clinician": drID, "auditor": poID, "nurse": nurseID, "billing": billID, "admin": admin.Must(200, "GET", "/api/v1/me", nil)["id"].(string), "system": "haven"}
 	scheduleWorld(t, w, admin, dr, drB)
 	visitWorld(w, drB)
 	w.touched = e.Clock.Now()

@@ -61,7 +61,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 // checkMatrixCoverage fails unless every rule of the policy has a line for each role that can
 // ask for it over the API (Haven's own rules: a line for Haven itself). A guest's session can
 // ask for any of them too (and is refused all but a visit's page), so the guest has a line for
-// every rule as well.
+// every rule as well. The nurse and billing have a line for every rule that grants either of
+// them something, and for every act on clinical content (clinicalContent): what billing must
+// be refused (minimum necessary) and what a nurse may not do (sign, prescribe) shows there.
 func checkMatrixCoverage(t *testing.T, rows []matrixRow) {
 	t.Helper()
 	has := map[[2]string]bool{}
@@ -70,6 +72,9 @@ func checkMatrixCoverage(t *testing.T, rows []matrixRow) {
 	}
 	for _, rule := range access.Rules() {
 		roles := []string{"patient", "clinician", "frontdesk", "auditor", "admin", "guest"}
+		if rule.Grants[access.Nurse] != "" || rule.Grants[access.Billing] != "" || clinicalContent[rule.Action] {
+			roles = append(roles, "nurse", "billing")
+		}
 		if _, ok := rule.Grants[access.System]; ok && len(rule.Grants) == 1 {
 			roles = []string{"system"}
 		}
@@ -79,6 +84,14 @@ func checkMatrixCoverage(t *testing.T, rows []matrixRow) {
 			}
 		}
 	}
+}
+
+// clinicalContent are the acts on the record's clinical content beyond those granted to the
+// nurse or billing: each has a nurse's and a billing line.
+var clinicalContent = map[access.Action]bool{
+	access.WriteNote: true, access.WriteCondition: true, access.SignNote: true, access.AddAddendum: true,
+	access.WritePrescription: true, access.SignPrescription: true, access.CancelPrescription: true,
+	access.ReadIntake: true, access.ReadVisit: true,
 }
 
 // Relationships between the one who asks and the patient the act is on.
@@ -178,11 +191,13 @@ func matrixCells() []cell {
 	}
 	onPatient := []roleRel{{"patient", relSelf}, {"patient", relAnother},
 		{"clinician", relOwn}, {"clinician", relTeam}, {"clinician", relOutside}, {"clinician", relRemoved},
+		{"nurse", relTeam}, {"nurse", relOutside}, {"billing", relNone},
 		{"frontdesk", relNone}, {"auditor", relNone}, {"admin", relNone}}
 	careLists := []roleRel{{"patient", relNone},
 		{"clinician", relOwn}, {"clinician", relTeam}, {"clinician", relOutside}, {"clinician", relRemoved},
+		{"nurse", relTeam}, {"billing", relNone},
 		{"frontdesk", relNone}, {"auditor", relNone}, {"admin", relNone}}
-	everyone := []roleRel{{"patient", relNone}, {"clinician", relNone}, {"frontdesk", relNone}, {"auditor", relNone}, {"admin", relNone}}
+	everyone := []roleRel{{"patient", relNone}, {"clinician", relNone}, {"nurse", relNone}, {"billing", relNone}, {"frontdesk", relNone}, {"auditor", relNone}, {"admin", relNone}}
 	// The appointment relationship, live and cancelled (the window's end is at the very end).
 	byAppointment := []roleRel{{"clinician", relAppt}, {"clinician", relApptCancelled}}
 
@@ -416,12 +431,13 @@ const matrixHeader = `# Haven authorization matrix: who may do what to whom, as 
 #     go test -count=1 -run TestAuthorizationMatrix ./internal/server -update
 # and review its diff as the policy change it is.
 #
-# role      who asks: patient, clinician, frontdesk (the front desk), auditor (privacy officer),
-#           admin, guest (a visit's guest, signed in by the link the clinician made: an interpreter,
+# role      who asks: patient, clinician, nurse, billing, frontdesk (the front desk), auditor
+#           (privacy officer), admin, guest (a visit's guest, signed in by the link the clinician made: an interpreter,
 #           a family member); system is Haven itself, acting on the patient's own request
 # action    the policy action (access.Rules)
 # relation  the asker to the patient the act is on: self (their own record; staff have none),
-#           own-patient (registered by the clinician), in-care-team (assigned by an administrator),
+#           own-patient (registered by the clinician), in-care-team (assigned by an administrator;
+#           the nurse's one patient),
 #           outside-care-team (never in it), removed-from-care-team (assigned, then removed with
 #           DELETE /admin/care-team just before), another-patient, no-relation;
 #           appointment (the patient's only tie to the clinician is a booking the front desk

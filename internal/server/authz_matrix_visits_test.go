@@ -187,6 +187,9 @@ func visitCells(everyone []roleRel) []cell {
 	add(access.ReadConsent, "GET", "/me/consent/telehealth", ownActs, ownAct)
 
 	add(access.ReadVisit, "GET", "/visits/{id}", onVisit, visit(nil))
+	// A nurse caring for the patient and billing: a visit's page is not theirs to open.
+	nurseAndBilling := []roleRel{{"nurse", relTeam}, {"billing", relNone}}
+	add(access.ReadVisit, "GET", "/visits/{id}", nurseAndBilling, visit(nil))
 	// The live page: allowed, it records nothing (its events carry no PHI; the page then asks
 	// for the visit again, which is recorded); refused, it is recorded as the page's refusal.
 	add(access.ReadVisit, "GET", "/visits/{id}/events", []roleRel{{"patient", relSelf}, {"patient", relAnother},
@@ -202,6 +205,7 @@ func visitCells(everyone []roleRel) []cell {
 	answered := running(visitIntake)
 	answered["patient "+relSelf] = visitIntake
 	add(access.ReadIntake, "GET", "/visits/{id}/intake", onVisit, visit(answered))
+	add(access.ReadIntake, "GET", "/visits/{id}/intake", nurseAndBilling, visit(nil))
 
 	// The waiting room: the own patient waits for the matrix clinician.
 	add(access.ReadWaitingRoom, "GET", "/waiting-room", everyone, func(c *cell) {
