@@ -140,7 +140,7 @@ func (u *UI) adminData(r *http.Request, by principal.Subject) (adminData, error)
 	d := adminData{Roles: staffRoles}
 	for _, a := range staff {
 		d.Staff = append(d.Staff, staffView{Account: a, Self: a.ID == by.AccountID})
-		if a.Role == principal.Clinician && a.Status == identity.StatusActive {
+		if (a.Role == principal.Clinician || a.Role == principal.Nurse) && a.Status == identity.StatusActive {
 			d.Clinicians = append(d.Clinicians, a)
 		}
 	}

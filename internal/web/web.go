@@ -297,8 +297,10 @@ func stagePath(s *identity.Session) string {
 	switch s.Subject.Role {
 	case principal.Admin:
 		return "/admin"
-	case principal.Clinician:
+	case principal.Clinician, principal.Nurse:
 		return "/clinician"
+	case principal.Billing:
+		return "/billing"
 	case principal.Auditor:
 		return "/auditor"
 	case principal.FrontDesk:
