@@ -95,7 +95,8 @@ var CSVHeader = []string{"charge_id", "visit_date", "patient_id", "patient_name"
 // CSV writes one row per charge under CSVHeader. Codes are joined by spaces; the amount is in
 // major units with the currency's usual two decimals. A cell a spreadsheet would read as a
 // formula (starting with =, +, -, @, a tab or a carriage return) is prefixed with a quote, so a
-// name typed as "=HYPERLINK(...)" stays text.
+// name typed as "=HYPERLINK(...)" stays text; identifier cells are checked to be Haven's own
+// identifiers instead, which hold no formula.
 func CSV(cs []Claimed) ([]byte, error) {
 	var b bytes.Buffer
 	w := csv.NewWriter(&b)
@@ -106,6 +107,14 @@ func CSV(cs []Claimed) ([]byte, error) {
 		rec := []string{c.ID, c.VisitAt.Format(time.DateOnly), c.PatientID, c.PatientName, c.BirthDate,
 			join(c.ProcedureCodes), join(c.DiagnosisCodes), major(c.Amount), c.Currency, string(c.Status)}
 		for i := range rec {
+			if i == 0 || i == 2 {
+				// Haven's own identifiers (base64url: letters, digits, - and _) may begin with
+				// "-" yet cannot hold a formula's call; quoting them would break matching.
+				if !identifier(rec[i]) {
+					return nil, fmt.Errorf("billing: csv: a charge or patient identifier is not one of Haven's")
+				}
+				continue
+			}
 			rec[i] = Neutralise(rec[i])
 		}
 		if err := w.Write(rec); err != nil {
@@ -130,6 +139,16 @@ func Neutralise(cell string) string {
 		return "'" + cell
 	}
 	return cell
+}
+
+func identifier(s string) bool {
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if !(isDigit(b) || isUpper(b) || (b >= 'a' && b <= 'z') || b == '-' || b == '_') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func join(cs []string) string {
