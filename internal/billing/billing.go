@@ -189,3 +189,6 @@ func newID() string {
 	rand.Read(b[:])
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
+
+// Next is the statuses a charge in s may move to.
+func (s Status) Next() []Status { return next[s] }
