@@ -43,6 +43,27 @@ func TestOneChargePerVisit(t *testing.T) {
 		if _, err := h.billing.Create(ctx, h.clerk, charge(v), origin); err != nil {
 			t.Fatalf("charge after void = %v", err)
 		}
+		// However many ask at once, one charge is written.
+		raced := h.visit(t, p.PatientID, "ended", t0.Add(-3*time.Hour))
+		errs := make(chan error, 6)
+		for range 6 {
+			go func() {
+				_, err := h.billing.Create(ctx, h.clerk, charge(raced), origin)
+				errs <- err
+			}()
+		}
+		won := 0
+		for range 6 {
+			switch err := <-errs; {
+			case err == nil:
+				won++
+			case !errors.Is(err, billing.ErrAlreadyCharged):
+				t.Errorf("racing charge = %v", err)
+			}
+		}
+		if won != 1 {
+			t.Fatalf("%d racing charges written, want 1", won)
+		}
 		booked := h.visit(t, p.PatientID, "booked", t0.Add(2*time.Hour))
 		if _, err := h.billing.Create(ctx, h.drA, charge(booked), origin); !errors.Is(err, billing.ErrVisitNotEnded) {
 			t.Fatalf("charge for a booked visit = %v, want ErrVisitNotEnded", err)
