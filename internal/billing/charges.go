@@ -121,12 +121,15 @@ func (s *Service) Get(ctx context.Context, by access.Subject, id string, o Origi
 		}
 		return Charge{}, err
 	}
-	return guard.Do(ctx, s.door, act(by, access.ReadCharges, id, r.PatientID, o), func(ctx context.Context) (Charge, error) {
-		if by.Role == access.Patient && !patientSees(r.Status) {
-			return Charge{}, ErrNotFound
+	a := act(by, access.ReadCharges, id, r.PatientID, o)
+	if by.Role == access.Patient && !patientSees(r.Status) {
+		// Not shown, so not recorded as read; someone else's is still a recorded refusal.
+		if err := s.door.Admit(ctx, a); err != nil {
+			return Charge{}, err
 		}
-		return s.open(ctx, r)
-	})
+		return Charge{}, ErrNotFound
+	}
+	return guard.Do(ctx, s.door, a, func(ctx context.Context) (Charge, error) { return s.open(ctx, r) })
 }
 
 // Update changes a charge's status, or a draft's codes, amount or note (charge.write on its
