@@ -29,7 +29,7 @@ import (
 // opNotes is what the document says of one operation beyond what its route implies.
 type opNotes struct {
 	errors []int  // statuses beyond the derived ones
-	media  string // the success answer's media type, if not JSON (a string Response is text/plain)
+	media  string // the success answer's media type, if not JSON (a string Response is text/plain); several are separated by ", "
 }
 
 // operationNotes lists, by OperationID, the statuses an operation answers that its route's
@@ -94,6 +94,12 @@ func operationNotes() map[string]opNotes {
 		"rescheduleAppointment": {errors: []int{http.StatusConflict}},
 		"cancelAppointment":     {errors: []int{http.StatusConflict}},
 		"markNoShow":            {errors: []int{http.StatusConflict}},
+		// Billing: a visit not ended, already charged, or a status move its life does not
+		// allow is a conflict; a charge no one may know of is not found.
+		"createCharge":  {errors: []int{http.StatusConflict, http.StatusNotFound}},
+		"listCharges":   {errors: []int{http.StatusBadRequest, http.StatusUnprocessableEntity}},
+		"updateCharge":  {errors: []int{http.StatusConflict}},
+		"exportCharges": {errors: []int{http.StatusBadRequest, http.StatusUnprocessableEntity}, media: "text/csv, application/fhir+json"},
 	}
 }
 
@@ -218,8 +224,12 @@ func successResponse(rt Route, n opNotes) map[string]any {
 	var content map[string]any
 	switch {
 	case n.media != "":
-		// Not one JSON value (NDJSON is one per line): the media type is the contract.
-		content = map[string]any{n.media: map[string]any{}}
+		// Not one JSON value (NDJSON is one per line): the media type is the contract. An
+		// operation answering in a format the caller chooses lists each.
+		content = map[string]any{}
+		for _, m := range strings.Split(n.media, ", ") {
+			content[m] = map[string]any{}
+		}
 	case t != nil && t.Kind() == reflect.String:
 		content = map[string]any{"text/plain": map[string]any{"schema": map[string]any{"type": "string"}}}
 	default:

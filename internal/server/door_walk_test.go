@@ -68,7 +68,8 @@ func TestEveryRoutePassesTheDoor(t *testing.T) {
 		reviews := auditor.List(200, "GET", "/api/v1/audit/reviews", nil)
 		review := reviews[0].(map[string]any)["id"].(string)
 		desk, _ := e.Staff(admin, "walk-desk@haven.test", "frontdesk")
-		clients := map[string]*servertest.Client{"admin": admin, "clinician": clin, "patient": patient, "auditor": auditor, "frontdesk": desk}
+		billingClerk, _ := e.Staff(admin, "walk-billing@haven.test", "billing")
+		clients := map[string]*servertest.Client{"admin": admin, "clinician": clin, "patient": patient, "auditor": auditor, "frontdesk": desk, "billing": billingClerk}
 		// A schedule to walk: the clinician's hours, two bookings to move and cancel, and one
 		// that has started, for a no-show.
 		hours := map[string]any{"timeZone": "UTC", "slotMinutes": 30, "weekly": []map[string]string{
@@ -100,6 +101,9 @@ func TestEveryRoutePassesTheDoor(t *testing.T) {
 		guest := guestOf(t, e, patient, clin, v2, "Walk Guest")
 		clients["guest"] = guest // not before: a guest has no second factor to step up with
 		pair := map[string]string{"patientId": pid, "clinicianId": other}
+		// Charges to walk: two visits that ended, one charged already.
+		charged, toCharge := endedVisit(t, e, clinID, pid, e.Clock.Now().Add(-4*time.Hour)), endedVisit(t, e, clinID, pid, e.Clock.Now().Add(-3*time.Hour))
+		chargeID := clin.Must(201, "POST", "/api/v1/charges", map[string]any{"visitId": charged, "procedureCodes": []string{"99213"}, "diagnosisCodes": []string{"J06.9"}, "amount": 9000})["id"].(string)
 
 		rows := map[string]walkRow{
 			"verifyTOTP": {kind: signIn}, "beginTOTPEnrolment": {kind: signIn}, "confirmTOTPEnrolment": {kind: signIn},
@@ -176,6 +180,12 @@ func TestEveryRoutePassesTheDoor(t *testing.T) {
 			"leaveQueue":              {kind: acted, as: "patient", status: 200},
 			"takeNextFromQueue": {kind: acted, as: "clinician", status: 201,
 				setup: func() { patient.Must(200, "POST", "/api/v1/queue", nil) }},
+
+			"listCharges":   {kind: acted, as: "billing", status: 200},
+			"createCharge":  {kind: acted, as: "clinician", body: map[string]any{"visitId": toCharge, "procedureCodes": []string{"99213"}, "diagnosisCodes": []string{"J06.9"}, "amount": 9000}, status: 201},
+			"getCharge":     {kind: acted, as: "billing", path: "/charges/" + chargeID, status: 200},
+			"updateCharge":  {kind: acted, as: "billing", path: "/charges/" + chargeID, body: map[string]string{"status": "submitted"}, status: 200},
+			"exportCharges": {kind: acted, as: "billing", path: "/charges/export?format=csv", status: 200},
 		}
 		walked := 0
 		for _, rt := range e.Srv.APIRoutes() {

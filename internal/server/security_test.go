@@ -276,9 +276,14 @@ func TestNoPlaintextPHIAtRest(t *testing.T) {
 	// A visit's PHI: the intake answers, a guest's name, the summary note.
 	intake := map[string]string{"reason": "CANARY-INTAKE cluster headaches", "symptoms": "photophobia since Tuesday", "medications": "sumatriptan 50 mg", "questions": "is it safe to fly?"}
 	const guestName, summary = "Philomena Guestworthy", "CANARY-SUMMARY trial of verapamil"
+	// A charge's PHI: its codes and note, sealed together. The diagnosis canary is a well-shaped
+	// ICD-10-CM code that nothing else here writes and random bytes would not spell by chance (8
+	// characters); the procedure code shares its ciphertext.
+	const chargeDiagnosis, chargeNote = "V97.33XD", "CANARY-CHARGE-NOTE billed after the ambulance ride"
 	canaries := []string{canary.Name, "Zephyrine", "Quillfeather", canary.BirthDate, "0199 4242", "15550199", canary.Email, "zephyrine.quill", "xerophthalmia", "CANARY-NOTE",
 		"0177 3131", "15550177", "zephyrine.moved", "Phonebright", "Ignatius", byPhone.BirthDate, "900 417", "7700900417", "zephyrine.pending",
-		"CANARY-INTAKE", "cluster headaches", "photophobia", "sumatriptan", "safe to fly", "Guestworthy", "Philomena", "CANARY-SUMMARY", "verapamil"}
+		"CANARY-INTAKE", "cluster headaches", "photophobia", "sumatriptan", "safe to fly", "Guestworthy", "Philomena", "CANARY-SUMMARY", "verapamil",
+		chargeDiagnosis, "CANARY-CHARGE-NOTE", "ambulance ride"}
 	scan := func(t *testing.T, where string, data []byte) {
 		lower := bytes.ToLower(data)
 		for _, c := range canaries {
@@ -325,6 +330,12 @@ func TestNoPlaintextPHIAtRest(t *testing.T) {
 			p, pid := e.Patient(dr, canary)
 			dr.Must(201, "POST", "/api/v1/patients/"+pid+"/notes", map[string]string{"body": note})
 			visitWithPHI(t, e, dr, drID, p, intake, guestName, summary)
+			charged := endedVisit(t, e, drID, pid, e.Clock.Now().Add(-5*time.Hour))
+			ch := dr.Must(201, "POST", "/api/v1/charges", map[string]any{"visitId": charged, "procedureCodes": []string{"99213"},
+				"diagnosisCodes": []string{chargeDiagnosis}, "amount": 12500, "note": chargeNote})
+			if got := dr.Must(200, "GET", "/api/v1/charges/"+ch["id"].(string), nil); got["note"] != chargeNote || servertest.Strings(got["diagnosisCodes"])[0] != chargeDiagnosis {
+				t.Fatalf("the charge reads back as %v", got)
+			}
 			for by, q := range map[string]string{"name": "zephyrine QUILLFEATHER", "email": " Zephyrine.Quill@canary.example", "phone": "15550199 4242", "birthDate": canary.BirthDate} {
 				if l := dr.List(200, "POST", "/api/v1/patients/search", map[string]string{"by": by, "q": q}); len(l) != 1 || l[0].(map[string]any)["id"] != pid {
 					t.Fatalf("blind-index search by %s found %v", by, l)

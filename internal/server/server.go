@@ -218,7 +218,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if m := s.mailer(); m != nil {
 		mailer = m
 	}
-	s.billing = billing.New(s.db, s.door, cfg.Now)
+	s.billing = billing.New(s.db, s.door, s.keys, s.records, cfg.Now)
 	s.visits = visits.New(s.db, s.door, s.keys, s.records, s.identity, mailer, vc, cfg.Now)
 	s.privacy = privacy.New(s.db, s.door, privacy.Deps{Names: s.identity, Patients: s.records, Notes: s.keys, Staff: s.staffMembers,
 		PatientAccount: s.identity.PatientAccountID, GuestNames: s.visits.GuestNames}, s.cps, cfg.Now)

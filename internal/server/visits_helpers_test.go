@@ -27,6 +27,16 @@ func bookVisit(t *testing.T, e *servertest.Env, clinicianID, patientID string, a
 	return id
 }
 
+// endedVisit puts an appointment that ended in the database, as the visit's end leaves it.
+func endedVisit(t *testing.T, e *servertest.Env, clinicianID, patientID string, at time.Time) string {
+	t.Helper()
+	id := bookVisit(t, e, clinicianID, patientID, at)
+	if _, err := e.Srv.DB().ExecContext(context.Background(), `UPDATE appointments SET state = 'ended', ended_at = $1 WHERE id = $2`, at.Add(20*time.Minute).UnixNano(), id); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
 // guestToken is the token in a guest link's URL.
 func guestToken(t *testing.T, link map[string]any) string {
 	t.Helper()

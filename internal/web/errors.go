@@ -43,6 +43,9 @@ var fieldLabels = map[string]string{
 	"relation":      "Who they are",
 	"followUp":      "Follow-up",
 	"version":       "Consent",
+	// Billing.
+	"procedureCodes": "Procedure codes",
+	"diagnosisCodes": "Diagnosis codes",
 }
 
 // inWords is the message a person reads for err, which he (err mapped by httpx.FromDomain)

@@ -18,6 +18,7 @@ var navs = map[principal.Role][]navLink{
 		{Href: "/patient", Label: "My record"},
 		{Href: "/patient/appointments", Label: "Appointments"},
 		{Href: "/patient/queue", Label: "See a clinician now"},
+		{Href: "/patient/charges", Label: "Charges"},
 	},
 	principal.Clinician: {
 		{Href: "/clinician/schedule", Label: "Schedule"},

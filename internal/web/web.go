@@ -57,6 +57,9 @@ func New(d Deps) *UI {
 	for k, f := range visitFuncs() {
 		funcs[k] = f
 	}
+	for k, f := range billingFuncs() {
+		funcs[k] = f
+	}
 	for _, n := range names {
 		name := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
 		if name == "layout" || name == "partials" {
@@ -182,6 +185,7 @@ func (u *UI) routes() []route {
 	}
 	rs = append(rs, u.scheduleRoutes()...)
 	rs = append(rs, u.visitRoutes()...)
+	rs = append(rs, u.billingRoutes()...)
 	return append(rs, u.frontDeskRoutes()...)
 }
 
@@ -305,6 +309,8 @@ func stagePath(s *identity.Session) string {
 		return "/auditor"
 	case principal.FrontDesk:
 		return "/frontdesk"
+	case principal.Billing:
+		return "/billing"
 	default:
 		return "/patient"
 	}
