@@ -309,8 +309,6 @@ func stagePath(s *identity.Session) string {
 		return "/auditor"
 	case principal.FrontDesk:
 		return "/frontdesk"
-	case principal.Billing:
-		return "/billing"
 	default:
 		return "/patient"
 	}
