@@ -182,6 +182,7 @@ func (u *UI) routes() []route {
 	}
 	rs = append(rs, u.scheduleRoutes()...)
 	rs = append(rs, u.visitRoutes()...)
+	rs = append(rs, u.recordItemRoutes()...)
 	return append(rs, u.frontDeskRoutes()...)
 }
 
@@ -297,7 +298,7 @@ func stagePath(s *identity.Session) string {
 	switch s.Subject.Role {
 	case principal.Admin:
 		return "/admin"
-	case principal.Clinician:
+	case principal.Clinician, principal.Nurse:
 		return "/clinician"
 	case principal.Auditor:
 		return "/auditor"
