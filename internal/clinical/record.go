@@ -62,9 +62,11 @@ type ItemChange struct {
 
 // Summary is a patient's record at a glance, read in one pass through the door: current
 // problems, allergies and medications, the latest reading of each vital (in the order of
-// Vitals) with the recent readings for their trends, and immunizations, newest first.
+// Vitals) with the recent readings for their trends, immunizations, newest first, and the
+// notes, so that a page showing the whole record makes one read of it.
 type Summary struct {
 	Patient       Patient `json:"patient"`
+	Notes         []Note  `json:"notes"`
 	Problems      []Item  `json:"problems"`
 	Allergies     []Item  `json:"allergies"`
 	Medications   []Item  `json:"medications"`
@@ -218,8 +220,8 @@ func (r *Records) Items(ctx context.Context, by access.Subject, patientID string
 	})
 }
 
-// Summary reads a patient's record at a glance: demographics and every section of the
-// structured record, in one read of the record (one audit entry).
+// Summary reads a patient's record at a glance: demographics, every section of the
+// structured record and the notes, in one read of the record (one audit entry).
 func (r *Records) Summary(ctx context.Context, by access.Subject, patientID string, o Origin) (Summary, error) {
 	return guard.Do(ctx, r.door, act(by, access.ReadRecord, "Patient", patientID, patientID, o), func(ctx context.Context) (Summary, error) {
 		p, err := r.loadPatient(ctx, patientID)
@@ -233,7 +235,13 @@ func (r *Records) Summary(ctx context.Context, by access.Subject, patientID stri
 		if err := r.nameRecorders(ctx, items); err != nil {
 			return Summary{}, err
 		}
-		return summarise(p, items), nil
+		notes, err := r.loadNotes(ctx, patientID)
+		if err != nil {
+			return Summary{}, err
+		}
+		s := summarise(p, items)
+		s.Notes = notes
+		return s, nil
 	})
 }
 

@@ -42,11 +42,7 @@ func (u *UI) patient(w http.ResponseWriter, r *http.Request) error {
 
 // patientPage renders the patient's home page: their record and who opened it.
 func (u *UI) patientPage(w http.ResponseWriter, r *http.Request, by principal.Subject, status int, pg page, form url.Values) error {
-	rec, err := u.d.Records.Get(r.Context(), by, by.PatientID, httpx.Origin(r))
-	if err != nil {
-		return httpx.FromDomain(err)
-	}
-	items, err := u.patientRecordItems(r, by)
+	rec, items, err := u.patientRecord(r, by)
 	if err != nil {
 		return err
 	}

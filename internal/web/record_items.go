@@ -73,18 +73,15 @@ func kindAction(plural string) string {
 	return "immunization.write"
 }
 
-// recordPage renders the clinician's record page: the record (demographics and notes) and its
-// summary, each a read through the door.
+// recordPage renders the clinician's record page: the whole record, in one read through the
+// door (one line in the patient's access log per view).
 func (u *UI) recordPage(w http.ResponseWriter, r *http.Request, by principal.Subject, id string, status int, p page, d recordData) error {
-	rec, err := u.d.Records.Get(r.Context(), by, id, httpx.Origin(r))
-	if err != nil {
-		return httpx.FromDomain(err)
-	}
 	sum, err := u.d.Records.Summary(r.Context(), by, id, httpx.Origin(r))
 	if err != nil {
 		return httpx.FromDomain(err)
 	}
-	d.Record, d.Items, d.Nurse = rec, newRecordItems(sum, false), by.Role == principal.Nurse
+	d.Record = clinical.Record{Patient: sum.Patient, Notes: sum.Notes}
+	d.Items, d.Nurse = newRecordItems(sum, false), by.Role == principal.Nurse
 	if d.Form == nil {
 		d.Form = url.Values{}
 	}
@@ -142,13 +139,13 @@ func (u *UI) recordAgain(w http.ResponseWriter, r *http.Request, by principal.Su
 	return u.recordPage(w, r, by, id, http.StatusUnprocessableEntity, p, recordData{Form: r.PostForm, FormKind: plural})
 }
 
-// patientRecordItems is the patient's own structured record, for their page.
-func (u *UI) patientRecordItems(r *http.Request, by principal.Subject) (recordItems, error) {
+// patientRecord is the patient's own record, for their page, in one read.
+func (u *UI) patientRecord(r *http.Request, by principal.Subject) (clinical.Record, recordItems, error) {
 	sum, err := u.d.Records.Summary(r.Context(), by, by.PatientID, httpx.Origin(r))
 	if err != nil {
-		return recordItems{}, httpx.FromDomain(err)
+		return clinical.Record{}, recordItems{}, httpx.FromDomain(err)
 	}
-	return newRecordItems(sum, true), nil
+	return clinical.Record{Patient: sum.Patient, Notes: sum.Notes}, newRecordItems(sum, true), nil
 }
 
 // addOwnVital is a patient recording their own reading (patient-reported).
@@ -433,7 +430,11 @@ func newVitalChart(v clinical.Vital, readings []clinical.Item, mine bool) vitalC
 	}
 	for i := range chartTicks {
 		val := lo + (hi-lo)*float64(i)/float64(chartTicks-1)
-		c.Ticks = append(c.Ticks, chartTick{Y: chartCoord(y(val)), Label: recNum(math.Round(val*10) / 10)})
+		label := math.Round(val*10) / 10
+		if hi-lo >= 10 {
+			label = math.Round(val)
+		}
+		c.Ticks = append(c.Ticks, chartTick{Y: chartCoord(y(val)), Label: recNum(label)})
 	}
 	who := ""
 	if mine {

@@ -52,9 +52,13 @@ func TestRecordPageShowsTheRecordAtAGlance(t *testing.T) {
 		return resp.StatusCode, string(b)
 	}
 	record := "/clinician/patients/" + pid
+	before := len(e.AuditRows())
 	code, page := get(nurse, record)
 	if code != 200 {
 		t.Fatalf("the nurse's record page = %d", code)
+	}
+	if n := len(e.AuditRows()) - before; n != 1 {
+		t.Fatalf("one view of the record page left %d audit entries, want 1", n)
 	}
 	for _, want := range []string{`class="severe">Penicillin`, "hives", "Hypertension", "Lisinopril 10 mg", "70.8 kg",
 		`<svg role="img" aria-labelledby="chart-294637-title"`, `<title id="chart-294637-title">Weight trend: weight, 3 readings; the latest 70.8 kg</title>`,
