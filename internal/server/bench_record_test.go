@@ -10,7 +10,7 @@ import (
 )
 
 // BenchmarkRecordSummaryPaired: the full record summary (GET /patients/{id}/summary: the
-// demographics and every section of the structured record, 3 problems, 3 allergies, 3
+// demographics, the notes and every section of the structured record: 3 problems, 3 allergies, 3
 // medications, 3 immunizations and 10 vital readings, each item sealed on its own) against one
 // demographics read (GET /patients/{id}/demographics), one caller each, in alternating phases
 // of the same run on the same server. Reports the mean time of each and summary/demographics.
