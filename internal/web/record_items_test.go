@@ -51,6 +51,9 @@ func TestRecordPageShowsTheRecordAtAGlance(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
+	if code, list := get(nurse, "/clinician"); code != 200 || !strings.Contains(list, "Ada Canary") || strings.Contains(list, `href="/clinician/patients/new"`) {
+		t.Fatalf("the nurse's patient list = %d (the patient shown, no registration offered)", code)
+	}
 	record := "/clinician/patients/" + pid
 	before := len(e.AuditRows())
 	code, page := get(nurse, record)
