@@ -47,6 +47,13 @@ func TestBrowserRecordAtAGlance(t *testing.T) {
 	if got := b.text("#allergies .items"); !strings.Contains(got, "Penicillin") || !strings.Contains(got, "hives") {
 		t.Fatalf("the allergy list reads %q", got)
 	}
+	b.noInternalCodes("Patient record")
+	// The nurse marks the medication stopped: it leaves the summary.
+	b.do(chromedp.SetValue(chromedp.CSS(`#medications select[name="status"]`), "stopped"))
+	b.submit(`#medications form.inline`, "Patient record")
+	if got := b.text("#medications"); !strings.Contains(got, "No current medications") {
+		t.Fatalf("after stopping the medication the section reads %q", got)
+	}
 	b.screenshot("record")
 
 	p := b.another()

@@ -120,6 +120,9 @@ func (u *UI) changeRecordItem(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ch := clinical.ItemChange{Status: r.PostFormValue("status")}
+	if ch.Status == "" {
+		return u.recordAgain(w, r, by, id, plural, fault.InvalidField("status", "choose what to change, then press Change"))
+	}
 	if _, err := u.d.Records.UpdateItem(r.Context(), by, id, kind, r.PathValue("item"), ch, httpx.Origin(r)); err != nil {
 		return u.recordAgain(w, r, by, id, plural, err)
 	}

@@ -80,6 +80,9 @@ func TestRecordPageShowsTheRecordAtAGlance(t *testing.T) {
 	if _, page := get(nurse, record); !strings.Contains(page, "Latex") {
 		t.Fatal("the recorded allergy is not on the page")
 	}
+	if code, page := post(nurse, record+"/items/allergies/x/status", url.Values{"status": {""}}); code != 422 || !strings.Contains(page, "Choose what to change") {
+		t.Fatalf("a change with nothing chosen = %d", code)
+	}
 	if code, _ := post(nurse, record+"/items/conditions", url.Values{"text": {"Asthma"}}); code != 403 {
 		t.Fatalf("the nurse's problem form = %d, want 403", code)
 	}
