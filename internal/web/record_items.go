@@ -99,7 +99,7 @@ func (u *UI) addRecordItem(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	in, ierr := itemFromForm(r)
+	in, ierr := itemFromForm(r, u.zoneOf(r))
 	if ierr == nil {
 		_, ierr = u.d.Records.AddItem(r.Context(), by, id, kind, in, httpx.Origin(r))
 	}
@@ -161,7 +161,7 @@ func (u *UI) addOwnVital(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	in, ierr := itemFromForm(r)
+	in, ierr := itemFromForm(r, u.zoneOf(r))
 	if ierr == nil {
 		_, ierr = u.d.Records.AddItem(r.Context(), by, by.PatientID, clinical.KindObservation, in, httpx.Origin(r))
 	}
@@ -179,8 +179,9 @@ func (u *UI) addOwnVital(w http.ResponseWriter, r *http.Request) error {
 	return goTo("/patient?recorded=1#vitals-heading")
 }
 
-// itemFromForm reads a record form: the words of any kind, and for a vital its code and values.
-func itemFromForm(r *http.Request) (clinical.ItemInput, error) {
+// itemFromForm reads a record form: the words of any kind, for a vital its code and values, and
+// a date (an immunization given before), at noon in the reader's zone.
+func itemFromForm(r *http.Request, loc *time.Location) (clinical.ItemInput, error) {
 	in := clinical.ItemInput{Text: r.PostFormValue("text"), Note: r.PostFormValue("note"), Reaction: r.PostFormValue("reaction"),
 		Severity: r.PostFormValue("severity"), Category: r.PostFormValue("category"), Dosage: r.PostFormValue("dosage"), Lot: r.PostFormValue("lot")}
 	if c := strings.TrimSpace(r.PostFormValue("code")); c != "" {
@@ -202,6 +203,14 @@ func itemFromForm(r *http.Request) (clinical.ItemInput, error) {
 			return in, fault.InvalidField(f.name, "enter a number, such as 72 or 70.5")
 		}
 		*f.into = &n
+	}
+	if d := strings.TrimSpace(r.PostFormValue("date")); d != "" {
+		day, err := time.ParseInLocation(time.DateOnly, d, loc)
+		if err != nil {
+			return in, fault.InvalidField("effectiveAt", "enter the date as YYYY-MM-DD, or choose it in the calendar")
+		}
+		at := day.Add(12 * time.Hour)
+		in.EffectiveAt = &at
 	}
 	return in, nil
 }
@@ -315,6 +324,8 @@ func itemStatusAction(s string) string {
 		return "Mark as stopped"
 	case clinical.StatusEnteredInError:
 		return "Entered in error: remove from the summary"
+	case clinical.StatusCompleted:
+		return "Mark as valid again"
 	}
 	return s
 }

@@ -80,6 +80,12 @@ func TestRecordPageShowsTheRecordAtAGlance(t *testing.T) {
 	if _, page := get(nurse, record); !strings.Contains(page, "Latex") {
 		t.Fatal("the recorded allergy is not on the page")
 	}
+	if code, _ := post(nurse, record+"/items/immunizations", url.Values{"text": {"Tetanus"}, "date": {"2025-03-14"}}); code != 303 {
+		t.Fatalf("the nurse's immunization form = %d, want 303", code)
+	}
+	if _, page := get(nurse, record); !strings.Contains(page, "14 Mar 2025") {
+		t.Fatal("the immunization's date is not on the page")
+	}
 	if code, page := post(nurse, record+"/items/allergies/x/status", url.Values{"status": {""}}); code != 422 || !strings.Contains(page, "Choose what to change") {
 		t.Fatalf("a change with nothing chosen = %d", code)
 	}
