@@ -175,6 +175,7 @@ func (a *API) table() []Route {
 	rs = append(rs, a.visitRoutes()...)
 	rs = append(rs, a.calendarRoutes()...)
 	rs = append(rs, a.chargeRoutes()...)
+	rs = append(rs, a.recordRoutes()...)
 	return rs
 }
 

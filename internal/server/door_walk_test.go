@@ -104,6 +104,15 @@ func TestEveryRoutePassesTheDoor(t *testing.T) {
 		// Charges to walk: two visits that ended, one charged already.
 		charged, toCharge := endedVisit(t, e, clinID, pid, e.Clock.Now().Add(-4*time.Hour)), endedVisit(t, e, clinID, pid, e.Clock.Now().Add(-3*time.Hour))
 		chargeID := clin.Must(201, "POST", "/api/v1/charges", map[string]any{"visitId": charged, "procedureCodes": []string{"99213"}, "diagnosisCodes": []string{"J06.9"}, "amount": 9000})["id"].(string)
+		// The structured record: an item of each kind to change, and a body to add one.
+		itemBodies := map[string]map[string]any{
+			"conditions": {"text": "Walk problem"}, "allergies": {"text": "Walk allergy"}, "medications": {"text": "Walk medication"},
+			"immunizations": {"text": "Walk vaccine"}, "observations": {"code": map[string]string{"code": "8867-4"}, "value": 70},
+		}
+		itemPath := map[string]string{}
+		for kind, body := range itemBodies {
+			itemPath[kind] = "/patients/" + pid + "/" + kind + "/" + clin.Must(201, "POST", "/api/v1/patients/"+pid+"/"+kind, body)["id"].(string)
+		}
 
 		rows := map[string]walkRow{
 			"verifyTOTP": {kind: signIn}, "beginTOTPEnrolment": {kind: signIn}, "confirmTOTPEnrolment": {kind: signIn},
@@ -178,6 +187,24 @@ func TestEveryRoutePassesTheDoor(t *testing.T) {
 			"joinQueue":               {kind: acted, as: "patient", status: 200},
 			"getMyQueuePlace":         {kind: own, as: "patient", status: 200},
 			"leaveQueue":              {kind: acted, as: "patient", status: 200},
+
+			"getRecordSummary":   {kind: acted, as: "clinician", path: "/patients/" + pid + "/summary", status: 200},
+			"listConditions":     {kind: acted, as: "clinician", path: "/patients/" + pid + "/conditions", status: 200},
+			"addCondition":       {kind: acted, as: "clinician", path: "/patients/" + pid + "/conditions", body: itemBodies["conditions"], status: 201},
+			"updateCondition":    {kind: acted, as: "clinician", path: itemPath["conditions"], body: map[string]string{"status": "resolved"}, status: 200},
+			"listAllergies":      {kind: acted, as: "clinician", path: "/patients/" + pid + "/allergies", status: 200},
+			"addAllergy":         {kind: acted, as: "clinician", path: "/patients/" + pid + "/allergies", body: itemBodies["allergies"], status: 201},
+			"updateAllergy":      {kind: acted, as: "clinician", path: itemPath["allergies"], body: map[string]string{"status": "inactive"}, status: 200},
+			"listMedications":    {kind: acted, as: "clinician", path: "/patients/" + pid + "/medications", status: 200},
+			"addMedication":      {kind: acted, as: "clinician", path: "/patients/" + pid + "/medications", body: itemBodies["medications"], status: 201},
+			"updateMedication":   {kind: acted, as: "clinician", path: itemPath["medications"], body: map[string]string{"status": "stopped"}, status: 200},
+			"listObservations":   {kind: acted, as: "patient", path: "/patients/" + pid + "/observations?code=8867-4", status: 200},
+			"addObservation":     {kind: acted, as: "patient", path: "/patients/" + pid + "/observations", body: itemBodies["observations"], status: 201},
+			"updateObservation":  {kind: acted, as: "clinician", path: itemPath["observations"], body: map[string]string{"status": "entered-in-error"}, status: 200},
+			"listImmunizations":  {kind: acted, as: "patient", path: "/patients/" + pid + "/immunizations", status: 200},
+			"addImmunization":    {kind: acted, as: "clinician", path: "/patients/" + pid + "/immunizations", body: itemBodies["immunizations"], status: 201},
+			"updateImmunization": {kind: acted, as: "clinician", path: itemPath["immunizations"], body: map[string]string{"status": "entered-in-error"}, status: 200},
+
 			"takeNextFromQueue": {kind: acted, as: "clinician", status: 201,
 				setup: func() { patient.Must(200, "POST", "/api/v1/queue", nil) }},
 

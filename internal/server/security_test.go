@@ -280,9 +280,24 @@ func TestNoPlaintextPHIAtRest(t *testing.T) {
 	// ICD-10-CM code that nothing else here writes and random bytes would not spell by chance (8
 	// characters); the procedure code shares its ciphertext.
 	const chargeDiagnosis, chargeNote = "V97.33XD", "CANARY-CHARGE-NOTE billed after the ambulance ride"
+	// The structured record: a canary in every field of every kind of item.
+	items := []struct {
+		kind string
+		body map[string]any
+	}{
+		{"conditions", map[string]any{"text": "CANARY-CONDITION porphyria", "code": map[string]string{"system": "http://snomed.info/sct", "code": "CANARYCODE-77", "display": "canarydisplay"}, "note": "CANARY-CONDNOTE flares in summer"}},
+		{"allergies", map[string]any{"text": "CANARY-ALLERGY quinine", "reaction": "CANARY-REACTION angioedema", "severity": "severe", "category": "medication", "note": "CANARY-ALLERGYNOTE"}},
+		{"medications", map[string]any{"text": "CANARY-MED hydroxychloroquine", "dosage": "CANARY-DOSAGE 200 mg twice daily", "note": "CANARY-MEDNOTE"}},
+		{"immunizations", map[string]any{"text": "CANARY-VACCINE yellow fever", "lot": "CANARYLOT-4411", "note": "CANARY-IMMNOTE"}},
+		{"observations", map[string]any{"code": map[string]string{"code": "85354-9"}, "systolic": 187.25, "diastolic": 113.75, "note": "CANARY-OBSNOTE taken after stairs"}},
+		{"observations", map[string]any{"code": map[string]string{"code": "29463-7"}, "value": 61.375}},
+	}
 	canaries := []string{canary.Name, "Zephyrine", "Quillfeather", canary.BirthDate, "0199 4242", "15550199", canary.Email, "zephyrine.quill", "xerophthalmia", "CANARY-NOTE",
 		"0177 3131", "15550177", "zephyrine.moved", "Phonebright", "Ignatius", byPhone.BirthDate, "900 417", "7700900417", "zephyrine.pending",
 		"CANARY-INTAKE", "cluster headaches", "photophobia", "sumatriptan", "safe to fly", "Guestworthy", "Philomena", "CANARY-SUMMARY", "verapamil",
+		"CANARY-CONDITION", "porphyria", "CANARYCODE-77", "canarydisplay", "CANARY-CONDNOTE", "CANARY-ALLERGY", "quinine", "CANARY-REACTION", "angioedema",
+		"CANARY-ALLERGYNOTE", "CANARY-MED", "hydroxychloroquine", "CANARY-DOSAGE", "CANARY-MEDNOTE", "CANARY-VACCINE", "yellow fever", "CANARYLOT-4411",
+		"CANARY-IMMNOTE", "CANARY-OBSNOTE", "after stairs", "187.25", "113.75", "61.375",
 		chargeDiagnosis, "CANARY-CHARGE-NOTE", "ambulance ride"}
 	scan := func(t *testing.T, where string, data []byte) {
 		lower := bytes.ToLower(data)
@@ -335,6 +350,12 @@ func TestNoPlaintextPHIAtRest(t *testing.T) {
 				"diagnosisCodes": []string{chargeDiagnosis}, "amount": 12500, "note": chargeNote})
 			if got := dr.Must(200, "GET", "/api/v1/charges/"+ch["id"].(string), nil); got["note"] != chargeNote || servertest.Strings(got["diagnosisCodes"])[0] != chargeDiagnosis {
 				t.Fatalf("the charge reads back as %v", got)
+			}
+			for _, it := range items {
+				dr.Must(201, "POST", "/api/v1/patients/"+pid+"/"+it.kind, it.body)
+			}
+			if sum := dr.Must(200, "GET", "/api/v1/patients/"+pid+"/summary", nil); !strings.Contains(string(mustJSON(t, sum)), "angioedema") {
+				t.Fatalf("the summary does not show the allergy: %v", sum)
 			}
 			for by, q := range map[string]string{"name": "zephyrine QUILLFEATHER", "email": " Zephyrine.Quill@canary.example", "phone": "15550199 4242", "birthDate": canary.BirthDate} {
 				if l := dr.List(200, "POST", "/api/v1/patients/search", map[string]string{"by": by, "q": q}); len(l) != 1 || l[0].(map[string]any)["id"] != pid {

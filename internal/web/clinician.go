@@ -24,11 +24,11 @@ type searchData struct {
 }
 
 func (u *UI) clinician(w http.ResponseWriter, r *http.Request) error {
-	s, err := require(r, principal.Clinician)
+	by, err := signedIn(r, principal.Clinician, principal.Nurse)
 	if err != nil {
 		return err
 	}
-	ps, err := u.d.Records.MyPatients(r.Context(), s.Subject, httpx.Origin(r))
+	ps, err := u.d.Records.MyPatients(r.Context(), by, httpx.Origin(r))
 	if err != nil {
 		return httpx.FromDomain(err)
 	}
@@ -114,18 +114,21 @@ func (u *UI) sendSignInLink(w http.ResponseWriter, r *http.Request) error {
 type recordData struct {
 	Record clinical.Record
 	Note   string
+	// The structured record (record_items.go): its summary in words, whether the reader is a
+	// nurse (no problem or note forms), and a failed form's values and kind.
+	Items    recordItems
+	Nurse    bool
+	Form     url.Values
+	FormKind string
 }
 
+// record is the record page, for a clinician or a nurse: the door decides which records.
 func (u *UI) record(w http.ResponseWriter, r *http.Request) error {
-	s, err := require(r, principal.Clinician)
+	by, err := signedIn(r, principal.Clinician, principal.Nurse)
 	if err != nil {
 		return err
 	}
-	rec, err := u.d.Records.Get(r.Context(), s.Subject, r.PathValue("id"), httpx.Origin(r))
-	if err != nil {
-		return httpx.FromDomain(err)
-	}
-	return u.render(w, r, http.StatusOK, "record", page{Title: "Patient record", Data: recordData{Record: rec}})
+	return u.recordPage(w, r, by, r.PathValue("id"), http.StatusOK, page{}, recordData{})
 }
 
 func (u *UI) addNote(w http.ResponseWriter, r *http.Request) error {
@@ -139,12 +142,7 @@ func (u *UI) addNote(w http.ResponseWriter, r *http.Request) error {
 		if ferr != nil {
 			return httpx.FromDomain(nerr)
 		}
-		rec, err := u.d.Records.Get(r.Context(), by, id, httpx.Origin(r))
-		if err != nil {
-			return httpx.FromDomain(err)
-		}
-		return u.render(w, r, http.StatusUnprocessableEntity, "record", page{Title: "Patient record", Error: msg,
-			Data: recordData{Record: rec, Note: r.PostFormValue("body")}})
+		return u.recordPage(w, r, by, id, http.StatusUnprocessableEntity, page{Error: msg}, recordData{Note: r.PostFormValue("body")})
 	}
 	return goTo("/clinician/patients/" + url.PathEscape(id))
 }

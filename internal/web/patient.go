@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"haven/internal/clinical"
@@ -24,6 +25,11 @@ type patientData struct {
 	Record clinical.Record
 	Log    []privacy.Group
 	More   bool // the home page shows only the latest lines
+	// The structured record (record_items.go), the vitals form's values after a mistake, and
+	// whether a reading was just recorded.
+	Items    recordItems
+	Form     url.Values
+	Recorded bool
 }
 
 func (u *UI) patient(w http.ResponseWriter, r *http.Request) error {
@@ -31,20 +37,30 @@ func (u *UI) patient(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rec, err := u.d.Records.Get(r.Context(), s.Subject, s.Subject.PatientID, httpx.Origin(r))
+	return u.patientPage(w, r, s.Subject, http.StatusOK, page{}, nil)
+}
+
+// patientPage renders the patient's home page: their record and who opened it.
+func (u *UI) patientPage(w http.ResponseWriter, r *http.Request, by principal.Subject, status int, pg page, form url.Values) error {
+	rec, items, err := u.patientRecord(r, by)
 	if err != nil {
-		return httpx.FromDomain(err)
+		return err
 	}
-	p, err := u.d.Privacy.MyAccessLogPage(r.Context(), s.Subject,
+	p, err := u.d.Privacy.MyAccessLogPage(r.Context(), by,
 		privacy.LogQuery{Limit: homeLogEntries, OthersOnly: true}, httpx.Origin(r))
 	if err != nil {
 		return httpx.FromDomain(err)
 	}
-	d := patientData{Record: rec, Log: privacy.GroupEvents(p.Events, u.zoneOf(r))}
+	if form == nil {
+		form = url.Values{}
+	}
+	d := patientData{Record: rec, Log: privacy.GroupEvents(p.Events, u.zoneOf(r)), Items: items, Form: form,
+		Recorded: status == http.StatusOK && r.URL.Query().Get("recorded") == "1"}
 	if len(d.Log) > homeLogLines || p.Older != 0 {
 		d.Log, d.More = d.Log[:min(len(d.Log), homeLogLines)], true
 	}
-	return u.render(w, r, http.StatusOK, "patient", page{Title: "My record", Data: d})
+	pg.Title, pg.Data = "My record", d
+	return u.render(w, r, status, "patient", pg)
 }
 
 type accessLogData struct {

@@ -186,6 +186,7 @@ func (u *UI) routes() []route {
 	rs = append(rs, u.scheduleRoutes()...)
 	rs = append(rs, u.visitRoutes()...)
 	rs = append(rs, u.billingRoutes()...)
+	rs = append(rs, u.recordItemRoutes()...)
 	return append(rs, u.frontDeskRoutes()...)
 }
 
