@@ -34,6 +34,7 @@ type matrixWorld struct {
 	next     time.Time                     // the last slot handed out (slot)
 	lastSoon time.Time                     // the last slot handed out by soon
 	touched  time.Time                     // when every session was last used (keepAlive)
+	past     int                           // visits put in the past so far (endedVisitOf)
 }
 
 func newMatrixWorld(t *testing.T, e *servertest.Env) *matrixWorld {

@@ -339,6 +339,7 @@ func matrixCells() []cell {
 	add(access.ManageCalendarFeed, "DELETE", "/me/calendar-feed", everyone, func(c *cell) { c.variant = "revoke" })
 	cs = append(cs, scheduleCells(onPatient, everyone)...)
 	cs = append(cs, visitCells(everyone)...)
+	cs = append(cs, recordCells(onPatient, careLists, everyone)...)
 
 	// Acts on one's own account: everyone, on themselves, after a step-up.
 	own := func(mod func(*cell)) func(*cell) {
