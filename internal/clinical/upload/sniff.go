@@ -11,7 +11,7 @@ package upload
 
 import (
 	"bytes"
-		"mime"
+	"mime"
 	"net/http"
 	"strings"
 
