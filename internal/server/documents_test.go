@@ -19,7 +19,16 @@ import (
 // uploadDoc sends body as a document of patient pid, declared as ctype, named name.
 func uploadDoc(t *testing.T, e *servertest.Env, c *servertest.Client, pid, name, ctype string, body []byte) (int, map[string]any, []byte) {
 	t.Helper()
-	req, err := http.NewRequest("POST", e.TS.URL+"/api/v1/patients/"+pid+"/documents?filename="+url.QueryEscape(name), bytes.NewReader(body))
+	code, raw := doRaw(t, e, c, "POST", "/api/v1/patients/"+pid+"/documents?filename="+url.QueryEscape(name), ctype, body)
+	var m map[string]any
+	json.Unmarshal(raw, &m)
+	return code, m, raw
+}
+
+// doRaw sends body as it is, of type ctype.
+func doRaw(t *testing.T, e *servertest.Env, c *servertest.Client, method, path, ctype string, body []byte) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, e.TS.URL+path, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,9 +39,7 @@ func uploadDoc(t *testing.T, e *servertest.Env, c *servertest.Client, pid, name,
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	var m map[string]any
-	json.Unmarshal(raw, &m)
-	return resp.StatusCode, m, raw
+	return resp.StatusCode, raw
 }
 
 func docFixture(t *testing.T, name string) []byte {
