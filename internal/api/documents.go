@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 
 	"haven/internal/clinical"
 	"haven/internal/httpx"
@@ -18,8 +19,8 @@ var documentMedia = []string{"application/pdf", "image/png", "image/jpeg", "imag
 func (a *API) documentRoutes() []Route {
 	withDoc := append(append([]Param{}, documentParams...), Param{Name: "docId", In: "path", Required: true, Description: "document identifier"})
 	upload := append(append([]Param{}, documentParams...),
-		Param{Name: "filename", In: "query", Description: "the file's name, shown in the list and given to the download (sealed)"},
-		Param{Name: "title", In: "query", Description: "an optional title (sealed)"})
+		Param{Name: "X-Filename", In: "header", Description: "the file's name, percent-encoded UTF-8, shown in the list and given to the download (sealed; a header, as no PHI goes in a URL)"},
+		Param{Name: "X-Title", In: "header", Description: "an optional title, percent-encoded UTF-8 (sealed)"})
 	return []Route{
 		{Method: "POST", Path: "/patients/{id}/documents", OperationID: "uploadDocument", Summary: "Add a document or image to a patient's record: the raw bytes as the body, their type in Content-Type. The type is sniffed from the bytes (PDF, PNG, JPEG or WebP; HEIC is refused with advice; a Content-Type that disagrees is refused), an image's metadata (EXIF, XMP, text chunks) is removed, and the whole is sealed under the patient's key. Up to 10 MiB", Tag: "documents",
 			Query: upload, RequestMedia: documentMedia, BodyLimit: clinical.MaxDocumentBytes, Response: clinical.Document{}, Status: http.StatusCreated,
@@ -36,12 +37,8 @@ func (a *API) uploadDocument(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("api: read document: %w", err)
 	}
-	name := r.URL.Query().Get("filename")
-	if name == "" {
-		name = r.Header.Get("X-Filename")
-	}
 	doc, err := a.d.Records.UploadDocument(r.Context(), httpx.Session(r).Subject, r.PathValue("id"), clinical.NewDocument{
-		FileName: name, Title: r.URL.Query().Get("title"), DeclaredType: r.Header.Get("Content-Type"), Content: body}, httpx.Origin(r))
+		FileName: unescapeHeader(r, "X-Filename"), Title: unescapeHeader(r, "X-Title"), DeclaredType: r.Header.Get("Content-Type"), Content: body}, httpx.Origin(r))
 	if err != nil {
 		return httpx.FromDomain(err)
 	}
@@ -63,4 +60,14 @@ func (a *API) downloadDocument(w http.ResponseWriter, r *http.Request) error {
 	}
 	httpx.ServeAttachment(w, doc.ContentType, doc.FileName, content)
 	return nil
+}
+
+// unescapeHeader is header name's value, percent-decoded (a header carries ASCII only); a value
+// that does not decode is taken as it is.
+func unescapeHeader(r *http.Request, name string) string {
+	v := r.Header.Get(name)
+	if u, err := url.PathUnescape(v); err == nil {
+		return u
+	}
+	return v
 }

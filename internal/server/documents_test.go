@@ -19,20 +19,24 @@ import (
 // uploadDoc sends body as a document of patient pid, declared as ctype, named name.
 func uploadDoc(t *testing.T, e *servertest.Env, c *servertest.Client, pid, name, ctype string, body []byte) (int, map[string]any, []byte) {
 	t.Helper()
-	code, raw := doRaw(t, e, c, "POST", "/api/v1/patients/"+pid+"/documents?filename="+url.QueryEscape(name), ctype, body)
+	code, raw := doRaw(t, e, c, "POST", "/api/v1/patients/"+pid+"/documents", ctype, body, "X-Filename", url.PathEscape(name))
 	var m map[string]any
 	json.Unmarshal(raw, &m)
 	return code, m, raw
 }
 
 // doRaw sends body as it is, of type ctype.
-func doRaw(t *testing.T, e *servertest.Env, c *servertest.Client, method, path, ctype string, body []byte) (int, []byte) {
+// header lists more header names and values.
+func doRaw(t *testing.T, e *servertest.Env, c *servertest.Client, method, path, ctype string, body []byte, header ...string) (int, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, e.TS.URL+path, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", ctype)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
 		t.Fatal(err)

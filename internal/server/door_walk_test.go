@@ -183,7 +183,7 @@ func TestEveryRoutePassesTheDoor(t *testing.T) {
 			"takeNextFromQueue": {kind: acted, as: "clinician", status: 201,
 				setup: func() { patient.Must(200, "POST", "/api/v1/queue", nil) }},
 
-			"uploadDocument": {kind: acted, as: "clinician", path: "/patients/" + pid + "/documents?filename=walk.pdf",
+			"uploadDocument": {kind: acted, as: "clinician", path: "/patients/" + pid + "/documents",
 				body: []byte("%PDF-1.4 synthetic walk"), rawType: "application/pdf", status: 201},
 			"listDocuments":    {kind: acted, as: "clinician", path: "/patients/" + pid + "/documents", status: 200},
 			"downloadDocument": {kind: acted, as: "clinician", path: "/patients/" + pid + "/documents/" + doc["id"].(string), status: 200},

@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -164,4 +165,40 @@ func TestVisitSummaryBecomesVisitNote(t *testing.T) {
 		}
 		clin.Must(409, "PUT", visit+"/note", map[string]string{"plan": "synthetic: after the end"})
 	})
+}
+
+// docNoteCanaries are the values documentAndNotePHI writes, for TestNoPlaintextPHIAtRest.
+var docNoteCanaries = []string{"CANARY-DOCNAME", "xerosis", "CANARY-DOCTITLE", "CANARY-DOCBODY", "hyperkeratosis",
+	"CANARY-SOAP", "dysgeusia", "anosmia", "CANARY-ADDENDUM", "mental-health", "CANARY-PHOTO"}
+
+// documentAndNotePHI writes a document (its name, title and content canaries), a photo with a
+// canary comment (stripped), a visit note in a sensitive category with canaries in every
+// section, and an addendum; and reads them back, so that the reads' logs are scanned too.
+func documentAndNotePHI(t *testing.T, e *servertest.Env, dr *servertest.Client, drID string, p *servertest.Client, pid string) {
+	t.Helper()
+	pdf := []byte("%PDF-1.4\n% CANARY-DOCBODY hyperkeratosis of both heels\n%%EOF\n")
+	code, raw := doRaw(t, e, p, "POST", "/api/v1/patients/"+pid+"/documents", "application/pdf", pdf,
+		"X-Filename", "CANARY-DOCNAME-xerosis.pdf", "X-Title", "CANARY-DOCTITLE")
+	var doc struct{ ID string }
+	if code != http.StatusCreated || json.Unmarshal(raw, &doc) != nil {
+		t.Fatalf("upload = %d %s", code, raw)
+	}
+	id := doc.ID
+	if code, _, got := dr.DoRaw("GET", "/api/v1/patients/"+pid+"/documents/"+id, nil); code != http.StatusOK || !bytes.Equal(got, pdf) {
+		t.Fatalf("download = %d", code)
+	}
+	photo := jpegWithGPS(t)
+	com := append([]byte{0xFF, 0xFE, 0, 14}, []byte("CANARY-PHOTO")...)
+	photo = append(append(append([]byte{}, photo[:2]...), com...), photo[2:]...)
+	if code, raw := doRaw(t, e, p, "POST", "/api/v1/patients/"+pid+"/documents", "image/jpeg", photo, "X-Filename", "me.jpg"); code != http.StatusCreated {
+		t.Fatalf("photo upload = %d %s", code, raw)
+	}
+	v := bookVisit(t, e, drID, pid, e.Clock.Now().Add(3*time.Hour))
+	n := dr.Must(200, "PUT", "/api/v1/visits/"+v+"/note", map[string]string{"subjective": "CANARY-SOAP-S dysgeusia", "objective": "CANARY-SOAP-O anosmia",
+		"assessment": "CANARY-SOAP-A", "plan": "CANARY-SOAP-P", "category": "mental-health"})
+	dr.Must(200, "POST", "/api/v1/notes/"+n["id"].(string)+"/signature", nil)
+	dr.Must(201, "POST", "/api/v1/notes/"+n["id"].(string)+"/addenda", map[string]string{"body": "CANARY-ADDENDUM"})
+	if rec := p.Must(200, "GET", "/api/v1/me/record", nil); !strings.Contains(string(mustJSON(t, rec["notes"])), "dysgeusia") {
+		t.Fatalf("the patient cannot read the visit note: %v", rec)
+	}
 }
