@@ -49,8 +49,8 @@ type visitData struct {
 	FollowUps []dayChoice
 	Summary   string // the clinician's draft, kept when the end form is refused
 	// Note is the visit note's draft (its sections), saved or kept when a form is refused.
-	Note clinical.Note
-	Video     bool   // the visit is on (in progress)
+	Note  clinical.Note
+	Video bool // the visit is on (in progress)
 }
 
 // visitPath is a visit's page.

@@ -29,7 +29,7 @@ func documentFixtures(when time.Time, patient clinical.Patient) map[string][]pag
 			{Title: "Documents and images", Error: "file: Haven cannot show HEIC photos: on an iPhone choose Most Compatible in Settings > Camera > Formats, or send a screenshot.", ErrorField: "file",
 				Data: documentsData{PatientID: patient.ID, Base: "/clinician/patients/pat-1/documents", Accept: upload.Accept, Limit: "10 MB"}},
 		},
-		"record":         {{Title: "Patient record", Data: recordData{Record: clinical.Record{Patient: patient, Notes: []clinical.Note{note}}}}},
+		"record": {{Title: "Patient record", Data: recordData{Record: clinical.Record{Patient: patient, Notes: []clinical.Note{note}}}}},
 		"clinicianvisit": {{Title: "Visit in progress", Data: visitData{Visit: visits.Visit{Appointment: visits.Appointment{ID: "appt-1",
 			PatientID: patient.ID, PatientName: patient.Name, Kind: visits.KindScheduled, State: visits.StateInProgress, Start: when,
 			End: when.Add(20 * time.Minute)}}, Note: draft}}},
