@@ -94,6 +94,10 @@ func TestSignedNoteNeverEdited(t *testing.T) {
 		if after, _ := noteCiphertext(t, e, id); !bytes.Equal(before, after) {
 			t.Fatal("a signed note's body changed")
 		}
+		// Nor does a path around the service: the database refuses it.
+		if _, err := e.Srv.DB().ExecContext(context.Background(), `UPDATE notes SET body_ct = $1 WHERE id = $2`, []byte("tampered"), id); err == nil {
+			t.Fatal("the database let a signed note be changed")
+		}
 		free := clin.Must(201, "POST", "/api/v1/patients/"+pid+"/notes", map[string]string{"body": "synthetic free note"})["id"].(string)
 		if n := clin.Must(200, "GET", "/api/v1/notes/"+free, nil); n["status"] != "signed" || n["kind"] != "note" {
 			t.Fatalf("a free-text note = %v, want signed", n)

@@ -1,3 +1,4 @@
+-- (SQLite; the PostgreSQL version differs only in how the trigger is written.)
 -- Visit notes and addenda (package clinical, visitnotes.go). A note may now belong to a visit,
 -- be structured (subjective, objective, assessment, plan: a JSON document in body_ct, sealed as
 -- before), be a draft its author still edits, or be signed, after which it is never changed:
@@ -16,3 +17,6 @@ ALTER TABLE notes ADD COLUMN updated_at BIGINT;
 UPDATE notes SET signed_at = created_at, signed_by = author_id, updated_at = created_at;
 CREATE INDEX notes_amends ON notes(amends);
 CREATE UNIQUE INDEX notes_visit ON notes(visit_id) WHERE kind = 'visit';
+-- A signed note is never changed, whatever path writes: the database refuses it too.
+CREATE TRIGGER notes_signed_frozen BEFORE UPDATE ON notes FOR EACH ROW WHEN OLD.status = 'signed'
+BEGIN SELECT RAISE(ABORT, 'a signed note is never changed'); END;
