@@ -111,6 +111,8 @@ func (u *UI) visitData(r *http.Request, by principal.Subject, id string) (visitD
 		if d.FollowUps, err = u.followUps(r, by); err != nil {
 			return d, err
 		}
+	}
+	if by.Role == principal.Clinician && (v.State == visits.StateInProgress || v.State == visits.StateEnded) {
 		if d.Note, err = u.visitNote(r, by, id); err != nil {
 			return d, err
 		}
