@@ -30,6 +30,8 @@ import (
 type opNotes struct {
 	errors []int  // statuses beyond the derived ones
 	media  string // the success answer's media type, if not JSON (a string Response is text/plain); several are separated by ", "
+	// binary lists the media types of a success answer that is raw bytes (a document download).
+	binary []string
 }
 
 // operationNotes lists, by OperationID, the statuses an operation answers that its route's
@@ -58,6 +60,11 @@ func operationNotes() map[string]opNotes {
 		"inviteStaff":              {errors: []int{http.StatusConflict}},
 		"assignCareTeam":           {errors: []int{http.StatusNotFound}},
 		"registerPatient":          {errors: []int{http.StatusConflict}},
+		"downloadDocument":         {binary: documentMedia},
+		"saveVisitNote":            {errors: []int{http.StatusConflict, http.StatusNotFound}},
+		"getVisitNote":             {errors: []int{http.StatusNotFound}},
+		"signNote":                 {errors: []int{http.StatusConflict, http.StatusUnprocessableEntity}},
+		"addAddendum":              {errors: []int{http.StatusConflict}},
 		"sendPatientSignInLink":    {errors: []int{http.StatusUnprocessableEntity}},
 		"getMyRecord":              {errors: []int{http.StatusNotFound}},
 		"updateMyContact":          {errors: []int{http.StatusConflict, http.StatusNotFound}},
@@ -112,7 +119,7 @@ func (rt Route) statuses(notes opNotes) []int {
 	if rt.Method != http.MethodGet && rt.Method != http.MethodHead {
 		errs = append(errs, http.StatusForbidden) // cross-origin protection
 	}
-	if rt.Request != nil {
+	if rt.Request != nil || rt.BodyLimit > 0 {
 		errs = append(errs, http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity)
 	}
 	if slices.ContainsFunc(rt.Query, func(p Param) bool { return p.In == "path" }) {
@@ -132,7 +139,7 @@ func errorResponses() map[int]struct{ name, description string } {
 		http.StatusNotFound:              {"NotFound", "no such resource, or none the caller may know of"},
 		http.StatusConflict:              {"Conflict", "the request conflicts with the current state: an e-mail address or a sign-in phone number in use, removing the last second factor, a self-service reset where Haven has no e-mail, an account not in the state the act needs (enabling one that is not disabled, re-sending the invitation of one already activated); a time slot someone else has just booked; an appointment no longer in a state that allows the act (cancelled, started, ended; not yet started, for a no-show); a visit not in the state the act needs (checking in before it opens, admitting a patient who has not checked in or has not accepted the telehealth consent in force, ending one that has not started); a telehealth consent version no longer in force"},
 		http.StatusGone:                  {"Gone", "a single-use link or token that was used or has expired"},
-		http.StatusRequestEntityTooLarge: {"PayloadTooLarge", "the request body is over 1 MiB"},
+		http.StatusRequestEntityTooLarge: {"PayloadTooLarge", "the request body is over 1 MiB (over 10 MiB for a document upload)"},
 		http.StatusUnprocessableEntity:   {"UnprocessableEntity", "a field failed validation; the message names the field"},
 		http.StatusTooManyRequests:       {"TooManyRequests", "too many attempts; wait as Retry-After says and try again"},
 		http.StatusInternalServerError:   {"InternalError", "something went wrong; the request id finds the cause in the server's log"},
@@ -175,6 +182,13 @@ func (a *API) OpenAPI() map[string]any {
 		if t := typeOf(rt.Request); t != nil {
 			op["requestBody"] = map[string]any{"required": !rt.RequestOptional, "content": map[string]any{
 				"application/json": map[string]any{"schema": schemaOf(t, false)}}}
+		}
+		if len(rt.RequestMedia) > 0 {
+			content := map[string]any{}
+			for _, m := range rt.RequestMedia {
+				content[m] = map[string]any{"schema": map[string]any{"type": "string", "format": "binary", "maxLength": rt.BodyLimit}}
+			}
+			op["requestBody"] = map[string]any{"required": true, "content": content}
 		}
 		path := Prefix + rt.Path
 		item, _ := paths[path].(map[string]any)
@@ -223,6 +237,11 @@ func successResponse(rt Route, n opNotes) map[string]any {
 	t := typeOf(rt.Response)
 	var content map[string]any
 	switch {
+	case len(n.binary) > 0:
+		content = map[string]any{}
+		for _, m := range n.binary {
+			content[m] = map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}
+		}
 	case n.media != "":
 		// Not one JSON value (NDJSON is one per line): the media type is the contract. An
 		// operation answering in a format the caller chooses lists each.

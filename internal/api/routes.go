@@ -39,9 +39,13 @@ type Route struct {
 	Request any // a value of the request body type, for the schema; nil if none
 	// RequestOptional: the body may be left out (the document says so).
 	RequestOptional bool
-	Response        any // a value of the response body type
-	Status          int // the success status, 200 unless set
-	Query           []Param
+	// RequestMedia lists the media types of a raw (not JSON) body, such as a document's bytes;
+	// BodyLimit is then that route's own bound on it, instead of httpx.MaxBodyBytes.
+	RequestMedia []string
+	BodyLimit    int64
+	Response     any // a value of the response body type
+	Status       int // the success status, 200 unless set
+	Query        []Param
 	// Act is the policy action the route performs when the caller's right can be decided before
 	// the body is read (administrative routes, and PHI routes that take a body): the guard asks
 	// the door first, so a refusal is decided and audited whatever the body holds.
@@ -87,7 +91,10 @@ func (a *API) Routes() []Route { return a.routes }
 func (a *API) Mount(mux *http.ServeMux) {
 	for _, rt := range a.routes {
 		h := rt.Handler
-		if rt.Request != nil {
+		switch {
+		case rt.BodyLimit > 0:
+			h = httpx.LimitBodyTo(rt.BodyLimit, h)
+		case rt.Request != nil:
 			h = httpx.LimitBody(h)
 		}
 		mux.Handle(rt.Pattern(), httpx.Adapt(a.d.Log, httpx.JSONError, a.guard(rt, h)))
@@ -176,6 +183,8 @@ func (a *API) table() []Route {
 	rs = append(rs, a.calendarRoutes()...)
 	rs = append(rs, a.chargeRoutes()...)
 	rs = append(rs, a.recordRoutes()...)
+	rs = append(rs, a.documentRoutes()...)
+	rs = append(rs, a.noteRoutes()...)
 	return rs
 }
 

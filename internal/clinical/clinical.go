@@ -98,13 +98,42 @@ type Patient struct {
 	Unreadable bool `json:"unreadable,omitempty"`
 }
 
-// Note is a clinical note.
+// Note is a clinical note: a free-text note, a visit's structured note, or an addendum to a
+// signed note (Kind). A visit note's Body is its plan, the summary the patient reads.
 type Note struct {
 	ID         string    `json:"id"`
 	AuthorID   string    `json:"authorId"`
 	AuthorName string    `json:"authorName"`
 	Body       string    `json:"body"`
 	CreatedAt  time.Time `json:"createdAt"`
+	Kind       NoteKind  `json:"kind"`
+	// Status is NoteDraft (its author may still change it) or NoteSigned (never changed again).
+	Status   string     `json:"status"`
+	VisitID  string     `json:"visitId,omitempty"`
+	SOAP     *SOAP      `json:"soap,omitempty"`
+	SignedAt *time.Time `json:"signedAt,omitempty"`
+	SignedBy string     `json:"signedBy,omitempty"`
+	// Sensitive marks a note in a sensitive category (Category), for later consent rules.
+	Sensitive bool   `json:"sensitive"`
+	Category  string `json:"category,omitempty"`
+	// Amends is, for an addendum, the note it amends.
+	Amends    string    `json:"amends,omitempty"`
+	UpdatedAt time.Time `json:"updatedAt"`
+	// Addenda are a signed note's addenda, oldest first.
+	Addenda []Addendum `json:"addenda,omitempty"`
+}
+
+// Addendum amends a signed note; the note itself is never changed.
+type Addendum struct {
+	ID         string    `json:"id"`
+	AuthorID   string    `json:"authorId"`
+	AuthorName string    `json:"authorName"`
+	Body       string    `json:"body"`
+	CreatedAt  time.Time `json:"createdAt"`
+}
+
+func (n Note) addendum() Addendum {
+	return Addendum{ID: n.ID, AuthorID: n.AuthorID, AuthorName: n.AuthorName, Body: n.Body, CreatedAt: n.CreatedAt}
 }
 
 // Record is everything one patient's record holds in this release.

@@ -3,12 +3,9 @@ package clinical
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"haven/internal/access"
@@ -21,8 +18,11 @@ import (
 const MaxNoteLength = 20000
 
 const (
-	insertNote  = `INSERT INTO notes (id, patient_id, author_id, body_ct, created_at) VALUES ($1, $2, $3, $4, $5)`
-	selectNotes = `SELECT id, author_id, body_ct, created_at FROM notes WHERE patient_id = $1 ORDER BY created_at, id`
+	insertNote = `INSERT INTO notes (id, patient_id, author_id, body_ct, created_at, kind, status, signed_at, signed_by, updated_at)
+		VALUES ($1, $2, $3, $4, $5, 'note', 'signed', $5, $3, $5)`
+	noteColumns = `id, author_id, body_ct, created_at, kind, status, COALESCE(visit_id, ''), COALESCE(signed_at, 0),
+		COALESCE(signed_by, ''), sensitive, COALESCE(amends, ''), COALESCE(updated_at, created_at)`
+	selectNotes = `SELECT ` + noteColumns + ` FROM notes WHERE patient_id = $1 AND status = 'signed' ORDER BY created_at, id`
 )
 
 // AddNote writes a clinical note to a patient's record. The caller's right is decided before
@@ -49,50 +49,76 @@ func (r *Records) AddNote(ctx context.Context, by access.Subject, patientID, bod
 	})
 }
 
+// loadNotes reads a patient's signed notes in the order they were written, each with its
+// addenda in theirs. Drafts are their author's alone, on the visit's page (VisitNote).
 func (r *Records) loadNotes(ctx context.Context, patientID string) ([]Note, error) {
 	rows, err := r.db.QueryPrepared(ctx, selectNotes, patientID)
 	if err != nil {
 		return nil, fmt.Errorf("clinical: load notes: %w", err)
 	}
 	defer rows.Close()
-	notes := []Note{}
+	all := []Note{}
 	for rows.Next() {
-		var n Note
-		var ct []byte
-		var created int64
-		if err := rows.Scan(&n.ID, &n.AuthorID, &ct, &created); err != nil {
-			return nil, fmt.Errorf("clinical: scan note: %w", err)
-		}
-		body, err := r.cipher.Open(ctx, patientID, keys.Location{Table: "notes", Row: n.ID, Field: "body"}, ct)
+		n, err := r.scanNote(ctx, patientID, rows)
 		if err != nil {
-			return nil, r.unreadable(ctx, patientID, fmt.Errorf("clinical: open note: %w", err))
+			return nil, err
 		}
-		n.Body = string(body)
-		n.CreatedAt = time.Unix(0, created).UTC()
-		notes = append(notes, n)
+		all = append(all, n)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("clinical: load notes: %w", err)
 	}
-	if len(notes) == 0 {
-		return notes, nil
+	if err := r.nameAuthors(ctx, all); err != nil {
+		return nil, err
 	}
-	authors := make([]string, len(notes))
-	for i, n := range notes {
-		authors[i] = n.AuthorID
+	return nestAddenda(all), nil
+}
+
+// nestAddenda puts each addendum under the note it amends, keeping the order of both.
+func nestAddenda(all []Note) []Note {
+	notes := []Note{}
+	at := map[string]int{}
+	for _, n := range all {
+		if n.Kind != NoteAddendum {
+			at[n.ID] = len(notes)
+			notes = append(notes, n)
+		}
+	}
+	for _, n := range all {
+		if i, ok := at[n.Amends]; ok && n.Kind == NoteAddendum {
+			notes[i].Addenda = append(notes[i].Addenda, n.addendum())
+		}
+	}
+	return notes
+}
+
+// nameAuthors names the authors of notes (and of their addenda).
+func (r *Records) nameAuthors(ctx context.Context, notes []Note) error {
+	if len(notes) == 0 {
+		return nil
+	}
+	var authors []string
+	for _, n := range notes {
+		authors = append(authors, n.AuthorID)
+		for _, a := range n.Addenda {
+			authors = append(authors, a.AuthorID)
+		}
 	}
 	names, err := r.accounts.DisplayNames(ctx, authors)
 	if err != nil {
-		return nil, fmt.Errorf("clinical: note authors: %w", err)
+		return fmt.Errorf("clinical: note authors: %w", err)
 	}
 	for i := range notes {
 		name, ok := names[notes[i].AuthorID]
 		if !ok {
-			return nil, fmt.Errorf("clinical: note %s: author %s: %w", notes[i].ID, notes[i].AuthorID, ErrNoAuthor)
+			return fmt.Errorf("clinical: note %s: author %s: %w", notes[i].ID, notes[i].AuthorID, ErrNoAuthor)
 		}
 		notes[i].AuthorName = name
+		for j := range notes[i].Addenda {
+			notes[i].Addenda[j].AuthorName = names[notes[i].Addenda[j].AuthorID]
+		}
 	}
-	return notes, nil
+	return nil
 }
 
 func newID() string {
@@ -101,37 +127,11 @@ func newID() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-const selectNote = `SELECT id, author_id, body_ct, created_at FROM notes WHERE id = $1 AND patient_id = $2`
-
 // Note returns one note of a patient's record: a visit's summary, as its patient or its
 // clinician reads it from the visit's page. It is a read of the record (record.read), decided
 // and recorded like Get; a note of another patient's record is ErrNotFound.
 func (r *Records) Note(ctx context.Context, by access.Subject, patientID, noteID string, o Origin) (Note, error) {
 	return guard.Do(ctx, r.door, act(by, access.ReadRecord, "Note", noteID, patientID, o), func(ctx context.Context) (Note, error) {
-		var n Note
-		var ct []byte
-		var created int64
-		err := r.db.QueryRowContext(ctx, selectNote, noteID, patientID).Scan(&n.ID, &n.AuthorID, &ct, &created)
-		if errors.Is(err, sql.ErrNoRows) {
-			return Note{}, ErrNotFound
-		}
-		if err != nil {
-			return Note{}, fmt.Errorf("clinical: load note: %w", err)
-		}
-		body, err := r.cipher.Open(ctx, patientID, keys.Location{Table: "notes", Row: n.ID, Field: "body"}, ct)
-		if err != nil {
-			return Note{}, r.unreadable(ctx, patientID, fmt.Errorf("clinical: open note: %w", err))
-		}
-		n.Body, n.CreatedAt = string(body), time.Unix(0, created).UTC()
-		names, err := r.accounts.DisplayNames(ctx, []string{n.AuthorID})
-		if err != nil {
-			return Note{}, fmt.Errorf("clinical: note author: %w", err)
-		}
-		name, ok := names[n.AuthorID]
-		if !ok {
-			return Note{}, fmt.Errorf("clinical: note %s: author %s: %w", n.ID, n.AuthorID, ErrNoAuthor)
-		}
-		n.AuthorName = name
-		return n, nil
+		return r.loadNote(ctx, patientID, noteID)
 	})
 }

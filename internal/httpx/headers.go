@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"context"
 	"net/http"
 )
 
@@ -24,6 +25,9 @@ func SecureHeaders(next http.Handler) http.Handler {
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
 		h.Set("Cross-Origin-Resource-Policy", "same-origin")
 		h.Set("Permissions-Policy", "camera=(self), microphone=(self), geolocation=(), payment=()")
+		// The unbounded body is kept aside for the one kind of route that may read more
+		// (LimitBodyTo); everything else sees the bounded one.
+		r = r.WithContext(context.WithValue(r.Context(), rawBodyKey, r.Body))
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 		next.ServeHTTP(w, r)
 	})

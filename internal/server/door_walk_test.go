@@ -43,6 +43,8 @@ type walkRow struct {
 	guestPath string
 	// setup runs before the call: what the route needs that an earlier row took away.
 	setup func()
+	// rawType, when set, sends body ([]byte) as it is, of that Content-Type (an upload).
+	rawType string
 }
 
 // TestEveryRoutePassesTheDoor walks the route table. Every operation that discloses PHI or acts
@@ -113,6 +115,10 @@ func TestEveryRoutePassesTheDoor(t *testing.T) {
 		for kind, body := range itemBodies {
 			itemPath[kind] = "/patients/" + pid + "/" + kind + "/" + clin.Must(201, "POST", "/api/v1/patients/"+pid+"/"+kind, body)["id"].(string)
 		}
+		// A document to download, and a visit's draft note to read, sign and amend.
+		_, doc, _ := uploadDoc(t, e, clin, pid, "walk.pdf", "application/pdf", []byte("%PDF-1.4 synthetic walk"))
+		v3 := bookVisit(t, e, clinID, pid, e.Clock.Now().Add(80*time.Minute))
+		draft := clin.Must(200, "PUT", "/api/v1/visits/"+v3+"/note", map[string]string{"plan": "synthetic walk plan"})["id"].(string)
 
 		rows := map[string]walkRow{
 			"verifyTOTP": {kind: signIn}, "beginTOTPEnrolment": {kind: signIn}, "confirmTOTPEnrolment": {kind: signIn},
@@ -213,6 +219,15 @@ func TestEveryRoutePassesTheDoor(t *testing.T) {
 			"getCharge":     {kind: acted, as: "billing", path: "/charges/" + chargeID, status: 200},
 			"updateCharge":  {kind: acted, as: "billing", path: "/charges/" + chargeID, body: map[string]string{"status": "submitted"}, status: 200},
 			"exportCharges": {kind: acted, as: "billing", path: "/charges/export?format=csv", status: 200},
+			"uploadDocument": {kind: acted, as: "clinician", path: "/patients/" + pid + "/documents",
+				body: []byte("%PDF-1.4 synthetic walk"), rawType: "application/pdf", status: 201},
+			"listDocuments":    {kind: acted, as: "clinician", path: "/patients/" + pid + "/documents", status: 200},
+			"downloadDocument": {kind: acted, as: "clinician", path: "/patients/" + pid + "/documents/" + doc["id"].(string), status: 200},
+			"saveVisitNote":    {kind: acted, as: "clinician", path: "/visits/" + v2 + "/note", body: map[string]string{"subjective": "synthetic walk"}, status: 200},
+			"getVisitNote":     {kind: acted, as: "clinician", path: "/visits/" + v2 + "/note", status: 200},
+			"getNote":          {kind: acted, as: "clinician", path: "/notes/" + draft, status: 200},
+			"signNote":         {kind: acted, as: "clinician", path: "/notes/" + draft + "/signature", status: 200},
+			"addAddendum":      {kind: acted, as: "clinician", path: "/notes/" + draft + "/addenda", body: map[string]string{"body": "synthetic walk addendum"}, status: 201},
 		}
 		walked := 0
 		for _, rt := range e.Srv.APIRoutes() {
@@ -266,6 +281,8 @@ func walkOne(t *testing.T, e *servertest.Env, method, path string, c *servertest
 			t.Fatalf("a live stream of type %q", ct)
 		}
 		s.Close()
+	} else if row.rawType != "" {
+		code, raw = doRaw(t, e, c, method, "/api/v1"+path, row.rawType, row.body.([]byte))
 	} else {
 		code, _, raw = c.Do(method, "/api/v1"+path, row.body)
 	}

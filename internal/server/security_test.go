@@ -299,6 +299,7 @@ func TestNoPlaintextPHIAtRest(t *testing.T) {
 		"CANARY-ALLERGYNOTE", "CANARY-MED", "hydroxychloroquine", "CANARY-DOSAGE", "CANARY-MEDNOTE", "CANARY-VACCINE", "yellow fever", "CANARYLOT-4411",
 		"CANARY-IMMNOTE", "CANARY-OBSNOTE", "after stairs", "187.25", "113.75", "61.375",
 		chargeDiagnosis, "CANARY-CHARGE-NOTE", "ambulance ride"}
+	canaries = append(canaries, docNoteCanaries...)
 	scan := func(t *testing.T, where string, data []byte) {
 		lower := bytes.ToLower(data)
 		for _, c := range canaries {
@@ -357,6 +358,7 @@ func TestNoPlaintextPHIAtRest(t *testing.T) {
 			if sum := dr.Must(200, "GET", "/api/v1/patients/"+pid+"/summary", nil); !strings.Contains(string(mustJSON(t, sum)), "angioedema") {
 				t.Fatalf("the summary does not show the allergy: %v", sum)
 			}
+			documentAndNotePHI(t, e, dr, drID, p, pid)
 			for by, q := range map[string]string{"name": "zephyrine QUILLFEATHER", "email": " Zephyrine.Quill@canary.example", "phone": "15550199 4242", "birthDate": canary.BirthDate} {
 				if l := dr.List(200, "POST", "/api/v1/patients/search", map[string]string{"by": by, "q": q}); len(l) != 1 || l[0].(map[string]any)["id"] != pid {
 					t.Fatalf("blind-index search by %s found %v", by, l)

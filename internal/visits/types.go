@@ -81,6 +81,13 @@ type Waiting struct {
 type Ending struct {
 	Summary  string    `json:"summary"`
 	FollowUp time.Time `json:"followUp,omitzero"`
+	// The visit note's other sections, optional: the summary is its plan. Sections left out
+	// keep what the clinician's draft holds. Category marks the note sensitive (mental-health,
+	// substance-use, sexual-health).
+	Subjective string `json:"subjective,omitempty"`
+	Objective  string `json:"objective,omitempty"`
+	Assessment string `json:"assessment,omitempty"`
+	Category   string `json:"category,omitempty"`
 }
 
 // QueuePlace is a patient's place in the on-demand queue.

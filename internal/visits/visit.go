@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"haven/internal/access"
+	"haven/internal/clinical"
 	"haven/internal/fault"
 	"haven/internal/guard"
 )
@@ -363,8 +364,8 @@ func admissible(state string) error {
 	return closed(state)
 }
 
-// End ends the visit (visit.end): the summary is written to the patient's record through the
-// note path (its own act, note.write), the follow-up (if asked) is booked through Book (its
+// End ends the visit (visit.end): the summary is written to the patient's record as the plan
+// of the visit's note, signed (its own acts, note.write and note.sign), the follow-up (if asked) is booked through Book (its
 // own act, appointment.book), and the guests' links and sessions end at once.
 func (s *Service) End(ctx context.Context, by access.Subject, id string, e Ending, o Origin) (Visit, error) {
 	r, a, err := s.decided(ctx, by, access.EndVisit, id, o)
@@ -408,7 +409,9 @@ func (s *Service) End(ctx context.Context, by access.Subject, id string, e Endin
 			}
 			return Visit{}, err
 		}
-		noteID, err := s.records.AddNote(ctx, by, r.patientID, summary, o)
+		noteID, err := s.records.FinishVisitNote(ctx, by, r.patientID, r.id, clinical.VisitNote{
+			SOAP:     clinical.SOAP{Subjective: e.Subjective, Objective: e.Objective, Assessment: e.Assessment, Plan: summary},
+			Category: e.Category}, o)
 		if err != nil {
 			// Without its summary the visit is not ended: it goes back to running.
 			_, uerr := s.db.ExecContext(ctx, `UPDATE appointments SET state = $1, ended_at = NULL WHERE id = $2 AND state = $3 AND summary_note_id IS NULL`,

@@ -80,8 +80,12 @@ type Cipher interface {
 
 // Records is what visits needs of the patient record (package clinical).
 type Records interface {
-	// AddNote writes a note through the record's own guarded path (note.write).
-	AddNote(ctx context.Context, by access.Subject, patientID, body string, o Origin) (string, error)
+	// FinishVisitNote writes a visit's note and signs it, through the record's own guarded
+	// path (note.write, then note.sign).
+	FinishVisitNote(ctx context.Context, by access.Subject, patientID, visitID string, n clinical.VisitNote, o Origin) (string, error)
+	// SaveVisitNote writes a visit's draft note (note.write); VisitNote reads it (record.read).
+	SaveVisitNote(ctx context.Context, by access.Subject, patientID, visitID string, n clinical.VisitNote, o Origin) (clinical.Note, error)
+	VisitNote(ctx context.Context, by access.Subject, patientID, visitID string, o Origin) (clinical.Note, error)
 	// OpenNames opens the names of ids for a guarded list that has decided and records each
 	// patient it shows; it is called only inside such a list's op.
 	OpenNames(ctx context.Context, ids []string) (map[string]string, error)

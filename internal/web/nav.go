@@ -16,6 +16,7 @@ type navLink struct {
 var navs = map[principal.Role][]navLink{
 	principal.Patient: {
 		{Href: "/patient", Label: "My record"},
+		{Href: "/patient/documents", Label: "Documents"},
 		{Href: "/patient/appointments", Label: "Appointments"},
 		{Href: "/patient/queue", Label: "See a clinician now"},
 		{Href: "/patient/charges", Label: "Charges"},

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"haven/internal/clinical"
 	"haven/internal/fault"
 	"haven/internal/httpx"
 	"haven/internal/principal"
@@ -47,7 +48,9 @@ type visitData struct {
 	// FollowUps are the clinician's free times for a follow-up, by day.
 	FollowUps []dayChoice
 	Summary   string // the clinician's draft, kept when the end form is refused
-	Video     bool   // the visit is on (in progress)
+	// Note is the visit note's draft (its sections), saved or kept when a form is refused.
+	Note  clinical.Note
+	Video bool // the visit is on (in progress)
 }
 
 // visitPath is a visit's page.
@@ -106,6 +109,11 @@ func (u *UI) visitData(r *http.Request, by principal.Subject, id string) (visitD
 	}
 	if by.Role == principal.Clinician && v.State == visits.StateInProgress {
 		if d.FollowUps, err = u.followUps(r, by); err != nil {
+			return d, err
+		}
+	}
+	if by.Role == principal.Clinician && (v.State == visits.StateInProgress || v.State == visits.StateEnded) {
+		if d.Note, err = u.visitNote(r, by, id); err != nil {
 			return d, err
 		}
 	}
@@ -234,8 +242,10 @@ func (u *UI) admitPatient(w http.ResponseWriter, r *http.Request) error {
 
 func (u *UI) endVisit(w http.ResponseWriter, r *http.Request) error {
 	summary := r.PostFormValue("summary")
+	n := noteForm(r)
 	return u.visitAct(w, r, principal.Clinician, "visit.end", func(by principal.Subject, id string) error {
-		e := visits.Ending{Summary: strings.TrimSpace(summary)}
+		e := visits.Ending{Summary: strings.TrimSpace(summary), Subjective: n.Subjective, Objective: n.Objective,
+			Assessment: n.Assessment, Category: n.Category}
 		if f := r.PostFormValue("followUp"); f != "" {
 			t, err := time.Parse(time.RFC3339, f)
 			if err != nil {
@@ -245,7 +255,7 @@ func (u *UI) endVisit(w http.ResponseWriter, r *http.Request) error {
 		}
 		_, err := u.d.Visits.End(r.Context(), by, id, e, httpx.Origin(r))
 		return err
-	}, func(d *visitData) { d.Summary = summary })
+	}, func(d *visitData) { d.Summary, d.Note = summary, formNote(n) })
 }
 
 // inviteGuest makes a guest's single-use link and shows it once, on this answer only (no-store:

@@ -60,14 +60,17 @@ func New(d Deps) *UI {
 	for k, f := range billingFuncs() {
 		funcs[k] = f
 	}
+	for k, f := range documentFuncs() {
+		funcs[k] = f
+	}
 	for _, n := range names {
 		name := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
-		if name == "layout" || name == "partials" {
+		if name == "layout" || name == "partials" || strings.HasPrefix(name, "partial-") {
 			continue
 		}
 		// Templates are embedded and parsed at start: a broken one fails every test at once.
 		u.pages[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS,
-			"templates/layout.html", "templates/partials.html", n))
+			"templates/layout.html", "templates/partials.html", "templates/partial-*.html", n))
 	}
 	return u
 }
@@ -187,6 +190,8 @@ func (u *UI) routes() []route {
 	rs = append(rs, u.visitRoutes()...)
 	rs = append(rs, u.billingRoutes()...)
 	rs = append(rs, u.recordItemRoutes()...)
+	rs = append(rs, u.documentRoutes()...)
+	rs = append(rs, u.noteRoutes()...)
 	return append(rs, u.frontDeskRoutes()...)
 }
 
