@@ -44,6 +44,42 @@ func recordCells(onPatient, careLists, everyone []roleRel) []cell {
 	}
 	add(access.ReadRecord, "GET", "/patients/{id}/summary", onPatient, func(c *cell) { c.variant, c.patient = "summary", namesPatient })
 
+	// Documents: an upload, the list, and one download of a document the relation's clinician
+	// added just before.
+	add(access.UploadDocument, "POST", "/patients/{id}/documents", onPatient, func(c *cell) {
+		c.patient, c.rawType = namesPatient, "application/pdf"
+		c.body = func(*matrixWorld) any { return []byte("%PDF-1.4 authorization matrix") }
+	})
+	add(access.ReadDocument, "GET", "/patients/{id}/documents", onPatient, func(c *cell) { c.variant, c.patient = "list", namesPatient })
+	add(access.ReadDocument, "GET", "/patients/{id}/documents/{sub}", onPatient, func(c *cell) {
+		c.variant, c.patient = "download", namesPatient
+		rel := c.relation
+		c.prepare = func(t *testing.T, w *matrixWorld) { w.ids["document"] = w.documentOf(t, rel) }
+		c.sub = func(w *matrixWorld) string { return w.ids["document"] }
+	})
+
+	// Visit notes: a draft of the visit's clinician, saved, signed and amended.
+	add(access.WriteNote, "PUT", "/visits/{id}/note", onPatient, func(c *cell) {
+		c.variant, c.patient = "visit-draft", namesPatient
+		rel := c.relation
+		c.prepare = func(t *testing.T, w *matrixWorld) { w.appt["cell"] = w.visitFor(t, rel, visitBooked) }
+		c.arg = func(w *matrixWorld) string { return w.appt["cell"] }
+		c.body = func(*matrixWorld) any { return map[string]string{"plan": "Authorization matrix plan."} }
+	})
+	add(access.SignNote, "POST", "/notes/{id}/signature", onPatient, func(c *cell) {
+		c.patient = namesPatient
+		rel := c.relation
+		c.prepare = func(t *testing.T, w *matrixWorld) { w.ids["note"] = w.draftNoteOf(t, rel, false) }
+		c.arg = func(w *matrixWorld) string { return w.ids["note"] }
+	})
+	add(access.AddAddendum, "POST", "/notes/{id}/addenda", onPatient, func(c *cell) {
+		c.patient = namesPatient
+		rel := c.relation
+		c.prepare = func(t *testing.T, w *matrixWorld) { w.ids["note"] = w.draftNoteOf(t, rel, true) }
+		c.arg = func(w *matrixWorld) string { return w.ids["note"] }
+		c.body = func(*matrixWorld) any { return map[string]string{"body": "Authorization matrix addendum."} }
+	})
+
 	// Charges: a charge for a visit of the relation's patient that ended, by its clinician.
 	add(access.WriteCharge, "POST", "/charges", onPatient, func(c *cell) {
 		c.patient = namesPatientOrNoOne
@@ -81,6 +117,28 @@ func (w *matrixWorld) endedVisitOf(t *testing.T, rel string) string {
 	w.past++
 	at := w.e.Clock.Now().Truncate(time.Hour).Add(-time.Duration(w.past) * 25 * time.Hour / 4)
 	return endedVisit(t, w.e, clinicianID, patientID, at)
+}
+
+// documentOf is a document the relation's clinician added to the relation's patient's record.
+func (w *matrixWorld) documentOf(t *testing.T, rel string) string {
+	patientID, _, _, clinician := w.visitParties(rel)
+	code, doc, raw := uploadDoc(t, w.e, clinician, patientID, "matrix.pdf", "application/pdf", []byte("%PDF-1.4 matrix document"))
+	if code != 201 {
+		t.Fatalf("upload for the %s cell = %d %s", rel, code, raw)
+	}
+	return doc["id"].(string)
+}
+
+// draftNoteOf is a draft note the relation's clinician saved on a visit of the relation's
+// patient booked just before; signed, if signed.
+func (w *matrixWorld) draftNoteOf(t *testing.T, rel string, signed bool) string {
+	_, _, _, clinician := w.visitParties(rel)
+	visit := w.visitFor(t, rel, visitBooked)
+	id := clinician.Must(200, "PUT", "/api/v1/visits/"+visit+"/note", map[string]string{"plan": "Authorization matrix plan."})["id"].(string)
+	if signed {
+		clinician.Must(200, "POST", "/api/v1/notes/"+id+"/signature", nil)
+	}
+	return id
 }
 
 // chargeOf is a draft charge billing recorded for a visit of the relation's patient that ended.

@@ -251,7 +251,11 @@ func (w *matrixWorld) run(t *testing.T, c cell) matrixRow {
 	if c.arg != nil {
 		arg = c.arg(w)
 	}
-	path := strings.NewReplacer("{id}", arg, "{seq}", arg).Replace(c.path)
+	sub := ""
+	if c.sub != nil {
+		sub = c.sub(w)
+	}
+	path := strings.NewReplacer("{id}", arg, "{seq}", arg, "{sub}", sub).Replace(c.path)
 	if c.query != nil {
 		path += "?" + c.query(w)
 	}
@@ -268,6 +272,9 @@ func (w *matrixWorld) run(t *testing.T, c cell) matrixRow {
 		status, raw = s.Status, s.Body
 		s.Close()
 		_ = json.Unmarshal(raw, &m) // a refusal's body; a stream has none
+	} else if c.rawType != "" {
+		status, raw = doRaw(t, w.e, client, c.method, "/api/v1"+path, c.rawType, body.([]byte))
+		_ = json.Unmarshal(raw, &m) // a refusal's body
 	} else {
 		status, m, raw = client.Do(c.method, "/api/v1"+path, body)
 	}

@@ -139,6 +139,10 @@ type cell struct {
 	// onlyRefusals: the route records only a refusal (a live stream, one's own place in the
 	// queue): allowed, it answers with no entry.
 	onlyRefusals bool
+	// rawType, when set, sends the body ([]byte) as it is, of that type (an upload).
+	rawType string
+	// sub is what the path's {sub} stands for: a second identifier (a patient's document).
+	sub func(w *matrixWorld) string
 }
 
 func (c cell) name() string {
