@@ -174,6 +174,7 @@ func (a *API) table() []Route {
 	rs = append(rs, a.scheduleRoutes()...)
 	rs = append(rs, a.visitRoutes()...)
 	rs = append(rs, a.calendarRoutes()...)
+	rs = append(rs, a.prescriptionRoutes()...)
 	return rs
 }
 
