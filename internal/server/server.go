@@ -403,6 +403,10 @@ func (s *Server) Identity() *identity.Service { return s.identity }
 // DB exposes the database, for commands and tests.
 func (s *Server) DB() *store.DB { return s.db }
 
+// Keys is the key service, for tests that seal a record as the service would (a tampered
+// prescription re-sealed under its patient's key).
+func (s *Server) Keys() *keys.Service { return s.keys }
+
 // DoorEntries is how many audit entries the one door has written: tests compare it with the
 // log's size to prove nothing appended around the door.
 func (s *Server) DoorEntries() int64 { return s.door.Written() }
