@@ -100,6 +100,9 @@ func TestEveryRoutePassesTheDoor(t *testing.T) {
 		guest := guestOf(t, e, patient, clin, v2, "Walk Guest")
 		clients["guest"] = guest // not before: a guest has no second factor to step up with
 		pair := map[string]string{"patientId": pid, "clinicianId": other}
+		rxBody := map[string]any{"patientId": pid, "medication": "Walk Amoxicillin", "quantity": "21 capsules"}
+		rx := clin.Must(201, "POST", "/api/v1/prescriptions", rxBody)["id"].(string)
+		rxDraft := clin.Must(201, "POST", "/api/v1/prescriptions", rxBody)["id"].(string)
 
 		rows := map[string]walkRow{
 			"verifyTOTP": {kind: signIn}, "beginTOTPEnrolment": {kind: signIn}, "confirmTOTPEnrolment": {kind: signIn},
@@ -157,23 +160,37 @@ func TestEveryRoutePassesTheDoor(t *testing.T) {
 			"markNoShow":             {kind: acted, as: "clinician", path: "/appointments/" + started + "/no-show", status: 200},
 			"getPatientDemographics": {kind: acted, as: "frontdesk", path: "/patients/" + pid + "/demographics", status: 200},
 
-			"getMyTelehealthConsent":  {kind: acted, as: "patient", status: 200},
-			"acceptTelehealthConsent": {kind: acted, as: "patient", body: map[string]any{"version": consent}, status: 200},
-			"getVisit":                {kind: acted, as: "patient", path: "/visits/" + v1, status: 200, guestPath: "/visits/" + v2},
-			"followVisit":             {kind: streamed, as: "patient", path: "/visits/" + v1 + "/events", status: 200, guestPath: "/visits/" + v2 + "/events"},
-			"checkIn":                 {kind: acted, as: "patient", path: "/visits/" + v1 + "/check-in", status: 200},
-			"submitIntake":            {kind: acted, as: "patient", path: "/visits/" + v1 + "/intake", body: map[string]string{"reason": "synthetic walk"}, status: 200},
-			"getIntake":               {kind: acted, as: "clinician", path: "/visits/" + v1 + "/intake", status: 200},
-			"allowGuests":             {kind: acted, as: "patient", path: "/visits/" + v1 + "/guests-allowed", status: 200},
-			"admitPatient":            {kind: acted, as: "clinician", path: "/visits/" + v1 + "/admit", status: 200},
-			"inviteGuest":             {kind: acted, as: "clinician", path: "/visits/" + v1 + "/guests", body: map[string]string{"name": "Walk Interpreter", "relation": "interpreter"}, status: 201},
-			"endVisit":                {kind: acted, as: "clinician", path: "/visits/" + v1 + "/end", body: map[string]string{"summary": "synthetic walk summary"}, status: 200},
-			"getWaitingRoom":          {kind: listed, as: "clinician", status: 200, count: "patientId"},
-			"followWaitingRoom":       {kind: streamed, as: "clinician", status: 200},
-			"listQueue":               {kind: listed, as: "clinician", status: 200, count: "patientId"},
-			"joinQueue":               {kind: acted, as: "patient", status: 200},
-			"getMyQueuePlace":         {kind: own, as: "patient", status: 200},
-			"leaveQueue":              {kind: acted, as: "patient", status: 200},
+			"getMyTelehealthConsent":   {kind: acted, as: "patient", status: 200},
+			"acceptTelehealthConsent":  {kind: acted, as: "patient", body: map[string]any{"version": consent}, status: 200},
+			"getVisit":                 {kind: acted, as: "patient", path: "/visits/" + v1, status: 200, guestPath: "/visits/" + v2},
+			"followVisit":              {kind: streamed, as: "patient", path: "/visits/" + v1 + "/events", status: 200, guestPath: "/visits/" + v2 + "/events"},
+			"checkIn":                  {kind: acted, as: "patient", path: "/visits/" + v1 + "/check-in", status: 200},
+			"submitIntake":             {kind: acted, as: "patient", path: "/visits/" + v1 + "/intake", body: map[string]string{"reason": "synthetic walk"}, status: 200},
+			"getIntake":                {kind: acted, as: "clinician", path: "/visits/" + v1 + "/intake", status: 200},
+			"allowGuests":              {kind: acted, as: "patient", path: "/visits/" + v1 + "/guests-allowed", status: 200},
+			"admitPatient":             {kind: acted, as: "clinician", path: "/visits/" + v1 + "/admit", status: 200},
+			"inviteGuest":              {kind: acted, as: "clinician", path: "/visits/" + v1 + "/guests", body: map[string]string{"name": "Walk Interpreter", "relation": "interpreter"}, status: 201},
+			"endVisit":                 {kind: acted, as: "clinician", path: "/visits/" + v1 + "/end", body: map[string]string{"summary": "synthetic walk summary"}, status: 200},
+			"getWaitingRoom":           {kind: listed, as: "clinician", status: 200, count: "patientId"},
+			"followWaitingRoom":        {kind: streamed, as: "clinician", status: 200},
+			"listQueue":                {kind: listed, as: "clinician", status: 200, count: "patientId"},
+			"joinQueue":                {kind: acted, as: "patient", status: 200},
+			"getMyQueuePlace":          {kind: own, as: "patient", status: 200},
+			"leaveQueue":               {kind: acted, as: "patient", status: 200},
+			"writePrescription":        {kind: acted, as: "clinician", body: rxBody, status: 201},
+			"listPrescriptions":        {kind: acted, as: "clinician", path: "/prescriptions?patientId=" + pid, status: 200},
+			"getPrescription":          {kind: acted, as: "clinician", path: "/prescriptions/" + rx, status: 200},
+			"updatePrescription":       {kind: acted, as: "clinician", path: "/prescriptions/" + rx, body: rxBody, status: 200},
+			"beginPrescriptionSigning": {kind: signIn},
+			"signPrescription": {kind: acted, as: "clinician", path: "/prescriptions/" + rx + "/signature", body: map[string]string{"method": "key"}, status: 200,
+				setup: func() {
+					e.Clock.Advance(31 * time.Second)
+					clin.Must(200, "POST", "/api/v1/auth/step-up", map[string]string{"code": clin.Code()})
+				}},
+			"cancelPrescription":       {kind: acted, as: "clinician", path: "/prescriptions/" + rxDraft + "/cancellation", status: 200},
+			"renewPrescription":        {kind: acted, as: "clinician", path: "/prescriptions/" + rx + "/renewal", status: 201},
+			"getPrescriptionPrintable": {kind: acted, as: "clinician", path: "/prescriptions/" + rx + "/printable", status: 200},
+			"getPrescriptionPDF":       {kind: acted, as: "patient", path: "/prescriptions/" + rx + "/pdf", status: 200},
 			"takeNextFromQueue": {kind: acted, as: "clinician", status: 201,
 				setup: func() { patient.Must(200, "POST", "/api/v1/queue", nil) }},
 		}

@@ -431,3 +431,38 @@ func TestPrescriptionPrintable(t *testing.T) {
 		}
 	})
 }
+
+// rxCanary is a prescription whose every text field is a canary (TestNoPlaintextPHIAtRest).
+// The schedule ("II" to "V") and the refills (a number) are sealed with them but too short to
+// scan for.
+var rxCanary = map[string]any{"medication": "Canarymycin", "code": "CANARY-RXCODE-7731", "codeSystem": "urn:canary:codes",
+	"strength": "CANARY-STRENGTH", "form": "canaryform lozenge", "dose": "CANARY-DOSE", "route": "canaryroute",
+	"frequency": "CANARY-FREQUENCY", "quantity": "CANARY-QUANTITY", "notes": "CANARY-RXNOTE for the pharmacist", "refills": 2}
+
+func rxCanaries() []string {
+	return []string{"Canarymycin", "CANARY-RXCODE", "urn:canary", "CANARY-STRENGTH", "canaryform", "CANARY-DOSE", "canaryroute",
+		"CANARY-FREQUENCY", "CANARY-QUANTITY", "CANARY-RXNOTE"}
+}
+
+// prescriptionWithPHI writes, signs, checks, prints and dispenses the canary prescription, and
+// returns the printed verification code in its forms, which must not be at rest either.
+func prescriptionWithPHI(t *testing.T, e *servertest.Env, dr *servertest.Client, pid string) []string {
+	t.Helper()
+	body := map[string]any{"patientId": pid}
+	for k, v := range rxCanary {
+		body[k] = v
+	}
+	id := dr.Must(201, "POST", "/api/v1/prescriptions", body)["id"].(string)
+	r := rxEnv{e: e, clin: dr, patientID: pid}
+	code := r.signWithKey(t, id)
+	if st, v, raw := verification(e, id, code); st != 200 || v["signatureVerifies"] != true {
+		t.Fatalf("canary verification = %d %s", st, raw)
+	}
+	if st, _, _ := dr.DoRaw("GET", "/api/v1/prescriptions/"+id+"/pdf", nil); st != 200 {
+		t.Fatalf("canary pdf = %d", st)
+	}
+	renewed := dr.Must(201, "POST", "/api/v1/prescriptions/"+id+"/renewal", nil)["id"].(string)
+	dr.Must(200, "POST", "/api/v1/prescriptions/"+renewed+"/cancellation", nil)
+	e.Client().Must(200, "POST", "/api/v1/prescriptions/"+id+"/dispense", map[string]string{"code": code})
+	return []string{code, strings.ReplaceAll(code, "-", "")}
+}

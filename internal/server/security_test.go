@@ -279,6 +279,7 @@ func TestNoPlaintextPHIAtRest(t *testing.T) {
 	canaries := []string{canary.Name, "Zephyrine", "Quillfeather", canary.BirthDate, "0199 4242", "15550199", canary.Email, "zephyrine.quill", "xerophthalmia", "CANARY-NOTE",
 		"0177 3131", "15550177", "zephyrine.moved", "Phonebright", "Ignatius", byPhone.BirthDate, "900 417", "7700900417", "zephyrine.pending",
 		"CANARY-INTAKE", "cluster headaches", "photophobia", "sumatriptan", "safe to fly", "Guestworthy", "Philomena", "CANARY-SUMMARY", "verapamil"}
+	canaries = append(canaries, rxCanaries()...)
 	scan := func(t *testing.T, where string, data []byte) {
 		lower := bytes.ToLower(data)
 		for _, c := range canaries {
@@ -325,6 +326,7 @@ func TestNoPlaintextPHIAtRest(t *testing.T) {
 			p, pid := e.Patient(dr, canary)
 			dr.Must(201, "POST", "/api/v1/patients/"+pid+"/notes", map[string]string{"body": note})
 			visitWithPHI(t, e, dr, drID, p, intake, guestName, summary)
+			canaries = append(canaries, prescriptionWithPHI(t, e, dr, pid)...)
 			for by, q := range map[string]string{"name": "zephyrine QUILLFEATHER", "email": " Zephyrine.Quill@canary.example", "phone": "15550199 4242", "birthDate": canary.BirthDate} {
 				if l := dr.List(200, "POST", "/api/v1/patients/search", map[string]string{"by": by, "q": q}); len(l) != 1 || l[0].(map[string]any)["id"] != pid {
 					t.Fatalf("blind-index search by %s found %v", by, l)
