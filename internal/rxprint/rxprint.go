@@ -6,7 +6,6 @@ package rxprint
 
 import (
 	"bytes"
-	"encoding/base64"
 	"fmt"
 	"html/template"
 	"strconv"
@@ -31,7 +30,7 @@ type Paper struct {
 	Code, URL, ID                                              string
 	SignedWith                                                 string
 	Verifies                                                   bool
-	QR                                                         template.URL // PNG data URL
+	QR                                                         template.HTML // inline SVG: the page's CSP allows no data: images
 	qrPNG                                                      []byte
 }
 
@@ -39,7 +38,11 @@ type Paper struct {
 func New(p clinical.Printable, base string, loc *time.Location) (Paper, error) {
 	x := p.Prescription
 	url := CheckURL(base, x.ID, p.Code)
-	png, err := qrcode.Encode(url, qrcode.Medium, 256)
+	qr, err := qrcode.New(url, qrcode.Medium)
+	if err != nil {
+		return Paper{}, fmt.Errorf("rxprint: QR code: %w", err)
+	}
+	png, err := qr.PNG(256)
 	if err != nil {
 		return Paper{}, fmt.Errorf("rxprint: QR code: %w", err)
 	}
@@ -68,12 +71,12 @@ func New(p clinical.Printable, base string, loc *time.Location) (Paper, error) {
 	return Paper{Medication: clinical.MedicationLine(x.Content), Directions: clinical.Directions(x.Content), Quantity: x.Quantity,
 		Refills: refills, Schedule: schedule, Notes: x.Notes, Patient: p.PatientName, BirthDate: p.PatientBirthDate,
 		Prescriber: x.PrescriberName, Issued: issued, Status: status, Code: p.Code, URL: url, ID: x.ID, SignedWith: signed,
-		Verifies: p.Verifies, QR: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png)), qrPNG: png}, nil
+		Verifies: p.Verifies, QR: svg(qr.Bitmap()), qrPNG: png}, nil
 }
 
 var page = template.Must(template.New("rx").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Prescription: {{.Medication}}</title><link rel="stylesheet" href="/static/app.css"></head>
+<title>Prescription: {{.Medication}}</title><link rel="stylesheet" href="/static/haven.css"></head>
 <body class="printable"><main>
 <h1>Prescription</h1>
 {{if not .Verifies}}<p role="alert">This prescription's signature does not verify. Do not use it; ask the prescriber.</p>{{end}}
@@ -92,7 +95,7 @@ var page = template.Must(template.New("rx").Parse(`<!doctype html>
 </dl>
 <h2>For the pharmacy</h2>
 <p>Scan the code, or open <a href="{{.URL}}">the check page</a> and enter the verification code.</p>
-<img src="{{.QR}}" alt="QR code of the prescription's check page with its verification code" width="200" height="200">
+{{.QR}}
 <p>Verification code: <strong class="code">{{.Code}}</strong></p>
 <p>Prescription number: {{.ID}}</p>
 <p><a href="pdf">Download as PDF</a></p>
@@ -153,4 +156,18 @@ func (p Paper) PDF() ([]byte, error) {
 		return nil, fmt.Errorf("rxprint: PDF: %w", err)
 	}
 	return b.Bytes(), nil
+}
+
+// svg draws a QR bitmap as one path, one unit per module.
+func svg(bits [][]bool) template.HTML {
+	var d strings.Builder
+	for y, row := range bits {
+		for x, on := range row {
+			if on {
+				fmt.Fprintf(&d, "M%d %dh1v1h-1z", x, y)
+			}
+		}
+	}
+	n := len(bits)
+	return template.HTML(fmt.Sprintf(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" width="200" height="200" role="img" aria-label="QR code of the prescription's check page with its verification code"><rect width="%d" height="%d" fill="#fff"/><path d="%s" fill="#000"/></svg>`, n, n, n, n, d.String()))
 }
