@@ -62,6 +62,12 @@ func Directions(c rx.Content) string {
 	return joinNonEmpty(", ", c.Dose, c.Route, c.Frequency)
 }
 
+// Line is the prescription's medication line, as printed.
+func (p Prescription) Line() string { return MedicationLine(p.Content) }
+
+// HowToTake is the prescription's directions, as printed.
+func (p Prescription) HowToTake() string { return Directions(p.Content) }
+
 func joinNonEmpty(sep string, parts ...string) string {
 	var keep []string
 	for _, s := range parts {

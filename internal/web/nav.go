@@ -17,6 +17,7 @@ var navs = map[principal.Role][]navLink{
 	principal.Patient: {
 		{Href: "/patient", Label: "My record"},
 		{Href: "/patient/appointments", Label: "Appointments"},
+		{Href: "/patient/prescriptions", Label: "Prescriptions"},
 		{Href: "/patient/queue", Label: "See a clinician now"},
 	},
 	principal.Clinician: {

@@ -182,6 +182,7 @@ func (u *UI) routes() []route {
 	}
 	rs = append(rs, u.scheduleRoutes()...)
 	rs = append(rs, u.visitRoutes()...)
+	rs = append(rs, u.prescriptionRoutes()...)
 	return append(rs, u.frontDeskRoutes()...)
 }
 
