@@ -21,3 +21,6 @@ CREATE TABLE prescriptions (
     cancelled_at  BIGINT NOT NULL DEFAULT 0
 );
 CREATE INDEX prescriptions_patient ON prescriptions(patient_id, created_at);
+-- A signature counts only if its key is a "prescriber.key-add" leaf of the audit log: the
+-- check looks the prescriber's leaves up by action and actor.
+CREATE INDEX audit_entries_action_actor ON audit_entries(action, actor_id);
