@@ -110,3 +110,25 @@ func TestRxContextCurrentOnly(t *testing.T) {
 		}
 	})
 }
+
+// FuzzRxCode reads codes as a pharmacy types them (untrusted): never a panic, and anything
+// accepted is ten characters of the alphabet.
+func FuzzRxCode(f *testing.F) {
+	for _, s := range []string{"ABCDE-FGHJK", "abcde fghjk", "", "ÄÖ", "0O1IL-23456-"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := normalRxCode(s)
+		if got == "" {
+			return
+		}
+		if len(got) != rxCodeLength {
+			t.Fatalf("normalRxCode(%q) = %q", s, got)
+		}
+		for i := 0; i < len(got); i++ {
+			if !containsByte(rxCodeAlphabet, got[i]) {
+				t.Fatalf("normalRxCode(%q) = %q: not in the alphabet", s, got)
+			}
+		}
+	})
+}
