@@ -36,14 +36,17 @@ func (u *UI) prescriptionRoutes() []route {
 func rxPath(id string) string { return "/clinician/prescriptions/" + url.PathEscape(id) }
 
 type rxListData struct {
+	// Prescriber: the reader may write prescriptions (a clinician; a nurse reads them).
+	Prescriber    bool
 	PatientID     string
 	Prescriptions []clinical.Prescription
 	Form          rx.Content
 }
 
 type rxPageData struct {
-	Rx   clinical.Prescription
-	Form rx.Content
+	Prescriber bool
+	Rx         clinical.Prescription
+	Form       rx.Content
 	// Code is the verification code, shown once right after a signature with the key.
 	Code string
 }
@@ -73,7 +76,7 @@ func (u *UI) rxList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return httpx.FromDomain(err)
 	}
-	return u.render(w, r, http.StatusOK, "prescriptions", page{Title: "Prescriptions", Data: rxListData{PatientID: pid, Prescriptions: ps}})
+	return u.render(w, r, http.StatusOK, "prescriptions", page{Title: "Prescriptions", Data: rxListData{Prescriber: by.Role == principal.Clinician, PatientID: pid, Prescriptions: ps}})
 }
 
 func (u *UI) rxCreate(w http.ResponseWriter, r *http.Request) error {
@@ -98,7 +101,7 @@ func (u *UI) rxCreate(w http.ResponseWriter, r *http.Request) error {
 		return httpx.FromDomain(lerr)
 	}
 	return u.render(w, r, http.StatusUnprocessableEntity, "prescriptions", page{Title: "Prescriptions", Error: msg, ErrorField: faultField(err),
-		Data: rxListData{PatientID: pid, Prescriptions: ps, Form: c}})
+		Data: rxListData{Prescriber: true, PatientID: pid, Prescriptions: ps, Form: c}})
 }
 
 func (u *UI) rxShow(w http.ResponseWriter, r *http.Request, by principal.Subject, status int, form *rx.Content, code, msg, field string) error {
@@ -106,7 +109,7 @@ func (u *UI) rxShow(w http.ResponseWriter, r *http.Request, by principal.Subject
 	if err != nil {
 		return httpx.FromDomain(err)
 	}
-	d := rxPageData{Rx: p, Form: p.Content, Code: code}
+	d := rxPageData{Prescriber: by.Role == principal.Clinician, Rx: p, Form: p.Content, Code: code}
 	if form != nil {
 		d.Form = *form
 	}

@@ -34,12 +34,13 @@ func rxFixtures(when time.Time) map[string][]page {
 	all := []clinical.Prescription{draft, mk("rx-2", clinical.RxSigned, "passkey"), mk("rx-3", clinical.RxDispensed, "key"), mk("rx-4", clinical.RxCancelled, "key")}
 	var pages []page
 	for _, p := range append(all, controlled) {
-		pages = append(pages, page{Title: rxTitle(p), Data: rxPageData{Rx: p, Form: p.Content}})
+		pages = append(pages, page{Title: rxTitle(p), Data: rxPageData{Prescriber: true, Rx: p, Form: p.Content}},
+			page{Title: rxTitle(p), Data: rxPageData{Rx: p, Form: p.Content}})
 	}
-	pages = append(pages, page{Title: "Signed prescription", Data: rxPageData{Rx: all[1], Form: c, Code: "ABCDE-FGHJK"}},
-		page{Title: "Draft prescription", Error: "Quantity: write the quantity.", ErrorField: "quantity", Data: rxPageData{Rx: draft, Form: rx.Content{Medication: "Amoxicillin"}}})
+	pages = append(pages, page{Title: "Signed prescription", Data: rxPageData{Prescriber: true, Rx: all[1], Form: c, Code: "ABCDE-FGHJK"}},
+		page{Title: "Draft prescription", Error: "Quantity: write the quantity.", ErrorField: "quantity", Data: rxPageData{Prescriber: true, Rx: draft, Form: rx.Content{Medication: "Amoxicillin"}}})
 	return map[string][]page{
-		"prescriptions": {{Title: "Prescriptions", Data: rxListData{PatientID: "pat-1", Prescriptions: all}},
+		"prescriptions": {{Title: "Prescriptions", Data: rxListData{Prescriber: true, PatientID: "pat-1", Prescriptions: all}},
 			{Title: "Prescriptions", Data: rxListData{PatientID: "pat-1"}}},
 		"prescription": pages,
 		"patientrx":    {{Title: "Your prescriptions", Data: all[1:]}, {Title: "Your prescriptions"}},
