@@ -362,16 +362,19 @@ func (p *Prescriptions) review(ctx context.Context, id, patientID string) (Presc
 
 // Get returns one prescription with its review's warnings.
 func (p *Prescriptions) Get(ctx context.Context, by access.Subject, id string, o Origin) (Prescription, error) {
-	patientID, _, _, err := p.meta(ctx, id)
+	patientID, _, status, err := p.meta(ctx, id)
 	if err != nil {
 		return Prescription{}, err
 	}
 	return guard.Do(ctx, p.r.door, act(by, access.ReadPrescription, "Prescription", id, patientID, o), func(ctx context.Context) (Prescription, error) {
+		if status == RxDraft && by.Role == access.Patient {
+			return Prescription{}, ErrNotFound // a draft is the prescriber's until signed
+		}
 		return p.review(ctx, id, patientID)
 	})
 }
 
-// List returns a patient's prescriptions, newest first.
+// List returns a patient's prescriptions, newest first; a patient does not see drafts.
 func (p *Prescriptions) List(ctx context.Context, by access.Subject, patientID string, o Origin) ([]Prescription, error) {
 	return guard.Do(ctx, p.r.door, act(by, access.ReadPrescription, "Prescription", "", patientID, o), func(ctx context.Context) ([]Prescription, error) {
 		rows, err := p.r.db.QueryContext(ctx, selectRxCols+` WHERE patient_id = $1 ORDER BY created_at DESC, id`, patientID)
@@ -384,6 +387,9 @@ func (p *Prescriptions) List(ctx context.Context, by access.Subject, patientID s
 			row, ct, err := scanRx(rows)
 			if err != nil {
 				return nil, fmt.Errorf("clinical: scan prescription: %w", err)
+			}
+			if row.Status == RxDraft && by.Role == access.Patient {
+				continue // a draft is the prescriber's until signed
 			}
 			if err := p.open(ctx, &row, ct); err != nil {
 				return nil, err

@@ -218,6 +218,9 @@ func (p *Prescriptions) Printable(ctx context.Context, by access.Subject, id str
 		return Printable{}, p.r.door.Refuse(ctx, a, "not-prescriber")
 	}
 	if status == RxDraft {
+		if by.Role == access.Patient {
+			return Printable{}, ErrNotFound // a draft is the prescriber's until signed
+		}
 		return Printable{}, ErrNotSigned
 	}
 	return guard.Do(ctx, p.r.door, a, func(ctx context.Context) (Printable, error) {

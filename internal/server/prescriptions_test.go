@@ -414,7 +414,12 @@ func TestPrescriptionPrintable(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *servertest.Env) {
 		r := newRxEnv(t, e)
 		id := r.draft(t, map[string]any{"medication": "Amoxicillin"})["id"].(string)
-		r.patient.Must(http.StatusConflict, "GET", "/api/v1/prescriptions/"+id+"/printable", nil)
+		r.patient.Must(http.StatusNotFound, "GET", "/api/v1/prescriptions/"+id+"/printable", nil)
+		r.clin.Must(http.StatusConflict, "GET", "/api/v1/prescriptions/"+id+"/printable", nil)
+		if l := r.patient.List(200, "GET", "/api/v1/prescriptions", nil); len(l) != 0 {
+			t.Fatalf("the patient sees a draft: %v", l)
+		}
+		r.patient.Must(http.StatusNotFound, "GET", "/api/v1/prescriptions/"+id, nil)
 		code := r.signWithKey(t, id)
 		for _, c := range []*servertest.Client{r.patient, r.clin} {
 			st, h, body := c.DoRaw("GET", "/api/v1/prescriptions/"+id+"/printable", nil)
