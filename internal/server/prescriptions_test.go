@@ -3,12 +3,14 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"haven/internal/clinical/rx"
 	"haven/internal/keys"
 	"haven/internal/server/servertest"
 )
@@ -70,9 +72,6 @@ func (r rxEnv) signWithKey(t *testing.T, id string) string {
 	t.Helper()
 	r.e.Clock.Advance(31 * time.Second)
 	r.clin.Must(200, "POST", "/api/v1/auth/step-up", map[string]string{"code": r.clin.Code()})
-	if st := r.clin.Must(200, "POST", "/api/v1/prescriptions/"+id+"/signing", nil); st["method"] != "key" {
-		t.Fatalf("signing without a passkey = %v, want the key", st)
-	}
 	s := r.clin.Must(200, "POST", "/api/v1/prescriptions/"+id+"/signature", map[string]string{"method": "key"})
 	code, _ := s["verificationCode"].(string)
 	if len(code) != 11 {
@@ -194,6 +193,9 @@ func TestKeyPathNeedsFreshSecondFactor(t *testing.T) {
 		}
 		if last := e.LastAudit(); last[0] != "prescription.sign" {
 			t.Fatalf("last audit = %v, want the refused signature", last)
+		}
+		if st := r.clin.Must(200, "POST", "/api/v1/prescriptions/"+id+"/signing", nil); st["method"] != "key" {
+			t.Fatalf("signing without a passkey = %v, want the key", st)
 		}
 		r.signWithKey(t, id)
 		if p := r.clin.Must(200, "GET", "/api/v1/prescriptions/"+id, nil); p["status"] != "signed" || p["signedWith"] != "key" {
@@ -325,6 +327,46 @@ func TestPrescriberKeyInAuditLog(t *testing.T) {
 		}
 		if l := leaves(); len(l) != 2 || !strings.Contains(l[1], " webauthn-cose ") {
 			t.Fatalf("leaves after two passkey signatures = %v", l)
+		}
+
+		// A valid signature by a key with no leaf does not count: someone who can write the
+		// database (and even seal under the patient's key) cannot bring their own key.
+		id := r.draft(t, map[string]any{"medication": "Amoxicillin"})["id"].(string)
+		code := r.signWithKey(t, id)
+		ctx := context.Background()
+		var ct []byte
+		var issued int64
+		if err := e.Srv.DB().QueryRowContext(ctx, `SELECT body_ct, issued_at FROM prescriptions WHERE id = $1`, id).Scan(&ct, &issued); err != nil {
+			t.Fatal(err)
+		}
+		loc := keys.Location{Table: "prescriptions", Row: id, Field: "body"}
+		plain, err := e.Srv.Keys().Open(ctx, r.patientID, loc, ct)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct {
+			Content   rx.Content   `json:"content"`
+			Signature rx.Signature `json:"signature"`
+			Code      string       `json:"code"`
+		}
+		if err := json.Unmarshal(plain, &body); err != nil {
+			t.Fatal(err)
+		}
+		pub, priv, _ := ed25519.GenerateKey(nil)
+		canon := rx.Canonical(rx.Header{PrescriptionID: id, PatientID: r.patientID, PrescriberID: r.clinID, IssuedAt: time.Unix(0, issued)}, body.Content)
+		body.Signature = rx.Signature{Method: rx.MethodKey, PublicKey: pub, Signature: ed25519.Sign(priv, rx.Digest(canon))}
+		if err := rx.Verify(canon, body.Signature); err != nil {
+			t.Fatalf("the forged signature should verify by itself: %v", err)
+		}
+		plain, _ = json.Marshal(body)
+		if ct, err = e.Srv.Keys().Seal(ctx, r.patientID, loc, plain); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Srv.DB().ExecContext(ctx, `UPDATE prescriptions SET body_ct = $1 WHERE id = $2`, ct, id); err != nil {
+			t.Fatal(err)
+		}
+		if st, v, raw := verification(e, id, code); st != 200 || v["signatureVerifies"] != false {
+			t.Fatalf("a signature by a key with no audit leaf = %d %s", st, raw)
 		}
 	})
 }
