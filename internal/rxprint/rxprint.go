@@ -80,7 +80,7 @@ var page = template.Must(template.New("rx").Parse(`<!doctype html>
 <body class="printable"><main>
 <h1>Prescription</h1>
 {{if not .Verifies}}<p role="alert">This prescription's signature does not verify. Do not use it; ask the prescriber.</p>{{end}}
-<dl>
+<dl class="facts">
 <dt>Patient</dt><dd>{{.Patient}}, born {{.BirthDate}}</dd>
 <dt>Medication</dt><dd><strong>{{.Medication}}</strong></dd>
 {{if .Directions}}<dt>How to take it</dt><dd>{{.Directions}}</dd>{{end}}

@@ -62,6 +62,7 @@ func TestBrowserPrescription(t *testing.T) {
 	if w := doc.text(`#rx-warnings[role="alert"]`); !strings.Contains(w, "Listed allergy: Penicillin (hives)") {
 		t.Fatalf("warnings: %q", w)
 	}
+	doc.screenshot("prescription-warning")
 	id := doc.eval(`location.pathname.split("/").pop()`)
 	doc.fill("#medication", "Azithromycin", "#strength", "250 mg", "#quantity", "6 tablets", "#frequency", "once a day")
 	doc.submit(`form[action="/clinician/prescriptions/`+id+`"]`, "Draft prescription")
@@ -81,7 +82,9 @@ func TestBrowserPrescription(t *testing.T) {
 	if s := pat.text("main"); !strings.Contains(s, "Azithromycin 250 mg") || !strings.Contains(s, "Ready for the pharmacy") {
 		t.Fatalf("the patient's prescriptions: %q", s)
 	}
+	pat.screenshot("prescriptions-patient")
 	pat.follow(chromedp.Click(chromedp.CSS(`a[href="/api/v1/prescriptions/`+id+`/printable"]`)), "Prescription")
+	pat.screenshot("prescription-printable")
 	code := pat.text(".code")
 	if len(code) != 11 || pat.count("svg") != 1 {
 		t.Fatalf("printable: code %q", code)
@@ -102,6 +105,7 @@ func TestBrowserPrescription(t *testing.T) {
 	pharmacy.waitText("#rx-result", "Marked dispensed.")
 	pharmacy.waitText("#rx-result", "Already dispensed")
 	pharmacy.checkAccessibility("Check a prescription, dispensed")
+	pharmacy.screenshot("prescription-check")
 	if st, m, _ := e.Client().Do("POST", "/api/v1/prescriptions/"+id+"/dispense", map[string]string{"code": code}); st != http.StatusConflict || !strings.Contains(m["error"].(string), "already dispensed") {
 		t.Fatalf("a second dispense = %d %v", st, m)
 	}
