@@ -36,8 +36,9 @@ func seedAllergy(t *testing.T, e *servertest.Env, patientID, text, reaction stri
 // patient is allergic to penicillin, writes a prescription for penicillin and sees the warning,
 // changes it, and signs it with their passkey (the assertion is the step-up); the patient, on
 // a phone, sees it and opens the printable version; a pharmacist opens the QR code's check
-// page, which answers valid with a signature that verifies, and marks it dispensed, once.
-// Every page is checked with axe-core.
+// page, which answers valid with a signature that verifies, and marks it dispensed, once. A
+// prescription whose stored content was altered by one byte shows "does not verify" there, with
+// no dispense button. Every page is checked with axe-core.
 func TestBrowserPrescription(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drives a browser")
@@ -108,6 +109,35 @@ func TestBrowserPrescription(t *testing.T) {
 	pharmacy.screenshot("prescription-check")
 	if st, m, _ := e.Client().Do("POST", "/api/v1/prescriptions/"+id+"/dispense", map[string]string{"code": code}); st != http.StatusConflict || !strings.Contains(m["error"].(string), "already dispensed") {
 		t.Fatalf("a second dispense = %d %v", st, m)
+	}
+
+	// A prescription whose stored content was altered by one byte (and sealed again under the
+	// patient's key, as someone with the keys could) opens, but its signature does not verify.
+	id2 := clin.Must(201, "POST", "/api/v1/prescriptions", map[string]any{"patientId": pid, "medication": "Ibuprofen", "quantity": "20 tablets"})["id"].(string)
+	e.Clock.Advance(31 * time.Second)
+	clin.Must(200, "POST", "/api/v1/auth/step-up", map[string]string{"code": clin.Code()})
+	code2 := clin.Must(200, "POST", "/api/v1/prescriptions/"+id2+"/signature", map[string]string{"method": "key"})["verificationCode"].(string)
+	ctx := context.Background()
+	loc := keys.Location{Table: "prescriptions", Row: id2, Field: "body"}
+	var ct []byte
+	if err := e.Srv.DB().QueryRowContext(ctx, `SELECT body_ct FROM prescriptions WHERE id = $1`, id2).Scan(&ct); err != nil {
+		t.Fatal(err)
+	}
+	plain, err := e.Srv.Keys().Open(ctx, pid, loc, ct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain = []byte(strings.Replace(string(plain), `"20 tablets"`, `"90 tablets"`, 1))
+	if ct, err = e.Srv.Keys().Seal(ctx, pid, loc, plain); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Srv.DB().ExecContext(ctx, `UPDATE prescriptions SET body_ct = $1 WHERE id = $2`, ct, id2); err != nil {
+		t.Fatal(err)
+	}
+	pharmacy.visit("/rx/"+id2+"#"+code2, "Check a prescription")
+	pharmacy.waitText("#rx-result", "DOES NOT VERIFY")
+	if hidden := pharmacy.eval(`String(document.getElementById("rx-dispense").hidden)`); hidden != "true" {
+		t.Fatal("the dispense button is offered for a prescription that does not verify")
 	}
 }
 
