@@ -185,6 +185,7 @@ func (a *API) table() []Route {
 	rs = append(rs, a.recordRoutes()...)
 	rs = append(rs, a.documentRoutes()...)
 	rs = append(rs, a.noteRoutes()...)
+	rs = append(rs, a.prescriptionRoutes()...)
 	return rs
 }
 

@@ -119,6 +119,9 @@ func TestEveryRoutePassesTheDoor(t *testing.T) {
 		_, doc, _ := uploadDoc(t, e, clin, pid, "walk.pdf", "application/pdf", []byte("%PDF-1.4 synthetic walk"))
 		v3 := bookVisit(t, e, clinID, pid, e.Clock.Now().Add(80*time.Minute))
 		draft := clin.Must(200, "PUT", "/api/v1/visits/"+v3+"/note", map[string]string{"plan": "synthetic walk plan"})["id"].(string)
+		rxBody := map[string]any{"patientId": pid, "medication": "Walk Amoxicillin", "quantity": "21 capsules"}
+		rx := clin.Must(201, "POST", "/api/v1/prescriptions", rxBody)["id"].(string)
+		rxDraft := clin.Must(201, "POST", "/api/v1/prescriptions", rxBody)["id"].(string)
 
 		rows := map[string]walkRow{
 			"verifyTOTP": {kind: signIn}, "beginTOTPEnrolment": {kind: signIn}, "confirmTOTPEnrolment": {kind: signIn},
@@ -211,6 +214,20 @@ func TestEveryRoutePassesTheDoor(t *testing.T) {
 			"addImmunization":    {kind: acted, as: "clinician", path: "/patients/" + pid + "/immunizations", body: itemBodies["immunizations"], status: 201},
 			"updateImmunization": {kind: acted, as: "clinician", path: itemPath["immunizations"], body: map[string]string{"status": "entered-in-error"}, status: 200},
 
+			"writePrescription":        {kind: acted, as: "clinician", body: rxBody, status: 201},
+			"listPrescriptions":        {kind: acted, as: "clinician", path: "/prescriptions?patientId=" + pid, status: 200},
+			"getPrescription":          {kind: acted, as: "clinician", path: "/prescriptions/" + rx, status: 200},
+			"updatePrescription":       {kind: acted, as: "clinician", path: "/prescriptions/" + rx, body: rxBody, status: 200},
+			"beginPrescriptionSigning": {kind: signIn},
+			"signPrescription": {kind: acted, as: "clinician", path: "/prescriptions/" + rx + "/signature", body: map[string]string{"method": "key"}, status: 200,
+				setup: func() {
+					e.Clock.Advance(31 * time.Second)
+					clin.Must(200, "POST", "/api/v1/auth/step-up", map[string]string{"code": clin.Code()})
+				}},
+			"cancelPrescription":       {kind: acted, as: "clinician", path: "/prescriptions/" + rxDraft + "/cancellation", status: 200},
+			"renewPrescription":        {kind: acted, as: "clinician", path: "/prescriptions/" + rx + "/renewal", status: 201},
+			"getPrescriptionPrintable": {kind: acted, as: "clinician", path: "/prescriptions/" + rx + "/printable", status: 200},
+			"getPrescriptionPDF":       {kind: acted, as: "patient", path: "/prescriptions/" + rx + "/pdf", status: 200},
 			"takeNextFromQueue": {kind: acted, as: "clinician", status: 201,
 				setup: func() { patient.Must(200, "POST", "/api/v1/queue", nil) }},
 

@@ -300,6 +300,7 @@ func TestNoPlaintextPHIAtRest(t *testing.T) {
 		"CANARY-IMMNOTE", "CANARY-OBSNOTE", "after stairs", "187.25", "113.75", "61.375",
 		chargeDiagnosis, "CANARY-CHARGE-NOTE", "ambulance ride"}
 	canaries = append(canaries, docNoteCanaries...)
+	canaries = append(canaries, rxCanaries()...)
 	scan := func(t *testing.T, where string, data []byte) {
 		lower := bytes.ToLower(data)
 		for _, c := range canaries {
@@ -359,6 +360,7 @@ func TestNoPlaintextPHIAtRest(t *testing.T) {
 				t.Fatalf("the summary does not show the allergy: %v", sum)
 			}
 			documentAndNotePHI(t, e, dr, drID, p, pid)
+			canaries = append(canaries, prescriptionWithPHI(t, e, dr, pid)...)
 			for by, q := range map[string]string{"name": "zephyrine QUILLFEATHER", "email": " Zephyrine.Quill@canary.example", "phone": "15550199 4242", "birthDate": canary.BirthDate} {
 				if l := dr.List(200, "POST", "/api/v1/patients/search", map[string]string{"by": by, "q": q}); len(l) != 1 || l[0].(map[string]any)["id"] != pid {
 					t.Fatalf("blind-index search by %s found %v", by, l)

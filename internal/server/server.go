@@ -101,25 +101,26 @@ func applyDefaults(c *Config) {
 
 // Server is a built Haven instance.
 type Server struct {
-	cfg      Config
-	log      *slog.Logger
-	db       *store.DB
-	keys     *keys.Service
-	audit    *audit.Log
-	cps      *audit.Checkpointer
-	auditKey string // the checkpoint verifier key, published
-	identity *identity.Service
-	records  *clinical.Records
-	billing  *billing.Service
-	privacy  *privacy.Service
-	visits   *visits.Service
-	policy   *access.Policy
-	door     *guard.Door
-	api      *api.API
-	web      *web.UI
-	metrics  *monitor.Metrics
-	watcher  *monitor.Watcher
-	handler  http.Handler
+	cfg           Config
+	log           *slog.Logger
+	db            *store.DB
+	keys          *keys.Service
+	audit         *audit.Log
+	cps           *audit.Checkpointer
+	auditKey      string // the checkpoint verifier key, published
+	identity      *identity.Service
+	records       *clinical.Records
+	prescriptions *clinical.Prescriptions
+	billing       *billing.Service
+	privacy       *privacy.Service
+	visits        *visits.Service
+	policy        *access.Policy
+	door          *guard.Door
+	api           *api.API
+	web           *web.UI
+	metrics       *monitor.Metrics
+	watcher       *monitor.Watcher
+	handler       http.Handler
 }
 
 // New builds every component and, while no administrator exists, prints the one-time setup
@@ -205,6 +206,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.records = clinical.New(s.db, s.keys, s.door, s.identity, s.watcher, cfg.Now)
+	s.prescriptions = clinical.NewPrescriptions(s.records, s.keys, s.identity)
 	// Records from before search tokens get theirs now, before any search runs.
 	indexed, err := s.records.BackfillSearchTokens(ctx)
 	if err != nil {
@@ -248,7 +250,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 // buildHandler mounts the API, the UI and the operational endpoints behind the pipeline.
 func (s *Server) buildHandler() http.Handler {
 	mux := http.NewServeMux()
-	svc := services.Services{Log: s.log, Identity: s.identity, Records: s.records, Privacy: s.privacy, Visits: s.visits, Billing: s.billing, Admit: s.admit,
+	svc := services.Services{Log: s.log, Identity: s.identity, Records: s.records, Prescriptions: s.prescriptions, Privacy: s.privacy, Visits: s.visits, Billing: s.billing, Admit: s.admit,
 		AuditKey: s.auditKey, BaseURL: s.cfg.BaseURL, Version: Version, Zone: s.cfg.AlertRules.Location}
 	s.api = api.New(svc)
 	s.api.Mount(mux)
@@ -400,6 +402,10 @@ func (s *Server) Identity() *identity.Service { return s.identity }
 
 // DB exposes the database, for commands and tests.
 func (s *Server) DB() *store.DB { return s.db }
+
+// Keys is the key service, for tests that seal a record as the service would (a tampered
+// prescription re-sealed under its patient's key).
+func (s *Server) Keys() *keys.Service { return s.keys }
 
 // DoorEntries is how many audit entries the one door has written: tests compare it with the
 // log's size to prove nothing appended around the door.

@@ -24,9 +24,11 @@ type Services struct {
 	Log      *slog.Logger
 	Identity *identity.Service
 	Records  *clinical.Records
-	Privacy  *privacy.Service
-	Visits   *visits.Service
-	Billing  *billing.Service
+	// Prescriptions are written, signed, printed and checked by a pharmacy (package clinical).
+	Prescriptions *clinical.Prescriptions
+	Privacy       *privacy.Service
+	Visits        *visits.Service
+	Billing       *billing.Service
 	// Admit asks the one door whether by may perform action (a policy action name) on the
 	// patient named, if any, recording a refusal. Transports call it before reading a body, so
 	// a refusal never depends on what the body holds; the service then decides the act itself.

@@ -192,6 +192,7 @@ func (u *UI) routes() []route {
 	rs = append(rs, u.recordItemRoutes()...)
 	rs = append(rs, u.documentRoutes()...)
 	rs = append(rs, u.noteRoutes()...)
+	rs = append(rs, u.prescriptionRoutes()...)
 	return append(rs, u.frontDeskRoutes()...)
 }
 

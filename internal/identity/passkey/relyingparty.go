@@ -206,3 +206,44 @@ func (rp *RelyingParty) FinishVerification(u *User, sd, response []byte) (*webau
 	}
 	return cred, nil
 }
+
+// Assertion is a verified assertion's parts, kept so that anyone can check it again offline:
+// the credential, its COSE public key, and what the authenticator signed.
+type Assertion struct {
+	CredentialID      []byte
+	PublicKey         []byte // COSE_Key
+	AuthenticatorData []byte
+	ClientDataJSON    []byte
+	Signature         []byte
+}
+
+// BeginSigning asks u's passkeys to sign digest (a document's digest, as the challenge) with user
+// verification: the authenticator signs the exact bytes named, not a random nonce.
+func (rp *RelyingParty) BeginSigning(u *User, digest []byte) (Challenge, error) {
+	assertion, sd, err := rp.wa.BeginLogin(u, webauthn.WithUserVerification(protocol.VerificationRequired),
+		webauthn.WithChallenge(digest))
+	if err != nil {
+		return Challenge{}, fmt.Errorf("passkey: begin signing: %w", err)
+	}
+	return challenge(assertion.Response, sd)
+}
+
+// FinishSigning verifies u's assertion to a signing ceremony and returns the credential it
+// used and the assertion's parts.
+func (rp *RelyingParty) FinishSigning(u *User, sd, response []byte) (*webauthn.Credential, Assertion, error) {
+	s, err := session(sd)
+	if err != nil {
+		return nil, Assertion{}, err
+	}
+	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
+	if err != nil {
+		return nil, Assertion{}, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	cred, err := rp.wa.ValidateLogin(u, s, parsed)
+	if err != nil {
+		return nil, Assertion{}, fmt.Errorf("%w: %w", ErrUnverified, err)
+	}
+	raw := parsed.Raw.AssertionResponse
+	return cred, Assertion{CredentialID: cred.ID, PublicKey: cred.PublicKey, AuthenticatorData: raw.AuthenticatorData,
+		ClientDataJSON: raw.ClientDataJSON, Signature: raw.Signature}, nil
+}
