@@ -80,6 +80,64 @@ func recordCells(onPatient, careLists, everyone []roleRel) []cell {
 		c.body = func(*matrixWorld) any { return map[string]string{"body": "Authorization matrix addendum."} }
 	})
 
+	// Prescriptions: a draft written, changed, signed (with the prescriber's key, after a fresh
+	// second factor), cancelled; a signed one read, listed and printed; the pharmacy's check and
+	// dispense with the printed code, which Haven answers itself.
+	add(access.WritePrescription, "POST", "/prescriptions", onPatient, func(c *cell) {
+		c.patient = namesPatientOrNoOne
+		rel := c.relation
+		c.body = func(w *matrixWorld) any {
+			return map[string]any{"patientId": w.patient[rel], "medication": "Matrix amoxicillin", "quantity": "21 capsules"}
+		}
+	})
+	onDraft := func(variant string) func(*cell) {
+		return func(c *cell) {
+			c.variant, c.patient = variant, namesPatient
+			rel := c.relation
+			c.prepare = func(t *testing.T, w *matrixWorld) { w.ids["rx"] = w.rxDraftOf(t, rel) }
+			c.arg = func(w *matrixWorld) string { return w.ids["rx"] }
+		}
+	}
+	onSigned := func(variant string) func(*cell) {
+		return func(c *cell) {
+			c.variant, c.patient = variant, namesPatient
+			rel := c.relation
+			c.prepare = func(t *testing.T, w *matrixWorld) { w.ids["rx"], _ = w.rxSignedOf(t, rel) }
+			c.arg = func(w *matrixWorld) string { return w.ids["rx"] }
+		}
+	}
+	add(access.WritePrescription, "PUT", "/prescriptions/{id}", onPatient, func(c *cell) {
+		onDraft("change")(c)
+		c.body = func(*matrixWorld) any {
+			return map[string]any{"medication": "Matrix amoxicillin", "strength": "500 mg", "quantity": "21 capsules"}
+		}
+	})
+	add(access.SignPrescription, "POST", "/prescriptions/{id}/signature", onPatient, func(c *cell) {
+		onDraft("")(c)
+		c.factor = "fresh"
+		c.body = func(*matrixWorld) any { return map[string]string{"method": "key"} }
+	})
+	add(access.CancelPrescription, "POST", "/prescriptions/{id}/cancellation", onPatient, onDraft(""))
+	add(access.ReadPrescription, "GET", "/prescriptions/{id}", onPatient, onSigned("one"))
+	add(access.ReadPrescription, "GET", "/prescriptions/{id}/printable", onPatient, onSigned("printable"))
+	add(access.ReadPrescription, "GET", "/prescriptions", onPatient, func(c *cell) {
+		c.variant, c.patient = "list", namesPatient
+		rel := c.relation
+		c.query = func(w *matrixWorld) string { return "patientId=" + w.patient[rel] }
+	})
+	pharmacy := func(c *cell) {
+		c.patient = namesPatient
+		c.prepare = func(t *testing.T, w *matrixWorld) { w.ids["rx"], w.ids["rx-code"] = w.rxSignedOf(t, relOwn) }
+		c.arg = func(w *matrixWorld) string { return w.ids["rx"] }
+	}
+	verify := cell{role: "system", relation: relSelf, action: access.VerifyPrescription, method: "GET", path: "/prescriptions/{id}/verification"}
+	pharmacy(&verify)
+	verify.query = func(w *matrixWorld) string { return "code=" + w.ids["rx-code"] }
+	dispense := cell{role: "system", relation: relSelf, action: access.DispensePrescription, method: "POST", path: "/prescriptions/{id}/dispense"}
+	pharmacy(&dispense)
+	dispense.body = func(w *matrixWorld) any { return map[string]string{"code": w.ids["rx-code"]} }
+	cs = append(cs, verify, dispense)
+
 	// Charges: a charge for a visit of the relation's patient that ended, by its clinician.
 	add(access.WriteCharge, "POST", "/charges", onPatient, func(c *cell) {
 		c.patient = namesPatientOrNoOne
@@ -139,6 +197,24 @@ func (w *matrixWorld) draftNoteOf(t *testing.T, rel string, signed bool) string 
 		clinician.Must(200, "POST", "/api/v1/notes/"+id+"/signature", nil)
 	}
 	return id
+}
+
+// rxDraftOf is a draft prescription the relation's clinician wrote for the relation's patient.
+func (w *matrixWorld) rxDraftOf(t *testing.T, rel string) string {
+	patientID, _, _, clinician := w.visitParties(rel)
+	return clinician.Must(201, "POST", "/api/v1/prescriptions", map[string]any{"patientId": patientID,
+		"medication": "Matrix amoxicillin", "quantity": "21 capsules"})["id"].(string)
+}
+
+// rxSignedOf is such a prescription signed with the clinician's key after a step-up, with the
+// verification code printed on it.
+func (w *matrixWorld) rxSignedOf(t *testing.T, rel string) (id, code string) {
+	_, _, _, clinician := w.visitParties(rel)
+	id = w.rxDraftOf(t, rel)
+	w.stepUp(t, clinician)
+	signed := clinician.Must(200, "POST", "/api/v1/prescriptions/"+id+"/signature", map[string]string{"method": "key"})
+	code, _ = signed["verificationCode"].(string)
+	return id, code
 }
 
 // chargeOf is a draft charge billing recorded for a visit of the relation's patient that ended.
