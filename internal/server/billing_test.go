@@ -35,20 +35,38 @@ func newBillingClinic(t *testing.T, e *servertest.Env) billingClinic {
 }
 
 // TestBillingSeesNoClinicalContent: minimum necessary. A billing account is refused the record
-// (its notes and structured items), note writes and patient search, and each refusal is
-// recorded; it reads the charges and the demographics a claim needs.
+// (its notes, the summary and every kind of structured item), documents and their downloads,
+// prescriptions, note writes and patient search, and each refusal is recorded and shows nothing
+// of what it guards; it reads the charges and the demographics a claim needs.
 func TestBillingSeesNoClinicalContent(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *servertest.Env) {
 		c := newBillingClinic(t, e)
 		c.dr.Must(201, "POST", "/api/v1/patients/"+c.adaID+"/notes", map[string]string{"body": "synthetic note billing must not read"})
 		v := endedVisit(t, e, c.drID, c.adaID, e.Clock.Now().Add(-2*time.Hour))
 		c.dr.Must(201, "POST", "/api/v1/charges", chargeBody(v))
+		// Clinical content of every kind, each with the canary billing must never see.
+		c.dr.Must(201, "POST", "/api/v1/patients/"+c.adaID+"/allergies", map[string]string{"text": "synthetic note allergy"})
+		c.dr.Must(201, "POST", "/api/v1/patients/"+c.adaID+"/observations", map[string]any{"code": map[string]string{"code": "8867-4"}, "value": 64, "note": "synthetic note reading"})
+		c.dr.Must(201, "POST", "/api/v1/patients/"+c.adaID+"/conditions", map[string]string{"text": "synthetic note problem"})
+		doc := c.dr.Must(201, "POST", "/api/v1/prescriptions", map[string]any{"patientId": c.adaID, "medication": "synthetic note drug", "quantity": "1"})
+		_, upload, _ := uploadDoc(t, e, c.dr, c.adaID, "synthetic note.pdf", "application/pdf", []byte("%PDF-1.4 synthetic note"))
+		pid := "/api/v1/patients/" + c.adaID
 		for _, r := range []struct {
 			method, path string
 			body         any
 		}{
-			{"GET", "/api/v1/patients/" + c.adaID, nil},
-			{"POST", "/api/v1/patients/" + c.adaID + "/notes", map[string]string{"body": "billing writes a note"}},
+			{"GET", pid, nil},
+			{"GET", pid + "/summary", nil},
+			{"GET", pid + "/allergies", nil},
+			{"GET", pid + "/conditions", nil},
+			{"GET", pid + "/medications", nil},
+			{"GET", pid + "/observations", nil},
+			{"GET", pid + "/immunizations", nil},
+			{"GET", pid + "/documents", nil},
+			{"GET", pid + "/documents/" + upload["id"].(string), nil},
+			{"GET", "/api/v1/prescriptions?patientId=" + c.adaID, nil},
+			{"GET", "/api/v1/prescriptions/" + doc["id"].(string), nil},
+			{"POST", pid + "/notes", map[string]string{"body": "billing writes a note"}},
 			{"POST", "/api/v1/patients/search", map[string]string{"q": "Ada"}},
 			{"GET", "/api/v1/me/record", nil},
 		} {
