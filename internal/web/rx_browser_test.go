@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -14,26 +13,9 @@ import (
 	"haven/internal/server/servertest"
 )
 
-// seedAllergy records an allergy as package clinical stores one (a sealed JSON body): the
-// record's own pages are another part of this release.
-func seedAllergy(t *testing.T, e *servertest.Env, patientID, text, reaction string) {
-	t.Helper()
-	ctx := context.Background()
-	const id = "browser-allergy-1"
-	plain, _ := json.Marshal(map[string]string{"text": text, "reaction": reaction})
-	ct, err := e.Srv.Keys().Seal(ctx, patientID, keys.Location{Table: "record_items", Row: id, Field: "body"}, plain)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := e.Clock.Now().UnixNano()
-	if _, err := e.Srv.DB().ExecContext(ctx, `INSERT INTO record_items (id, patient_id, kind, status, body_ct, patient_reported, recorded_by, effective_at, created_at, updated_at)
-		VALUES ($1, $2, 'allergy', 'active', $3, 0, 'seed', $4, $4, $4)`, id, patientID, ct, now); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// TestBrowserPrescription: in Chromium with a virtual authenticator, the clinician, whose
-// patient is allergic to penicillin, writes a prescription for penicillin and sees the warning,
+// TestBrowserPrescription: in Chromium with a virtual authenticator, the clinician records on
+// the record page that their patient is allergic to penicillin, writes a prescription for
+// penicillin and sees the warning,
 // changes it, and signs it with their passkey (the assertion is the step-up); the patient, on
 // a phone, sees it and opens the printable version; a pharmacist opens the QR code's check
 // page, which answers valid with a signature that verifies, and marks it dispensed, once. A
@@ -47,7 +29,6 @@ func TestBrowserPrescription(t *testing.T) {
 	admin := e.Admin()
 	clin, _ := e.Clinician(admin, "rx-browser-dr@haven.test")
 	patient, pid := e.Patient(clin, servertest.PatientIn{Name: "Ada Canary", BirthDate: "1980-02-29", Phone: "+1 555 0100 123", Email: "ada.rx@example.test"})
-	seedAllergy(t, e, pid, "Penicillin", "hives")
 
 	doc := newBrowser(t, e)
 	doc.do(chromedp.EmulateViewport(1280, 900))
@@ -57,6 +38,10 @@ func TestBrowserPrescription(t *testing.T) {
 	doc.fill("#passkey-name", "Laptop")
 	doc.follow(chromedp.Click(chromedp.CSS("#passkey-register")), "Security and sessions")
 
+	doc.visit("/clinician/patients/"+pid, "Patient record")
+	doc.do(chromedp.Click(chromedp.CSS(`#allergies details.add summary`)))
+	doc.fill("#allergies-text", "Penicillin", "#allergies-reaction", "hives")
+	doc.submit(`form[action="/clinician/patients/`+pid+`/items/allergies"]`, "Patient record")
 	doc.visit("/clinician/patients/"+pid+"/prescriptions", "Prescriptions")
 	doc.fill("#medication", "Penicillin V potassium", "#strength", "250 mg", "#form", "tablet", "#quantity", "28 tablets", "#frequency", "four times a day")
 	doc.submit(`form[action="/clinician/patients/`+pid+`/prescriptions"]`, "Draft prescription")
