@@ -122,6 +122,15 @@ const (
 	ReadCharges  Action = "charge.read"   // read charges (a patient their own)
 	ExportCharge Action = "charge.export" // export charges for the billing system (CSV, FHIR Claim)
 
+	// Governance (package governance): the patient's own export, erasure by crypto-shredding,
+	// legal holds, retention purges, the compliance report.
+	ExportRecord   Action = "record.export"   // a patient downloads their whole record
+	RequestErasure Action = "erasure.request" // ask that a patient's record be erased
+	ApproveErasure Action = "erasure.approve" // the privacy officer approves: the patient's keyset is destroyed
+	SetLegalHold   Action = "legalhold.set"   // place or lift a legal hold on a patient's records
+	PurgeExpired   Action = "retention.purge" // Haven deletes a record whose retention period has passed
+	ReadCompliance Action = "compliance.read" // the compliance report (no PHI)
+
 	// Acts on one's own account that change how it signs in.
 	ChangePassword   Action = "account.password-change"
 	ChangeEmail      Action = "account.email-change"

@@ -183,6 +183,20 @@ func Rules() []Rule {
 		{Action: ExportCharge, Summary: "export charges for the billing system (CSV, FHIR Claim)", PHI: true, StepUp: true,
 			Grants: map[Role]Grant{Billing: Always}},
 
+		// Governance.
+		{Action: ExportRecord, Summary: "download one's whole record (a readable document and machine-readable JSON)", PHI: true, StepUp: true,
+			Grants: map[Role]Grant{Patient: OwnRecord}},
+		{Action: RequestErasure, Summary: "ask that a patient's record be erased (the privacy officer decides)", PHI: true, Writes: true,
+			Grants: map[Role]Grant{Patient: OwnRecord, Auditor: Always}},
+		{Action: ApproveErasure, Summary: "approve an erasure request: the patient's keyset is destroyed and their records can no longer be opened anywhere", PHI: true, Writes: true, StepUp: true,
+			Grants: map[Role]Grant{Auditor: Always}},
+		{Action: SetLegalHold, Summary: "place or lift a legal hold on a patient's records (no purge or erasure while it holds)", PHI: true, Writes: true, StepUp: true,
+			Grants: map[Role]Grant{Auditor: Always}},
+		{Action: PurgeExpired, Summary: "Haven deletes a record whose retention period has passed", PHI: true, Writes: true,
+			Grants: map[Role]Grant{System: Always}},
+		{Action: ReadCompliance, Summary: "read the compliance report (live checks of this installation, no PHI)",
+			Grants: map[Role]Grant{Admin: Always, Auditor: Always}},
+
 		{Action: ChangePassword, Summary: "change one's own password", Writes: true, StepUp: true, Grants: everyoneOwnAccount()},
 		{Action: ChangeEmail, Summary: "move one's own staff account to another e-mail address", Writes: true, StepUp: true,
 			Grants: map[Role]Grant{Clinician: OwnAccount, Auditor: OwnAccount, Admin: OwnAccount, FrontDesk: OwnAccount, Nurse: OwnAccount, Billing: OwnAccount}},

@@ -32,6 +32,7 @@ import (
 	"haven/internal/billing"
 	"haven/internal/clinical"
 	"haven/internal/config"
+	"haven/internal/governance"
 	"haven/internal/guard"
 	"haven/internal/httpx"
 	"haven/internal/identity"
@@ -133,6 +134,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if err := os.Chmod(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("server: restrict data directory: %w", err)
+	}
+	// The erasure ledger lives beside the root key (governance.LedgerName); an empty one says
+	// "no one erased", which a restore needs to tell from a ledger left behind.
+	if err := governance.EnsureLedger(cfg.DataDir); err != nil {
+		return nil, err
 	}
 	var err error
 	if s.db, err = store.Open(ctx, cfg.DB); err != nil {
