@@ -128,7 +128,7 @@ func (s *Service) unwrap(wrapped, ad []byte) (*keyset.Handle, error) {
 
 const (
 	selectSystemKey = `SELECT wrapped FROM system_keys WHERE name = $1`
-	insertSystemKey = `INSERT INTO system_keys (name, wrapped, created_at) VALUES ($1, $2, $3)`
+	insertSystemKey = `INSERT INTO system_keys (name, wrapped, created_at, kek_version) VALUES ($1, $2, $3, $4)`
 )
 
 func (s *Service) systemKeyset(ctx context.Context, name string, template func() *tinkpb.KeyTemplate) (*keyset.Handle, error) {
@@ -136,7 +136,7 @@ func (s *Service) systemKeyset(ctx context.Context, name string, template func()
 	var wrapped []byte
 	err := s.db.QueryRowContext(ctx, selectSystemKey, name).Scan(&wrapped)
 	if err == nil {
-		return s.unwrap(wrapped, ad)
+		return openRewrapped(ctx, s, selectSystemKey, name, wrapped, func(w []byte) (*keyset.Handle, error) { return s.unwrap(w, ad) })
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("keys: load %s keyset: %w", name, err)
@@ -148,7 +148,7 @@ func (s *Service) systemKeyset(ctx context.Context, name string, template func()
 	if wrapped, err = s.wrap(h, ad); err != nil {
 		return nil, err
 	}
-	if _, err := s.db.ExecContext(ctx, insertSystemKey, name, wrapped, s.now().UnixNano()); err != nil {
+	if _, err := s.db.ExecContext(ctx, insertSystemKey, name, wrapped, s.now().UnixNano(), versionColumn(wrapped)); err != nil {
 		if store.IsUniqueViolation(err) {
 			// Another process created it first; use theirs.
 			return s.systemKeyset(ctx, name, template)

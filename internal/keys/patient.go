@@ -14,7 +14,7 @@ import (
 )
 
 const (
-	insertPatientKey = `INSERT INTO patient_keys (patient_id, wrapped, created_at) VALUES ($1, $2, $3)`
+	insertPatientKey = `INSERT INTO patient_keys (patient_id, wrapped, created_at, kek_version) VALUES ($1, $2, $3, $4)`
 	selectPatientKey = `SELECT wrapped FROM patient_keys WHERE patient_id = $1`
 	deletePatientKey = `DELETE FROM patient_keys WHERE patient_id = $1`
 )
@@ -50,7 +50,7 @@ func (s *Service) CreatePatientKey(ctx context.Context, q store.Execer, patientI
 	if err != nil {
 		return nil, fmt.Errorf("keys: patient primitive: %w", err)
 	}
-	if _, err := q.ExecContext(ctx, insertPatientKey, patientID, wrapped, s.now().UnixNano()); err != nil {
+	if _, err := q.ExecContext(ctx, insertPatientKey, patientID, wrapped, s.now().UnixNano(), versionColumn(wrapped)); err != nil {
 		return nil, fmt.Errorf("keys: store patient keyset: %w", err)
 	}
 	return patientKey{a}, nil
@@ -83,7 +83,9 @@ func (s *Service) patientAEAD(ctx context.Context, patientID string) (tink.AEAD,
 	if err != nil {
 		return nil, fmt.Errorf("keys: load patient keyset: %w", err)
 	}
-	h, err := s.unwrap(wrapped, wrapAD("patient", patientID))
+	h, err := openRewrapped(ctx, s, selectPatientKey, patientID, wrapped, func(w []byte) (*keyset.Handle, error) {
+		return s.unwrap(w, wrapAD("patient", patientID))
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -36,7 +36,7 @@ func (s *Service) prescriberSeed(ctx context.Context, accountID string) ([]byte,
 	var sealed []byte
 	err := s.db.QueryRowContext(ctx, selectSystemKey, name).Scan(&sealed)
 	if err == nil {
-		seed, err := s.kek.Decrypt(sealed, ad)
+		seed, err := openRewrapped(ctx, s, selectSystemKey, name, sealed, func(w []byte) ([]byte, error) { return s.kek.Decrypt(w, ad) })
 		if err != nil || len(seed) != ed25519.SeedSize {
 			return nil, fmt.Errorf("keys: unwrap prescriber key (wrong root key?): %w", err)
 		}
@@ -52,7 +52,7 @@ func (s *Service) prescriberSeed(ctx context.Context, accountID string) ([]byte,
 	if sealed, err = s.kek.Encrypt(seed, ad); err != nil {
 		return nil, fmt.Errorf("keys: wrap prescriber key: %w", err)
 	}
-	if _, err := s.db.ExecContext(ctx, insertSystemKey, name, sealed, s.now().UnixNano()); err != nil {
+	if _, err := s.db.ExecContext(ctx, insertSystemKey, name, sealed, s.now().UnixNano(), versionColumn(sealed)); err != nil {
 		if store.IsUniqueViolation(err) {
 			return s.prescriberSeed(ctx, accountID) // another request created it first
 		}

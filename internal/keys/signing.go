@@ -57,7 +57,7 @@ func (s *Service) auditSecretKey(ctx context.Context, create bool) (string, erro
 	var sealed []byte
 	err := s.db.QueryRowContext(ctx, selectSystemKey, auditSignerKey).Scan(&sealed)
 	if err == nil {
-		skey, err := s.kek.Decrypt(sealed, ad)
+		skey, err := openRewrapped(ctx, s, selectSystemKey, auditSignerKey, sealed, func(w []byte) ([]byte, error) { return s.kek.Decrypt(w, ad) })
 		if err != nil {
 			return "", fmt.Errorf("keys: unwrap audit signing key (wrong root key?): %w", err)
 		}
@@ -76,7 +76,7 @@ func (s *Service) auditSecretKey(ctx context.Context, create bool) (string, erro
 	if sealed, err = s.kek.Encrypt([]byte(skey), ad); err != nil {
 		return "", fmt.Errorf("keys: wrap audit signing key: %w", err)
 	}
-	if _, err := s.db.ExecContext(ctx, insertSystemKey, auditSignerKey, sealed, s.now().UnixNano()); err != nil {
+	if _, err := s.db.ExecContext(ctx, insertSystemKey, auditSignerKey, sealed, s.now().UnixNano(), versionColumn(sealed)); err != nil {
 		if store.IsUniqueViolation(err) {
 			return s.auditSecretKey(ctx, false)
 		}

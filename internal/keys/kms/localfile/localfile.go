@@ -37,21 +37,18 @@ func URI(path string) string { return URIPrefix + path }
 // Supported reports whether keyURI names a local key file.
 func (Client) Supported(keyURI string) bool { return strings.HasPrefix(keyURI, URIPrefix) }
 
-// GetAEAD loads the key file named by keyURI, creating it (mode 0600) if it does not exist.
+// GetAEAD loads the key file named by keyURI, creating it (mode 0600) if it does not exist. The
+// AEAD follows the file: it reloads it when a rotation replaces it (see reloading).
 func (Client) GetAEAD(keyURI string) (tink.AEAD, error) {
 	path, ok := strings.CutPrefix(keyURI, URIPrefix)
 	if !ok || path == "" {
 		return nil, fmt.Errorf("localfile: unsupported key URI")
 	}
-	h, err := loadOrCreate(path)
+	r, err := newReloading(path)
 	if err != nil {
 		return nil, err
 	}
-	a, err := aead.New(h)
-	if err != nil {
-		return nil, fmt.Errorf("localfile: root key primitive: %w", err)
-	}
-	return a, nil
+	return r, nil
 }
 
 func loadOrCreate(path string) (*keyset.Handle, error) {
