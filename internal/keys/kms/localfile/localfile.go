@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -52,17 +53,38 @@ func (Client) GetAEAD(keyURI string) (tink.AEAD, error) {
 }
 
 func loadOrCreate(path string) (*keyset.Handle, error) {
-	raw, err := os.ReadFile(path)
+	h, _, err := load(path)
+	return h, err
+}
+
+// load reads the key file, creating it if missing, and returns the file's identity as read: the
+// stat and the content come from the same open file, so a rotation that replaces the file in
+// between cannot pair one version's content with the other's identity.
+func load(path string) (*keyset.Handle, os.FileInfo, error) {
+	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return create(path)
+		if _, err := create(path); err != nil {
+			return nil, nil, err
+		}
+		return load(path)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("localfile: read root key: %w", err)
+		return nil, nil, fmt.Errorf("localfile: read root key: %w", err)
 	}
-	fi, err := os.Stat(path)
+	defer f.Close()
+	fi, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("localfile: stat root key: %w", err)
+		return nil, nil, fmt.Errorf("localfile: stat root key: %w", err)
 	}
+	raw, err := io.ReadAll(f)
+	if err != nil {
+		return nil, nil, fmt.Errorf("localfile: read root key: %w", err)
+	}
+	h, err := parse(path, raw, fi)
+	return h, fi, err
+}
+
+func parse(path string, raw []byte, fi os.FileInfo) (*keyset.Handle, error) {
 	if fi.Mode().Perm()&0o077 != 0 {
 		return nil, fmt.Errorf("localfile: root key file %s is readable by others (mode %o); chmod 600 it", filepath.Base(path), fi.Mode().Perm())
 	}
@@ -88,7 +110,7 @@ func create(path string) (*keyset.Handle, error) {
 	// O_EXCL: two processes starting at once must not each write a different root key.
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, os.ErrExist) {
-		return loadOrCreate(path)
+		return loadOrCreate(path) // another process created it first
 	}
 	if err != nil {
 		return nil, fmt.Errorf("localfile: create root key file: %w", err)

@@ -51,14 +51,9 @@ func (r *reloading) current(force bool) (tink.AEAD, error) {
 			return r.aead, nil
 		}
 	}
-	h, err := loadOrCreate(r.path)
+	h, fi, err := load(r.path)
 	if err != nil {
 		return nil, err
-	}
-	// Stat after reading: if the file is replaced in between, the next call reloads again.
-	fi, err := os.Stat(r.path)
-	if err != nil {
-		return nil, fmt.Errorf("localfile: stat root key: %w", err)
 	}
 	a, err := aead.New(h)
 	if err != nil {
