@@ -36,6 +36,7 @@ Usage:
   haven audit export --out DIR  write entries and checkpoints for a verifier with no database
   haven audit verify --export DIR --key VKEY
                                 verify an export with no database
+  haven keys rotate             rotate the root key while Haven serves (resumable)
   haven version                 print the version
 
 Run "haven COMMAND -h" for a command's flags.
@@ -62,6 +63,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = migrate(ctx, args[1:], stdout, stderr)
 	case "audit":
 		return auditCommand(ctx, args[1:], stdout, stderr)
+	case "keys":
+		return keysCommand(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "haven", server.Version)
 		return 0

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"haven/internal/config"
+	"haven/internal/governance"
+	"haven/internal/keys"
+	"haven/internal/store"
+)
+
+const keysUsage = `usage:
+  haven keys rotate [--data-dir DIR] [--db DSN]
+                                add a root key version, rewrap every key under it, retire the old one
+`
+
+// keysCommand runs `haven keys …`. Exit status: 0 success, 1 the rotation did not complete, 2
+// usage error.
+func keysCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "rotate" {
+		fmt.Fprint(stderr, keysUsage)
+		return 2
+	}
+	st, err := config.ParseStorage("keys rotate", args[1:], stderr, os.LookupEnv, true)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "haven:", err)
+		return 2
+	}
+	if err := keysRotate(ctx, st, stdout); err != nil {
+		fmt.Fprintln(stderr, "haven:", err)
+		fmt.Fprintln(stderr, "The rotation is saved as far as it got: run the same command again to finish it. Haven keeps serving meanwhile.")
+		return 1
+	}
+	return 0
+}
+
+// keysRotate rotates the data directory's root key while Haven may be serving, and records the
+// run for the compliance report.
+func keysRotate(ctx context.Context, st config.Storage, stdout io.Writer) error {
+	keyFile := filepath.Join(st.DataDir, "root.key")
+	if _, err := os.Stat(keyFile); err != nil {
+		return fmt.Errorf("keys rotate: no root key at %s (use --data-dir)", keyFile)
+	}
+	db, err := store.Open(ctx, st.DSN())
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	start := time.Now()
+	runID, err := governance.StartRun(ctx, db, governance.RunRotation, start)
+	if err != nil {
+		return err
+	}
+	bar := newProgress(stdout)
+	rep, err := keys.Rotate(ctx, db, keyFile, keys.RotateOptions{Progress: bar.update})
+	bar.finish()
+	detail := fmt.Sprintf("version %d; %d of %d keys rewrapped; %d old versions retired", rep.Version, rep.Rewrapped, rep.Total, len(rep.Retired))
+	// The run is recorded even if the context was cancelled.
+	if ferr := governance.FinishRun(context.WithoutCancel(ctx), db, runID, time.Now(), err == nil && rep.Complete, detail); ferr != nil && err == nil {
+		err = ferr
+	}
+	if err != nil {
+		return err
+	}
+	verb := "Started"
+	if rep.Resumed {
+		verb = "Resumed"
+	}
+	fmt.Fprintf(stdout, "%s the rotation to root key version %d.\n", verb, rep.Version)
+	fmt.Fprintf(stdout, "Rewrapped %d keys (patient and system keys) in %s.\n", rep.Rewrapped, time.Since(start).Round(time.Millisecond))
+	if len(rep.Retired) > 0 {
+		fmt.Fprintf(stdout, "Retired %d old root key versions: nothing was wrapped under them any more.\n", len(rep.Retired))
+	}
+	fmt.Fprintln(stdout, "Every key is under the new version. Back up root.key now: older backups need the old one, which is no longer in it.")
+	return nil
+}
+
+// progress shows done/total: a bar redrawn in place on a terminal, a line per tenth otherwise.
+type progress struct {
+	w        io.Writer
+	terminal bool
+	lastTen  int
+	drawn    bool
+}
+
+func newProgress(w io.Writer) *progress {
+	p := &progress{w: w, lastTen: -1}
+	if f, ok := w.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			p.terminal = true
+		}
+	}
+	return p
+}
+
+func (p *progress) update(done, total int) {
+	if total <= 0 {
+		return
+	}
+	if p.terminal {
+		const width = 30
+		n := done * width / total
+		fmt.Fprintf(p.w, "\rRewrapping keys [%s%s] %d/%d", strings.Repeat("#", n), strings.Repeat(".", width-n), done, total)
+		p.drawn = true
+		return
+	}
+	if ten := done * 10 / total; ten != p.lastTen {
+		p.lastTen = ten
+		fmt.Fprintf(p.w, "Rewrapped %d/%d keys\n", done, total)
+	}
+}
+
+func (p *progress) finish() {
+	if p.drawn {
+		fmt.Fprintln(p.w)
+	}
+}
