@@ -380,3 +380,16 @@ func TestRotationCoversSystemKeys(t *testing.T) {
 		f.checkOpens(t, db)
 	})
 }
+
+// FuzzWrappedVersion: whatever a wrapped key row holds, reading its version never panics, and a
+// version is only read from a Tink-prefixed ciphertext.
+func FuzzWrappedVersion(f *testing.F) {
+	f.Add([]byte{0x01, 0, 0, 0, 7, 9, 9})
+	f.Add([]byte{0x12, 0x05, 0x01, 0, 0, 0, 7})
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, wrapped []byte) {
+		if v, ok := wrappedVersion(wrapped); ok && len(wrapped) >= 5 && wrapped[0] == tinkPrefix && v != uint32(wrapped[1])<<24|uint32(wrapped[2])<<16|uint32(wrapped[3])<<8|uint32(wrapped[4]) {
+			t.Fatalf("version %d does not match the prefix of %x", v, wrapped)
+		}
+	})
+}
