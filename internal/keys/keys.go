@@ -14,6 +14,9 @@
 // a ciphertext copied to another row or column fails to open. Keys never fall back to plaintext:
 // a missing or unwrappable key is an error. Deleting a patient's keyset (Shred) makes every copy
 // of that patient's records unreadable, backups included.
+//
+// Every wrapped key records the root key version it is under (kek_version); Rotate (`haven keys
+// rotate`) rewraps them all under a new version and retires the old one (see rotate.go).
 package keys
 
 import (
