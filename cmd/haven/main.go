@@ -36,6 +36,9 @@ Usage:
   haven audit export --out DIR  write entries and checkpoints for a verifier with no database
   haven audit verify --export DIR --key VKEY
                                 verify an export with no database
+  haven backup --out FILE       write an encrypted archive of the installation (while it serves)
+  haven restore --in FILE --root-key FILE
+                                restore an archive into a new installation (SQLite or PostgreSQL)
   haven version                 print the version
 
 Run "haven COMMAND -h" for a command's flags.
@@ -62,6 +65,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = migrate(ctx, args[1:], stdout, stderr)
 	case "audit":
 		return auditCommand(ctx, args[1:], stdout, stderr)
+	case "backup":
+		err = backupCommand(ctx, args[1:], stdout, stderr)
+	case "restore":
+		err = restoreCommand(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "haven", server.Version)
 		return 0
