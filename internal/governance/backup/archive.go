@@ -95,6 +95,15 @@ var decMode = func() cbor.DecMode {
 	return m
 }()
 
+var encMode = func() cbor.EncMode {
+	// An empty blob stays an empty blob (a nil slice would otherwise encode as null).
+	m, err := cbor.EncOptions{NilContainers: cbor.NilContainerAsEmpty}.EncMode()
+	if err != nil {
+		panic(err)
+	}
+	return m
+}()
+
 // seal starts an archive on w: it writes the header and returns the writer of the encrypted
 // stream (Close finishes the archive).
 func seal(w io.Writer, kek tink.AEAD, created time.Time) (io.WriteCloser, error) {
@@ -171,7 +180,7 @@ type frameWriter struct {
 }
 
 func (fw *frameWriter) frame(kind byte, v any) error {
-	body, err := cbor.Marshal(v)
+	body, err := encMode.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("backup: encode frame: %w", err)
 	}

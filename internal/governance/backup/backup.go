@@ -370,7 +370,12 @@ func parentsFirst(rows [][]any, cols []string, ref, key string) ([][]any, error)
 // or nil.
 func neutral(v any) (any, error) {
 	switch x := v.(type) {
-	case nil, int64, float64, string, []byte:
+	case nil, int64, float64, string:
+		return x, nil
+	case []byte:
+		if x == nil {
+			return []byte{}, nil // an empty blob, not NULL
+		}
 		return x, nil
 	case int32:
 		return int64(x), nil
