@@ -32,6 +32,11 @@ func walk(r io.Reader, kek tink.AEAD, onTable func(tableFrame) error, onRows fun
 	if err != nil {
 		return Manifest{}, err
 	}
+	return parse(dec, onTable, onRows)
+}
+
+// parse reads the decrypted stream's frames; see walk.
+func parse(dec io.Reader, onTable func(tableFrame) error, onRows func([][]any) error) (Manifest, error) {
 	h := sha256.New()
 	var counts []TableCount
 	var cols int
