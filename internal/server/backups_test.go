@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -58,6 +59,20 @@ func TestScheduledBackupsKeepTheLastN(t *testing.T) {
 			}
 		})
 	}
+}
+
+// backupArchive is a backup of e's installation, as haven backup writes it.
+func backupArchive(t *testing.T, e *servertest.Env) []byte {
+	t.Helper()
+	kek, err := localfile.Client{}.GetAEAD(localfile.URI(filepath.Join(e.DataDir, "root.key")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := backup.Write(context.Background(), e.Srv.DB(), kek, &buf, e.Clock.Now, nil); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }
 
 // TestScheduledBackupFailureRaisesAlert: a backup that cannot be written raises a backup-failed
