@@ -19,12 +19,10 @@ import (
 
 // installation is a running Haven with a clinician and two patients.
 type installation struct {
-	e     *servertest.Env
-	dsn   string // empty for SQLite in the data directory
-	clin  *servertest.Client
-	a, b  string // patient ids
-	aName string
-	bName string
+	e    *servertest.Env
+	dsn  string // empty for SQLite in the data directory
+	clin *servertest.Client
+	a, b string // patient ids
 }
 
 var (

@@ -88,7 +88,7 @@ type tableFrame struct {
 }
 
 var decMode = func() cbor.DecMode {
-	m, err := cbor.DecOptions{IntDec: cbor.IntDecConvertSigned, MaxArrayElements: 1 << 20}.DecMode()
+	m, err := cbor.DecOptions{IntDec: cbor.IntDecConvertSignedOrFail, MaxArrayElements: 1 << 20}.DecMode()
 	if err != nil {
 		panic(err)
 	}
