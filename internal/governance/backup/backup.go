@@ -18,8 +18,12 @@ import (
 	"haven/internal/store"
 )
 
-// rowsPerFrame is how many rows one frame carries.
-const rowsPerFrame = 256
+// A frame carries up to rowsPerFrame rows, and is closed early once its values reach
+// bytesPerFrame (documents are sealed blobs of up to 10 MiB each; maxFrame bounds a frame).
+const (
+	rowsPerFrame  = 256
+	bytesPerFrame = 8 << 20
+)
 
 // Progress is told how many rows are done out of how many.
 type Progress func(done, total int64)
@@ -272,7 +276,7 @@ func dumpTable(ctx context.Context, q querier, t table, fw *frameWriter, tick fu
 		return 0, err
 	}
 	var batch, all [][]any
-	var n int64
+	var n, batchBytes int64
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
@@ -281,7 +285,7 @@ func dumpTable(ctx context.Context, q querier, t table, fw *frameWriter, tick fu
 			return err
 		}
 		tick(int64(len(batch)))
-		batch = batch[:0]
+		batch, batchBytes = batch[:0], 0
 		return nil
 	}
 	for rows.Next() {
@@ -306,7 +310,8 @@ func dumpTable(ctx context.Context, q querier, t table, fw *frameWriter, tick fu
 			continue
 		}
 		batch = append(batch, vals)
-		if len(batch) == rowsPerFrame {
+		batchBytes += rowSize(vals)
+		if len(batch) == rowsPerFrame || batchBytes >= bytesPerFrame {
 			if err := flush(); err != nil {
 				return 0, err
 			}
@@ -322,7 +327,8 @@ func dumpTable(ctx context.Context, q querier, t table, fw *frameWriter, tick fu
 		}
 		for _, r := range ordered {
 			batch = append(batch, r)
-			if len(batch) == rowsPerFrame {
+			batchBytes += rowSize(r)
+			if len(batch) == rowsPerFrame || batchBytes >= bytesPerFrame {
 				if err := flush(); err != nil {
 					return 0, err
 				}
@@ -330,6 +336,22 @@ func dumpTable(ctx context.Context, q querier, t table, fw *frameWriter, tick fu
 		}
 	}
 	return n, flush()
+}
+
+// rowSize is about how many bytes a row's values take.
+func rowSize(vals []any) int64 {
+	n := int64(0)
+	for _, v := range vals {
+		switch x := v.(type) {
+		case string:
+			n += int64(len(x))
+		case []byte:
+			n += int64(len(x))
+		default:
+			n += 8
+		}
+	}
+	return n
 }
 
 // parentsFirst orders rows so that a row whose ref column names another row's key comes after it.

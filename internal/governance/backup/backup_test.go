@@ -221,3 +221,27 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestLargeRowsSplitFrames: rows of large blobs (documents are up to 10 MiB each) go into frames
+// cut by size as well as by rows, and restore whole.
+func TestLargeRowsSplitFrames(t *testing.T) {
+	ctx := context.Background()
+	kek := rootKey(t)
+	src := storetest.Open(t, store.SQLite)
+	blob := bytes.Repeat([]byte{0xa5}, 3<<20)
+	for i := range 8 {
+		if _, err := src.Exec(`INSERT INTO patient_keys (patient_id, wrapped, created_at) VALUES ($1, $2, 0)`, fmt.Sprintf("p%d", i), blob); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := archiveOf(t, src, kek)
+	dst := storetest.Open(t, store.SQLite)
+	if _, err := Restore(ctx, dst, kek, path, nil, time.Now, nil); err != nil {
+		t.Fatal(err)
+	}
+	var total int64
+	dst.QueryRow(`SELECT SUM(LENGTH(wrapped)) FROM patient_keys`).Scan(&total)
+	if total != 8*3<<20 {
+		t.Fatalf("restored %d bytes of blobs, want %d", total, 8*3<<20)
+	}
+}
