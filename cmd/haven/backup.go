@@ -126,7 +126,7 @@ func restoreCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	defer db.Close()
 	bar := newProgress(stderr, "restoring")
-	res, err := backup.Restore(ctx, db, kek, *in, erased, time.Now, bar.update)
+	res, err := backup.Restore(ctx, db, kek, *in, m, erased, time.Now, bar.update)
 	bar.finish()
 	if err != nil {
 		return fmt.Errorf("restore: %w", err)

@@ -88,7 +88,11 @@ func TestRoundTripEveryDialect(t *testing.T) {
 				populated(t, src, kek, 20)
 				path := archiveOf(t, src, kek)
 				dst := storetest.Open(t, to)
-				res, err := Restore(ctx, dst, kek, path, []string{"patient-00003", "no-such-patient"}, time.Now, nil)
+				m, err := Verify(path, kek)
+				if err != nil {
+					t.Fatal(err)
+				}
+				res, err := Restore(ctx, dst, kek, path, m, []string{"patient-00003", "no-such-patient"}, time.Now, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -120,7 +124,12 @@ func TestRestoreRefusesDamagedArchives(t *testing.T) {
 	kek := rootKey(t)
 	src := storetest.Open(t, store.SQLite)
 	populated(t, src, kek, 5)
-	good, err := os.ReadFile(archiveOf(t, src, kek))
+	goodPath := archiveOf(t, src, kek)
+	good, err := os.ReadFile(goodPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	goodManifest, err := Verify(goodPath, kek)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +159,11 @@ func TestRestoreRefusesDamagedArchives(t *testing.T) {
 				path := filepath.Join(t.TempDir(), "bad.backup")
 				os.WriteFile(path, c.data, 0o600)
 				dst := storetest.Open(t, d)
-				if _, err := Restore(ctx, dst, c.kek, path, nil, time.Now, nil); !errors.Is(err, ErrCorrupt) {
+				if _, err := Verify(path, c.kek); !errors.Is(err, ErrCorrupt) {
+					t.Fatalf("Verify: got %v, want ErrCorrupt", err)
+				}
+				// A Restore handed a good archive's manifest still refuses the damaged content.
+				if _, err := Restore(ctx, dst, c.kek, path, goodManifest, nil, time.Now, nil); !errors.Is(err, ErrCorrupt) {
 					t.Fatalf("got %v, want ErrCorrupt", err)
 				}
 				if err := ensureEmpty(ctx, dst); err != nil {
@@ -169,7 +182,11 @@ func TestRestoreRefusesNonEmptyDatabase(t *testing.T) {
 		populated(t, db, kek, 2)
 		path := archiveOf(t, db, kek)
 		before := count(t, db, "audit_entries")
-		if _, err := Restore(ctx, db, kek, path, nil, time.Now, nil); !errors.Is(err, ErrNotEmpty) {
+		m, err := Verify(path, kek)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Restore(ctx, db, kek, path, m, nil, time.Now, nil); !errors.Is(err, ErrNotEmpty) {
 			t.Fatalf("got %v, want ErrNotEmpty", err)
 		}
 		if after := count(t, db, "audit_entries"); after != before {
@@ -236,7 +253,11 @@ func TestLargeRowsSplitFrames(t *testing.T) {
 	}
 	path := archiveOf(t, src, kek)
 	dst := storetest.Open(t, store.SQLite)
-	if _, err := Restore(ctx, dst, kek, path, nil, time.Now, nil); err != nil {
+	m, err := Verify(path, kek)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Restore(ctx, dst, kek, path, m, nil, time.Now, nil); err != nil {
 		t.Fatal(err)
 	}
 	var total int64

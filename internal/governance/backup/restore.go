@@ -129,15 +129,15 @@ type RestoreResult struct {
 	Audit  audit.Report
 }
 
-// Restore writes the archive at path into db, which must be an empty installation at the
-// archive's schema version. It verifies the whole archive first (nothing is written if it does
-// not), inserts every row in one transaction, destroys the keysets of the patients in erased
-// (the ledger beside the root key), then verifies the audit log and records the drill in db.
-func Restore(ctx context.Context, db *store.DB, kek tink.AEAD, path string, erased []string, now func() time.Time, progress Progress) (RestoreResult, error) {
+// Restore writes the archive at path, whose whole content Verify has checked and described as
+// m, into db, which must be an empty installation at the archive's schema version. It inserts
+// every row in one transaction, checking the content again as it reads (nothing is committed if
+// it changed), destroys the keysets of the patients in erased (the ledger beside the root key),
+// then verifies the audit log and records the drill in db.
+func Restore(ctx context.Context, db *store.DB, kek tink.AEAD, path string, m Manifest, erased []string, now func() time.Time, progress Progress) (RestoreResult, error) {
 	start := now()
-	m, err := Verify(path, kek)
-	if err != nil {
-		return RestoreResult{}, err
+	if len(m.SHA256) != sha256.Size {
+		return RestoreResult{}, errors.New("backup: restore needs the manifest of a verified archive (call Verify first)")
 	}
 	v, err := db.SchemaVersion(ctx)
 	if err != nil {
