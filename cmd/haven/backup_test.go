@@ -317,6 +317,9 @@ func TestErasureReachesOldBackup(t *testing.T) {
 	if code, _, _ := src.clin.Do("GET", "/api/v1/patients/"+src.a, nil); code == 200 {
 		t.Fatal("the erased patient's record still opens in the live installation")
 	}
+	if code, out := haven(t, "audit", "verify", "--data-dir", src.e.DataDir); code != 0 {
+		t.Fatalf("the live audit log after the erasure: exit %d: %s", code, out)
+	}
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
 			tg := newTarget(t, d)
