@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -153,7 +154,14 @@ func snapshot(ctx context.Context, db *store.DB) (querier, func(), error) {
 		cleanup()
 		return nil, nil, fmt.Errorf("backup: snapshot: %w", err)
 	}
-	snap, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	// A file: URI with the path escaped: a data directory named "clinic#2" must open itself.
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		cleanup()
+		return nil, nil, fmt.Errorf("backup: snapshot path: %w", err)
+	}
+	uri := (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: "mode=ro"}).String()
+	snap, err := sql.Open("sqlite", uri)
 	if err != nil {
 		cleanup()
 		return nil, nil, fmt.Errorf("backup: open snapshot: %w", err)

@@ -266,3 +266,29 @@ func TestLargeRowsSplitFrames(t *testing.T) {
 		t.Fatalf("restored %d bytes of blobs, want %d", total, 8*3<<20)
 	}
 }
+
+// TestSnapshotOfOddlyNamedDirectory: a data directory whose name SQLite would read as a URI
+// fragment or query is backed up from itself.
+func TestSnapshotOfOddlyNamedDirectory(t *testing.T) {
+	ctx := context.Background()
+	kek := rootKey(t)
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "clinic#2?x=1", "haven.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	populated(t, db, kek, 3)
+	m, err := Verify(archiveOf(t, db, kek), kek)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keysets := int64(-1)
+	for _, tc := range m.Tables {
+		if tc.Name == "patient_keys" {
+			keysets = tc.Rows
+		}
+	}
+	if keysets != 3 {
+		t.Fatalf("patient_keys: %d rows in the archive, want 3", keysets)
+	}
+}
