@@ -45,8 +45,10 @@ func (s *Server) ScheduledBackup(ctx context.Context) (string, error) {
 	}
 	if err != nil && ctx.Err() == nil {
 		s.log.Error("scheduled backup", "error", err.Error())
-		s.watcher.Raise(context.WithoutCancel(ctx), monitor.Alert{Kind: monitor.BackupFailed, Severity: "high",
-			Subject: "backup", Detail: "a scheduled backup could not be written", Time: s.cfg.Now().UTC()})
+		if rerr := s.watcher.Raise(context.WithoutCancel(ctx), monitor.Alert{Kind: monitor.BackupFailed, Severity: "high",
+			Subject: "backup", Detail: "a scheduled backup could not be written", Time: s.cfg.Now().UTC()}); rerr != nil {
+			s.log.Error("scheduled backup alert", "error", rerr.Error())
+		}
 		return "", err
 	}
 	s.log.Info("scheduled backup", "file", filepath.Base(path))
