@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"haven/internal/config"
@@ -62,8 +61,9 @@ func keysRotate(ctx context.Context, st config.Storage, stdout io.Writer) error 
 	if err != nil {
 		return err
 	}
-	bar := newProgress(stdout)
-	rep, err := keys.Rotate(ctx, db, keyFile, keys.RotateOptions{Progress: bar.update})
+	bar := newProgress(stdout, "Rewrapping keys")
+	bar.unit = "keys"
+	rep, err := keys.Rotate(ctx, db, keyFile, keys.RotateOptions{Progress: func(done, total int) { bar.update(int64(done), int64(total)) }})
 	bar.finish()
 	detail := fmt.Sprintf("version %d; %d of %d keys rewrapped; %d old versions retired", rep.Version, rep.Rewrapped, rep.Total, len(rep.Retired))
 	// The run is recorded even if the context was cancelled.
@@ -84,45 +84,4 @@ func keysRotate(ctx context.Context, st config.Storage, stdout io.Writer) error 
 	}
 	fmt.Fprintln(stdout, "Every key is under the new version. Back up root.key now: older backups need the old one, which is no longer in it.")
 	return nil
-}
-
-// progress shows done/total: a bar redrawn in place on a terminal, a line per tenth otherwise.
-type progress struct {
-	w        io.Writer
-	terminal bool
-	lastTen  int
-	drawn    bool
-}
-
-func newProgress(w io.Writer) *progress {
-	p := &progress{w: w, lastTen: -1}
-	if f, ok := w.(*os.File); ok {
-		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-			p.terminal = true
-		}
-	}
-	return p
-}
-
-func (p *progress) update(done, total int) {
-	if total <= 0 {
-		return
-	}
-	if p.terminal {
-		const width = 30
-		n := done * width / total
-		fmt.Fprintf(p.w, "\rRewrapping keys [%s%s] %d/%d", strings.Repeat("#", n), strings.Repeat(".", width-n), done, total)
-		p.drawn = true
-		return
-	}
-	if ten := done * 10 / total; ten != p.lastTen {
-		p.lastTen = ten
-		fmt.Fprintf(p.w, "Rewrapped %d/%d keys\n", done, total)
-	}
-}
-
-func (p *progress) finish() {
-	if p.drawn {
-		fmt.Fprintln(p.w)
-	}
 }

@@ -37,6 +37,9 @@ Usage:
   haven audit verify --export DIR --key VKEY
                                 verify an export with no database
   haven keys rotate             rotate the root key while Haven serves (resumable)
+  haven backup --out FILE       write an encrypted archive of the installation (while it serves)
+  haven restore --in FILE --root-key FILE
+                                restore an archive into a new installation (SQLite or PostgreSQL)
   haven version                 print the version
 
 Run "haven COMMAND -h" for a command's flags.
@@ -65,6 +68,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return auditCommand(ctx, args[1:], stdout, stderr)
 	case "keys":
 		return keysCommand(ctx, args[1:], stdout, stderr)
+	case "backup":
+		err = backupCommand(ctx, args[1:], stdout, stderr)
+	case "restore":
+		err = restoreCommand(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "haven", server.Version)
 		return 0

@@ -81,7 +81,10 @@ func ParseServe(args []string, out io.Writer, lookup func(string) (string, bool)
 	stringFlag(fs, &mfaACR, "oidc-mfa-acr", "", "comma-separated acr values by which the provider asserts multi-factor authentication (amr \"mfa\" always counts)", lookup)
 	var interval string
 	stringFlag(fs, &interval, "checkpoint-interval", "5m", "how often a signed audit checkpoint is published", lookup)
-	var reminders string
+	var reminders, backupEvery string
+	stringFlag(fs, &c.BackupDir, "backup-dir", "", "directory (ideally another disk or machine) that receives the scheduled encrypted backups", lookup)
+	stringFlag(fs, &backupEvery, "backup-interval", "0", "how often a scheduled backup is written to --backup-dir, such as 24h; 0 turns scheduled backups off", lookup)
+	intFlag(fs, &c.BackupKeep, "backup-keep", 7, "how many scheduled backups to keep (the newest)", lookup)
 	stringFlag(fs, &reminders, "reminder-interval", "1m", "how often Haven looks for appointment reminders to e-mail (a day and an hour before; needs --smtp-addr)", lookup)
 	vd := visits.DefaultConfig()
 	var careDays int
@@ -100,6 +103,15 @@ func ParseServe(args []string, out io.Writer, lookup func(string) (string, bool)
 	c.CheckpointInterval = d
 	if c.ReminderInterval, err = time.ParseDuration(reminders); err != nil || c.ReminderInterval < time.Second || c.ReminderInterval > time.Hour {
 		return Server{}, fmt.Errorf("serve: --reminder-interval %q is not a duration between 1s and 1h, such as 1m", reminders)
+	}
+	if c.BackupInterval, err = time.ParseDuration(backupEvery); err != nil || c.BackupInterval < 0 || (c.BackupInterval > 0 && c.BackupInterval < time.Minute) {
+		return Server{}, fmt.Errorf("serve: --backup-interval %q is not 0 or a duration of at least 1m, such as 24h", backupEvery)
+	}
+	if c.BackupInterval > 0 && c.BackupDir == "" {
+		return Server{}, fmt.Errorf("serve: --backup-interval needs --backup-dir, the directory the backups go to")
+	}
+	if c.BackupKeep < 1 {
+		return Server{}, fmt.Errorf("serve: --backup-keep %d must be at least 1", c.BackupKeep)
 	}
 	if careDays < 0 || careDays > 3650 {
 		return Server{}, fmt.Errorf("serve: --appointment-care-days %d is not between 0 and 3650", careDays)

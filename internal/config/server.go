@@ -28,6 +28,9 @@ type Server struct {
 
 	CheckpointInterval time.Duration // how often a signed audit checkpoint is published; default 5 min
 	ReminderInterval   time.Duration // how often due appointment reminders are sent (with SMTP only); default 1 min
+	BackupDir          string        // where scheduled backups are written
+	BackupInterval     time.Duration // how often a scheduled backup is taken; 0 turns them off
+	BackupKeep         int           // how many scheduled backups are kept (the newest); default 7
 	WitnessDir         string        // directory that receives a copy of every checkpoint
 	WitnessURL         string        // HTTPS endpoint that receives every checkpoint
 	AlertWebhookURL    string        // endpoint that receives security alerts (HMAC-signed JSON)

@@ -23,6 +23,8 @@ const (
 	ContactProbing = "contact-probing"
 	// DeniedOtherRecord: a patient keeps trying to open other patients' records.
 	DeniedOtherRecord = "denied-other-record"
+	// BackupFailed: a scheduled backup could not be written.
+	BackupFailed = "backup-failed"
 )
 
 // Alert is one detection. Subject and Detail hold identifiers and counts, never PHI.

@@ -258,6 +258,7 @@ var alertWords = map[string]string{
 	monitor.RecordIntegrity:   "A record that cannot be opened",
 	monitor.DeniedOtherRecord: "A patient trying other patients' records",
 	monitor.ContactProbing:    "Asking for phone numbers or addresses other accounts use",
+	monitor.BackupFailed:      "A scheduled backup that failed",
 }
 
 // AlertsInWords lists recent security alerts for the privacy officer's page, in words.

@@ -109,6 +109,16 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 	}()
 
+	backupCtx, stopBackups := context.WithCancel(context.Background())
+	defer stopBackups()
+	backupDone := make(chan struct{})
+	go func() {
+		defer close(backupDone)
+		if s.cfg.BackupInterval > 0 {
+			s.runBackups(backupCtx, s.cfg.BackupInterval)
+		}
+	}()
+
 	select {
 	case err := <-errc:
 		if !errors.Is(err, http.ErrServerClosed) {
@@ -129,6 +139,8 @@ func (s *Server) Run(ctx context.Context) error {
 	// A reminder being sent finishes (its claim, e-mail and entry) before the last checkpoint.
 	stopReminders()
 	<-remindDone
+	stopBackups()
+	<-backupDone
 	// Requests have finished: the final checkpoint covers every entry they wrote.
 	stopCheckpoints()
 	<-cpDone

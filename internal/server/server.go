@@ -89,6 +89,9 @@ func applyDefaults(c *Config) {
 	if c.CheckpointInterval == 0 {
 		c.CheckpointInterval = 5 * time.Minute
 	}
+	if c.BackupKeep == 0 {
+		c.BackupKeep = 7
+	}
 	if c.ReminderInterval == 0 {
 		c.ReminderInterval = time.Minute
 	}
@@ -106,6 +109,7 @@ type Server struct {
 	log           *slog.Logger
 	db            *store.DB
 	keys          *keys.Service
+	kek           tink.AEAD // the root key, which seals scheduled backups
 	audit         *audit.Log
 	cps           *audit.Checkpointer
 	auditKey      string // the checkpoint verifier key, published
@@ -149,6 +153,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.db.Close()
 		return nil, err
 	}
+	s.kek = kek
 	if s.keys, err = keys.Open(ctx, s.db, kek); err != nil {
 		s.db.Close()
 		return nil, err
