@@ -36,6 +36,8 @@ Usage:
   haven audit export --out DIR  write entries and checkpoints for a verifier with no database
   haven audit verify --export DIR --key VKEY
                                 verify an export with no database
+  haven compliance report --out FILE.html
+                                write the compliance report (HIPAA §164.312 checks) as HTML
   haven version                 print the version
 
 Run "haven COMMAND -h" for a command's flags.
@@ -62,6 +64,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = migrate(ctx, args[1:], stdout, stderr)
 	case "audit":
 		return auditCommand(ctx, args[1:], stdout, stderr)
+	case "compliance":
+		return complianceCommand(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "haven", server.Version)
 		return 0
