@@ -68,6 +68,9 @@ func Evaluate(f Facts) Report {
 	return r
 }
 
+// StatusText says the outcome in words.
+func (c Check) StatusText() string { return StatusWords(c.Status) }
+
 func check(id, cite, title string, ok bool, evidence ...string) Check {
 	st := Pass
 	if !ok {
