@@ -26,12 +26,16 @@ type Export struct {
 	Prescriptions []Prescription `json:"prescriptions"`
 	// ExportedAt is when the export was made.
 	ExportedAt time.Time `json:"exportedAt"`
+	// Files are the documents' contents, in the order of Documents, when the export was asked
+	// with them (an archive); nil otherwise.
+	Files [][]byte `json:"-"`
 }
 
-// ExportRecord gathers a patient's whole record for them to download. It is one guarded act
-// (record.export: the patient's own record, after a fresh second factor): one audit entry, in
-// the patient's access log, covers everything the export holds.
-func (p *Prescriptions) ExportRecord(ctx context.Context, by access.Subject, patientID string, o Origin) (Export, error) {
+// ExportRecord gathers a patient's whole record for them to download, with the documents'
+// contents if withFiles. It is one guarded act (record.export: the patient's own record, after
+// a fresh second factor): one audit entry, in the patient's access log, covers everything the
+// export holds.
+func (p *Prescriptions) ExportRecord(ctx context.Context, by access.Subject, patientID string, withFiles bool, o Origin) (Export, error) {
 	r := p.r
 	return guard.Do(ctx, r.door, act(by, access.ExportRecord, "Patient", patientID, patientID, o), func(ctx context.Context) (Export, error) {
 		e := Export{ExportedAt: r.now().UTC(), Problems: []Item{}, Allergies: []Item{}, Medications: []Item{}, Vitals: []Item{}, Immunizations: []Item{}}
@@ -69,6 +73,15 @@ func (p *Prescriptions) ExportRecord(ctx context.Context, by access.Subject, pat
 		if e.Prescriptions, err = p.exportPrescriptions(ctx, patientID); err != nil {
 			return Export{}, err
 		}
+		if withFiles {
+			for _, d := range e.Documents {
+				b, err := r.exportFile(ctx, patientID, d.ID)
+				if err != nil {
+					return Export{}, err
+				}
+				e.Files = append(e.Files, b)
+			}
+		}
 		return e, nil
 	})
 }
@@ -101,6 +114,19 @@ func (r *Records) exportDocuments(ctx context.Context, patientID string) ([]Docu
 	}
 	slices.Reverse(docs)
 	return docs, r.nameUploaders(ctx, docs)
+}
+
+// exportFile opens one document's content. The caller has passed the door.
+func (r *Records) exportFile(ctx context.Context, patientID, docID string) ([]byte, error) {
+	var ct []byte
+	if err := r.db.QueryRowContext(ctx, `SELECT content_ct FROM documents WHERE id = $1 AND patient_id = $2`, docID, patientID).Scan(&ct); err != nil {
+		return nil, fmt.Errorf("clinical: export document: %w", err)
+	}
+	content, err := r.cipher.Open(ctx, patientID, documentLocation(docID, "content"), ct)
+	if err != nil {
+		return nil, r.unreadable(ctx, patientID, fmt.Errorf("clinical: open document: %w", err))
+	}
+	return content, nil
 }
 
 // exportPrescriptions lists a patient's prescriptions but drafts, oldest first. The caller

@@ -1,8 +1,13 @@
 package server_test
 
 import (
+	"archive/zip"
+	"bytes"
 	"encoding/json"
+	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -130,6 +135,29 @@ func TestExportHoldsTheWholeRecord(t *testing.T) {
 			t.Error("json export holds another patient's record")
 		}
 		_ = other
+
+		code, h, raw = r.patient.DoRaw("GET", "/api/v1/me/export?format=zip", nil)
+		if code != 200 || h.Get("Content-Type") != "application/zip" {
+			t.Fatalf("zip export = %d %v", code, h)
+		}
+		zr, err := zip.NewReader(bytes.NewReader(raw), int64(len(raw)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files := map[string]string{}
+		for _, f := range zr.File {
+			rc, err := f.Open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(rc)
+			rc.Close()
+			files[f.Name] = string(b)
+		}
+		if !strings.Contains(files["health-record.html"], "CANARY-ADDENDUM") || !strings.Contains(files["health-record.json"], "CANARY-RX") ||
+			files["documents/01-CANARY-DOC.pdf"] != "%PDF-1.4 synthetic export" || len(files) != 3 {
+			t.Fatalf("zip export holds %d files: %v", len(files), slices.Collect(maps.Keys(files)))
+		}
 	})
 }
 

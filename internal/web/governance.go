@@ -9,7 +9,7 @@ import (
 	"haven/internal/principal"
 )
 
-// exportRecord downloads the patient's whole record (format html, the default here, or json).
+// exportRecord downloads the patient's whole record (format html, the default here, json, or zip: both with every document's file).
 // The door asks for a fresh second factor: without one the browser confirms it first and comes
 // back here, so the download starts right after.
 func (u *UI) exportRecord(w http.ResponseWriter, r *http.Request) error {
@@ -18,15 +18,23 @@ func (u *UI) exportRecord(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	format := r.URL.Query().Get("format")
-	if format != "json" {
+	if format != "json" && format != "zip" {
 		format = "html"
 	}
-	e, err := u.d.Prescriptions.ExportRecord(r.Context(), by, by.PatientID, httpx.Origin(r))
+	e, err := u.d.Prescriptions.ExportRecord(r.Context(), by, by.PatientID, format == "zip", httpx.Origin(r))
 	if fault.Is(err, fault.StepUpRequired) {
 		return stepUpFirst("/patient/export/ready?format=" + format)
 	}
 	if err != nil {
 		return httpx.FromDomain(err)
+	}
+	if format == "zip" {
+		doc, err := e.Zip(u.zoneOf(r))
+		if err != nil {
+			return err
+		}
+		httpx.ServeAttachment(w, "application/zip", "health-record.zip", doc)
+		return nil
 	}
 	if format == "json" {
 		doc, err := e.FHIR()
@@ -50,9 +58,9 @@ func (u *UI) exportReady(w http.ResponseWriter, r *http.Request) error {
 	if _, err := signedIn(r, principal.Patient); err != nil {
 		return err
 	}
-	format := "html"
-	if r.URL.Query().Get("format") == "json" {
-		format = "json"
+	format := r.URL.Query().Get("format")
+	if format != "json" && format != "zip" {
+		format = "html"
 	}
 	return u.render(w, r, http.StatusOK, "export-ready", page{Title: "Your record is ready to download", Data: format})
 }
