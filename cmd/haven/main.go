@@ -40,6 +40,8 @@ Usage:
   haven backup --out FILE       write an encrypted archive of the installation (while it serves)
   haven restore --in FILE --root-key FILE
                                 restore an archive into a new installation (SQLite or PostgreSQL)
+  haven compliance report --out FILE.html
+                                write the compliance report (HIPAA §164.312 checks) as HTML
   haven version                 print the version
 
 Run "haven COMMAND -h" for a command's flags.
@@ -72,6 +74,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = backupCommand(ctx, args[1:], stdout, stderr)
 	case "restore":
 		err = restoreCommand(ctx, args[1:], stdout, stderr)
+	case "compliance":
+		return complianceCommand(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "haven", server.Version)
 		return 0

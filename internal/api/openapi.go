@@ -87,6 +87,7 @@ func operationNotes() map[string]opNotes {
 		"getPrescriptionPDF":       {media: "application/pdf", errors: []int{http.StatusConflict, http.StatusNotFound}},
 		"verifyPrescription":       {errors: []int{http.StatusNotFound, http.StatusTooManyRequests}},
 		"dispensePrescription":     {errors: []int{http.StatusConflict, http.StatusNotFound, http.StatusTooManyRequests}},
+		"exportMyRecord":           {media: "application/fhir+json, text/html, application/zip", errors: []int{http.StatusBadRequest, http.StatusNotFound}},
 
 		"acceptTelehealthConsent": {errors: []int{http.StatusConflict}},
 		"checkIn":                 {errors: []int{http.StatusConflict}},

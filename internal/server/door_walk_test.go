@@ -154,7 +154,12 @@ func TestEveryRoutePassesTheDoor(t *testing.T) {
 			"addNote":               {kind: acted, as: "clinician", path: "/patients/" + pid + "/notes", body: map[string]string{"body": "synthetic walk note"}, status: 201},
 			"sendPatientSignInLink": {kind: acted, as: "clinician", path: "/patients/" + pid + "/sign-in-link", status: 201},
 			"getMyRecord":           {kind: acted, as: "patient", status: 200},
-			"updateMyContact":       {kind: acted, as: "patient", body: map[string]string{"phone": "+1 555 0100 777", "email": ada.Email}, status: 200},
+			"exportMyRecord": {kind: acted, as: "patient", status: 200, setup: func() {
+				e.Clock.Advance(31 * time.Second)
+				patient.Must(200, "POST", "/api/v1/auth/step-up", map[string]string{"code": patient.Code()})
+			}},
+			"getComplianceReport": {kind: acted, as: "auditor", status: 200},
+			"updateMyContact":     {kind: acted, as: "patient", body: map[string]string{"phone": "+1 555 0100 777", "email": ada.Email}, status: 200},
 
 			"getMyAccessLog":     {kind: acted, as: "patient", status: 200},
 			"reportAccess":       {kind: acted, as: "patient", path: "/me/access-log/" + seq + "/report", status: 201},

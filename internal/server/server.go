@@ -33,6 +33,7 @@ import (
 	"haven/internal/clinical"
 	"haven/internal/config"
 	"haven/internal/governance"
+	"haven/internal/governance/compliance"
 	"haven/internal/guard"
 	"haven/internal/httpx"
 	"haven/internal/identity"
@@ -118,6 +119,7 @@ type Server struct {
 	prescriptions *clinical.Prescriptions
 	billing       *billing.Service
 	privacy       *privacy.Service
+	compliance    *compliance.Service
 	visits        *visits.Service
 	policy        *access.Policy
 	door          *guard.Door
@@ -235,6 +237,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.visits = visits.New(s.db, s.door, s.keys, s.records, s.identity, mailer, vc, cfg.Now)
 	s.privacy = privacy.New(s.db, s.door, privacy.Deps{Names: s.identity, Patients: s.records, Notes: s.keys, Staff: s.staffMembers,
 		PatientAccount: s.identity.PatientAccountID, GuestNames: s.visits.GuestNames}, s.cps, cfg.Now)
+	s.compliance = compliance.NewService(s.db, s.door, compliance.SettingsFrom(cfg, Version), cfg.Now)
 	if cfg.SMTP.Addr != "" && len(cfg.AlertEmailTo) > 0 {
 		s.watcher.MailTo(&monitor.Mailer{Sender: s.mailer(), To: cfg.AlertEmailTo})
 	}
@@ -261,7 +264,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 // buildHandler mounts the API, the UI and the operational endpoints behind the pipeline.
 func (s *Server) buildHandler() http.Handler {
 	mux := http.NewServeMux()
-	svc := services.Services{Log: s.log, Identity: s.identity, Records: s.records, Prescriptions: s.prescriptions, Privacy: s.privacy, Visits: s.visits, Billing: s.billing, Admit: s.admit,
+	svc := services.Services{Log: s.log, Identity: s.identity, Records: s.records, Prescriptions: s.prescriptions, Privacy: s.privacy, Visits: s.visits, Billing: s.billing, Compliance: s.compliance, Admit: s.admit,
 		AuditKey: s.auditKey, BaseURL: s.cfg.BaseURL, Version: Version, Zone: s.cfg.AlertRules.Location}
 	s.api = api.New(svc)
 	s.api.Mount(mux)

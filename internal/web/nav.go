@@ -36,8 +36,8 @@ var navs = map[principal.Role][]navLink{
 	// decides what each may do there.
 	principal.Nurse:   {{Href: "/clinician", Label: "My patients"}},
 	principal.Billing: {{Href: "/billing", Label: "Charges"}},
-	principal.Admin:   {{Href: "/admin", Label: "Administration"}},
-	principal.Auditor: {{Href: "/auditor", Label: "Privacy review"}},
+	principal.Admin:   {{Href: "/admin", Label: "Administration"}, {Href: "/admin/compliance", Label: "Compliance"}},
+	principal.Auditor: {{Href: "/auditor", Label: "Privacy review"}, {Href: "/admin/compliance", Label: "Compliance"}},
 }
 
 // navFor is role's navigation with the link to path (or to the section path is in) marked.
