@@ -109,6 +109,17 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 	}()
 
+	// The retention purge runs only when --purge-interval is set.
+	purgeCtx, stopPurge := context.WithCancel(context.Background())
+	defer stopPurge()
+	purgeDone := make(chan struct{})
+	go func() {
+		defer close(purgeDone)
+		if s.cfg.PurgeInterval > 0 {
+			s.runPurge(purgeCtx, s.cfg.PurgeInterval)
+		}
+	}()
+
 	select {
 	case err := <-errc:
 		if !errors.Is(err, http.ErrServerClosed) {
@@ -129,6 +140,8 @@ func (s *Server) Run(ctx context.Context) error {
 	// A reminder being sent finishes (its claim, e-mail and entry) before the last checkpoint.
 	stopReminders()
 	<-remindDone
+	stopPurge()
+	<-purgeDone
 	// Requests have finished: the final checkpoint covers every entry they wrote.
 	stopCheckpoints()
 	<-cpDone

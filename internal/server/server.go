@@ -115,6 +115,7 @@ type Server struct {
 	billing       *billing.Service
 	privacy       *privacy.Service
 	visits        *visits.Service
+	governance    *governance.Service
 	policy        *access.Policy
 	door          *guard.Door
 	api           *api.API
@@ -230,6 +231,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.visits = visits.New(s.db, s.door, s.keys, s.records, s.identity, mailer, vc, cfg.Now)
 	s.privacy = privacy.New(s.db, s.door, privacy.Deps{Names: s.identity, Patients: s.records, Notes: s.keys, Staff: s.staffMembers,
 		PatientAccount: s.identity.PatientAccountID, GuestNames: s.visits.GuestNames}, s.cps, cfg.Now)
+	s.governance = governance.New(s.db, s.door, governance.Deps{Keys: s.keys, Accounts: s.identity, DataDir: cfg.DataDir, Retention: cfg.Retention}, cfg.Now)
 	if cfg.SMTP.Addr != "" && len(cfg.AlertEmailTo) > 0 {
 		s.watcher.MailTo(&monitor.Mailer{Sender: s.mailer(), To: cfg.AlertEmailTo})
 	}
@@ -256,7 +258,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 // buildHandler mounts the API, the UI and the operational endpoints behind the pipeline.
 func (s *Server) buildHandler() http.Handler {
 	mux := http.NewServeMux()
-	svc := services.Services{Log: s.log, Identity: s.identity, Records: s.records, Prescriptions: s.prescriptions, Privacy: s.privacy, Visits: s.visits, Billing: s.billing, Admit: s.admit,
+	svc := services.Services{Log: s.log, Identity: s.identity, Records: s.records, Prescriptions: s.prescriptions, Privacy: s.privacy, Visits: s.visits, Billing: s.billing, Governance: s.governance, Admit: s.admit,
 		AuditKey: s.auditKey, BaseURL: s.cfg.BaseURL, Version: Version, Zone: s.cfg.AlertRules.Location}
 	s.api = api.New(svc)
 	s.api.Mount(mux)
@@ -450,4 +452,10 @@ func (s *Server) mailer() *mail.Sender {
 		m.Now = s.cfg.Now
 	}
 	return &m
+}
+
+// Purge deletes the records past their retention period now (Run does it every
+// PurgeInterval when set); tests call it after moving the clock.
+func (s *Server) Purge(ctx context.Context) (governance.PurgeResult, error) {
+	return s.governance.Purge(ctx)
 }

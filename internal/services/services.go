@@ -13,6 +13,7 @@ import (
 
 	"haven/internal/billing"
 	"haven/internal/clinical"
+	"haven/internal/governance"
 	"haven/internal/identity"
 	"haven/internal/principal"
 	"haven/internal/privacy"
@@ -29,6 +30,8 @@ type Services struct {
 	Privacy       *privacy.Service
 	Visits        *visits.Service
 	Billing       *billing.Service
+	// Governance keeps legal holds, erasure requests and the retention purge.
+	Governance *governance.Service
 	// Admit asks the one door whether by may perform action (a policy action name) on the
 	// patient named, if any, recording a refusal. Transports call it before reading a body, so
 	// a refusal never depends on what the body holds; the service then decides the act itself.
