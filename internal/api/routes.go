@@ -186,6 +186,7 @@ func (a *API) table() []Route {
 	rs = append(rs, a.documentRoutes()...)
 	rs = append(rs, a.noteRoutes()...)
 	rs = append(rs, a.prescriptionRoutes()...)
+	rs = append(rs, a.governanceRoutes()...)
 	return rs
 }
 

@@ -40,6 +40,10 @@ type ErasureRequest struct {
 func (s *Service) RequestErasure(ctx context.Context, by principal.Subject, patientID string, o principal.Origin) (string, error) {
 	id := newID()
 	a := guard.Act{By: by, Action: access.RequestErasure, Resource: access.Resource{Type: "ErasureRequest", ID: id, PatientID: patientID}, Origin: o}
+	if patientID == "" {
+		// A staff member asking for "my record", which they have none of.
+		return "", s.door.Refuse(ctx, a, access.ReasonNotOwnRecord)
+	}
 	if err := s.door.Admit(ctx, a); err != nil {
 		return "", err
 	}
