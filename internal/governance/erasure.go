@@ -50,15 +50,16 @@ func (s *Service) RequestErasure(ctx context.Context, by principal.Subject, pati
 	if err := s.patientExists(ctx, patientID); err != nil {
 		return "", err
 	}
-	var open string
-	err := s.db.QueryRowContext(ctx, `SELECT id FROM erasure_requests WHERE patient_id = $1 AND state = $2`, patientID, ErasureRequested).Scan(&open)
-	if err == nil {
-		return open, nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return "", fmt.Errorf("governance: find erasure request: %w", err)
-	}
 	return guard.Do(ctx, s.door, a, func(ctx context.Context) (string, error) {
+		// Asking again is recorded too, and answered with the open request.
+		var open string
+		err := s.db.QueryRowContext(ctx, `SELECT id FROM erasure_requests WHERE patient_id = $1 AND state = $2`, patientID, ErasureRequested).Scan(&open)
+		if err == nil {
+			return open, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return "", fmt.Errorf("governance: find erasure request: %w", err)
+		}
 		if _, err := s.db.ExecContext(ctx, `INSERT INTO erasure_requests (id, patient_id, requested_by, state, requested_at) VALUES ($1, $2, $3, $4, $5)`,
 			id, patientID, by.AccountID, ErasureRequested, s.now().UnixNano()); err != nil {
 			return "", fmt.Errorf("governance: record erasure request: %w", err)
