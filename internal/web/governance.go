@@ -1,0 +1,145 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+
+	"haven/internal/governance"
+	"haven/internal/httpx"
+	"haven/internal/principal"
+)
+
+// The privacy officer's governance page (erasure requests, legal holds) and the patient's
+// "Ask to erase my record" confirmation. The acts themselves are governance's, through the door.
+
+type governanceData struct {
+	Requests []governance.ErasureRequest
+	Holds    []governance.Hold
+	Reasons  []string
+	Done     string
+}
+
+type erasureData struct{ Sent bool }
+
+func (u *UI) governanceRoutes() []route {
+	return []route{
+		{"GET /auditor/governance", u.governancePage},
+		{"POST /auditor/erasure-requests", u.recordErasureRequest},
+		{"POST /auditor/erasure-requests/{id}/approve", u.approveErasure},
+		{"POST /auditor/legal-holds", u.placeLegalHold},
+		{"POST /auditor/legal-holds/{id}/lift", u.liftLegalHold},
+		{"GET /patient/erasure", u.erasureForm},
+		{"POST /patient/erasure", u.requestErasure},
+	}
+}
+
+var governanceDone = map[string]string{
+	"requested": "The erasure request is recorded.",
+	"approved":  "The record was erased: it can no longer be opened, here or from any backup.",
+	"held":      "The legal hold is placed: nothing of this patient is purged or erased while it holds.",
+	"lifted":    "The legal hold is lifted.",
+}
+
+func (u *UI) governanceData(r *http.Request, by principal.Subject) (governanceData, error) {
+	reqs, err := u.d.Governance.ErasureRequests(r.Context(), by, httpx.Origin(r))
+	if err != nil {
+		return governanceData{}, err
+	}
+	holds, err := u.d.Governance.Holds(r.Context(), by, httpx.Origin(r))
+	if err != nil {
+		return governanceData{}, err
+	}
+	return governanceData{Requests: reqs, Holds: holds, Reasons: governance.HoldReasons(), Done: governanceDone[r.URL.Query().Get("done")]}, nil
+}
+
+func (u *UI) governancePage(w http.ResponseWriter, r *http.Request) error {
+	s, err := require(r, principal.Auditor)
+	if err != nil {
+		return err
+	}
+	d, err := u.governanceData(r, s.Subject)
+	if err != nil {
+		return err
+	}
+	return u.render(w, r, http.StatusOK, "governance", page{Title: "Erasure and legal holds", Data: d})
+}
+
+// governanceAct runs act for the privacy officer and goes back to the page, or shows the page
+// again with the error in words. A step-up the act needs sends them to confirm it first.
+func (u *UI) governanceAct(w http.ResponseWriter, r *http.Request, action, done string, act func(by principal.Subject) error) error {
+	if _, err := require(r, principal.Auditor); err != nil {
+		return err
+	}
+	by, err := u.admit(r, action, "", "/auditor/governance")
+	if err != nil {
+		return err
+	}
+	if err := act(by); err != nil {
+		d, derr := u.governanceData(r, by)
+		if derr != nil {
+			return derr
+		}
+		return u.formPage(w, r, "governance", "Erasure and legal holds", d, err)
+	}
+	return goTo("/auditor/governance?done=" + done)
+}
+
+func (u *UI) recordErasureRequest(w http.ResponseWriter, r *http.Request) error {
+	return u.governanceAct(w, r, "erasure.request", "requested", func(by principal.Subject) error {
+		_, err := u.d.Governance.RequestErasure(r.Context(), by, strings.TrimSpace(r.PostFormValue("patient")), httpx.Origin(r))
+		return err
+	})
+}
+
+func (u *UI) approveErasure(w http.ResponseWriter, r *http.Request) error {
+	return u.governanceAct(w, r, "erasure.approve", "approved", func(by principal.Subject) error {
+		return u.d.Governance.ApproveErasure(r.Context(), by, r.PathValue("id"), httpx.Origin(r))
+	})
+}
+
+func (u *UI) placeLegalHold(w http.ResponseWriter, r *http.Request) error {
+	return u.governanceAct(w, r, "legalhold.set", "held", func(by principal.Subject) error {
+		return u.d.Governance.PlaceHold(r.Context(), by, strings.TrimSpace(r.PostFormValue("patient")), r.PostFormValue("reason"), httpx.Origin(r))
+	})
+}
+
+func (u *UI) liftLegalHold(w http.ResponseWriter, r *http.Request) error {
+	return u.governanceAct(w, r, "legalhold.set", "lifted", func(by principal.Subject) error {
+		return u.d.Governance.LiftHold(r.Context(), by, r.PathValue("id"), httpx.Origin(r))
+	})
+}
+
+// erasureForm says, in words, what an erasure destroys and what the law makes Haven keep.
+func (u *UI) erasureForm(w http.ResponseWriter, r *http.Request) error {
+	if _, err := require(r, principal.Patient); err != nil {
+		return err
+	}
+	return u.render(w, r, http.StatusOK, "erasure", page{Title: "Ask to erase your record", Data: erasureData{}})
+}
+
+func (u *UI) requestErasure(w http.ResponseWriter, r *http.Request) error {
+	s, err := require(r, principal.Patient)
+	if err != nil {
+		return err
+	}
+	if r.PostFormValue("confirm") != "yes" {
+		return goTo("/patient/erasure")
+	}
+	if _, err := u.d.Governance.RequestErasure(r.Context(), s.Subject, s.Subject.PatientID, httpx.Origin(r)); err != nil {
+		return u.formPage(w, r, "erasure", "Ask to erase your record", erasureData{}, err)
+	}
+	return u.render(w, r, http.StatusOK, "erasure", page{Title: "Your request is sent", Data: erasureData{Sent: true}})
+}
+
+// holdReasonLabel is a legal hold's reason in words.
+func holdReasonLabel(reason string) string {
+	switch reason {
+	case "litigation":
+		return "Litigation"
+	case "investigation":
+		return "Investigation"
+	case "regulator":
+		return "A regulator's request"
+	}
+	return "Other"
+}
