@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"haven/internal/fault"
 	"haven/internal/governance"
 	"haven/internal/httpx"
 	"haven/internal/principal"
@@ -17,6 +18,34 @@ type governanceData struct {
 	Holds    []governance.Hold
 	Reasons  []string
 	Done     string
+	// Names are the patients' names by identifier (each one named is recorded in their access
+	// log); an erased record has none.
+	Names map[string]string
+}
+
+// ErrNoSuchPatient and ErrManyPatients answer a patient's name on the forms that find no one,
+// or more than one.
+var (
+	errNoSuchPatient = fault.InvalidField("patient", "no patient has this name: check the spelling, or search the audit trail by name first")
+	errManyPatients  = fault.InvalidField("patient", "more than one patient has this name: add more of it, such as the family name in full")
+)
+
+// patientNamed finds the one patient the form's name field names.
+func (u *UI) patientNamed(r *http.Request, by principal.Subject) (string, error) {
+	name := strings.TrimSpace(r.PostFormValue("patient"))
+	if name == "" {
+		return "", fault.InvalidField("patient", "enter the patient's name")
+	}
+	ids, err := u.d.Records.PatientsNamed(r.Context(), by, name, httpx.Origin(r))
+	switch {
+	case err != nil:
+		return "", err
+	case len(ids) == 0:
+		return "", errNoSuchPatient
+	case len(ids) > 1:
+		return "", errManyPatients
+	}
+	return ids[0], nil
 }
 
 type erasureData struct{ Sent bool }
@@ -49,7 +78,21 @@ func (u *UI) governanceData(r *http.Request, by principal.Subject) (governanceDa
 	if err != nil {
 		return governanceData{}, err
 	}
-	return governanceData{Requests: reqs, Holds: holds, Reasons: governance.HoldReasons(), Done: governanceDone[r.URL.Query().Get("done")]}, nil
+	var ids []string
+	for _, q := range reqs {
+		if q.State == governance.ErasureRequested {
+			ids = append(ids, q.PatientID)
+		}
+	}
+	for _, h := range holds {
+		ids = append(ids, h.PatientID)
+	}
+	names, err := u.d.Records.PatientNames(r.Context(), by, ids, httpx.Origin(r))
+	if err != nil {
+		return governanceData{}, err
+	}
+	return governanceData{Requests: reqs, Holds: holds, Reasons: governance.HoldReasons(), Names: names,
+		Done: governanceDone[r.URL.Query().Get("done")]}, nil
 }
 
 func (u *UI) governancePage(w http.ResponseWriter, r *http.Request) error {
@@ -86,7 +129,11 @@ func (u *UI) governanceAct(w http.ResponseWriter, r *http.Request, action, done 
 
 func (u *UI) recordErasureRequest(w http.ResponseWriter, r *http.Request) error {
 	return u.governanceAct(w, r, "erasure.request", "requested", func(by principal.Subject) error {
-		_, err := u.d.Governance.RequestErasure(r.Context(), by, strings.TrimSpace(r.PostFormValue("patient")), httpx.Origin(r))
+		id, err := u.patientNamed(r, by)
+		if err != nil {
+			return err
+		}
+		_, err = u.d.Governance.RequestErasure(r.Context(), by, id, httpx.Origin(r))
 		return err
 	})
 }
@@ -99,7 +146,11 @@ func (u *UI) approveErasure(w http.ResponseWriter, r *http.Request) error {
 
 func (u *UI) placeLegalHold(w http.ResponseWriter, r *http.Request) error {
 	return u.governanceAct(w, r, "legalhold.set", "held", func(by principal.Subject) error {
-		return u.d.Governance.PlaceHold(r.Context(), by, strings.TrimSpace(r.PostFormValue("patient")), r.PostFormValue("reason"), httpx.Origin(r))
+		id, err := u.patientNamed(r, by)
+		if err != nil {
+			return err
+		}
+		return u.d.Governance.PlaceHold(r.Context(), by, id, r.PostFormValue("reason"), httpx.Origin(r))
 	})
 }
 

@@ -66,6 +66,23 @@ func TestErasureJourneyInTheBrowserPages(t *testing.T) {
 	if code, _, _ := call(po, "POST", "/step-up", url.Values{"code": {po.Code()}, "next": {"/auditor/governance"}}); code != http.StatusSeeOther {
 		t.Fatalf("step-up = %d", code)
 	}
+	// A hold placed by the patient's name stops the approval; lifted, it is offered again.
+	if code, _, body := call(po, "POST", "/auditor/legal-holds", url.Values{"patient": {"Nobody Known"}, "reason": {"litigation"}}); code != http.StatusUnprocessableEntity || !strings.Contains(body, "o patient has this name") {
+		t.Fatalf("a hold on an unknown name = %d %s", code, body)
+	}
+	if code, loc, _ := call(po, "POST", "/auditor/legal-holds", url.Values{"patient": {"Eve Erasable"}, "reason": {"litigation"}}); code != http.StatusSeeOther || !strings.Contains(loc, "done=held") {
+		t.Fatalf("placing a hold = %d to %q", code, loc)
+	}
+	_, _, page = call(po, "GET", "/auditor/governance", nil)
+	if !strings.Contains(page, "a legal hold is on") || !strings.Contains(page, "Eve Erasable: Litigation") || strings.Contains(page, "Approve and erase") {
+		t.Fatalf("under a hold the page shows:\n%s", page)
+	}
+	i = strings.Index(page, `action="/auditor/legal-holds/`)
+	lift := page[i+len(`action="`):]
+	lift = lift[:strings.Index(lift, `"`)]
+	if code, loc, _ := call(po, "POST", lift, nil); code != http.StatusSeeOther || !strings.Contains(loc, "done=lifted") {
+		t.Fatalf("lifting = %d to %q", code, loc)
+	}
 	if code, loc, _ := call(po, "POST", approve, nil); code != http.StatusSeeOther || !strings.Contains(loc, "done=approved") {
 		t.Fatalf("approving = %d to %q", code, loc)
 	}
