@@ -68,6 +68,7 @@ func operationNotes() map[string]opNotes {
 		"sendPatientSignInLink":    {errors: []int{http.StatusUnprocessableEntity}},
 		"getMyRecord":              {errors: []int{http.StatusNotFound}},
 		"getPatientRecord":         {errors: []int{http.StatusGone}},
+		"addNote":                  {errors: []int{http.StatusGone}},
 		"requestMyErasure":         {errors: []int{http.StatusNotFound}},
 		"recordErasureRequest":     {errors: []int{http.StatusNotFound}},
 		"approveErasure":           {errors: []int{http.StatusConflict, http.StatusNotFound}},

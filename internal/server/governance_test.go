@@ -237,6 +237,9 @@ func TestErasureMakesRecordsUnreadable(t *testing.T) {
 		if code, _, raw := c.dr.Do("GET", "/api/v1/patients/"+c.boID, nil); code != 200 || !strings.Contains(string(raw), bo.Name) {
 			t.Fatalf("the other patient reads %d %s", code, raw)
 		}
+		if code, _, raw := c.dr.Do("POST", "/api/v1/patients/"+c.adaID+"/notes", map[string]string{"body": "after the erasure"}); code != http.StatusGone {
+			t.Fatalf("a note for the erased patient = %d %s, want 410", code, raw)
+		}
 		for _, it := range c.dr.List(200, "GET", "/api/v1/patients", nil) {
 			if p := it.(map[string]any); p["id"] == c.adaID && p["name"] != "" {
 				t.Fatalf("the erased patient is listed with %v", p)
