@@ -184,3 +184,20 @@ func (s *Service) Erased(ctx context.Context, patientID string) (bool, error) {
 	}
 	return n > 0, nil
 }
+
+// ApplyLedger destroys the keyset of every patient the erasure ledger in dir lists. Haven
+// runs it at every start: an erasure interrupted between the ledger and the keyset (a crash)
+// is completed, and a database put back from before an erasure cannot serve that patient.
+// It returns how many patients the ledger lists.
+func ApplyLedger(ctx context.Context, dir string, k Keys) (int, error) {
+	ids, err := ErasedPatients(dir)
+	if err != nil {
+		return 0, err
+	}
+	for _, id := range ids {
+		if err := k.Shred(ctx, id); err != nil {
+			return 0, fmt.Errorf("governance: apply erasure ledger: %w", err)
+		}
+	}
+	return len(ids), nil
+}

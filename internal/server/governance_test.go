@@ -291,3 +291,24 @@ func TestErasureInPatientAccessLog(t *testing.T) {
 		}
 	})
 }
+
+// TestLedgerShredsListedPatients: a patient the erasure ledger lists has no keyset once the
+// ledger is applied (server.New applies it at every start), even if the database still held
+// it: a crash between the ledger and the keyset, or a database put back from before the
+// erasure.
+func TestLedgerShredsListedPatients(t *testing.T) {
+	e := servertest.New(t, "")
+	admin := e.Admin()
+	dr, _ := e.Clinician(admin, "ledger-dr@haven.test")
+	_, pid := e.Patient(dr, ada)
+	if err := governance.RecordErasure(e.DataDir, pid, e.Clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	n, err := governance.ApplyLedger(context.Background(), e.DataDir, e.Srv.Keys())
+	if err != nil || n != 1 {
+		t.Fatalf("ApplyLedger = %d, %v", n, err)
+	}
+	if code, _, _ := dr.Do("GET", "/api/v1/patients/"+pid, nil); code != http.StatusGone {
+		t.Fatalf("the listed patient's record = %d, want 410", code)
+	}
+}

@@ -154,6 +154,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.db.Close()
 		return nil, err
 	}
+	// An erasure the ledger lists is applied before anything is served (governance.ApplyLedger).
+	if _, err := governance.ApplyLedger(ctx, cfg.DataDir, s.keys); err != nil {
+		s.db.Close()
+		return nil, err
+	}
 	s.audit = audit.New(s.db, cfg.Now)
 	signer, vkey, err := s.keys.AuditSigner(ctx)
 	if err != nil {
