@@ -22,13 +22,14 @@ type governanceCast struct {
 	ada, bo         *servertest.Client
 	adaID, boID     string
 	adaNote, boNote string
+	drID            string
 }
 
 func newGovernanceCast(t *testing.T, e *servertest.Env) *governanceCast {
 	t.Helper()
 	c := &governanceCast{e: e}
 	c.admin = e.Admin()
-	c.dr, _ = e.Clinician(c.admin, "gov-dr@haven.test")
+	c.dr, c.drID = e.Clinician(c.admin, "gov-dr@haven.test")
 	c.po, _ = e.Staff(c.admin, "gov-po@haven.test", "auditor")
 	c.ada, c.adaID = e.Patient(c.dr, ada)
 	c.bo, c.boID = e.Patient(c.dr, bo)
@@ -59,6 +60,15 @@ func TestExpiredRecordPurged(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *servertest.Env) {
 		c := newGovernanceCast(t, e)
 		ctx := context.Background()
+		// A visit of Ada's that ended, with its reminder sent: purged with the rest.
+		start := e.Clock.Now().Add(-time.Hour)
+		if _, err := e.Srv.DB().ExecContext(ctx, `INSERT INTO appointments (id, clinician_id, patient_id, kind, state, start_at, end_at, booked_by, booked_at, ended_at)
+			VALUES ('old-visit', $1, $2, 'scheduled', 'ended', $3, $4, $1, $3, $4)`, c.drID, c.adaID, start.UnixNano(), start.Add(20*time.Minute).UnixNano()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Srv.DB().ExecContext(ctx, `INSERT INTO appointment_reminders (appointment_id, kind, sent_at) VALUES ('old-visit', 'day', $1)`, start.UnixNano()); err != nil {
+			t.Fatal(err)
+		}
 		if res, err := e.Srv.Purge(ctx); err != nil || res.Deleted != 0 {
 			t.Fatalf("purge of a young record = %+v, %v; want nothing deleted", res, err)
 		}
@@ -74,6 +84,9 @@ func TestExpiredRecordPurged(t *testing.T) {
 		}
 		if rowExists(t, e, "notes", c.boNote) == false && res.Deleted < 1 {
 			t.Fatalf("purge reported %+v", res)
+		}
+		if rowExists(t, e, "appointments", "old-visit") {
+			t.Fatal("the 11-year-old visit survived the purge")
 		}
 		if !rowExists(t, e, "notes", fresh["id"].(string)) {
 			t.Fatal("a note written today was purged")
