@@ -33,6 +33,8 @@ func (a *API) governanceRoutes() []Route {
 			Response: []governance.ErasureRequest{}, Handler: a.listErasureRequests},
 		{Method: "POST", Path: "/erasure-requests/{id}/approval", OperationID: "approveErasure", Summary: "Approve an erasure request (privacy officer, needs a recent step-up): the patient's keyset is destroyed, their records can no longer be opened here or from any backup, their account is closed; 409 under a legal hold or if already decided", Tag: "governance",
 			Query: request, Response: okResponse{}, Handler: a.approveErasure},
+		{Method: "POST", Path: "/erasure-requests/{id}/refusal", OperationID: "refuseErasure", Summary: "Refuse an erasure request (privacy officer): nothing is destroyed; 409 if already decided", Tag: "governance",
+			Query: request, Response: okResponse{}, Handler: a.refuseErasure},
 		{Method: "PUT", Path: "/patients/{id}/legal-hold", OperationID: "placeLegalHold", Summary: "Place a legal hold on a patient's records (privacy officer, needs a recent step-up): no purge and no erasure while it holds", Tag: "governance",
 			Query: patient, Request: legalHoldRequest{}, Response: okResponse{}, Act: "legalhold.set", PatientParam: "id", Handler: a.placeLegalHold},
 		{Method: "DELETE", Path: "/patients/{id}/legal-hold", OperationID: "liftLegalHold", Summary: "Lift the legal hold on a patient's records (privacy officer, needs a recent step-up); 409 if none holds", Tag: "governance",
@@ -85,6 +87,13 @@ func (a *API) placeLegalHold(w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) liftLegalHold(w http.ResponseWriter, r *http.Request) error {
 	if err := a.d.Governance.LiftHold(r.Context(), httpx.Session(r).Subject, r.PathValue("id"), httpx.Origin(r)); err != nil {
+		return httpx.FromDomain(err)
+	}
+	return httpx.WriteJSON(w, http.StatusOK, okResponse{true})
+}
+
+func (a *API) refuseErasure(w http.ResponseWriter, r *http.Request) error {
+	if err := a.d.Governance.RefuseErasure(r.Context(), httpx.Session(r).Subject, r.PathValue("id"), httpx.Origin(r)); err != nil {
 		return httpx.FromDomain(err)
 	}
 	return httpx.WriteJSON(w, http.StatusOK, okResponse{true})

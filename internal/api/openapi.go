@@ -72,6 +72,7 @@ func operationNotes() map[string]opNotes {
 		"requestMyErasure":         {errors: []int{http.StatusNotFound}},
 		"recordErasureRequest":     {errors: []int{http.StatusNotFound}},
 		"approveErasure":           {errors: []int{http.StatusConflict, http.StatusNotFound}},
+		"refuseErasure":            {errors: []int{http.StatusConflict, http.StatusNotFound}},
 		"placeLegalHold":           {errors: []int{http.StatusNotFound}},
 		"liftLegalHold":            {errors: []int{http.StatusConflict}},
 		"updateMyContact":          {errors: []int{http.StatusConflict, http.StatusNotFound}},

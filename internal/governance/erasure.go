@@ -201,3 +201,31 @@ func ApplyLedger(ctx context.Context, dir string, k Keys) (int, error) {
 	}
 	return len(ids), nil
 }
+
+// RefuseErasure closes erasure request id without destroying anything (access.RefuseErasure:
+// the privacy officer, for a request they could not verify or that the law does not allow).
+func (s *Service) RefuseErasure(ctx context.Context, by principal.Subject, id string, o principal.Origin) error {
+	a := guard.Act{By: by, Action: access.RefuseErasure, Resource: access.Resource{Type: "ErasureRequest", ID: id}, Origin: o}
+	if err := s.door.Admit(ctx, a); err != nil {
+		return err
+	}
+	var patientID, state string
+	err := s.db.QueryRowContext(ctx, `SELECT patient_id, state FROM erasure_requests WHERE id = $1`, id).Scan(&patientID, &state)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("governance: find erasure request: %w", err)
+	}
+	if state != ErasureRequested {
+		return ErrDecided
+	}
+	a.Resource.PatientID = patientID
+	return guard.Run(ctx, s.door, a, func(ctx context.Context) error {
+		if _, err := s.db.ExecContext(ctx, `UPDATE erasure_requests SET state = $1, decided_by = $2, decided_at = $3 WHERE id = $4 AND state = $5`,
+			ErasureRefused, by.AccountID, s.now().UnixNano(), id, ErasureRequested); err != nil {
+			return fmt.Errorf("governance: record erasure refusal: %w", err)
+		}
+		return nil
+	})
+}

@@ -126,6 +126,8 @@ func TestEveryRoutePassesTheDoor(t *testing.T) {
 		// Governance: a second patient to erase, with a request the privacy officer recorded.
 		_, erasable := e.Patient(clin, servertest.PatientIn{Name: "Walk Erasable", BirthDate: "1961-06-06", Phone: "+1 555 0100 777", Email: "walk.erasable@example.test"})
 		erasure := auditor.Must(201, "POST", "/api/v1/patients/"+erasable+"/erasure-requests", nil)["id"].(string)
+		_, refusable := e.Patient(clin, servertest.PatientIn{Name: "Walk Refusable", BirthDate: "1962-06-06", Phone: "+1 555 0100 778", Email: "walk.refusable@example.test"})
+		refusal := auditor.Must(201, "POST", "/api/v1/patients/"+refusable+"/erasure-requests", nil)["id"].(string)
 		auditorStepUp := func() {
 			e.Clock.Advance(31 * time.Second)
 			auditor.Must(200, "POST", "/api/v1/auth/step-up", map[string]string{"code": auditor.Code()})
@@ -258,6 +260,7 @@ func TestEveryRoutePassesTheDoor(t *testing.T) {
 			"recordErasureRequest": {kind: acted, as: "auditor", path: "/patients/" + pid + "/erasure-requests", status: 201},
 			"listErasureRequests":  {kind: acted, as: "auditor", status: 200},
 			"approveErasure":       {kind: acted, as: "auditor", path: "/erasure-requests/" + erasure + "/approval", status: 200, setup: auditorStepUp},
+			"refuseErasure":        {kind: acted, as: "auditor", path: "/erasure-requests/" + refusal + "/refusal", status: 200},
 			"placeLegalHold":       {kind: acted, as: "auditor", path: "/patients/" + pid + "/legal-hold", body: map[string]string{"reason": "litigation"}, status: 200, setup: auditorStepUp},
 			"liftLegalHold":        {kind: acted, as: "auditor", path: "/patients/" + pid + "/legal-hold", status: 200},
 		}

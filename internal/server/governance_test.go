@@ -325,3 +325,30 @@ func TestLedgerShredsListedPatients(t *testing.T) {
 		t.Fatalf("the listed patient's record = %d, want 410", code)
 	}
 }
+
+// TestRefusedErasureDestroysNothing: a refused request destroys nothing, cannot be approved
+// afterwards, and the patient reads the decision in their access log.
+func TestRefusedErasureDestroysNothing(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *servertest.Env) {
+		c := newGovernanceCast(t, e)
+		req := c.ada.Must(201, "POST", "/api/v1/me/erasure-request", nil)["id"].(string)
+		c.dr.Must(http.StatusForbidden, "POST", "/api/v1/erasure-requests/"+req+"/refusal", nil)
+		c.po.Must(200, "POST", "/api/v1/erasure-requests/"+req+"/refusal", nil)
+		c.po.Must(http.StatusConflict, "POST", "/api/v1/erasure-requests/"+req+"/refusal", nil)
+		c.stepUp(c.po)
+		c.po.Must(http.StatusConflict, "POST", "/api/v1/erasure-requests/"+req+"/approval", nil)
+		c.dr.Must(200, "GET", "/api/v1/patients/"+c.adaID, nil)
+		if list := c.po.List(200, "GET", "/api/v1/erasure-requests", nil); list[0].(map[string]any)["state"] != "refused" {
+			t.Fatalf("requests = %v", list)
+		}
+		found := false
+		for _, it := range c.ada.List(200, "GET", "/api/v1/me/access-log", nil) {
+			if strings.Contains(it.(map[string]any)["what"].(string), "refused the request to erase") {
+				found = true
+			}
+		}
+		if !found {
+			t.Fatal("the refusal is not in the patient's access log")
+		}
+	})
+}

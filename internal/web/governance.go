@@ -55,6 +55,7 @@ func (u *UI) governanceRoutes() []route {
 		{"GET /auditor/governance", u.governancePage},
 		{"POST /auditor/erasure-requests", u.recordErasureRequest},
 		{"POST /auditor/erasure-requests/{id}/approve", u.approveErasure},
+		{"POST /auditor/erasure-requests/{id}/refuse", u.refuseErasure},
 		{"POST /auditor/legal-holds", u.placeLegalHold},
 		{"POST /auditor/legal-holds/{id}/lift", u.liftLegalHold},
 		{"GET /patient/erasure", u.erasureForm},
@@ -65,6 +66,7 @@ func (u *UI) governanceRoutes() []route {
 var governanceDone = map[string]string{
 	"requested": "The erasure request is recorded.",
 	"approved":  "The record was erased: it can no longer be opened, here or from any backup.",
+	"refused":   "The request is refused: nothing was destroyed.",
 	"held":      "The legal hold is placed: nothing of this patient is purged or erased while it holds.",
 	"lifted":    "The legal hold is lifted.",
 }
@@ -141,6 +143,12 @@ func (u *UI) recordErasureRequest(w http.ResponseWriter, r *http.Request) error 
 func (u *UI) approveErasure(w http.ResponseWriter, r *http.Request) error {
 	return u.governanceAct(w, r, "erasure.approve", "approved", func(by principal.Subject) error {
 		return u.d.Governance.ApproveErasure(r.Context(), by, r.PathValue("id"), httpx.Origin(r))
+	})
+}
+
+func (u *UI) refuseErasure(w http.ResponseWriter, r *http.Request) error {
+	return u.governanceAct(w, r, "erasure.refuse", "refused", func(by principal.Subject) error {
+		return u.d.Governance.RefuseErasure(r.Context(), by, r.PathValue("id"), httpx.Origin(r))
 	})
 }
 
