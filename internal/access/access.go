@@ -127,6 +127,7 @@ const (
 	ExportRecord   Action = "record.export"   // a patient downloads their whole record
 	RequestErasure Action = "erasure.request" // ask that a patient's record be erased
 	ApproveErasure Action = "erasure.approve" // the privacy officer approves: the patient's keyset is destroyed
+	RefuseErasure  Action = "erasure.refuse"  // the privacy officer refuses: nothing is destroyed
 	SetLegalHold   Action = "legalhold.set"   // place or lift a legal hold on a patient's records
 	PurgeExpired   Action = "retention.purge" // Haven deletes a record whose retention period has passed
 	ReadCompliance Action = "compliance.read" // the compliance report (no PHI)

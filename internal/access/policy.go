@@ -190,6 +190,8 @@ func Rules() []Rule {
 			Grants: map[Role]Grant{Patient: OwnRecord, Auditor: Always}},
 		{Action: ApproveErasure, Summary: "approve an erasure request: the patient's keyset is destroyed and their records can no longer be opened anywhere", PHI: true, Writes: true, StepUp: true,
 			Grants: map[Role]Grant{Auditor: Always}},
+		{Action: RefuseErasure, Summary: "refuse an erasure request: nothing is destroyed, and the patient can read the decision in their access log", PHI: true, Writes: true,
+			Grants: map[Role]Grant{Auditor: Always}},
 		{Action: SetLegalHold, Summary: "place or lift a legal hold on a patient's records (no purge or erasure while it holds)", PHI: true, Writes: true, StepUp: true,
 			Grants: map[Role]Grant{Auditor: Always}},
 		{Action: PurgeExpired, Summary: "Haven deletes a record whose retention period has passed", PHI: true, Writes: true,

@@ -187,6 +187,7 @@ func (a *API) table() []Route {
 	rs = append(rs, a.noteRoutes()...)
 	rs = append(rs, a.prescriptionRoutes()...)
 	rs = append(rs, a.governanceRoutes()...)
+	rs = append(rs, a.erasureRoutes()...)
 	return rs
 }
 

@@ -29,6 +29,9 @@ var (
 	// ErrUnreadable means a record's ciphertext did not open: it is reported for that record
 	// alone, and raised as an integrity alert.
 	ErrUnreadable = fault.New(fault.Unavailable, "this record cannot be opened right now; the privacy officer has been alerted")
+	// ErrErased means the patient's record was erased at their request (the keyset was
+	// destroyed): it can never be opened again. It is reported, not alarmed.
+	ErrErased = fault.New(fault.Gone, "this record was erased at the patient's request and can no longer be opened")
 	// ErrNoAuthor means a note names an author with no account: the record is withheld, as
 	// when the author could not be looked up.
 	ErrNoAuthor = errors.New("clinical: note author has no account")

@@ -302,7 +302,13 @@ func (r *Records) contactEmail(ctx context.Context, patientID string) (string, e
 
 // unreadable reports a record whose ciphertext did not open: an integrity alert for the
 // privacy officer, and ErrUnreadable for this record alone.
+//
+// A patient whose keyset was destroyed by an approved erasure (keys.ErrNoKey) is no integrity
+// failure: the answer is ErrErased, which still counts as unreadable for lists, and no alert.
 func (r *Records) unreadable(ctx context.Context, patientID string, err error) error {
+	if errors.Is(err, keys.ErrNoKey) {
+		return fault.Wrap(fault.Gone, ErrErased.Message, errors.Join(ErrErased, ErrUnreadable, err))
+	}
 	if r.alarm != nil {
 		r.alarm.Unreadable(ctx, patientID, err)
 	}

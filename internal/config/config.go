@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"haven/internal/governance"
 	"haven/internal/identity"
 	"haven/internal/identity/oidc"
 	"haven/internal/monitor"
@@ -86,6 +87,9 @@ func ParseServe(args []string, out io.Writer, lookup func(string) (string, bool)
 	stringFlag(fs, &backupEvery, "backup-interval", "0", "how often a scheduled backup is written to --backup-dir, such as 24h; 0 turns scheduled backups off", lookup)
 	intFlag(fs, &c.BackupKeep, "backup-keep", 7, "how many scheduled backups to keep (the newest)", lookup)
 	stringFlag(fs, &reminders, "reminder-interval", "1m", "how often Haven looks for appointment reminders to e-mail (a day and an hour before; needs --smtp-addr)", lookup)
+	var purge, retention string
+	stringFlag(fs, &purge, "purge-interval", "0", "how often Haven deletes records past their retention period (such as 24h); 0 never purges", lookup)
+	stringFlag(fs, &retention, "retention", "", "retention periods over the defaults, such as \"documents=10y,charges=7y\" (types: appointments, charges, documents, notes, prescriptions, record_items; y years, d days)", lookup)
 	vd := visits.DefaultConfig()
 	var careDays int
 	var cutoff, horizon string
@@ -112,6 +116,12 @@ func ParseServe(args []string, out io.Writer, lookup func(string) (string, bool)
 	}
 	if c.BackupKeep < 1 {
 		return Server{}, fmt.Errorf("serve: --backup-keep %d must be at least 1", c.BackupKeep)
+	}
+	if c.PurgeInterval, err = time.ParseDuration(purge); err != nil || (c.PurgeInterval != 0 && c.PurgeInterval < time.Minute) {
+		return Server{}, fmt.Errorf("serve: --purge-interval %q is not 0 or a duration of at least 1m, such as 24h", purge)
+	}
+	if c.Retention, err = governance.ParseRetention(retention); err != nil {
+		return Server{}, fmt.Errorf("serve: --retention: %w", err)
 	}
 	if careDays < 0 || careDays > 3650 {
 		return Server{}, fmt.Errorf("serve: --appointment-care-days %d is not between 0 and 3650", careDays)

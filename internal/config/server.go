@@ -4,6 +4,7 @@ import (
 	"io"
 	"time"
 
+	"haven/internal/governance"
 	"haven/internal/identity"
 	"haven/internal/mail"
 	"haven/internal/monitor"
@@ -40,6 +41,11 @@ type Server struct {
 	AlertEmailTo       []string      // recipients of security alerts by e-mail
 	SyslogAddr         string        // host:port of a SIEM collector (RFC 5424 over TLS)
 	SyslogCA           string        // PEM file of the CA that signs the collector's certificate; system roots if empty
+
+	// Retention (package governance): how long each record type is kept (DefaultRetention if
+	// nil), and how often the purge runs (0 never).
+	Retention     governance.Retention
+	PurgeInterval time.Duration
 
 	Identity identity.Config
 	Visits   visits.Config    // scheduling policy; visits.DefaultConfig() for zero fields

@@ -35,11 +35,15 @@ import (
 	tinkpb "github.com/tink-crypto/tink-go/v2/proto/tink_go_proto"
 	"github.com/tink-crypto/tink-go/v2/tink"
 
+	"haven/internal/fault"
 	"haven/internal/store"
 )
 
-// ErrNoKey means the patient has no data key: never created, or shredded.
-var ErrNoKey = errors.New("keys: no data key for patient")
+// ErrNoKey means the patient has no data key: never created, or shredded by an erasure. It
+// is a Gone fault, so that a write or read of an erased patient's record, through whichever
+// service, answers in words (410) instead of failing as an internal error.
+var ErrNoKey error = fault.Wrap(fault.Gone, "this patient's record was erased and can no longer be opened",
+	errors.New("keys: no data key for patient"))
 
 // ErrOpen means a ciphertext failed authentication: tampered, moved, or sealed under another key.
 var ErrOpen = errors.New("keys: ciphertext does not open")

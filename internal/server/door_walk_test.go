@@ -123,6 +123,16 @@ func TestEveryRoutePassesTheDoor(t *testing.T) {
 		rx := clin.Must(201, "POST", "/api/v1/prescriptions", rxBody)["id"].(string)
 		rxDraft := clin.Must(201, "POST", "/api/v1/prescriptions", rxBody)["id"].(string)
 
+		// Governance: a second patient to erase, with a request the privacy officer recorded.
+		_, erasable := e.Patient(clin, servertest.PatientIn{Name: "Walk Erasable", BirthDate: "1961-06-06", Phone: "+1 555 0100 777", Email: "walk.erasable@example.test"})
+		erasure := auditor.Must(201, "POST", "/api/v1/patients/"+erasable+"/erasure-requests", nil)["id"].(string)
+		_, refusable := e.Patient(clin, servertest.PatientIn{Name: "Walk Refusable", BirthDate: "1962-06-06", Phone: "+1 555 0100 778", Email: "walk.refusable@example.test"})
+		refusal := auditor.Must(201, "POST", "/api/v1/patients/"+refusable+"/erasure-requests", nil)["id"].(string)
+		auditorStepUp := func() {
+			e.Clock.Advance(31 * time.Second)
+			auditor.Must(200, "POST", "/api/v1/auth/step-up", map[string]string{"code": auditor.Code()})
+		}
+
 		rows := map[string]walkRow{
 			"verifyTOTP": {kind: signIn}, "beginTOTPEnrolment": {kind: signIn}, "confirmTOTPEnrolment": {kind: signIn},
 			"logout": {kind: signIn}, "stepUp": {kind: signIn}, "changePassword": {kind: signIn}, "changeEmail": {kind: signIn},
@@ -250,6 +260,14 @@ func TestEveryRoutePassesTheDoor(t *testing.T) {
 			"getNote":          {kind: acted, as: "clinician", path: "/notes/" + draft, status: 200},
 			"signNote":         {kind: acted, as: "clinician", path: "/notes/" + draft + "/signature", status: 200},
 			"addAddendum":      {kind: acted, as: "clinician", path: "/notes/" + draft + "/addenda", body: map[string]string{"body": "synthetic walk addendum"}, status: 201},
+
+			"requestMyErasure":     {kind: acted, as: "patient", status: 201},
+			"recordErasureRequest": {kind: acted, as: "auditor", path: "/patients/" + pid + "/erasure-requests", status: 201},
+			"listErasureRequests":  {kind: acted, as: "auditor", status: 200},
+			"approveErasure":       {kind: acted, as: "auditor", path: "/erasure-requests/" + erasure + "/approval", status: 200, setup: auditorStepUp},
+			"refuseErasure":        {kind: acted, as: "auditor", path: "/erasure-requests/" + refusal + "/refusal", status: 200},
+			"placeLegalHold":       {kind: acted, as: "auditor", path: "/patients/" + pid + "/legal-hold", body: map[string]string{"reason": "litigation"}, status: 200, setup: auditorStepUp},
+			"liftLegalHold":        {kind: acted, as: "auditor", path: "/patients/" + pid + "/legal-hold", status: 200},
 		}
 		walked := 0
 		for _, rt := range e.Srv.APIRoutes() {

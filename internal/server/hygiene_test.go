@@ -45,7 +45,7 @@ func attackOversizedBody(t *testing.T, e *servertest.Env) {
 	clin, _ := e.Clinician(admin, "hygiene-clinician@haven.test")
 	auditor, _ := e.Staff(admin, "hygiene-auditor@haven.test", "auditor")
 	byAct := map[string]*servertest.Client{"patient.register": clin, "patient.search": clin, "note.write": clin,
-		"audit.review": auditor, "audit.export": auditor,
+		"audit.review": auditor, "audit.export": auditor, "legalhold.set": auditor,
 		"condition.write": clin, "allergy.write": clin, "medication.write": clin, "observation.write": clin, "immunization.write": clin}
 	reg := clin.Must(201, "POST", "/api/v1/patients", map[string]string{"name": "Hygiene Patient", "birthDate": "1980-01-01",
 		"phone": "+1 555 0100", "email": "hygiene-patient@haven.test"})

@@ -118,6 +118,16 @@ func (s *Server) Run(ctx context.Context) error {
 			s.runBackups(backupCtx, s.cfg.BackupInterval)
 		}
 	}()
+	// The retention purge runs only when --purge-interval is set.
+	purgeCtx, stopPurge := context.WithCancel(context.Background())
+	defer stopPurge()
+	purgeDone := make(chan struct{})
+	go func() {
+		defer close(purgeDone)
+		if s.cfg.PurgeInterval > 0 {
+			s.runPurge(purgeCtx, s.cfg.PurgeInterval)
+		}
+	}()
 
 	select {
 	case err := <-errc:
@@ -141,6 +151,8 @@ func (s *Server) Run(ctx context.Context) error {
 	<-remindDone
 	stopBackups()
 	<-backupDone
+	stopPurge()
+	<-purgeDone
 	// Requests have finished: the final checkpoint covers every entry they wrote.
 	stopCheckpoints()
 	<-cpDone

@@ -121,6 +121,7 @@ type Server struct {
 	privacy       *privacy.Service
 	compliance    *compliance.Service
 	visits        *visits.Service
+	governance    *governance.Service
 	policy        *access.Policy
 	door          *guard.Door
 	api           *api.API
@@ -157,6 +158,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.kek = kek
 	if s.keys, err = keys.Open(ctx, s.db, kek); err != nil {
+		s.db.Close()
+		return nil, err
+	}
+	// An erasure the ledger lists is applied before anything is served (governance.ApplyLedger).
+	if _, err := governance.ApplyLedger(ctx, cfg.DataDir, s.keys); err != nil {
 		s.db.Close()
 		return nil, err
 	}
@@ -238,6 +244,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.privacy = privacy.New(s.db, s.door, privacy.Deps{Names: s.identity, Patients: s.records, Notes: s.keys, Staff: s.staffMembers,
 		PatientAccount: s.identity.PatientAccountID, GuestNames: s.visits.GuestNames}, s.cps, cfg.Now)
 	s.compliance = compliance.NewService(s.db, s.door, compliance.SettingsFrom(cfg, Version), cfg.Now)
+	s.governance = governance.New(s.db, s.door, governance.Deps{Keys: s.keys, Accounts: s.identity, DataDir: cfg.DataDir, Retention: cfg.Retention}, cfg.Now)
 	if cfg.SMTP.Addr != "" && len(cfg.AlertEmailTo) > 0 {
 		s.watcher.MailTo(&monitor.Mailer{Sender: s.mailer(), To: cfg.AlertEmailTo})
 	}
@@ -264,7 +271,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 // buildHandler mounts the API, the UI and the operational endpoints behind the pipeline.
 func (s *Server) buildHandler() http.Handler {
 	mux := http.NewServeMux()
-	svc := services.Services{Log: s.log, Identity: s.identity, Records: s.records, Prescriptions: s.prescriptions, Privacy: s.privacy, Visits: s.visits, Billing: s.billing, Compliance: s.compliance, Admit: s.admit,
+	svc := services.Services{Log: s.log, Identity: s.identity, Records: s.records, Prescriptions: s.prescriptions, Privacy: s.privacy, Visits: s.visits, Billing: s.billing, Compliance: s.compliance, Governance: s.governance, Admit: s.admit,
 		AuditKey: s.auditKey, BaseURL: s.cfg.BaseURL, Version: Version, Zone: s.cfg.AlertRules.Location}
 	s.api = api.New(svc)
 	s.api.Mount(mux)
@@ -458,4 +465,10 @@ func (s *Server) mailer() *mail.Sender {
 		m.Now = s.cfg.Now
 	}
 	return &m
+}
+
+// Purge deletes the records past their retention period now (Run does it every
+// PurgeInterval when set); tests call it after moving the clock.
+func (s *Server) Purge(ctx context.Context) (governance.PurgeResult, error) {
+	return s.governance.Purge(ctx)
 }

@@ -13,6 +13,7 @@ import (
 
 	"haven/internal/billing"
 	"haven/internal/clinical"
+	"haven/internal/governance"
 	"haven/internal/governance/compliance"
 	"haven/internal/identity"
 	"haven/internal/principal"
@@ -32,6 +33,8 @@ type Services struct {
 	Billing       *billing.Service
 	// Compliance is the compliance report (package governance/compliance).
 	Compliance *compliance.Service
+	// Governance keeps legal holds, erasure requests and the retention purge.
+	Governance *governance.Service
 	// Admit asks the one door whether by may perform action (a policy action name) on the
 	// patient named, if any, recording a refusal. Transports call it before reading a body, so
 	// a refusal never depends on what the body holds; the service then decides the act itself.

@@ -63,6 +63,7 @@ func New(d Deps) *UI {
 	for k, f := range documentFuncs() {
 		funcs[k] = f
 	}
+	funcs["holdReason"] = holdReasonLabel
 	for _, n := range names {
 		name := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
 		if name == "layout" || name == "partials" || strings.HasPrefix(name, "partial-") {
@@ -196,6 +197,7 @@ func (u *UI) routes() []route {
 	rs = append(rs, u.documentRoutes()...)
 	rs = append(rs, u.noteRoutes()...)
 	rs = append(rs, u.prescriptionRoutes()...)
+	rs = append(rs, u.erasureRoutes()...)
 	return append(rs, u.frontDeskRoutes()...)
 }
 
