@@ -213,9 +213,9 @@ func keyRotation(f Facts) Check {
 
 func retention(f Facts) Check {
 	if !f.RetentionConfigured {
-		return check("retention", "§164.316(b)(2)(i); §164.310(d)(2)(i)", "Retention periods are configured", false, "not configured")
+		return check("retention", "§164.316(b)(2)(i); §164.310(d)(2)(i)", "Retention periods are configured", false, "no retention purge is scheduled: set --purge-interval (and --retention to change the default periods)")
 	}
-	return check("retention", "§164.316(b)(2)(i); §164.310(d)(2)(i)", "Retention periods are configured", true, "retention periods are set for every record type; legal holds stop purges")
+	return check("retention", "§164.316(b)(2)(i); §164.310(d)(2)(i)", "Retention periods are configured", true, "retention periods are set for every record type and the purge is scheduled; legal holds stop purges")
 }
 
 func alerting(f Facts) Check {

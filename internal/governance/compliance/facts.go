@@ -42,7 +42,8 @@ type Settings struct {
 	Witnessed bool
 	// Alert destinations.
 	AlertEmail, AlertWebhook, SIEM bool
-	// RetentionConfigured: retention periods are configured (wired by the retention work).
+	// RetentionConfigured: retention periods are set for every record type and the purge that
+	// applies them is scheduled (--purge-interval).
 	RetentionConfigured bool
 	// BreakGlass: an emergency-access procedure is built in (not yet).
 	BreakGlass bool
@@ -63,6 +64,7 @@ func SettingsFrom(c config.Server, version string) Settings {
 		AlertEmail:          c.SMTP.Addr != "" && len(c.AlertEmailTo) > 0,
 		AlertWebhook:        c.AlertWebhookURL != "",
 		SIEM:                c.SyslogAddr != "",
+		RetentionConfigured: c.PurgeInterval > 0 && len(c.Retention) > 0,
 	}
 }
 
