@@ -35,6 +35,7 @@ type matrixWorld struct {
 	lastSoon time.Time                     // the last slot handed out by soon
 	touched  time.Time                     // when every session was last used (keepAlive)
 	past     int                           // visits put in the past so far (endedVisitOf)
+	erasable int                           // patients registered to be erased (erasureRequest)
 }
 
 func newMatrixWorld(t *testing.T, e *servertest.Env) *matrixWorld {
@@ -316,7 +317,7 @@ func (w *matrixWorld) run(t *testing.T, c cell) matrixRow {
 		r := chosen[0]
 		row.Audit = strings.TrimSpace(r.outcome + " " + r.reason)
 		switch {
-		case r.outcome == audit.Deny && r.reason == guard.ReasonStepUpRequired:
+		case r.outcome == audit.Deny && strings.HasPrefix(r.reason+" ", guard.ReasonStepUpRequired+" "): // a detail may follow the reason id
 			row.Decision = "step-up"
 		case r.outcome == audit.Deny || r.outcome == audit.Failure:
 			row.Decision = "deny"
