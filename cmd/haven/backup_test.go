@@ -19,10 +19,11 @@ import (
 
 // installation is a running Haven with a clinician and two patients.
 type installation struct {
-	e    *servertest.Env
-	dsn  string // empty for SQLite in the data directory
-	clin *servertest.Client
-	a, b string // patient ids
+	e       *servertest.Env
+	dsn     string // empty for SQLite in the data directory
+	clin    *servertest.Client
+	officer *servertest.Client // the privacy officer, who approves erasures
+	a, b    string             // patient ids
 }
 
 var (
@@ -39,6 +40,7 @@ func newInstallation(t *testing.T, d store.Dialect) *installation {
 	in.e = servertest.New(t, in.dsn)
 	admin := in.e.Admin()
 	in.clin, _ = in.e.Clinician(admin, "dr.backup@haven.test")
+	in.officer, _ = in.e.Staff(admin, "privacy.backup@haven.test", "auditor")
 	_, in.a = in.e.Patient(in.clin, patientA)
 	_, in.b = in.e.Patient(in.clin, patientB)
 	return in
@@ -301,19 +303,19 @@ func TestArchiveHoldsNoPlaintextPHI(t *testing.T) {
 	}
 }
 
-// TestErasureReachesOldBackup: a backup taken before an erasure, restored after it with the
-// source's root key and ledger, cannot open the erased patient's record; the other patient's
+// TestErasureReachesOldBackup: a backup taken before an erasure (approved by the privacy
+// officer), restored after it with the source's root key and ledger, cannot open the erased
+// patient's record; the other patient's
 // opens, and the audit log verifies.
 func TestErasureReachesOldBackup(t *testing.T) {
 	src := newInstallation(t, store.SQLite)
 	archive := src.takeBackup(t)
-	ctx := context.Background()
-	if err := governance.RecordErasure(src.e.DataDir, src.a, src.e.Clock.Now()); err != nil {
-		t.Fatal(err)
-	}
-	if err := src.e.Srv.Keys().Shred(ctx, src.a); err != nil {
-		t.Fatal(err)
-	}
+	// The erasure as a clinic makes it: the privacy officer records the request and approves it
+	// after a fresh second factor.
+	req := src.officer.Must(201, "POST", "/api/v1/patients/"+src.a+"/erasure-requests", nil)["id"].(string)
+	src.e.Clock.Advance(31 * time.Second)
+	src.officer.Must(200, "POST", "/api/v1/auth/step-up", map[string]string{"code": src.officer.Code()})
+	src.officer.Must(200, "POST", "/api/v1/erasure-requests/"+req+"/approval", nil)
 	if code, _, _ := src.clin.Do("GET", "/api/v1/patients/"+src.a, nil); code == 200 {
 		t.Fatal("the erased patient's record still opens in the live installation")
 	}
