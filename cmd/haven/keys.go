@@ -80,7 +80,11 @@ func keysRotate(ctx context.Context, st config.Storage, stdout io.Writer) error 
 	fmt.Fprintf(stdout, "%s the rotation to root key version %d.\n", verb, rep.Version)
 	fmt.Fprintf(stdout, "Rewrapped %d keys (patient and system keys) in %s.\n", rep.Rewrapped, time.Since(start).Round(time.Millisecond))
 	if len(rep.Retired) > 0 {
-		fmt.Fprintf(stdout, "Retired %d old root key versions: nothing was wrapped under them any more.\n", len(rep.Retired))
+		if len(rep.Retired) == 1 {
+			fmt.Fprintln(stdout, "Retired the old root key version: nothing was wrapped under it any more.")
+		} else {
+			fmt.Fprintf(stdout, "Retired %d old root key versions: nothing was wrapped under them any more.\n", len(rep.Retired))
+		}
 	}
 	fmt.Fprintln(stdout, "Every key is under the new version. Back up root.key now: older backups need the old one, which is no longer in it.")
 	return nil
