@@ -137,31 +137,37 @@ func fieldError(field string, err error) error {
 // Documents lists a patient's documents, newest first, without their content (document.read).
 func (r *Records) Documents(ctx context.Context, by access.Subject, patientID string, o Origin) ([]Document, error) {
 	return guard.Do(ctx, r.door, act(by, access.ReadDocument, "Patient", patientID, patientID, o), func(ctx context.Context) ([]Document, error) {
-		rows, err := r.db.QueryContext(ctx, selectDocuments, patientID)
-		if err != nil {
-			return nil, fmt.Errorf("clinical: load documents: %w", err)
-		}
-		defer rows.Close()
-		docs := []Document{}
-		for rows.Next() {
-			var d Document
-			var mct []byte
-			var byPatient int
-			var created int64
-			if err := rows.Scan(&d.ID, &d.UploadedBy, &byPatient, &d.ContentType, &d.Size, &mct, &created); err != nil {
-				return nil, fmt.Errorf("clinical: scan document: %w", err)
-			}
-			if err := r.openDocumentMeta(ctx, patientID, &d, mct); err != nil {
-				return nil, err
-			}
-			d.PatientID, d.ByPatient, d.CreatedAt = patientID, byPatient == 1, time.Unix(0, created).UTC()
-			docs = append(docs, d)
-		}
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("clinical: load documents: %w", err)
-		}
-		return docs, r.nameUploaders(ctx, docs)
+		return r.loadDocuments(ctx, patientID)
 	})
+}
+
+// loadDocuments reads a patient's documents, newest first, without their content, their
+// uploaders named. The caller has passed the door.
+func (r *Records) loadDocuments(ctx context.Context, patientID string) ([]Document, error) {
+	rows, err := r.db.QueryContext(ctx, selectDocuments, patientID)
+	if err != nil {
+		return nil, fmt.Errorf("clinical: load documents: %w", err)
+	}
+	defer rows.Close()
+	docs := []Document{}
+	for rows.Next() {
+		var d Document
+		var mct []byte
+		var byPatient int
+		var created int64
+		if err := rows.Scan(&d.ID, &d.UploadedBy, &byPatient, &d.ContentType, &d.Size, &mct, &created); err != nil {
+			return nil, fmt.Errorf("clinical: scan document: %w", err)
+		}
+		if err := r.openDocumentMeta(ctx, patientID, &d, mct); err != nil {
+			return nil, err
+		}
+		d.PatientID, d.ByPatient, d.CreatedAt = patientID, byPatient == 1, time.Unix(0, created).UTC()
+		docs = append(docs, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("clinical: load documents: %w", err)
+	}
+	return docs, r.nameUploaders(ctx, docs)
 }
 
 // DocumentContent returns one document and its content, to download (document.read). A

@@ -89,31 +89,12 @@ func (p *Prescriptions) ExportRecord(ctx context.Context, by access.Subject, pat
 // exportDocuments lists a patient's documents, oldest first, without their content. The
 // caller has passed the door.
 func (r *Records) exportDocuments(ctx context.Context, patientID string) ([]Document, error) {
-	rows, err := r.db.QueryContext(ctx, selectDocuments, patientID)
+	docs, err := r.loadDocuments(ctx, patientID)
 	if err != nil {
-		return nil, fmt.Errorf("clinical: export documents: %w", err)
-	}
-	defer rows.Close()
-	docs := []Document{}
-	for rows.Next() {
-		var d Document
-		var mct []byte
-		var byPatient int
-		var created int64
-		if err := rows.Scan(&d.ID, &d.UploadedBy, &byPatient, &d.ContentType, &d.Size, &mct, &created); err != nil {
-			return nil, fmt.Errorf("clinical: export documents: %w", err)
-		}
-		if err := r.openDocumentMeta(ctx, patientID, &d, mct); err != nil {
-			return nil, err
-		}
-		d.PatientID, d.ByPatient, d.CreatedAt = patientID, byPatient == 1, time.Unix(0, created).UTC()
-		docs = append(docs, d)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("clinical: export documents: %w", err)
+		return nil, err
 	}
 	slices.Reverse(docs)
-	return docs, r.nameUploaders(ctx, docs)
+	return docs, nil
 }
 
 // exportFile opens one document's content. The caller has passed the door.

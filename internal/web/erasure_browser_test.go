@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"haven/internal/server/servertest"
 )
 
 // TestBrowserErasure: on a 375 px phone the patient finds "Ask to erase my record", reads what
@@ -17,17 +15,7 @@ func TestBrowserErasure(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drives a browser")
 	}
-	withMail, inbox := servertest.WithMail(t)
-	e := servertest.New(t, "", withMail)
-	admin := e.Admin()
-	drP := staffByMail(t, e, admin, inbox, "Dr Grace Hopper", "grace@haven.test", "clinician")
-	poP := staffByMail(t, e, admin, inbox, "Pat Privacy", "privacy@haven.test", "auditor")
-	dr := e.Client()
-	dr.Email, dr.PW, dr.Secret = drP.Email, drP.PW, drP.Secret
-	dr.Login()
-	reg := dr.Must(201, "POST", "/api/v1/patients", map[string]string{"name": "Ada Canary", "birthDate": "1980-02-29", "phone": "+1 555 0100 123", "email": "ada.canary@example.test"})
-	patP := person{Name: "Ada Canary", Email: "ada.canary@example.test", PW: "patient pw 12", ID: reg["patientId"].(string)}
-	patP.Secret = activate(t, e, linkFor(t, inbox, reg, patP.Email), patP.Email, patP.PW)
+	e, poP, patP := clinicWithPatient(t)
 
 	pat := newBrowserFor(t, e, 3*time.Minute)
 	pat.do(chromedp.EmulateViewport(375, 812))

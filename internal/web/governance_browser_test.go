@@ -17,17 +17,7 @@ func TestBrowserExportAndCompliance(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drives a browser")
 	}
-	withMail, inbox := servertest.WithMail(t)
-	e := servertest.New(t, "", withMail)
-	admin := e.Admin()
-	drP := staffByMail(t, e, admin, inbox, "Dr Grace Hopper", "grace@haven.test", "clinician")
-	poP := staffByMail(t, e, admin, inbox, "Pat Privacy", "privacy@haven.test", "auditor")
-	dr := e.Client()
-	dr.Email, dr.PW, dr.Secret = drP.Email, drP.PW, drP.Secret
-	dr.Login()
-	reg := dr.Must(201, "POST", "/api/v1/patients", map[string]string{"name": "Ada Canary", "birthDate": "1980-02-29", "phone": "+1 555 0100 123", "email": "ada.canary@example.test"})
-	patP := person{Name: "Ada Canary", Email: "ada.canary@example.test", PW: "patient pw 12", ID: reg["patientId"].(string)}
-	patP.Secret = activate(t, e, linkFor(t, inbox, reg, patP.Email), patP.Email, patP.PW)
+	e, poP, patP := clinicWithPatient(t)
 
 	pat := newBrowserFor(t, e, 3*time.Minute)
 	pat.do(chromedp.EmulateViewport(375, 800))
@@ -54,4 +44,22 @@ func TestBrowserExportAndCompliance(t *testing.T) {
 	}
 	po.noInternalCodes("compliance report")
 	po.screenshot("compliance-report")
+}
+
+// clinicWithPatient is a clinic where a clinician registered Ada, who activated her account,
+// and a privacy officer: the server, the officer and Ada, ready to sign in.
+func clinicWithPatient(t *testing.T) (e *servertest.Env, officer, patient person) {
+	t.Helper()
+	withMail, inbox := servertest.WithMail(t)
+	e = servertest.New(t, "", withMail)
+	admin := e.Admin()
+	drP := staffByMail(t, e, admin, inbox, "Dr Grace Hopper", "grace@haven.test", "clinician")
+	officer = staffByMail(t, e, admin, inbox, "Pat Privacy", "privacy@haven.test", "auditor")
+	dr := e.Client()
+	dr.Email, dr.PW, dr.Secret = drP.Email, drP.PW, drP.Secret
+	dr.Login()
+	reg := dr.Must(201, "POST", "/api/v1/patients", map[string]string{"name": "Ada Canary", "birthDate": "1980-02-29", "phone": "+1 555 0100 123", "email": "ada.canary@example.test"})
+	patient = person{Name: "Ada Canary", Email: "ada.canary@example.test", PW: "patient pw 12", ID: reg["patientId"].(string)}
+	patient.Secret = activate(t, e, linkFor(t, inbox, reg, patient.Email), patient.Email, patient.PW)
+	return e, officer, patient
 }
