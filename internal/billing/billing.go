@@ -17,8 +17,6 @@ package billing
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"time"
 
 	"haven/internal/access"
@@ -182,12 +180,6 @@ type Filter struct {
 // act names an act on one patient's charge for the door.
 func act(by access.Subject, a access.Action, id, patientID string, o Origin) guard.Act {
 	return guard.Act{By: by, Action: a, Resource: access.Resource{Type: "Charge", ID: id, PatientID: patientID}, Origin: o}
-}
-
-func newID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
 // Next is the statuses a charge in s may move to.

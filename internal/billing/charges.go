@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"haven/internal/ids"
 	"slices"
 	"strings"
 	"time"
@@ -52,7 +53,7 @@ func loc(id string) keys.Location { return keys.Location{Table: "charges", Row: 
 // visit's patient) is decided before the charge is looked at; the write is recorded once the
 // charge is valid. A second live charge for the visit is refused by the database.
 func (s *Service) Create(ctx context.Context, by access.Subject, in NewCharge, o Origin) (Charge, error) {
-	id := newID()
+	id := ids.New()
 	var c Charge
 	var state string
 	var start int64

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"haven/internal/ids"
 	"path"
 	"strings"
 	"time"
@@ -74,7 +75,7 @@ const (
 // bytes and must be on the allow-list and agree with the declared one; an image loses its
 // metadata (location, device, comments) before it is sealed.
 func (r *Records) UploadDocument(ctx context.Context, by access.Subject, patientID string, d NewDocument, o Origin) (Document, error) {
-	id := newID()
+	id := ids.New()
 	a := act(by, access.UploadDocument, "Document", id, patientID, o)
 	if err := r.door.Admit(ctx, a); err != nil {
 		return Document{}, err

@@ -2,9 +2,8 @@ package clinical
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
+	"haven/internal/ids"
 	"strings"
 	"unicode/utf8"
 
@@ -28,7 +27,7 @@ const (
 // AddNote writes a clinical note to a patient's record. The caller's right is decided before
 // the note is looked at, and the allowed write is recorded only once the note is valid.
 func (r *Records) AddNote(ctx context.Context, by access.Subject, patientID, body string, o Origin) (string, error) {
-	id := newID()
+	id := ids.New()
 	a := act(by, access.WriteNote, "Note", id, patientID, o)
 	if err := r.door.Admit(ctx, a); err != nil {
 		return "", err
@@ -119,12 +118,6 @@ func (r *Records) nameAuthors(ctx context.Context, notes []Note) error {
 		}
 	}
 	return nil
-}
-
-func newID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
 // Note returns one note of a patient's record: a visit's summary, as its patient or its

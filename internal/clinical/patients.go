@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"haven/internal/ids"
 	"slices"
 	"strings"
 	"time"
@@ -94,7 +95,7 @@ type Registration struct {
 // Register creates a patient record under a new per-patient key, puts the registering clinician
 // (not the front desk) in the care team, and creates the patient's (invited) account.
 func (r *Records) Register(ctx context.Context, by access.Subject, in NewPatient, o Origin) (Registration, error) {
-	id := newID()
+	id := ids.New()
 	// Nothing is decided about a patient who does not exist yet: the door checks the role, and
 	// the entry names the new record only once the input is valid.
 	if err := r.door.Admit(ctx, act(by, access.RegisterPatient, "Patient", "", "", o)); err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"haven/internal/ids"
 	"strings"
 	"time"
 	"unicode"
@@ -284,7 +285,7 @@ func validRx(c rx.Content) (rx.Content, error) {
 
 // Write starts a draft prescription for a patient.
 func (p *Prescriptions) Write(ctx context.Context, by access.Subject, patientID string, c rx.Content, o Origin) (Prescription, error) {
-	id := newID()
+	id := ids.New()
 	a := act(by, access.WritePrescription, "Prescription", id, patientID, o)
 	if err := p.r.door.Admit(ctx, a); err != nil {
 		return Prescription{}, err
@@ -438,7 +439,7 @@ func (p *Prescriptions) Renew(ctx context.Context, by access.Subject, id string,
 	if err != nil {
 		return Prescription{}, err
 	}
-	newRx := newID()
+	newRx := ids.New()
 	a := act(by, access.WritePrescription, "Prescription", newRx, patientID, o)
 	a.Detail = "renews " + id
 	if err := p.r.door.Admit(ctx, a); err != nil {

@@ -3,6 +3,7 @@ package clinical
 import (
 	"context"
 	"fmt"
+	"haven/internal/ids"
 	"slices"
 	"strings"
 	"time"
@@ -131,7 +132,7 @@ func (r *Records) AddItem(ctx context.Context, by access.Subject, patientID stri
 		return Item{}, ErrNotFound
 	}
 	now := r.now()
-	it := Item{ID: newID(), PatientID: patientID, Kind: kind, Status: Statuses(kind)[0], RecordedBy: by.AccountID,
+	it := Item{ID: ids.New(), PatientID: patientID, Kind: kind, Status: Statuses(kind)[0], RecordedBy: by.AccountID,
 		EffectiveAt: now, CreatedAt: now, UpdatedAt: now, PatientReported: kind == KindObservation && by.Role == access.Patient}
 	a := act(by, action, typ, it.ID, patientID, o)
 	if err := r.door.Admit(ctx, a); err != nil {

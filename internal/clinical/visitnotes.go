@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"haven/internal/ids"
 	"slices"
 	"strings"
 	"time"
@@ -153,7 +154,7 @@ func (r *Records) saveVisitNote(ctx context.Context, by access.Subject, patientI
 	}
 	id := cur.id
 	if id == "" {
-		id = newID()
+		id = ids.New()
 	}
 	a := act(by, access.WriteNote, "Note", id, patientID, o)
 	if err := r.door.Admit(ctx, a); err != nil {
@@ -291,7 +292,7 @@ func (r *Records) AddAddendum(ctx context.Context, by access.Subject, noteID, te
 	if err != nil {
 		return Note{}, err
 	}
-	id := newID()
+	id := ids.New()
 	a := act(by, access.AddAddendum, "Note", id, cur.patientID, o)
 	if err := r.door.Admit(ctx, a); err != nil {
 		return Note{}, err

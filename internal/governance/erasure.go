@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"haven/internal/ids"
 	"time"
 
 	"haven/internal/access"
@@ -38,7 +39,7 @@ type ErasureRequest struct {
 // is destroyed until the privacy officer approves. An open request for the patient is
 // returned instead of a second one.
 func (s *Service) RequestErasure(ctx context.Context, by principal.Subject, patientID string, o principal.Origin) (string, error) {
-	id := newID()
+	id := ids.New()
 	a := guard.Act{By: by, Action: access.RequestErasure, Resource: access.Resource{Type: "ErasureRequest", ID: id, PatientID: patientID}, Origin: o}
 	if patientID == "" {
 		// A staff member asking for "my record", which they have none of.

@@ -2,11 +2,10 @@ package governance
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"haven/internal/ids"
 	"time"
 
 	"haven/internal/access"
@@ -65,7 +64,7 @@ func (s *Service) PlaceHold(ctx context.Context, by principal.Subject, patientID
 	}
 	return guard.Run(ctx, s.door, a, func(ctx context.Context) error {
 		if _, err := s.db.ExecContext(ctx, `INSERT INTO legal_holds (id, patient_id, placed_by, reason, placed_at) VALUES ($1, $2, $3, $4, $5)`,
-			newID(), patientID, by.AccountID, reason, s.now().UnixNano()); err != nil {
+			ids.New(), patientID, by.AccountID, reason, s.now().UnixNano()); err != nil {
 			return fmt.Errorf("governance: place legal hold: %w", err)
 		}
 		return nil
@@ -141,10 +140,4 @@ func (s *Service) patientExists(ctx context.Context, patientID string) error {
 		return fmt.Errorf("governance: find patient: %w", err)
 	}
 	return nil
-}
-
-func newID() string {
-	var b [12]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"haven/internal/ids"
 	"slices"
 	"strings"
 	"time"
@@ -180,7 +181,7 @@ func (s *Service) InviteWorkforce(ctx context.Context, by access.Subject, role a
 	if !role.Valid() || !role.Workforce() {
 		return "", Link{}, invalid("choose a staff role")
 	}
-	id := NewID()
+	id := ids.New()
 	var link Link
 	err := s.act(ctx, by, access.InviteStaff, id, string(role), o, func(ctx context.Context) error {
 		_, token, err := s.createAccount(ctx, s.db, by, id, role, email, "", name, "")
@@ -201,7 +202,7 @@ func (s *Service) InviteWorkforce(ctx context.Context, by access.Subject, role a
 // patient signs in with the record's e-mail address or, when it has none, with its phone
 // number, which must then carry its country code (SignInPhone).
 func (s *Service) CreatePatientAccount(ctx context.Context, q store.Execer, by access.Subject, patientID, email, phone string) (string, string, error) {
-	return s.createAccount(ctx, q, by, NewID(), access.Patient, email, phone, "", patientID)
+	return s.createAccount(ctx, q, by, ids.New(), access.Patient, email, phone, "", patientID)
 }
 
 // record appends an account or authentication event through the door, which builds every

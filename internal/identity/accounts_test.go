@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"haven/internal/ids"
 	"net/url"
 	"testing"
 	"time"
@@ -148,7 +149,7 @@ func TestEnableUndoesDisable(t *testing.T) {
 			})
 		}
 		t.Run("unknown or patient accounts are no staff account", func(t *testing.T) {
-			pid := NewID()
+			pid := ids.New()
 			if _, _, err := f.s.CreatePatientAccount(context.Background(), db, f.by, pid, "patient@example.test", ""); err != nil {
 				t.Fatal(err)
 			}

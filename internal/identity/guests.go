@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"fmt"
+	"haven/internal/ids"
 
 	"haven/internal/access"
 	"haven/internal/store"
@@ -17,7 +18,7 @@ import (
 // CreateGuest creates a guest account through q (in the caller's transaction) and returns its
 // identifier. Its e-mail index is a random placeholder: nobody can sign in to it.
 func (s *Service) CreateGuest(ctx context.Context, q store.Execer) (string, error) {
-	id := NewID()
+	id := ids.New()
 	if _, err := q.ExecContext(ctx, insertAccount, id, string(access.Guest), StatusActive, noEmailPlaceholder(), nil, nil, nil, nil, s.now().UnixNano()); err != nil {
 		return "", fmt.Errorf("identity: create guest: %w", err)
 	}

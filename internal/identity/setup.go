@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"haven/internal/ids"
 
 	"haven/internal/access"
 	"haven/internal/audit"
@@ -100,7 +101,7 @@ func (s *Service) CompleteSetup(ctx context.Context, token, email, name, pw stri
 		}
 		var err error
 		system := access.Subject{AccountID: "setup", Role: access.Admin}
-		id, _, err = s.createAccount(ctx, tx, system, NewID(), access.Admin, email, "", name, "")
+		id, _, err = s.createAccount(ctx, tx, system, ids.New(), access.Admin, email, "", name, "")
 		if err != nil {
 			return err
 		}

@@ -4,13 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"haven/internal/ids"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -233,9 +232,7 @@ const insertAlert = `INSERT INTO security_alerts (id, kind, severity, subject, d
 // Raise stores an alert, counts it and forwards it. A webhook failure is logged, not returned:
 // the alert is already stored and shown in the console.
 func (w *Watcher) Raise(ctx context.Context, a Alert) error {
-	var b [12]byte
-	rand.Read(b[:])
-	if _, err := w.db.ExecContext(ctx, insertAlert, base64.RawURLEncoding.EncodeToString(b[:]), a.Kind, a.Severity, a.Subject, a.Detail, a.Seq, a.Time.UnixNano()); err != nil {
+	if _, err := w.db.ExecContext(ctx, insertAlert, ids.New(), a.Kind, a.Severity, a.Subject, a.Detail, a.Seq, a.Time.UnixNano()); err != nil {
 		return fmt.Errorf("monitor: store alert: %w", err)
 	}
 	w.alerts.WithLabelValues(a.Kind).Inc()

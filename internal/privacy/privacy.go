@@ -9,8 +9,6 @@ package privacy
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"strings"
 	"time"
@@ -122,12 +120,6 @@ func (s *Service) staffName(ctx context.Context, names map[string]string, accoun
 	}
 	names[accountID] = n
 	return n
-}
-
-func newID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
 // blank reports whether an identifier names nothing.

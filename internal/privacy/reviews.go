@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"haven/internal/ids"
 	"strconv"
 	"strings"
 	"time"
@@ -157,7 +158,7 @@ func (s *Service) Report(ctx context.Context, by access.Subject, seq int64, o au
 	if err := s.decide(ctx, by, access.ReportAccess, e.PatientID, strconv.FormatInt(seq, 10), o); err != nil {
 		return err
 	}
-	_, err = s.db.ExecContext(ctx, insertReview, newID(), seq, e.PatientID, by.AccountID, s.now().UnixNano())
+	_, err = s.db.ExecContext(ctx, insertReview, ids.New(), seq, e.PatientID, by.AccountID, s.now().UnixNano())
 	return wrap("report", err)
 }
 

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"haven/internal/ids"
 	"time"
 
 	"haven/internal/access"
@@ -73,7 +74,7 @@ func (s *Service) Book(ctx context.Context, by access.Subject, b Booking, o Orig
 	if by.Role == access.Clinician && clinicianID == "" {
 		clinicianID = by.AccountID
 	}
-	id := newID()
+	id := ids.New()
 	a := act(by, access.BookAppointment, "Appointment", id, patientID, o)
 	// The door first: a patient naming another patient, a clinician naming a patient not in
 	// their care, any other role, are refused before anything is looked up.

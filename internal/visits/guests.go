@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"haven/internal/ids"
 	"slices"
 	"strings"
 
@@ -143,7 +144,7 @@ func (s *Service) InviteGuest(ctx context.Context, by access.Subject, id string,
 	}
 	a.Detail = g.Relation
 	link, err := guard.Do(ctx, s.door, a, func(ctx context.Context) (GuestLink, error) {
-		gid := newID()
+		gid := ids.New()
 		token, hash := newGuestToken()
 		ct, err := s.cipher.Seal(ctx, r.patientID, guestNameLocation(gid), []byte(name))
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"haven/internal/ids"
 	"time"
 
 	"haven/internal/access"
@@ -76,7 +77,7 @@ func (s *Service) inCare(ctx context.Context, patientID string) (bool, error) {
 // JoinQueue puts the patient in the on-demand queue (queue.join). Joining while already in it
 // keeps the place held.
 func (s *Service) JoinQueue(ctx context.Context, by access.Subject, o Origin) (QueuePlace, error) {
-	id := newID()
+	id := ids.New()
 	a := act(by, access.JoinQueue, "Queue", id, by.PatientID, o)
 	if err := s.door.Admit(ctx, a); err != nil {
 		return QueuePlace{}, err
@@ -246,7 +247,7 @@ func (s *Service) TakeNext(ctx context.Context, by access.Subject, o Origin) (Vi
 	if placeID == "" {
 		return Visit{}, ErrQueueEmpty
 	}
-	id := newID()
+	id := ids.New()
 	var r visitRow
 	v, err := guard.Do(ctx, s.door, act(by, access.TakeFromQueue, "Appointment", id, patientID, o), func(ctx context.Context) (Visit, error) {
 		now := s.now()

@@ -57,13 +57,14 @@ type visitRow struct {
 	summaryNoteID, followUpID                 string
 }
 
-// validID reports whether id can name a row: short, and only letters, digits, '-' and '_'.
+// validID reports whether id can name a row: short, and only letters, digits, '-', '.' and
+// '_' (a FHIR id, or an identifier made before identifiers were FHIR ids).
 func validID(id string) bool {
 	if id == "" || len(id) > maxIDLength {
 		return false
 	}
 	for _, c := range id {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_') {
 			return false
 		}
 	}

@@ -13,8 +13,6 @@ package visits
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"sync"
 	"time"
@@ -270,13 +268,6 @@ type Clinician struct {
 	Name string `json:"name"`
 	// InCare: the clinician cares for the patient already (otherwise: accepts new patients).
 	InCare bool `json:"inCare"`
-}
-
-// newID returns a fresh identifier: 128 random bits, FHIR-valid (letters, digits, '-', '.').
-func newID() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 // act names an act on one patient's resource for the door.
