@@ -29,6 +29,8 @@ const (
 	Guest     = principal.Guest
 	Nurse     = principal.Nurse
 	Billing   = principal.Billing
+	// Integration is a connected system (SMART Backend Services): its token's scopes decide.
+	Integration = principal.Integration
 )
 
 // Action is what the subject wants to do. Its value is what the audit entry records.
@@ -132,6 +134,9 @@ const (
 	PurgeExpired   Action = "retention.purge" // Haven deletes a record whose retention period has passed
 	ReadCompliance Action = "compliance.read" // the compliance report (no PHI)
 
+	// Integrations (package smart): systems connected by SMART Backend Services.
+	ManageIntegrations Action = "integration.manage" // register, change or revoke a connected system (no PHI)
+
 	// Acts on one's own account that change how it signs in.
 	ChangePassword   Action = "account.password-change"
 	ChangeEmail      Action = "account.email-change"
@@ -187,6 +192,10 @@ const (
 	// ReasonVerificationCode: Haven itself, for a pharmacy holding a prescription's printed
 	// identifier and one-time code (the public verification endpoint).
 	ReasonVerificationCode = "verification-code"
+	// ReasonScope: a connected system whose token's SMART scope grants the interaction on the
+	// resource type; ReasonOutsideScope: one whose scopes do not.
+	ReasonScope        = "smart-scope"
+	ReasonOutsideScope = "outside-scope"
 )
 
 // Relationships answers, from the store, whether a clinician has a care relationship with a
@@ -348,7 +357,7 @@ func (p *Policy) grant(s Subject, a Action) (d Decision, g Grant, ok bool) {
 		return Decision{Reason: ReasonUnknownAction}, "", false
 	}
 	d = Decision{StepUp: rule.StepUp, Writes: rule.Writes}
-	if s.AccountID == "" || !(s.Role.Valid() || s.Role == System) {
+	if s.AccountID == "" || !(s.Role.Valid() || s.Role == System || s.Role == Integration) {
 		d.Reason = ReasonUnknownSubject
 		return d, "", false
 	}
@@ -386,6 +395,11 @@ func (p *Policy) check(ctx context.Context, s Subject, g Grant, r Resource) (boo
 			return true, reason
 		}
 		return false, ReasonNotInCareTeam
+	case Scoped:
+		if s.Scopes.Allow(FHIRType(r.Type), s.Interaction) {
+			return true, ReasonScope
+		}
+		return false, ReasonOutsideScope
 	case VisitGuest:
 		g, ok := p.rel.(Guests)
 		if !ok || r.ID == "" {
@@ -415,6 +429,29 @@ var grantReason = map[Role]string{
 	Nurse:     ReasonWorkforce,
 }
 
+// FHIRType is the FHIR R4 resource type of a resource the domain names by type: most domain
+// types are FHIR's already ("Patient", "Observation", "Appointment"); the rest are mapped here.
+// A type with no FHIR counterpart (a visit note's "Note") maps to "", which no scope allows.
+func FHIRType(domainType string) string {
+	switch domainType {
+	case "Prescription":
+		return "MedicationRequest"
+	case "Document":
+		return "DocumentReference"
+	case "Availability":
+		return "Schedule"
+	case "Clinician":
+		return "Practitioner"
+	case "Charge":
+		return "Claim"
+	case "Visit":
+		return "Encounter"
+	case "Note", "CareTeam", "Queue", "Account", "PrescriberKey":
+		return ""
+	}
+	return domainType
+}
+
 // System is Haven itself acting without a person: sending a patient a notice, checking a
 // password against the person's own details. Only rules that name it let it through.
 const System Role = "system"
@@ -441,6 +478,11 @@ func PurposeOfUse(s Subject) string {
 		return "HPAYMT"
 	case System:
 		return "PATADMIN"
+	case Integration:
+		if s.Purpose != "" {
+			return s.Purpose
+		}
+		return "HOPERAT"
 	}
 	return ""
 }

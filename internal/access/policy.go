@@ -22,6 +22,9 @@ const (
 	OwnAccount Grant = "own-account"
 	// VisitGuest: a guest, on the one visit they were invited to (the resource's ID is the visit).
 	VisitGuest Grant = "visit-guest"
+	// Scoped: a connected system, on the resource types and interactions its token's SMART
+	// scopes grant (principal.Scopes.Allow with FHIRType of the resource).
+	Scoped Grant = "smart-scope"
 )
 
 // Rule is one row of the policy: who may do an action, and how it is guarded. A role not in
@@ -43,11 +46,11 @@ type Rule struct {
 func Rules() []Rule {
 	return []Rule{
 		{Action: ReadRecord, Summary: "open a patient's record (demographics, notes and the structured record: problems, allergies, medications, observations, immunizations)", PHI: true,
-			Grants: map[Role]Grant{Patient: OwnRecord, Clinician: CareTeam, Nurse: CareTeam}},
+			Grants: map[Role]Grant{Patient: OwnRecord, Clinician: CareTeam, Nurse: CareTeam, Integration: Scoped}},
 		{Action: WriteNote, Summary: "write a clinical note", PHI: true, Writes: true,
 			Grants: map[Role]Grant{Clinician: CareTeam}},
 		{Action: SearchPatients, Summary: "search patients (a clinician sees the patients in their care, the front desk every patient's demographics)", PHI: true,
-			Grants: map[Role]Grant{Clinician: Always, Nurse: Always, FrontDesk: Always}},
+			Grants: map[Role]Grant{Clinician: Always, Nurse: Always, FrontDesk: Always, Integration: Scoped}},
 		{Action: ListCareTeam, Summary: "list one's own patients", PHI: true,
 			Grants: map[Role]Grant{Clinician: Always, Nurse: Always}},
 		{Action: RegisterPatient, Summary: "register a patient", PHI: true, Writes: true,
@@ -85,7 +88,7 @@ func Rules() []Rule {
 		{Action: IdentifyPatient, Summary: "see a patient's name beside the audit trail, or find a patient's entries by name", PHI: true,
 			Grants: map[Role]Grant{Auditor: Always}},
 		{Action: ReviewAudit, Summary: "search the audit trail, see alerts, handle reports",
-			Grants: map[Role]Grant{Auditor: Always}},
+			Grants: map[Role]Grant{Auditor: Always, Integration: Scoped}},
 		{Action: ExportAudit, Summary: "download the audit trail", StepUp: true,
 			Grants: map[Role]Grant{Auditor: Always}},
 
@@ -93,29 +96,29 @@ func Rules() []Rule {
 		{Action: SetAvailability, Summary: "set a clinician's weekly hours, exceptions and slot length", Writes: true,
 			Grants: map[Role]Grant{Clinician: OwnAccount, FrontDesk: Always}},
 		{Action: ReadSlots, Summary: "see a clinician's free slots",
-			Grants: map[Role]Grant{Patient: Always, Clinician: Always, FrontDesk: Always}},
+			Grants: map[Role]Grant{Patient: Always, Clinician: Always, FrontDesk: Always, Integration: Scoped}},
 		{Action: BookAppointment, Summary: "book an appointment for a patient", PHI: true, Writes: true,
-			Grants: map[Role]Grant{Patient: OwnRecord, Clinician: CareTeam, FrontDesk: Always}},
+			Grants: map[Role]Grant{Patient: OwnRecord, Clinician: CareTeam, FrontDesk: Always, Integration: Scoped}},
 		{Action: RescheduleAppointment, Summary: "move an appointment to another time", PHI: true, Writes: true,
-			Grants: map[Role]Grant{Patient: OwnRecord, Clinician: CareTeam, FrontDesk: Always}},
+			Grants: map[Role]Grant{Patient: OwnRecord, Clinician: CareTeam, FrontDesk: Always, Integration: Scoped}},
 		{Action: CancelAppointment, Summary: "cancel an appointment", PHI: true, Writes: true,
-			Grants: map[Role]Grant{Patient: OwnRecord, Clinician: CareTeam, FrontDesk: Always}},
+			Grants: map[Role]Grant{Patient: OwnRecord, Clinician: CareTeam, FrontDesk: Always, Integration: Scoped}},
 		{Action: MarkNoShow, Summary: "record that a patient did not come to an appointment", PHI: true, Writes: true,
 			Grants: map[Role]Grant{Clinician: CareTeam, FrontDesk: Always}},
 		{Action: ListAppointments, Summary: "list one's own appointments, or the clinic's schedule (a clinician sees their own)", PHI: true,
-			Grants: map[Role]Grant{Patient: OwnRecord, Clinician: Always, FrontDesk: Always}},
+			Grants: map[Role]Grant{Patient: OwnRecord, Clinician: Always, FrontDesk: Always, Integration: Scoped}},
 		{Action: ManageCalendarFeed, Summary: "make or revoke one's private calendar feed (times only, no patient names)", Writes: true,
 			Grants: map[Role]Grant{Clinician: OwnAccount}},
 		{Action: ReadDemographics, Summary: "read a patient's name, birth date and contact details (no clinical content)", PHI: true,
-			Grants: map[Role]Grant{Patient: OwnRecord, Clinician: CareTeam, Nurse: CareTeam, FrontDesk: Always, Billing: Always}},
+			Grants: map[Role]Grant{Patient: OwnRecord, Clinician: CareTeam, Nurse: CareTeam, FrontDesk: Always, Billing: Always, Integration: Scoped}},
 
 		// Visits.
 		{Action: AcceptConsent, Summary: "accept the telehealth consent", PHI: true, Writes: true,
 			Grants: map[Role]Grant{Patient: OwnRecord}},
 		{Action: ReadConsent, Summary: "see which telehealth consent a patient accepted, and when", PHI: true,
-			Grants: map[Role]Grant{Patient: OwnRecord, Clinician: CareTeam}},
+			Grants: map[Role]Grant{Patient: OwnRecord, Clinician: CareTeam, Integration: Scoped}},
 		{Action: ReadVisit, Summary: "open a visit's page (state, times, who takes part)", PHI: true,
-			Grants: map[Role]Grant{Patient: OwnRecord, Clinician: CareTeam, Guest: VisitGuest}},
+			Grants: map[Role]Grant{Patient: OwnRecord, Clinician: CareTeam, Guest: VisitGuest, Integration: Scoped}},
 		{Action: CheckIn, Summary: "check in for a visit and wait", PHI: true, Writes: true,
 			Grants: map[Role]Grant{Patient: OwnRecord}},
 		{Action: WriteIntake, Summary: "answer the questions before a visit", PHI: true, Writes: true,
@@ -143,19 +146,19 @@ func Rules() []Rule {
 
 		// The structured record, documents and visit notes.
 		{Action: WriteCondition, Summary: "record, update or resolve a patient's problem (condition)", PHI: true, Writes: true,
-			Grants: map[Role]Grant{Clinician: CareTeam}},
+			Grants: map[Role]Grant{Clinician: CareTeam, Integration: Scoped}},
 		{Action: WriteAllergy, Summary: "record, update or remove an allergy or intolerance", PHI: true, Writes: true,
-			Grants: map[Role]Grant{Clinician: CareTeam, Nurse: CareTeam}},
+			Grants: map[Role]Grant{Clinician: CareTeam, Nurse: CareTeam, Integration: Scoped}},
 		{Action: WriteMedication, Summary: "record, update or stop a medication the patient takes", PHI: true, Writes: true,
 			Grants: map[Role]Grant{Clinician: CareTeam, Nurse: CareTeam}},
 		{Action: WriteObservation, Summary: "record a vital sign or measurement (a patient's own are marked patient-reported)", PHI: true, Writes: true,
-			Grants: map[Role]Grant{Patient: OwnRecord, Clinician: CareTeam, Nurse: CareTeam}},
+			Grants: map[Role]Grant{Patient: OwnRecord, Clinician: CareTeam, Nurse: CareTeam, Integration: Scoped}},
 		{Action: WriteImmunization, Summary: "record an immunization", PHI: true, Writes: true,
 			Grants: map[Role]Grant{Clinician: CareTeam, Nurse: CareTeam}},
 		{Action: UploadDocument, Summary: "add a document or an image (lab report, letter, photo) to a record", PHI: true, Writes: true,
 			Grants: map[Role]Grant{Patient: OwnRecord, Clinician: CareTeam, Nurse: CareTeam}},
 		{Action: ReadDocument, Summary: "list and download a record's documents and images", PHI: true,
-			Grants: map[Role]Grant{Patient: OwnRecord, Clinician: CareTeam, Nurse: CareTeam}},
+			Grants: map[Role]Grant{Patient: OwnRecord, Clinician: CareTeam, Nurse: CareTeam, Integration: Scoped}},
 		{Action: SignNote, Summary: "sign a visit note (from then on it is never edited, only amended)", PHI: true, Writes: true,
 			Grants: map[Role]Grant{Clinician: CareTeam}},
 		{Action: AddAddendum, Summary: "amend a signed note by an addendum that keeps the original", PHI: true, Writes: true,
@@ -169,7 +172,7 @@ func Rules() []Rule {
 		{Action: CancelPrescription, Summary: "cancel a prescription", PHI: true, Writes: true,
 			Grants: map[Role]Grant{Clinician: CareTeam}},
 		{Action: ReadPrescription, Summary: "read a patient's prescriptions", PHI: true,
-			Grants: map[Role]Grant{Patient: OwnRecord, Clinician: CareTeam, Nurse: CareTeam}},
+			Grants: map[Role]Grant{Patient: OwnRecord, Clinician: CareTeam, Nurse: CareTeam, Integration: Scoped}},
 		{Action: VerifyPrescription, Summary: "Haven answers a pharmacy holding a prescription's printed code: valid, cancelled or dispensed, and whether the signature verifies", PHI: true,
 			Grants: map[Role]Grant{System: Always}},
 		{Action: DispensePrescription, Summary: "Haven marks a prescription dispensed for a pharmacy holding its printed code (once)", PHI: true, Writes: true,
@@ -179,7 +182,7 @@ func Rules() []Rule {
 		{Action: WriteCharge, Summary: "record or change a visit's charge (procedure and diagnosis codes, amount, status)", PHI: true, Writes: true,
 			Grants: map[Role]Grant{Clinician: CareTeam, Billing: Always}},
 		{Action: ReadCharges, Summary: "read charges (a patient their own)", PHI: true,
-			Grants: map[Role]Grant{Patient: OwnRecord, Clinician: CareTeam, Billing: Always}},
+			Grants: map[Role]Grant{Patient: OwnRecord, Clinician: CareTeam, Billing: Always, Integration: Scoped}},
 		{Action: ExportCharge, Summary: "export charges for the billing system (CSV, FHIR Claim)", PHI: true, StepUp: true,
 			Grants: map[Role]Grant{Billing: Always}},
 
@@ -196,6 +199,8 @@ func Rules() []Rule {
 			Grants: map[Role]Grant{Auditor: Always}},
 		{Action: PurgeExpired, Summary: "Haven deletes a record whose retention period has passed", PHI: true, Writes: true,
 			Grants: map[Role]Grant{System: Always}},
+		{Action: ManageIntegrations, Summary: "register, change or revoke a connected system (SMART Backend Services: its keys, scopes and business associate agreement; no PHI)", Writes: true, StepUp: true,
+			Grants: map[Role]Grant{Admin: Always}},
 		{Action: ReadCompliance, Summary: "read the compliance report (live checks of this installation, no PHI)",
 			Grants: map[Role]Grant{Admin: Always, Auditor: Always}},
 
@@ -225,7 +230,7 @@ func compile(rules []Rule) (map[Action]Rule, error) {
 			return nil, fmt.Errorf("access: two rules for %s", r.Action)
 		}
 		for role, g := range r.Grants {
-			if !role.Valid() && role != System {
+			if !role.Valid() && role != System && role != Integration {
 				return nil, fmt.Errorf("access: %s: unknown role %q", r.Action, role)
 			}
 			switch {
@@ -234,6 +239,7 @@ func compile(rules []Rule) (map[Action]Rule, error) {
 			case g == CareTeam && (role == Clinician || role == Nurse):
 			case g == OwnAccount && role != System && role != Guest:
 			case g == VisitGuest && role == Guest:
+			case g == Scoped && role == Integration:
 			default:
 				return nil, fmt.Errorf("access: %s: grant %q cannot apply to %s", r.Action, g, role)
 			}
@@ -260,10 +266,10 @@ func (p *Policy) Known(a Action) bool {
 
 // WritePolicyTable prints the rules as a Markdown table, for docs/security.md.
 func WritePolicyTable(w io.Writer) error {
-	roles := []Role{Patient, Clinician, Nurse, FrontDesk, Billing, Guest, Auditor, Admin, System}
+	roles := []Role{Patient, Clinician, Nurse, FrontDesk, Billing, Guest, Auditor, Admin, System, Integration}
 	var b strings.Builder
-	b.WriteString("| action | what it is | patient | clinician | nurse | front desk | billing | visit guest | privacy officer | administrator | Haven itself | step-up | PHI |\n")
-	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	b.WriteString("| action | what it is | patient | clinician | nurse | front desk | billing | visit guest | privacy officer | administrator | Haven itself | connected system | step-up | PHI |\n")
+	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	rules := Rules()
 	sort.SliceStable(rules, func(i, j int) bool { return rules[i].PHI && !rules[j].PHI })
 	for _, r := range rules {

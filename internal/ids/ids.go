@@ -5,17 +5,23 @@ package ids
 
 import (
 	"crypto/rand"
-	"encoding/hex"
+	"encoding/base32"
+	"strings"
 )
 
 // MaxLen is the longest FHIR id.
 const MaxLen = 64
 
-// New returns a fresh identifier: 128 random bits as 32 lowercase hexadecimal digits.
+// Len is the length of an identifier New makes. Two of them joined by '.' (a compound id,
+// such as a slot's clinician and start) still fit in MaxLen.
+const Len = 26
+
+// New returns a fresh identifier: 128 random bits as 26 lowercase base32 characters (letters
+// and the digits 2 to 7).
 func New() string {
 	var b [16]byte
 	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
 }
 
 // Valid reports whether id is a FHIR id: 1 to 64 of letters, digits, '-' and '.'.

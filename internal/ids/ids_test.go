@@ -13,7 +13,7 @@ func TestNewIsFHIRValid(t *testing.T) {
 	seen := map[string]bool{}
 	for range 1000 {
 		id := New()
-		if !fhirID.MatchString(id) || !Valid(id) {
+		if !fhirID.MatchString(id) || !Valid(id) || len(id) != Len {
 			t.Fatalf("New() = %q: not a FHIR id", id)
 		}
 		if seen[id] {

@@ -30,10 +30,14 @@ const (
 	// Billing sees charges and the demographics a claim needs, never notes, observations or
 	// documents (minimum necessary).
 	Billing Role = "billing"
+	// Integration is a system connected by SMART Backend Services (a lab, an EHR, a billing
+	// system): no person and no account, only a registered client whose bearer token carries
+	// scopes. It is not an account role (Valid is false): no one can be invited as one.
+	Integration Role = "integration"
 )
 
 // Workforce reports whether r is a staff role (which must always use a second factor).
-func (r Role) Workforce() bool { return r != Patient && r != Guest }
+func (r Role) Workforce() bool { return r != Patient && r != Guest && r != Integration }
 
 // Label is the role as people read it: "Clinician", "Privacy officer", "Administrator",
 // "Patient". An unknown role reads as itself.
@@ -55,6 +59,8 @@ func (r Role) Label() string {
 		return "Nurse"
 	case Billing:
 		return "Billing"
+	case Integration:
+		return "Connected system"
 	}
 	return string(r)
 }
@@ -81,6 +87,14 @@ type Subject struct {
 	// FactorAt is when the caller's session last passed a second factor (zero if never): the
 	// door lets a step-up act through only if it is recent.
 	FactorAt time.Time
+	// Scopes are the SMART scopes an integration's bearer token carries (nil for people), and
+	// Interaction the FHIR interaction its request performs: the policy allows an integration
+	// an act only if one of its scopes grants that interaction on the act's resource type.
+	Scopes      Scopes
+	Interaction Interaction
+	// Purpose is the HL7 purpose of use an integration was registered for (TREAT, HPAYMT,
+	// HOPERAT); empty for people, whose role gives theirs.
+	Purpose string
 }
 
 // Origin is where a request came from, as every audit entry records it.

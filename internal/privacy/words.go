@@ -94,6 +94,7 @@ var forPatient = map[string]string{
 	"legalhold.set":         "placed or lifted a legal hold on your records",
 	"retention.purge":       "deleted a record kept longer than the law requires",
 	"compliance.read":       "read the compliance report",
+	"integration.manage":    "changed a connected system's registration",
 
 	"account.password-change":      "changed the password",
 	"account.email-change":         "changed the e-mail address",
@@ -202,6 +203,7 @@ var forOfficer = map[string]string{
 	"legalhold.set":         "placed or lifted a legal hold on a patient's records",
 	"retention.purge":       "deleted a record past its retention period",
 	"compliance.read":       "read the compliance report",
+	"integration.manage":    "changed a connected system's registration",
 
 	"account.password-change":      "changed their password",
 	"account.email-change":         "changed their e-mail address",
@@ -261,6 +263,8 @@ var explain = map[string]string{
 	"cancel-cutoff":               "refused: too close to the appointment to do online",
 	access.ReasonBilling:          "billing, for your charges",
 	access.ReasonVerificationCode: "a pharmacy with the code printed on your prescription",
+	access.ReasonScope:            "a connected system your clinic registered, within what it may read",
+	access.ReasonOutsideScope:     "refused: a connected system asked for more than it may read",
 }
 
 // reasons says why, as the privacy officer reads it: policy reasons and the reasons identity
@@ -296,6 +300,8 @@ var reasons = map[string]string{
 	"cancel-cutoff":               "too close to the appointment for the patient to change it online",
 	access.ReasonBilling:          "billing (charges and the details a claim needs)",
 	access.ReasonVerificationCode: "a pharmacy holding the prescription's printed code",
+	access.ReasonScope:            "a connected system within its registered scopes",
+	access.ReasonOutsideScope:     "a connected system asked outside its registered scopes",
 
 	"password-ok":                      "right password",
 	"wrong-password":                   "wrong password",
@@ -354,15 +360,16 @@ var outcomes = map[string]string{
 
 // roles names each role as people say it.
 var roles = map[string]string{
-	string(access.Patient):   "patient",
-	string(access.Clinician): "clinician",
-	string(access.Auditor):   "privacy officer",
-	string(access.Admin):     "administrator",
-	string(access.FrontDesk): "front desk",
-	string(access.Guest):     "visit guest",
-	string(access.Nurse):     "nurse",
-	string(access.Billing):   "billing",
-	string(access.System):    "Haven",
+	string(access.Patient):     "patient",
+	string(access.Clinician):   "clinician",
+	string(access.Auditor):     "privacy officer",
+	string(access.Admin):       "administrator",
+	string(access.FrontDesk):   "front desk",
+	string(access.Guest):       "visit guest",
+	string(access.Nurse):       "nurse",
+	string(access.Billing):     "billing",
+	string(access.System):      "Haven",
+	string(access.Integration): "connected system",
 }
 
 // RoleWords names a role as people say it ("auditor" is a "privacy officer").
