@@ -32,6 +32,7 @@ import (
 	"haven/internal/billing"
 	"haven/internal/clinical"
 	"haven/internal/config"
+	"haven/internal/fhir"
 	"haven/internal/governance"
 	"haven/internal/governance/compliance"
 	"haven/internal/guard"
@@ -44,6 +45,7 @@ import (
 	"haven/internal/principal"
 	"haven/internal/privacy"
 	"haven/internal/services"
+	"haven/internal/smart"
 	"haven/internal/store"
 	"haven/internal/visits"
 	"haven/internal/web"
@@ -122,6 +124,7 @@ type Server struct {
 	compliance    *compliance.Service
 	visits        *visits.Service
 	governance    *governance.Service
+	smart         *smart.Service
 	policy        *access.Policy
 	door          *guard.Door
 	api           *api.API
@@ -245,6 +248,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		PatientAccount: s.identity.PatientAccountID, GuestNames: s.visits.GuestNames}, s.cps, cfg.Now)
 	s.compliance = compliance.NewService(s.db, s.door, compliance.SettingsFrom(cfg, Version), cfg.Now)
 	s.governance = governance.New(s.db, s.door, governance.Deps{Keys: s.keys, Accounts: s.identity, DataDir: cfg.DataDir, Retention: cfg.Retention}, cfg.Now)
+	s.smart = smart.New(s.db, s.door, smart.Config{TokenURL: cfg.BaseURL + fhir.TokenPath}, cfg.Now)
 	if cfg.SMTP.Addr != "" && len(cfg.AlertEmailTo) > 0 {
 		s.watcher.MailTo(&monitor.Mailer{Sender: s.mailer(), To: cfg.AlertEmailTo})
 	}
@@ -271,12 +275,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 // buildHandler mounts the API, the UI and the operational endpoints behind the pipeline.
 func (s *Server) buildHandler() http.Handler {
 	mux := http.NewServeMux()
-	svc := services.Services{Log: s.log, Identity: s.identity, Records: s.records, Prescriptions: s.prescriptions, Privacy: s.privacy, Visits: s.visits, Billing: s.billing, Compliance: s.compliance, Governance: s.governance, Admit: s.admit,
+	svc := services.Services{Log: s.log, Identity: s.identity, Records: s.records, Prescriptions: s.prescriptions, Privacy: s.privacy, Visits: s.visits, Billing: s.billing, Compliance: s.compliance, Governance: s.governance, SMART: s.smart, Admit: s.admit,
 		AuditKey: s.auditKey, BaseURL: s.cfg.BaseURL, Version: Version, Zone: s.cfg.AlertRules.Location}
 	s.api = api.New(svc)
 	s.api.Mount(mux)
 	s.web = web.New(svc)
 	s.web.Mount(mux)
+	fhir.New(svc).Mount(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", s.ready)
 	// No /metrics here: it has a listener of its own (MetricsHandler), off the public port.

@@ -18,6 +18,7 @@ import (
 	"haven/internal/identity"
 	"haven/internal/principal"
 	"haven/internal/privacy"
+	"haven/internal/smart"
 	"haven/internal/visits"
 )
 
@@ -35,6 +36,8 @@ type Services struct {
 	Compliance *compliance.Service
 	// Governance keeps legal holds, erasure requests and the retention purge.
 	Governance *governance.Service
+	// SMART registers connected systems and issues and checks their bearer tokens.
+	SMART *smart.Service
 	// Admit asks the one door whether by may perform action (a policy action name) on the
 	// patient named, if any, recording a refusal. Transports call it before reading a body, so
 	// a refusal never depends on what the body holds; the service then decides the act itself.

@@ -1,0 +1,5 @@
+package fhir
+
+// recordTypes are the patient and their structured record: Patient, Condition,
+// AllergyIntolerance, MedicationStatement, Observation, Immunization.
+func (f *FHIR) recordTypes() []*Type { return nil }

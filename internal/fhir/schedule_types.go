@@ -1,0 +1,5 @@
+package fhir
+
+// scheduleTypes are the people and the schedule: Practitioner, PractitionerRole, Schedule,
+// Slot, Appointment, Encounter.
+func (f *FHIR) scheduleTypes() []*Type { return nil }
