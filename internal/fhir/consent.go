@@ -114,12 +114,12 @@ func consent(patientID string, st visits.ConsentStatus) *Consent {
 		Status: status,
 		Scope: &CodeableConcept{Coding: []Coding{{System: "http://terminology.hl7.org/CodeSystem/consentscope", Code: "treatment", Display: "Treatment"}},
 			Text: "Care by video visit"},
-		Category:   []CodeableConcept{{Coding: []Coding{{System: SystemLOINC, Code: "59284-0", Display: "Patient Consent"}}, Text: "Telehealth consent"}},
-		Patient:    Ref("Patient", patientID),
-		DateTime:   accepted,
-		Performer:  []*Reference{Ref("Patient", patientID)},
-		PolicyRule: &CodeableConcept{Coding: []Coding{{System: SystemActCode, Code: "OPTIN", Display: "opt-in"}}, Text: title},
-		Provision:  &consentProvision{Type: "permit", Period: &Period{Start: accepted}},
+		Category:         []CodeableConcept{{Coding: []Coding{{System: SystemLOINC, Code: "59284-0", Display: "Patient Consent"}}, Text: "Telehealth consent"}},
+		Patient:          Ref("Patient", patientID),
+		DateTime:         accepted,
+		Performer:        []*Reference{Ref("Patient", patientID)},
+		PolicyRule:       &CodeableConcept{Coding: []Coding{{System: SystemActCode, Code: "OPTIN", Display: "opt-in"}}, Text: title},
+		Provision:        &consentProvision{Type: "permit", Period: &Period{Start: accepted}},
 		SourceAttachment: &consentSource{ContentType: "text/markdown; charset=utf-8", Language: "en", Title: title, Creation: accepted},
 	}
 	if st.Text != "" {
