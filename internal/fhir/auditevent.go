@@ -89,7 +89,7 @@ func (f *FHIR) auditEventType() *Type {
 		},
 		Search: f.searchAuditEvents,
 		Params: []Param{
-			{Name: "patient", Type: "reference", Doc: "entries about the patient (Patient/<id>)"},
+			{Name: "patient", Type: "reference", Doc: "entries about the patient (Patient/<id>). Every search returns at most the newest 1000 entries matching its patient, agent, one Haven action and date range"},
 			{Name: "agent", Type: "reference", Doc: "entries by one account or connected system: its id, or Practitioner/<id>"},
 			{Name: "date", Type: "date", Doc: "when the entry was recorded, with a prefix (ge2026-11-01)"},
 			{Name: "subtype", Type: "token", Doc: "Haven's action, such as record.read (the subtype's code)"},
