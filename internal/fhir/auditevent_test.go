@@ -71,6 +71,9 @@ func TestPrivacyOfficerSearchesAuditEvents(t *testing.T) {
 		}
 		fhirJSON(t, e, c.privacy, "/fhir/R4/AuditEvent/0", http.StatusNotFound)
 		fhirJSON(t, e, c.privacy, "/fhir/R4/AuditEvent?date=yesterday", http.StatusBadRequest)
+		fhirJSON(t, e, c.privacy, "/fhir/R4/AuditEvent/not-an-index", http.StatusNotFound)
 		fhirJSON(t, e, c.dr, "/fhir/R4/AuditEvent?patient="+c.adaID, http.StatusForbidden)
+		fhirJSON(t, e, c.dr, "/fhir/R4/AuditEvent/"+read["id"].(string), http.StatusForbidden)
+		fhirJSON(t, e, c.dr, "/fhir/R4/AuditEvent/not-an-index", http.StatusForbidden)
 	})
 }

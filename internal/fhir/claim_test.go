@@ -49,6 +49,9 @@ func TestPatientReadsOwnClaims(t *testing.T) {
 		fhirJSON(t, e, c.ada, "/fhir/R4/Claim/"+draft, http.StatusNotFound)
 		fhirJSON(t, e, c.ada, "/fhir/R4/Claim/"+bos, http.StatusForbidden)
 		fhirJSON(t, e, c.ada, "/fhir/R4/Claim?patient=Patient/"+c.boID, http.StatusForbidden)
+		if last := e.LastAudit(); last[0] != "charge.read" || last[1] != "deny" || last[3] != c.boID {
+			t.Fatalf("the refused search is recorded as %v, want a refused charge.read of the other patient", last)
+		}
 
 		for _, tc := range []struct {
 			query string
