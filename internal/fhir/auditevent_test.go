@@ -16,11 +16,11 @@ import (
 func TestPrivacyOfficerSearchesAuditEvents(t *testing.T) {
 	forEachDocStore(t, func(t *testing.T, e *servertest.Env) {
 		c := newDocClinic(t, e)
-		fhirSearch(t, e, c.dr, "/fhir/R4/MedicationRequest?patient="+c.adaID)
-		fhirJSON(t, e, c.bo, "/fhir/R4/MedicationRequest?patient="+c.adaID, http.StatusForbidden)
+		docSearch(t, e, c.dr, "/fhir/R4/MedicationRequest?patient="+c.adaID)
+		docJSON(t, e, c.bo, "/fhir/R4/MedicationRequest?patient="+c.adaID, http.StatusForbidden)
 		e.Clock.Advance(time.Minute)
 
-		all := fhirSearch(t, e, c.privacy, "/fhir/R4/AuditEvent?patient=Patient/"+c.adaID+"&_count=100")
+		all := docSearch(t, e, c.privacy, "/fhir/R4/AuditEvent?patient=Patient/"+c.adaID+"&_count=100")
 		var read, refused map[string]any
 		for _, ev := range all {
 			if ev["entity"] == nil || !slices.ContainsFunc(ev["entity"].([]any), func(en any) bool {
@@ -37,7 +37,7 @@ func TestPrivacyOfficerSearchesAuditEvents(t *testing.T) {
 			}
 		}
 		if read == nil || refused == nil {
-			t.Fatalf("the patient's AuditEvents = %v, want the clinician's read and the other patient's refusal", ids(all))
+			t.Fatalf("the patient's AuditEvents = %v, want the clinician's read and the other patient's refusal", docIDs(all))
 		}
 		agent := read["agent"].([]any)[0].(map[string]any)
 		typ := read["type"].(map[string]any)
@@ -45,7 +45,7 @@ func TestPrivacyOfficerSearchesAuditEvents(t *testing.T) {
 			typ["code"] != "110110" || read["source"].(map[string]any)["observer"] == nil || refused["outcome"] != "4" {
 			t.Fatalf("AuditEvents = %v and %v", read, refused)
 		}
-		if got := fhirJSON(t, e, c.privacy, "/fhir/R4/AuditEvent/"+read["id"].(string), http.StatusOK); got["id"] != read["id"] || got["recorded"] != read["recorded"] {
+		if got := docJSON(t, e, c.privacy, "/fhir/R4/AuditEvent/"+read["id"].(string), http.StatusOK); got["id"] != read["id"] || got["recorded"] != read["recorded"] {
 			t.Fatalf("AuditEvent read = %v, want %v", got, read)
 		}
 		today := e.Clock.Now().Format(time.DateOnly)
@@ -62,18 +62,18 @@ func TestPrivacyOfficerSearchesAuditEvents(t *testing.T) {
 			{"&subtype=prescription.read&date=lt" + today, nil},
 			{"&action=C&subtype=prescription.read", nil},
 		} {
-			if got := ids(fhirSearch(t, e, c.privacy, p+tc.query)); !slices.Equal(got, tc.want) {
+			if got := docIDs(docSearch(t, e, c.privacy, p+tc.query)); !slices.Equal(got, tc.want) {
 				t.Errorf("AuditEvent?%s = %v, want %v", tc.query, got, tc.want)
 			}
 		}
-		if n := len(fhirSearch(t, e, c.privacy, "/fhir/R4/AuditEvent?date=ge"+today+"&_count=100")); n <= len(all) {
+		if n := len(docSearch(t, e, c.privacy, "/fhir/R4/AuditEvent?date=ge"+today+"&_count=100")); n <= len(all) {
 			t.Errorf("AuditEvents of the day = %d, want more than the patient's %d", n, len(all))
 		}
-		fhirJSON(t, e, c.privacy, "/fhir/R4/AuditEvent/0", http.StatusNotFound)
-		fhirJSON(t, e, c.privacy, "/fhir/R4/AuditEvent?date=yesterday", http.StatusBadRequest)
-		fhirJSON(t, e, c.privacy, "/fhir/R4/AuditEvent/not-an-index", http.StatusNotFound)
-		fhirJSON(t, e, c.dr, "/fhir/R4/AuditEvent?patient="+c.adaID, http.StatusForbidden)
-		fhirJSON(t, e, c.dr, "/fhir/R4/AuditEvent/"+read["id"].(string), http.StatusForbidden)
-		fhirJSON(t, e, c.dr, "/fhir/R4/AuditEvent/not-an-index", http.StatusForbidden)
+		docJSON(t, e, c.privacy, "/fhir/R4/AuditEvent/0", http.StatusNotFound)
+		docJSON(t, e, c.privacy, "/fhir/R4/AuditEvent?date=yesterday", http.StatusBadRequest)
+		docJSON(t, e, c.privacy, "/fhir/R4/AuditEvent/not-an-index", http.StatusNotFound)
+		docJSON(t, e, c.dr, "/fhir/R4/AuditEvent?patient="+c.adaID, http.StatusForbidden)
+		docJSON(t, e, c.dr, "/fhir/R4/AuditEvent/"+read["id"].(string), http.StatusForbidden)
+		docJSON(t, e, c.dr, "/fhir/R4/AuditEvent/not-an-index", http.StatusForbidden)
 	})
 }

@@ -19,7 +19,7 @@ func TestPatientReadsOwnClaims(t *testing.T) {
 		visits := 0
 		charge := func(patientID string) string {
 			visits++
-			v := endedVisitAt(t, e, c.drID, patientID, e.Clock.Now().Add(-time.Duration(visits)*time.Hour))
+			v := docEndedVisit(t, e, c.drID, patientID, e.Clock.Now().Add(-time.Duration(visits)*time.Hour))
 			return c.dr.Must(201, "POST", "/api/v1/charges", map[string]any{"visitId": v, "procedureCodes": []string{"99213"},
 				"diagnosisCodes": []string{"J06.9"}, "amount": 12500})["id"].(string)
 		}
@@ -30,9 +30,9 @@ func TestPatientReadsOwnClaims(t *testing.T) {
 		void, draft := charge(c.adaID), charge(c.adaID)
 		c.clerk.Must(200, "PATCH", "/api/v1/charges/"+void, map[string]string{"status": "void"})
 
-		got := fhirSearch(t, e, c.ada, "/fhir/R4/Claim")
-		if !slices.Equal(ids(got), []string{billed}) {
-			t.Fatalf("the patient's Claims = %v, want %s only", ids(got), billed)
+		got := docSearch(t, e, c.ada, "/fhir/R4/Claim")
+		if !slices.Equal(docIDs(got), []string{billed}) {
+			t.Fatalf("the patient's Claims = %v, want %s only", docIDs(got), billed)
 		}
 		cl := got[0]
 		item := cl["item"].([]any)[0].(map[string]any)
@@ -43,12 +43,12 @@ func TestPatientReadsOwnClaims(t *testing.T) {
 			cl["total"].(map[string]any)["value"] != 125.0 || cl["meta"] == nil {
 			t.Fatalf("Claim = %v", cl)
 		}
-		if read := fhirJSON(t, e, c.ada, "/fhir/R4/Claim/"+billed, http.StatusOK); read["id"] != billed {
+		if read := docJSON(t, e, c.ada, "/fhir/R4/Claim/"+billed, http.StatusOK); read["id"] != billed {
 			t.Fatalf("Claim read = %v", read)
 		}
-		fhirJSON(t, e, c.ada, "/fhir/R4/Claim/"+draft, http.StatusNotFound)
-		fhirJSON(t, e, c.ada, "/fhir/R4/Claim/"+bos, http.StatusForbidden)
-		fhirJSON(t, e, c.ada, "/fhir/R4/Claim?patient=Patient/"+c.boID, http.StatusForbidden)
+		docJSON(t, e, c.ada, "/fhir/R4/Claim/"+draft, http.StatusNotFound)
+		docJSON(t, e, c.ada, "/fhir/R4/Claim/"+bos, http.StatusForbidden)
+		docJSON(t, e, c.ada, "/fhir/R4/Claim?patient=Patient/"+c.boID, http.StatusForbidden)
 		if last := e.LastAudit(); last[0] != "charge.read" || last[1] != "deny" || last[3] != c.boID {
 			t.Fatalf("the refused search is recorded as %v, want a refused charge.read of the other patient", last)
 		}
@@ -65,11 +65,11 @@ func TestPatientReadsOwnClaims(t *testing.T) {
 			{"?created=ge" + e.Clock.Now().Add(-30*time.Second).Format(time.RFC3339), 2},
 			{"?created=lt2026-01-01", 0},
 		} {
-			if got := fhirSearch(t, e, c.clerk, "/fhir/R4/Claim"+tc.query); len(got) != tc.want {
-				t.Errorf("billing's Claim%s = %v, want %d", tc.query, ids(got), tc.want)
+			if got := docSearch(t, e, c.clerk, "/fhir/R4/Claim"+tc.query); len(got) != tc.want {
+				t.Errorf("billing's Claim%s = %v, want %d", tc.query, docIDs(got), tc.want)
 			}
 		}
-		fhirJSON(t, e, c.nurse, "/fhir/R4/Claim?patient="+c.adaID, http.StatusForbidden)
-		fhirJSON(t, e, c.nurse, "/fhir/R4/Claim/"+billed, http.StatusForbidden)
+		docJSON(t, e, c.nurse, "/fhir/R4/Claim?patient="+c.adaID, http.StatusForbidden)
+		docJSON(t, e, c.nurse, "/fhir/R4/Claim/"+billed, http.StatusForbidden)
 	})
 }

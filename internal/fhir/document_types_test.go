@@ -52,9 +52,9 @@ func newDocClinic(t *testing.T, e *servertest.Env) docClinic {
 	return c
 }
 
-// fhirGet sends GET path with an Accept header (none if accept is empty) and returns the
+// docGet sends GET path with an Accept header (none if accept is empty) and returns the
 // status, the header and the body.
-func fhirGet(t *testing.T, e *servertest.Env, c *servertest.Client, path, accept string) (int, http.Header, []byte) {
+func docGet(t *testing.T, e *servertest.Env, c *servertest.Client, path, accept string) (int, http.Header, []byte) {
 	t.Helper()
 	req, err := http.NewRequest("GET", e.TS.URL+path, nil)
 	if err != nil {
@@ -72,10 +72,10 @@ func fhirGet(t *testing.T, e *servertest.Env, c *servertest.Client, path, accept
 	return resp.StatusCode, resp.Header, raw
 }
 
-// fhirJSON reads a FHIR JSON resource at path, wanting status want.
-func fhirJSON(t *testing.T, e *servertest.Env, c *servertest.Client, path string, want int) map[string]any {
+// docJSON reads a FHIR JSON resource at path, wanting status want.
+func docJSON(t *testing.T, e *servertest.Env, c *servertest.Client, path string, want int) map[string]any {
 	t.Helper()
-	code, h, raw := fhirGet(t, e, c, path, "application/fhir+json")
+	code, h, raw := docGet(t, e, c, path, "application/fhir+json")
 	var m map[string]any
 	if err := json.Unmarshal(raw, &m); err != nil || code != want {
 		t.Fatalf("GET %s = %d %.400s (%v), want %d", path, code, raw, err, want)
@@ -89,10 +89,10 @@ func fhirJSON(t *testing.T, e *servertest.Env, c *servertest.Client, path string
 	return m
 }
 
-// fhirSearch runs a search and returns its entries' resources, wanting a searchset.
-func fhirSearch(t *testing.T, e *servertest.Env, c *servertest.Client, path string) []map[string]any {
+// docSearch runs a search and returns its entries' resources, wanting a searchset.
+func docSearch(t *testing.T, e *servertest.Env, c *servertest.Client, path string) []map[string]any {
 	t.Helper()
-	b := fhirJSON(t, e, c, path, http.StatusOK)
+	b := docJSON(t, e, c, path, http.StatusOK)
 	if b["resourceType"] != "Bundle" || b["type"] != "searchset" {
 		t.Fatalf("GET %s = %v, want a searchset Bundle", path, b)
 	}
@@ -104,8 +104,8 @@ func fhirSearch(t *testing.T, e *servertest.Env, c *servertest.Client, path stri
 	return out
 }
 
-// ids are the resources' ids.
-func ids(rs []map[string]any) []string {
+// docIDs are the resources' ids.
+func docIDs(rs []map[string]any) []string {
 	var out []string
 	for _, r := range rs {
 		out = append(out, r["id"].(string))
@@ -113,9 +113,9 @@ func ids(rs []map[string]any) []string {
 	return out
 }
 
-// endedVisitAt puts an appointment that ended in the database, as the visit's end leaves it:
+// docEndedVisit puts an appointment that ended in the database, as the visit's end leaves it:
 // these tests are about the charge, not the visit.
-func endedVisitAt(t *testing.T, e *servertest.Env, clinicianID, patientID string, at time.Time) string {
+func docEndedVisit(t *testing.T, e *servertest.Env, clinicianID, patientID string, at time.Time) string {
 	t.Helper()
 	var b [13]byte
 	rand.Read(b[:])
@@ -128,8 +128,8 @@ func endedVisitAt(t *testing.T, e *servertest.Env, clinicianID, patientID string
 	return id
 }
 
-// uploadPDF uploads the test PDF to patient pid's record as c and returns its id and bytes.
-func uploadPDF(t *testing.T, e *servertest.Env, c *servertest.Client, pid string) (string, []byte) {
+// docUploadPDF uploads the test PDF to patient pid's record as c and returns its id and bytes.
+func docUploadPDF(t *testing.T, e *servertest.Env, c *servertest.Client, pid string) (string, []byte) {
 	t.Helper()
 	body, err := os.ReadFile("../clinical/upload/testdata/letter.pdf")
 	if err != nil {

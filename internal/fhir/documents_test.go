@@ -31,7 +31,7 @@ func TestClinicianReadsPrescriptionsAndDocuments(t *testing.T) {
 		draft := c.dr.Must(201, "POST", "/api/v1/prescriptions", map[string]any{"patientId": c.adaID, "medication": "Ibuprofen",
 			"quantity": "as needed"})["id"].(string)
 
-		mr := fhirJSON(t, e, c.dr, "/fhir/R4/MedicationRequest/"+signed, http.StatusOK)
+		mr := docJSON(t, e, c.dr, "/fhir/R4/MedicationRequest/"+signed, http.StatusOK)
 		med := mr["medicationCodeableConcept"].(map[string]any)
 		coding := med["coding"].([]any)[0].(map[string]any)
 		disp := mr["dispenseRequest"].(map[string]any)
@@ -53,46 +53,46 @@ func TestClinicianReadsPrescriptionsAndDocuments(t *testing.T) {
 			{"patient=" + c.adaID + "&authoredon=ge" + e.Clock.Now().Add(-time.Minute).Format(time.RFC3339), []string{draft}},
 			{"patient=" + c.adaID + "&status=completed", nil},
 		} {
-			if got := ids(fhirSearch(t, e, c.dr, "/fhir/R4/MedicationRequest?"+tc.query)); !slices.Equal(got, tc.want) {
+			if got := docIDs(docSearch(t, e, c.dr, "/fhir/R4/MedicationRequest?"+tc.query)); !slices.Equal(got, tc.want) {
 				t.Errorf("MedicationRequest?%s = %v, want %v", tc.query, got, tc.want)
 			}
 		}
-		if got := ids(fhirSearch(t, e, c.ada, "/fhir/R4/MedicationRequest")); !slices.Equal(got, []string{signed}) {
+		if got := docIDs(docSearch(t, e, c.ada, "/fhir/R4/MedicationRequest")); !slices.Equal(got, []string{signed}) {
 			t.Errorf("the patient's own MedicationRequests = %v, want the signed one only", got)
 		}
-		fhirJSON(t, e, c.bo, "/fhir/R4/MedicationRequest/"+signed, http.StatusForbidden)
-		fhirJSON(t, e, c.dr, "/fhir/R4/MedicationRequest", http.StatusBadRequest) // no patient named
+		docJSON(t, e, c.bo, "/fhir/R4/MedicationRequest/"+signed, http.StatusForbidden)
+		docJSON(t, e, c.dr, "/fhir/R4/MedicationRequest", http.StatusBadRequest) // no patient named
 
-		docID, pdf := uploadPDF(t, e, c.dr, c.adaID)
-		dr := fhirJSON(t, e, c.dr, "/fhir/R4/DocumentReference/"+docID, http.StatusOK)
+		docID, pdf := docUploadPDF(t, e, c.dr, c.adaID)
+		dr := docJSON(t, e, c.dr, "/fhir/R4/DocumentReference/"+docID, http.StatusOK)
 		att := dr["content"].([]any)[0].(map[string]any)["attachment"].(map[string]any)
 		if dr["status"] != "current" || dr["subject"].(map[string]any)["reference"] != "Patient/"+c.adaID || att["contentType"] != "application/pdf" ||
 			att["url"] != e.BaseURL+"/fhir/R4/Binary/"+docID || att["size"] != float64(len(pdf)) || att["title"] != "Lab letter.pdf" || att["creation"] == nil {
 			t.Fatalf("DocumentReference = %v", dr)
 		}
 		today := e.Clock.Now().Format(time.DateOnly)
-		if got := ids(fhirSearch(t, e, c.dr, "/fhir/R4/DocumentReference?patient="+c.adaID+"&date="+today)); !slices.Equal(got, []string{docID}) {
+		if got := docIDs(docSearch(t, e, c.dr, "/fhir/R4/DocumentReference?patient="+c.adaID+"&date="+today)); !slices.Equal(got, []string{docID}) {
 			t.Errorf("DocumentReference by date = %v", got)
 		}
-		if got := fhirSearch(t, e, c.dr, "/fhir/R4/DocumentReference?patient="+c.adaID+"&date=lt2026-01-01"); len(got) != 0 {
+		if got := docSearch(t, e, c.dr, "/fhir/R4/DocumentReference?patient="+c.adaID+"&date=lt2026-01-01"); len(got) != 0 {
 			t.Errorf("DocumentReference before the upload = %v", got)
 		}
 
-		code, h, raw := fhirGet(t, e, c.dr, "/fhir/R4/Binary/"+docID, "")
+		code, h, raw := docGet(t, e, c.dr, "/fhir/R4/Binary/"+docID, "")
 		if code != http.StatusOK || !bytes.Equal(raw, pdf) || h.Get("Content-Type") != "application/pdf" ||
 			!strings.HasPrefix(h.Get("Content-Disposition"), "attachment;") || h.Get("X-Content-Type-Options") != "nosniff" {
 			t.Fatalf("Binary download = %d %v (%d bytes, want %d)", code, h, len(raw), len(pdf))
 		}
-		bin := fhirJSON(t, e, c.dr, "/fhir/R4/Binary/"+docID, http.StatusOK)
+		bin := docJSON(t, e, c.dr, "/fhir/R4/Binary/"+docID, http.StatusOK)
 		data, err := base64.StdEncoding.DecodeString(bin["data"].(string))
 		if bin["resourceType"] != "Binary" || bin["contentType"] != "application/pdf" || err != nil || !bytes.Equal(data, pdf) {
 			t.Fatalf("Binary as FHIR JSON = %.300v", bin)
 		}
-		if code, _, _ := fhirGet(t, e, c.bo, "/fhir/R4/Binary/"+docID, ""); code != http.StatusForbidden {
+		if code, _, _ := docGet(t, e, c.bo, "/fhir/R4/Binary/"+docID, ""); code != http.StatusForbidden {
 			t.Fatalf("another patient downloads the Binary: %d, want 403", code)
 		}
-		fhirJSON(t, e, c.dr, "/fhir/R4/Binary/nosuchdocument", http.StatusNotFound)
-		if got := ids(fhirSearch(t, e, c.ada, "/fhir/R4/DocumentReference")); !slices.Equal(got, []string{docID}) {
+		docJSON(t, e, c.dr, "/fhir/R4/Binary/nosuchdocument", http.StatusNotFound)
+		if got := docIDs(docSearch(t, e, c.ada, "/fhir/R4/DocumentReference")); !slices.Equal(got, []string{docID}) {
 			t.Errorf("the patient's own DocumentReferences = %v", got)
 		}
 	})
@@ -104,12 +104,12 @@ func TestClinicianReadsPrescriptionsAndDocuments(t *testing.T) {
 func TestPatientReadsOwnConsent(t *testing.T) {
 	forEachDocStore(t, func(t *testing.T, e *servertest.Env) {
 		c := newDocClinic(t, e)
-		if got := fhirSearch(t, e, c.ada, "/fhir/R4/Consent"); len(got) != 0 {
+		if got := docSearch(t, e, c.ada, "/fhir/R4/Consent"); len(got) != 0 {
 			t.Fatalf("Consent before accepting = %v", got)
 		}
 		version := e.Client().Must(200, "GET", "/api/v1/consent/telehealth", nil)["version"].(string)
 		c.ada.Must(200, "POST", "/api/v1/me/consent/telehealth", map[string]any{"version": version})
-		got := fhirSearch(t, e, c.ada, "/fhir/R4/Consent?patient=Patient/"+c.adaID+"&status=active")
+		got := docSearch(t, e, c.ada, "/fhir/R4/Consent?patient=Patient/"+c.adaID+"&status=active")
 		if len(got) != 1 {
 			t.Fatalf("own Consent = %v", got)
 		}
@@ -122,12 +122,12 @@ func TestPatientReadsOwnConsent(t *testing.T) {
 			cr["dateTime"] != e.Clock.Now().UTC().Format(time.RFC3339) || !strings.Contains(src["title"].(string), version) || len(text) == 0 || cr["policyRule"] == nil {
 			t.Fatalf("Consent = %v", cr)
 		}
-		if read := fhirJSON(t, e, c.ada, "/fhir/R4/Consent/"+id, http.StatusOK); read["id"] != id {
+		if read := docJSON(t, e, c.ada, "/fhir/R4/Consent/"+id, http.StatusOK); read["id"] != id {
 			t.Fatalf("Consent read = %v", read)
 		}
-		fhirJSON(t, e, c.ada, "/fhir/R4/Consent/"+c.adaID+".1999-01", http.StatusNotFound)
-		fhirJSON(t, e, c.bo, "/fhir/R4/Consent?patient="+c.adaID, http.StatusForbidden)
-		if got := ids(fhirSearch(t, e, c.dr, "/fhir/R4/Consent?patient="+c.adaID)); !slices.Equal(got, []string{id}) {
+		docJSON(t, e, c.ada, "/fhir/R4/Consent/"+c.adaID+".1999-01", http.StatusNotFound)
+		docJSON(t, e, c.bo, "/fhir/R4/Consent?patient="+c.adaID, http.StatusForbidden)
+		if got := docIDs(docSearch(t, e, c.dr, "/fhir/R4/Consent?patient="+c.adaID)); !slices.Equal(got, []string{id}) {
 			t.Errorf("the clinician's Consent search = %v", got)
 		}
 	})
