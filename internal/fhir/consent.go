@@ -9,12 +9,11 @@ import (
 	"haven/internal/visits"
 )
 
-// Consent is a patient's acceptance of the telehealth consent (package visits): consent to
-// treatment by video, the version they accepted and when, and that version's words. Its id is
-// "<patientId>.<version>" (the version is the month it took effect, 2026-11), so an acceptance
-// of a newer version is a new resource. Haven keeps the latest acceptance in reach: it is
-// active when its version is the one in force, word for word, and inactive once a newer text
-// replaced it.
+// Consent is one of a patient's acceptances of the telehealth consent (package visits):
+// consent to treatment by video, the version they accepted and when, and that version's
+// words. Its id is "<patientId>.<version>" (the version is the month it took effect, 2026-11),
+// so an acceptance of a newer version is a new resource. It is active while its version is
+// the one in force, word for word, and inactive once a newer text replaced it.
 type Consent struct {
 	Head
 	Status           string            `json:"status"`
@@ -82,24 +81,25 @@ func (f *FHIR) consentType() *Type {
 // errNoConsent answers a Consent id that names no acceptance Haven holds.
 var errNoConsent = fault.New(fault.NotFound, "no such consent; search Consent?patient=Patient/<id> for the patient's")
 
-// consents is the patient's latest acceptance, if it matches q: none if they accepted none.
+// consents are the patient's acceptances matching q, newest first: none if they accepted
+// none.
 func (f *FHIR) consents(ctx context.Context, c Caller, patientID string, q Query) ([]Resource, error) {
 	dates, err := q.Dates("date")
 	if err != nil {
 		return nil, err
 	}
-	st, err := f.d.Visits.Consent(ctx, c.By, patientID, c.Origin)
+	sts, err := f.d.Visits.ConsentHistory(ctx, c.By, patientID, c.Origin)
 	if err != nil {
 		return nil, err
 	}
-	if !st.Accepted {
-		return []Resource{}, nil
+	out := []Resource{}
+	for _, st := range sts {
+		cr := consent(patientID, st)
+		if docStatus(q, "http://hl7.org/fhir/consent-state-codes", cr.Status) && MatchDates(dates, st.AcceptedAt, time.Time{}) {
+			out = append(out, cr)
+		}
 	}
-	cr := consent(patientID, st)
-	if !docStatus(q, "http://hl7.org/fhir/consent-state-codes", cr.Status) || !MatchDates(dates, st.AcceptedAt, time.Time{}) {
-		return []Resource{}, nil
-	}
-	return []Resource{cr}, nil
+	return out, nil
 }
 
 func consent(patientID string, st visits.ConsentStatus) *Consent {
