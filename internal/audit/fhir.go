@@ -13,22 +13,7 @@ import (
 // and subtype), which patient, when (recorded), outcome, source address and the decision's
 // reason (purposeOfEvent). Identifiers only, as in the entry itself.
 func FHIRAuditEvent(e Entry) map[string]any {
-	outcome := "0" // success
-	switch e.Outcome {
-	case Deny:
-		outcome = "4" // minor failure: the request was refused
-	case Failure:
-		outcome = "4"
-	}
-	action := "E" // execute
-	switch {
-	case strings.HasSuffix(e.Action, ".read") || strings.Contains(e.Action, "search") || strings.Contains(e.Action, "list"):
-		action = "R"
-	case strings.HasSuffix(e.Action, ".write") || strings.HasSuffix(e.Action, ".register"):
-		action = "C"
-	case strings.HasSuffix(e.Action, ".assign"):
-		action = "U"
-	}
+	outcome, action := FHIROutcome(e.Outcome), FHIRAction(e.Action)
 	typeCode := map[string]any{"system": "http://terminology.hl7.org/CodeSystem/audit-event-type", "code": "rest", "display": "RESTful Operation"}
 	if strings.HasPrefix(e.Action, "auth.") {
 		typeCode = map[string]any{"system": "http://dicom.nema.org/resources/ontology/DCM", "code": "110114", "display": "User Authentication"}
@@ -77,6 +62,30 @@ func FHIRAuditEvent(e Entry) map[string]any {
 		ev["entity"] = entities
 	}
 	return ev
+}
+
+// FHIROutcome is an entry outcome's FHIR AuditEvent outcome code: 0 (success) for an allowed
+// or successful act, 4 (minor failure) for a refused or failed one.
+func FHIROutcome(outcome string) string {
+	switch outcome {
+	case Deny, Failure:
+		return "4"
+	}
+	return "0"
+}
+
+// FHIRAction is a Haven action's FHIR AuditEvent action code: R for reads, searches and
+// lists, C for writes and registrations, U for assignments, E (execute) for the rest.
+func FHIRAction(action string) string {
+	switch {
+	case strings.HasSuffix(action, ".read") || strings.Contains(action, "search") || strings.Contains(action, "list"):
+		return "R"
+	case strings.HasSuffix(action, ".write") || strings.HasSuffix(action, ".register"):
+		return "C"
+	case strings.HasSuffix(action, ".assign"):
+		return "U"
+	}
+	return "E"
 }
 
 // WriteFHIRNDJSON writes entries as FHIR AuditEvent resources, one JSON object per line.

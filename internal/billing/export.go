@@ -179,20 +179,25 @@ type (
 		Resource fhirClaim `json:"resource"`
 	}
 	fhirClaim struct {
-		ResourceType string          `json:"resourceType"`
-		ID           string          `json:"id"`
-		Status       string          `json:"status"`
-		Type         codeableConcept `json:"type"`
-		Use          string          `json:"use"`
-		Patient      reference       `json:"patient"`
-		BillablePd   period          `json:"billablePeriod"`
-		Created      string          `json:"created"`
-		Provider     reference       `json:"provider"`
-		Priority     codeableConcept `json:"priority"`
-		Insurance    []insurance     `json:"insurance"`
-		Diagnosis    []diagnosis     `json:"diagnosis"`
-		Item         []item          `json:"item"`
-		Total        money           `json:"total"`
+		ResourceType string `json:"resourceType"`
+		ID           string `json:"id"`
+		ClaimBody
+	}
+	// ClaimBody is a FHIR R4 Claim's elements after its resourceType and id, so that the
+	// FHIR API (package fhir) serves the very Claim this export writes under its own head.
+	ClaimBody struct {
+		Status     string          `json:"status"`
+		Type       codeableConcept `json:"type"`
+		Use        string          `json:"use"`
+		Patient    reference       `json:"patient"`
+		BillablePd period          `json:"billablePeriod"`
+		Created    string          `json:"created"`
+		Provider   reference       `json:"provider"`
+		Priority   codeableConcept `json:"priority"`
+		Insurance  []insurance     `json:"insurance"`
+		Diagnosis  []diagnosis     `json:"diagnosis"`
+		Item       []item          `json:"item"`
+		Total      money           `json:"total"`
 	}
 	coding struct {
 		System string `json:"system"`
@@ -240,38 +245,44 @@ type (
 func FHIRClaims(cs []Claimed, now time.Time) ([]byte, error) {
 	b := fhirBundle{ResourceType: "Bundle", Type: "collection", Timestamp: now.UTC().Format(time.RFC3339), Entry: []bundleEntry{}}
 	for _, c := range cs {
-		cl := fhirClaim{ResourceType: "Claim", ID: c.ID, Status: claimStatus(c.Status),
-			Type:       codeableConcept{Coding: []coding{{System: "http://terminology.hl7.org/CodeSystem/claim-type", Code: "professional"}}},
-			Use:        "claim",
-			Patient:    reference{Reference: "Patient/" + c.PatientID},
-			BillablePd: period{Start: c.VisitAt.UTC().Format(time.RFC3339)},
-			Created:    c.CreatedAt.UTC().Format(time.RFC3339),
-			Provider:   reference{Reference: "Practitioner/" + c.ClinicianID},
-			Priority:   codeableConcept{Coding: []coding{{System: "http://terminology.hl7.org/CodeSystem/processpriority", Code: "normal"}}},
-			Insurance:  []insurance{{Sequence: 1, Focal: true, Coverage: reference{Display: SelfPay}}},
-			Total:      money{Value: json.Number(major(c.Amount)), Currency: c.Currency},
-		}
-		seqs := make([]int, len(c.DiagnosisCodes))
-		for i, d := range c.DiagnosisCodes {
-			seqs[i] = i + 1
-			cl.Diagnosis = append(cl.Diagnosis, diagnosis{Sequence: i + 1, DiagnosisCodeableCpt: codeableConcept{Coding: []coding{{System: SystemICD10CM, Code: d}}}})
-		}
-		for i, p := range c.ProcedureCodes {
-			price := int64(0)
-			if i == 0 {
-				price = c.Amount
-			}
-			m := money{Value: json.Number(major(price)), Currency: c.Currency}
-			cl.Item = append(cl.Item, item{Sequence: i + 1, DiagnosisSeq: seqs, ServicedDate: c.VisitAt.UTC().Format(time.DateOnly),
-				ProductOrService: codeableConcept{Coding: []coding{{System: SystemCPT, Code: p}}}, UnitPrice: m, Net: m})
-		}
-		b.Entry = append(b.Entry, bundleEntry{Resource: cl})
+		b.Entry = append(b.Entry, bundleEntry{Resource: fhirClaim{ResourceType: "Claim", ID: c.ID, ClaimBody: FHIRClaim(c.Charge)}})
 	}
 	out, err := json.MarshalIndent(b, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("billing: fhir claims: %w", err)
 	}
 	return out, nil
+}
+
+// FHIRClaim is one charge's FHIR R4 Claim, as FHIRClaims writes it, without its resourceType
+// and id.
+func FHIRClaim(c Charge) ClaimBody {
+	cl := ClaimBody{Status: claimStatus(c.Status),
+		Type:       codeableConcept{Coding: []coding{{System: "http://terminology.hl7.org/CodeSystem/claim-type", Code: "professional"}}},
+		Use:        "claim",
+		Patient:    reference{Reference: "Patient/" + c.PatientID},
+		BillablePd: period{Start: c.VisitAt.UTC().Format(time.RFC3339)},
+		Created:    c.CreatedAt.UTC().Format(time.RFC3339),
+		Provider:   reference{Reference: "Practitioner/" + c.ClinicianID},
+		Priority:   codeableConcept{Coding: []coding{{System: "http://terminology.hl7.org/CodeSystem/processpriority", Code: "normal"}}},
+		Insurance:  []insurance{{Sequence: 1, Focal: true, Coverage: reference{Display: SelfPay}}},
+		Total:      money{Value: json.Number(major(c.Amount)), Currency: c.Currency},
+	}
+	seqs := make([]int, len(c.DiagnosisCodes))
+	for i, d := range c.DiagnosisCodes {
+		seqs[i] = i + 1
+		cl.Diagnosis = append(cl.Diagnosis, diagnosis{Sequence: i + 1, DiagnosisCodeableCpt: codeableConcept{Coding: []coding{{System: SystemICD10CM, Code: d}}}})
+	}
+	for i, p := range c.ProcedureCodes {
+		price := int64(0)
+		if i == 0 {
+			price = c.Amount
+		}
+		m := money{Value: json.Number(major(price)), Currency: c.Currency}
+		cl.Item = append(cl.Item, item{Sequence: i + 1, DiagnosisSeq: seqs, ServicedDate: c.VisitAt.UTC().Format(time.DateOnly),
+			ProductOrService: codeableConcept{Coding: []coding{{System: SystemCPT, Code: p}}}, UnitPrice: m, Net: m})
+	}
+	return cl
 }
 
 func claimStatus(s Status) string {

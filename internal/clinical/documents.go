@@ -136,8 +136,10 @@ func fieldError(field string, err error) error {
 }
 
 // Documents lists a patient's documents, newest first, without their content (document.read).
+// The act is on the patient's documents (type Document, no one document), so a connected
+// system needs a DocumentReference scope for it, not a Patient one.
 func (r *Records) Documents(ctx context.Context, by access.Subject, patientID string, o Origin) ([]Document, error) {
-	return guard.Do(ctx, r.door, act(by, access.ReadDocument, "Patient", patientID, patientID, o), func(ctx context.Context) ([]Document, error) {
+	return guard.Do(ctx, r.door, act(by, access.ReadDocument, "Document", "", patientID, o), func(ctx context.Context) ([]Document, error) {
 		return r.loadDocuments(ctx, patientID)
 	})
 }
