@@ -108,6 +108,7 @@ func New(t testing.TB, dsn string, options ...func(*server.Config)) *Env {
 	e.TS = httptest.NewUnstartedServer(srv.Handler())
 	e.TS.Listener.Close()
 	e.TS.Listener = ln
+	e.TS.TLS = &tls.Config{Certificates: []tls.Certificate{localhostCert(t)}}
 	e.TS.StartTLS()
 	e.Metrics = httptest.NewServer(srv.MetricsHandler())
 	e.Contract = newContract(e.TS.URL)
