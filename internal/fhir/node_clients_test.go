@@ -286,7 +286,9 @@ func TestNodeClients(t *testing.T) {
 			json.Unmarshal(out.Kit.Everything, &everything)
 			if everything.ResourceType != "Bundle" || !slices.ContainsFunc(everything.Entry, func(en struct {
 				Resource struct{ ResourceType, ID string }
-			}) bool { return en.Resource.ResourceType == "Patient" && en.Resource.ID == read.ID }) {
+			}) bool {
+				return en.Resource.ResourceType == "Patient" && en.Resource.ID == read.ID
+			}) {
 				t.Errorf("$everything = %s, want a Bundle holding Patient/%s", truncateJSON(out.Kit.Everything), read.ID)
 			}
 			audited := false
