@@ -107,12 +107,13 @@ func newClientKey(t *testing.T) clientKey {
 	return clientKey{pub: &key.PublicKey, private: string(private), jwks: string(jwks)}
 }
 
-// registerNodeClient registers a connected system through the administrators' JSON API and
-// returns its client id.
+// registerNodeClient registers a connected system through the administrators' JSON API
+// (POST /api/v1/admin/integrations, its public key set as a JWK Set object) and returns its
+// client id.
 func registerNodeClient(t *testing.T, admin *servertest.Client, key clientKey, scopes string) string {
 	t.Helper()
 	m := admin.Must(201, "POST", "/api/v1/admin/integrations", map[string]any{
-		"name": "Node FHIR clients", "jwks": key.jwks, "scopes": scopes, "purpose": "TREAT",
+		"name": "Node FHIR clients", "jwks": json.RawMessage(key.jwks), "scopes": scopes, "purpose": "TREAT",
 		"agreementStart": "2026-01-01", "agreementEnd": "2027-12-31",
 	})
 	id, _ := m["clientId"].(string)
