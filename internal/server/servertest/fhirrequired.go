@@ -10,6 +10,7 @@ import (
 // The official JSON schema cannot require them: a primitive may be carried by its value
 // ("status") or only by its extensions ("_status"), so it lists neither. Without this table an
 // Observation without a status would pass. A choice element ([x]) lists its alternatives.
+// A read-only table: LoadFHIRSchema copies it into the schema it compiles.
 var requiredPrimitives = map[string][][]string{
 	"Observation":                        {{"status"}},
 	"Appointment":                        {{"status"}},
