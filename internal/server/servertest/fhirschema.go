@@ -161,8 +161,8 @@ var errNoFHIRSchema = errors.New("no FHIR R4 JSON schema: set HAVEN_FHIR_SCHEMA 
 
 // fhirSchema loads the schema once per test binary. Compiling it takes about a second (all 146
 // resource types); validating one resource then takes tens of microseconds, a Bundle of 20
-// Patients about a millisecond. The compiled schema is immutable, so this package-level cache holds no mutable state: every
-// test (and every parallel test) reads the same compiled schema.
+// Patients under half a millisecond. The compiled schema is immutable, so this package-level
+// cache holds no mutable state: every test (and every parallel test) reads the same schema.
 var fhirSchema = sync.OnceValues(func() (*FHIRSchema, error) {
 	path := os.Getenv("HAVEN_FHIR_SCHEMA")
 	if path == "" {
