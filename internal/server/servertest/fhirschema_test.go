@@ -1,8 +1,13 @@
 package servertest
 
 import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -56,7 +61,8 @@ func TestFHIRSchema(t *testing.T) {
 	}
 }
 
-// TestFHIRSchemaMissing: a missing schema fails under CI, so the check never vanishes there.
+// TestFHIRSchemaMissing: LoadFHIRSchema refuses a missing file and a JSON file that is not the
+// FHIR schema.
 func TestFHIRSchemaMissing(t *testing.T) {
 	if _, err := LoadFHIRSchema(t.TempDir() + "/none.json"); err == nil {
 		t.Fatal("a missing schema file loaded")
@@ -80,5 +86,90 @@ func BenchmarkFHIRSchemaValidate(b *testing.B) {
 		if err := s.Validate(body); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// recordingTB records what a check reports instead of failing the test that runs it.
+type recordingTB struct {
+	testing.TB
+	errs, logs []string
+}
+
+func (r *recordingTB) Helper()                   {}
+func (r *recordingTB) Errorf(f string, a ...any) { r.errs = append(r.errs, fmt.Sprintf(f, a...)) }
+func (r *recordingTB) Logf(f string, a ...any)   { r.logs = append(r.logs, fmt.Sprintf(f, a...)) }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// answer is a transport that answers every request with one content type and body.
+func answer(contentType, body string) http.RoundTripper {
+	return roundTripFunc(func(*http.Request) (*http.Response, error) {
+		return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {contentType}}, Body: io.NopCloser(strings.NewReader(body))}, nil
+	})
+}
+
+// TestFHIRTransport: the client transport checks FHIR resources, and only them: not the token
+// endpoint's OAuth JSON, not the SMART configuration, not a Binary's own bytes, not the JSON API;
+// the body still reaches the caller whole.
+func TestFHIRTransport(t *testing.T) {
+	if _, err := fhirSchema(); err != nil {
+		noFHIRSchema(t, err)
+		t.Skip()
+	}
+	const fhirJSON = "application/fhir+json; charset=utf-8"
+	bad := `{"resourceType":"Patient","id":"ab_c"}`
+	for _, tc := range []struct {
+		name, method, path, contentType, body string
+		wantErr                               bool
+	}{
+		{"valid patient", "GET", "/fhir/R4/Patient/abc", fhirJSON, `{"resourceType":"Patient","id":"abc"}`, false},
+		{"invalid patient", "GET", "/fhir/R4/Patient/abc", fhirJSON, bad, true},
+		{"invalid as plain JSON", "GET", "/fhir/R4/Patient/abc", "application/json", bad, true},
+		{"not a resource", "GET", "/fhir/R4/Patient", fhirJSON, `{"error":"x"}`, true},
+		{"token endpoint", "POST", "/fhir/R4/auth/token", "application/json", `{"access_token":"x","token_type":"Bearer"}`, false},
+		{"smart configuration", "GET", "/fhir/R4/.well-known/smart-configuration", "application/json", `{"token_endpoint":"x"}`, false},
+		{"binary bytes", "GET", "/fhir/R4/Binary/abc", "application/pdf", "%PDF-1.7", false},
+		{"head", "HEAD", "/fhir/R4/Patient/abc", fhirJSON, bad, false},
+		{"JSON API", "GET", "/api/v1/whatever", "application/json", bad, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := &recordingTB{TB: t}
+			ft := &fhirTransport{t: rec, once: new(sync.Once), next: answer(tc.contentType, tc.body), schema: fhirSchema}
+			req := httptest.NewRequest(tc.method, "https://localhost"+tc.path, nil)
+			resp, err := ft.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := io.ReadAll(resp.Body); string(got) != tc.body {
+				t.Errorf("the caller read %q, want %q", got, tc.body)
+			}
+			if (len(rec.errs) > 0) != tc.wantErr {
+				t.Errorf("reported %q, want an error: %v", rec.errs, tc.wantErr)
+			}
+		})
+	}
+}
+
+// TestFHIRTransportWithoutSchema: without a schema the check is reported once per server: a
+// log line locally, a failure in CI.
+func TestFHIRTransportWithoutSchema(t *testing.T) {
+	none := func() (*FHIRSchema, error) { return nil, errNoFHIRSchema }
+	for _, ci := range []string{"", "true"} {
+		t.Run("CI="+ci, func(t *testing.T) {
+			t.Setenv("CI", ci)
+			rec := &recordingTB{TB: t}
+			ft := &fhirTransport{t: rec, once: new(sync.Once), next: answer("application/fhir+json", `{"resourceType":"Patient"}`), schema: none}
+			for range 3 {
+				if _, err := ft.RoundTrip(httptest.NewRequest("GET", "https://localhost/fhir/R4/Patient/abc", nil)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			errs, logs := len(rec.errs), len(rec.logs)
+			if ci == "" && (errs != 0 || logs != 1) || ci != "" && (errs != 1 || logs != 0) {
+				t.Errorf("CI=%q: %d errors and %d log lines for 3 answers, want one report of the right kind", ci, errs, logs)
+			}
+		})
 	}
 }
