@@ -71,6 +71,8 @@ type Env struct {
 	BaseURL string // https://localhost:PORT: the WebAuthn origin
 	// Contract checks every API answer a Client receives against the served OpenAPI document.
 	Contract *Contract
+	// noSchema reports a missing FHIR schema once per server, not once per answer.
+	noSchema sync.Once
 }
 
 // fastIdentity keeps production policy but cheap hashing, so tests stay quick.
@@ -106,6 +108,7 @@ func New(t testing.TB, dsn string, options ...func(*server.Config)) *Env {
 	e.TS = httptest.NewUnstartedServer(srv.Handler())
 	e.TS.Listener.Close()
 	e.TS.Listener = ln
+	e.TS.TLS = &tls.Config{Certificates: []tls.Certificate{localhostCert(t)}}
 	e.TS.StartTLS()
 	e.Metrics = httptest.NewServer(srv.MetricsHandler())
 	e.Contract = newContract(e.TS.URL)
@@ -125,12 +128,14 @@ type Client struct {
 }
 
 // Client is a new browser-like client. Every API answer it receives is checked against the
-// OpenAPI document (see Contract), except in benchmarks, which measure the server alone.
+// OpenAPI document (see Contract) and every FHIR answer against the R4 JSON schema (see
+// FHIRSchema), except in benchmarks, which measure the server alone.
 func (e *Env) Client() *Client {
 	jar, _ := cookiejar.New(nil)
 	var rt http.RoundTripper = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}} // test server's own certificate
 	if _, bench := e.t.(*testing.B); !bench {
 		rt = &contractTransport{t: e.t, contract: e.Contract, next: rt}
+		rt = &fhirTransport{t: e.t, once: &e.noSchema, next: rt, schema: fhirSchema}
 	}
 	return &Client{e: e, HTTP: &http.Client{Jar: jar, Transport: rt,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
