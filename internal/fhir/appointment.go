@@ -131,6 +131,9 @@ func (f *FHIR) searchAppointments(ctx context.Context, c Caller, q Query) ([]Res
 		return nil, err
 	}
 	filter.From, filter.To = f.listWindow(dates)
+	if !filter.From.Before(filter.To) {
+		return []Resource{}, nil // bounds that exclude each other match nothing
+	}
 	as, err := f.d.Visits.FindAppointments(ctx, c.By, filter, c.Origin)
 	if err != nil {
 		return nil, err

@@ -117,6 +117,9 @@ func (f *FHIR) searchEncounters(ctx context.Context, c Caller, q Query) ([]Resou
 		return nil, err
 	}
 	from, to := f.listWindow(dates)
+	if !from.Before(to) {
+		return []Resource{}, nil // bounds that exclude each other match nothing
+	}
 	vs, err := f.d.Visits.PatientVisits(ctx, c.By, patientID, from, to, c.Origin)
 	if err != nil {
 		return nil, err

@@ -25,6 +25,9 @@ type PractitionerRole struct {
 	Active        bool            `json:"active"`
 	Practitioner  *Reference      `json:"practitioner"`
 	AvailableTime []AvailableTime `json:"availableTime,omitempty"`
+	// AvailabilityExceptions says which zone the hours are in, and that dated exceptions
+	// (time off, extra hours) are in the Schedule's slots.
+	AvailabilityExceptions string `json:"availabilityExceptions,omitempty"`
 }
 
 // AvailableTime is one weekly range of a PractitionerRole, in the clinician's own zone (FHIR
@@ -163,6 +166,9 @@ func (f *FHIR) practitionerRole(ctx context.Context, c Caller, cl visits.Clinici
 		return nil, err
 	}
 	r.AvailableTime = availableTimes(av.Weekly)
+	if len(r.AvailableTime) > 0 {
+		r.AvailabilityExceptions = "Hours in the " + av.TimeZone + " time zone; time off and extra hours are in the schedule's free slots."
+	}
 	return r, nil
 }
 

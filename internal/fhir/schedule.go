@@ -181,27 +181,38 @@ func (f *FHIR) searchSlots(ctx context.Context, c Caller, q Query) ([]Resource, 
 }
 
 // window is the period a date search covers: the latest lower bound and the earliest upper
-// bound its AND terms of one value give (ge, gt, sa, eq from below; le, lt, eb, eq from
-// above), else def; at most longest long (a window longer is cut from its start). The search's
-// own terms are matched against each resource afterwards, so the window only bounds the work.
+// bound its AND terms of one value give (ge and eq from the value's start, gt and sa from its
+// end; le and eq to its end, lt and eb to its start), else def; at most longest long (a
+// window longer is cut from its start). The terms are matched against each resource
+// afterwards, so the window only bounds the work.
 func window(terms [][]DateParam, defFrom, defTo time.Time, longest time.Duration) (from, to time.Time) {
 	var lo, hi time.Time
+	later := func(t time.Time) {
+		if lo.IsZero() || t.After(lo) {
+			lo = t
+		}
+	}
+	earlier := func(t time.Time) {
+		if hi.IsZero() || t.Before(hi) {
+			hi = t
+		}
+	}
 	for _, or := range terms {
 		if len(or) != 1 {
 			continue
 		}
-		d := or[0]
-		switch d.Prefix {
-		case "ge", "gt", "sa", "eq":
-			if lo.IsZero() || d.Lo.After(lo) {
-				lo = d.Lo
-			}
-		}
-		switch d.Prefix {
-		case "le", "lt", "eb", "eq":
-			if hi.IsZero() || d.Hi.Before(hi) {
-				hi = d.Hi
-			}
+		switch d := or[0]; d.Prefix {
+		case "eq":
+			later(d.Lo)
+			earlier(d.Hi)
+		case "ge":
+			later(d.Lo)
+		case "gt", "sa":
+			later(d.Hi)
+		case "le":
+			earlier(d.Hi)
+		case "lt", "eb":
+			earlier(d.Lo)
 		}
 	}
 	switch {

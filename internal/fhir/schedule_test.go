@@ -242,3 +242,69 @@ func TestScheduleAsFHIR(t *testing.T) {
 		fhirMust(t, e, desk, 400, "GET", "/fhir/R4/Encounter", nil)
 	})
 }
+
+// TestAppointmentWritesAsFHIR: the front desk books for a patient it names; a move to a taken
+// slot is a conflict (409), not a stale version (412); a version Haven never gave is stale; an
+// appointment's patient cannot change; a status the visit owns cannot be set here; the
+// slots of every schedule are found without naming one.
+func TestAppointmentWritesAsFHIR(t *testing.T) {
+	scheduleStores(t, func(t *testing.T, e *servertest.Env) {
+		admin := e.Admin()
+		dr, drID := e.Clinician(admin, "fhir-writes@haven.test")
+		_, pid := e.Patient(dr, servertest.PatientIn{Name: "Wes Write", BirthDate: "1972-01-02", Phone: "+1 555 0100 203", Email: "wes.write@example.test"})
+		_, pid2 := e.Patient(dr, servertest.PatientIn{Name: "Vera Versa", BirthDate: "1973-01-02", Phone: "+1 555 0100 204", Email: "vera.versa@example.test"})
+		desk, _ := e.Staff(admin, "fhir-desk2@haven.test", "frontdesk")
+		dr.Must(200, "PUT", "/api/v1/clinicians/"+drID+"/availability", map[string]any{"timeZone": "UTC", "slotMinutes": 20,
+			"weekly": []map[string]string{{"day": "wed", "start": "14:00", "end": "15:00"}}})
+
+		_, b := fhirMust(t, e, desk, 200, "GET", "/fhir/R4/Slot?start=ge2026-11-25&start=lt2026-11-26", nil)
+		if es := entries(t, b); len(es) != 3 || es[0]["start"] != "2026-11-25T14:00:00Z" {
+			t.Fatalf("every schedule's slots = %v", b)
+		}
+		in := func(patient, start string) map[string]any {
+			return map[string]any{"resourceType": "Appointment", "status": "booked", "start": start, "participant": []any{
+				map[string]any{"actor": map[string]string{"reference": "Patient/" + patient}, "status": "accepted"},
+				map[string]any{"actor": map[string]string{"reference": "Practitioner/" + drID}, "status": "accepted"}}}
+		}
+		_, a := fhirMust(t, e, desk, 201, "POST", "/fhir/R4/Appointment", in(pid, "2026-11-25T14:00:00Z"))
+		fhirMust(t, e, desk, 201, "POST", "/fhir/R4/Appointment", in(pid2, "2026-11-25T14:20:00Z"))
+		id := a["id"].(string)
+		if p := a["participant"].([]any)[0].(map[string]any)["actor"].(map[string]any); p["reference"] != "Patient/"+pid {
+			t.Fatalf("booked for %v", p)
+		}
+		for _, tc := range []struct {
+			name    string
+			body    map[string]any
+			ifMatch string
+			want    int
+		}{
+			{"to a taken slot", in(pid, "2026-11-25T14:20:00Z"), `W/"1"`, http.StatusConflict},
+			{"a version never given", in(pid, "2026-11-25T14:40:00Z"), `W/"abc"`, http.StatusPreconditionFailed},
+			{"a version to come", in(pid, "2026-11-25T14:40:00Z"), `W/"9"`, http.StatusPreconditionFailed},
+			{"another patient", in(pid2, "2026-11-25T14:00:00Z"), `W/"1"`, http.StatusBadRequest},
+			{"a status of the visit", map[string]any{"resourceType": "Appointment", "status": "fulfilled"}, `W/"1"`, http.StatusBadRequest},
+			{"null", nil, `W/"1"`, http.StatusBadRequest},
+		} {
+			code, _, oo := fhirDo(t, e, desk, "PUT", "/fhir/R4/Appointment/"+id, tc.body, "If-Match", tc.ifMatch)
+			if code != tc.want || oo["resourceType"] != "OperationOutcome" {
+				t.Errorf("%s: PUT = %d %v, want %d", tc.name, code, oo, tc.want)
+			}
+		}
+		// Nothing above changed it; an update without If-Match applies to the current version.
+		_, a = fhirMust(t, e, desk, 200, "PUT", "/fhir/R4/Appointment/"+id, in(pid, "2026-11-25T14:40:00Z"))
+		if versionOf(a) != "2" || a["start"] != "2026-11-25T14:40:00Z" {
+			t.Fatalf("moved without If-Match: %v", a)
+		}
+		// The clinician's schedule, by practitioner and by actor.
+		_, b = fhirMust(t, e, dr, 200, "GET", "/fhir/R4/Appointment?actor=Practitioner/"+drID+"&date=ge2026-11-25&date=lt2026-11-26", nil)
+		if es := entries(t, b); len(es) != 2 {
+			t.Fatalf("the clinician's day = %v", b)
+		}
+		_, b = fhirMust(t, e, dr, 200, "GET", "/fhir/R4/Appointment?actor=Patient/"+pid2, nil)
+		if es := entries(t, b); len(es) != 1 {
+			t.Fatalf("by patient actor = %v", b)
+		}
+		fhirMust(t, e, dr, 400, "GET", "/fhir/R4/Appointment?actor=Location/x", nil)
+		fhirMust(t, e, dr, 400, "GET", "/fhir/R4/Appointment?room=1", nil)
+	})
+}
