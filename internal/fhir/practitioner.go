@@ -2,11 +2,9 @@ package fhir
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"time"
 
-	"haven/internal/fault"
 	"haven/internal/visits"
 )
 
@@ -115,61 +113,49 @@ func (f *FHIR) practitionerRoleType() *Type {
 			{Name: "practitioner", Type: "reference", Doc: "the clinician (Practitioner/<id>)"},
 		},
 		Read: func(ctx context.Context, c Caller, id string) (Resource, error) {
-			cs, err := f.d.Visits.Clinicians(ctx, c.By, c.Origin)
+			rs, err := f.d.Visits.Roles(ctx, c.By, c.Origin)
 			if err != nil {
 				return nil, err
 			}
-			cl, err := clinician(cs, id)
-			if err != nil {
-				return nil, err
+			for _, r := range rs {
+				if r.ID == id {
+					return practitionerRole(r), nil
+				}
 			}
-			return f.practitionerRole(ctx, c, cl)
+			return nil, visits.ErrNoClinician
 		},
 		Search: func(ctx context.Context, c Caller, q Query) ([]Resource, error) {
 			who, named, err := q.Reference("practitioner", "Practitioner")
 			if err != nil {
 				return nil, err
 			}
-			cs, err := f.d.Visits.Clinicians(ctx, c.By, c.Origin)
+			rs, err := f.d.Visits.Roles(ctx, c.By, c.Origin)
 			if err != nil {
 				return nil, err
 			}
 			out := []Resource{}
-			for _, cl := range cs {
-				if named && cl.ID != who {
-					continue
+			for _, r := range rs {
+				if !named || r.ID == who {
+					out = append(out, practitionerRole(r))
 				}
-				r, err := f.practitionerRole(ctx, c, cl)
-				if err != nil {
-					return nil, err
-				}
-				out = append(out, r)
 			}
 			return out, nil
 		},
 	}
 }
 
-// practitionerRole is cl's role, with their weekly hours if the caller may read them (a
-// connected system needs a Schedule scope for them) and they have set some.
-func (f *FHIR) practitionerRole(ctx context.Context, c Caller, cl visits.Clinician) (*PractitionerRole, error) {
+// practitionerRole is a clinician's role, with their weekly hours if they have set some.
+func practitionerRole(cl visits.Role) *PractitionerRole {
 	r := &PractitionerRole{Head: NewHead("PractitionerRole", cl.ID, time.Time{}, 0), Active: true, Practitioner: Ref("Practitioner", cl.ID)}
-	if cl.Name != "" {
-		r.Practitioner.Display = cl.Name
+	r.Practitioner.Display = cl.Name
+	if cl.Hours == nil {
+		return r
 	}
-	av, err := f.d.Visits.Availability(ctx, c.By, cl.ID, c.Origin)
-	var fe *fault.Error
-	if errors.As(err, &fe) && (fe.Kind == fault.Forbidden || fe.Kind == fault.NotFound) {
-		return r, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	r.AvailableTime = availableTimes(av.Weekly)
+	r.AvailableTime = availableTimes(cl.Hours.Weekly)
 	if len(r.AvailableTime) > 0 {
-		r.AvailabilityExceptions = "Hours in the " + av.TimeZone + " time zone; time off and extra hours are in the schedule's free slots."
+		r.AvailabilityExceptions = "Hours in the " + cl.Hours.TimeZone + " time zone; time off and extra hours are in the schedule's free slots."
 	}
-	return r, nil
+	return r
 }
 
 // availableTimes are weekly hours as FHIR writes them: a FHIR time cannot be 24:00, so a

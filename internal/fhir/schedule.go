@@ -48,7 +48,7 @@ func (f *FHIR) scheduleType() *Type {
 			{Name: "actor", Type: "reference", Doc: "the clinician whose schedule it is (Practitioner/<id>)"},
 		},
 		Read: func(ctx context.Context, c Caller, id string) (Resource, error) {
-			cs, err := f.d.Visits.Schedules(ctx, c.By, c.Origin)
+			cs, err := f.d.Visits.Bookable(ctx, c.By, "Availability", c.Origin)
 			if err != nil {
 				return nil, err
 			}
@@ -63,7 +63,7 @@ func (f *FHIR) scheduleType() *Type {
 			if err != nil {
 				return nil, err
 			}
-			cs, err := f.d.Visits.Schedules(ctx, c.By, c.Origin)
+			cs, err := f.d.Visits.Bookable(ctx, c.By, "Availability", c.Origin)
 			if err != nil {
 				return nil, err
 			}
@@ -104,7 +104,7 @@ func (f *FHIR) slotType() *Type {
 	return &Type{
 		Name: "Slot",
 		Params: []Param{
-			{Name: "schedule", Type: "reference", Doc: "the clinician's schedule (Schedule/<id>); without it, every schedule the caller may book"},
+			{Name: "schedule", Type: "reference", Doc: "the clinician's schedule (Schedule/<id>); without it, the slots of every clinician the caller may book"},
 			{Name: "start", Type: "date", Doc: fmt.Sprintf("when the slot starts, with a prefix (ge2026-12-01); without it the next %d days, at most %d days at once", defaultSlotDays, int(visits.MaxSlotWindow/(24*time.Hour)))},
 			{Name: "status", Type: "token", Doc: "free (the only status Haven's slots have)"},
 		},
@@ -156,7 +156,7 @@ func (f *FHIR) searchSlots(ctx context.Context, c Caller, q Query) ([]Resource, 
 	}
 	ids := []string{who}
 	if !named {
-		cs, err := f.d.Visits.Schedules(ctx, c.By, c.Origin)
+		cs, err := f.d.Visits.Bookable(ctx, c.By, "Slot", c.Origin)
 		if err != nil {
 			return nil, err
 		}

@@ -16,10 +16,44 @@ import (
 // clinician's schedule, a slot, a visit), so that a connected system's scopes are checked
 // against that type rather than against the JSON API's.
 
-// Schedules lists the clinicians the caller may book, as Clinicians does, as an act on their
-// schedules (slots.read on "Availability").
-func (s *Service) Schedules(ctx context.Context, by access.Subject, o Origin) ([]Clinician, error) {
-	return s.clinicians(ctx, by, "Availability", o)
+// Bookable lists the clinicians the caller may book, as Clinicians does, as an act on
+// resources of type typ: "Clinician", "Availability" (their schedules) or "Slot" (their free
+// times), so that a connected system's scopes are checked against what it asked for.
+func (s *Service) Bookable(ctx context.Context, by access.Subject, typ string, o Origin) ([]Clinician, error) {
+	switch typ {
+	case "Clinician", "Availability", "Slot":
+	default:
+		return nil, fmt.Errorf("visits: bookable clinicians as %q: not a type of the schedule", typ)
+	}
+	return s.clinicians(ctx, by, typ, o)
+}
+
+// Role is a clinician's role at the clinic: bookable, with their hours if they have set them.
+type Role struct {
+	Clinician
+	Hours *Availability
+}
+
+// Roles lists the clinicians the caller may book with their hours, in one act (slots.read on
+// "PractitionerRole"): hours are no PHI, and the list's decision covers them.
+func (s *Service) Roles(ctx context.Context, by access.Subject, o Origin) ([]Role, error) {
+	cs, err := s.clinicians(ctx, by, "PractitionerRole", o)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Role, 0, len(cs))
+	for _, c := range cs {
+		r := Role{Clinician: c}
+		av, err := s.loadAvailability(ctx, c.ID)
+		switch {
+		case err == nil:
+			r.Hours = &av
+		case !errors.Is(err, ErrNoHours):
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 // OpenSlots is Slots as an act on the slots themselves (slots.read on "Slot").
