@@ -308,3 +308,35 @@ func TestAppointmentWritesAsFHIR(t *testing.T) {
 		fhirMust(t, e, dr, 400, "GET", "/fhir/R4/Appointment?room=1", nil)
 	})
 }
+
+// TestScheduleCapability: the CapabilityStatement lists the schedule's types with what each
+// supports: Appointment is created and updated with versions; Slot is searched by start.
+func TestScheduleCapability(t *testing.T) {
+	e := servertest.New(t, "")
+	_, m := fhirMust(t, e, e.Client(), 200, "GET", "/fhir/R4/metadata", nil)
+	types := map[string]map[string]any{}
+	for _, r := range m["rest"].([]any)[0].(map[string]any)["resource"].([]any) {
+		r := r.(map[string]any)
+		types[r["type"].(string)] = r
+	}
+	has := func(typ, field, key, want string) bool {
+		l, _ := types[typ][field].([]any)
+		for _, x := range l {
+			if x.(map[string]any)[key] == want {
+				return true
+			}
+		}
+		return false
+	}
+	for _, typ := range []string{"Practitioner", "PractitionerRole", "Schedule", "Slot", "Appointment", "Encounter"} {
+		if !has(typ, "interaction", "code", "read") || !has(typ, "interaction", "code", "search-type") {
+			t.Errorf("%s: %v, want read and search-type", typ, types[typ])
+		}
+	}
+	if !has("Appointment", "interaction", "code", "create") || !has("Appointment", "interaction", "code", "update") || types["Appointment"]["versioning"] != "versioned-update" {
+		t.Errorf("Appointment: %v, want create and versioned update", types["Appointment"])
+	}
+	if !has("Slot", "searchParam", "name", "start") || !has("Encounter", "searchParam", "name", "subject") || has("Slot", "interaction", "code", "create") {
+		t.Errorf("Slot %v, Encounter %v", types["Slot"], types["Encounter"])
+	}
+}
