@@ -94,7 +94,7 @@ func (s *Service) Book(ctx context.Context, by access.Subject, b Booking, o Orig
 	} else if !ok {
 		return Appointment{}, errNoClinicianID
 	}
-	if by.Role == access.FrontDesk {
+	if by.Role == access.FrontDesk || by.Role == access.Integration {
 		if err := s.checkPatient(ctx, patientID); err != nil {
 			return Appointment{}, err
 		}

@@ -122,11 +122,47 @@ func (s *Service) FindAppointments(ctx context.Context, by access.Subject, f App
 				kept = append(kept, r)
 			}
 		}
-		if by.Role == access.Patient {
+		switch by.Role {
+		case access.Patient:
 			return s.patientView(ctx, by, kept)
+		case access.Integration:
+			return s.systemView(ctx, by, kept)
 		}
 		return s.staffView(ctx, by, kept)
 	})
+}
+
+// systemView keeps the appointments a connected system may list, patient by patient (its
+// scopes name appointments, not necessarily patients' demographics: it is shown no names),
+// and discloses each patient once.
+func (s *Service) systemView(ctx context.Context, by access.Subject, rs []row) ([]Appointment, []guard.Disclosed, error) {
+	var patients []string
+	seen := map[string]bool{}
+	for _, r := range rs {
+		if !seen[r.PatientID] {
+			seen[r.PatientID] = true
+			patients = append(patients, r.PatientID)
+		}
+	}
+	resources := make([]access.Resource, len(patients))
+	for i, id := range patients {
+		resources[i] = access.Resource{Type: "Appointment", PatientID: id}
+	}
+	reason := map[string]string{}
+	var shown []guard.Disclosed
+	for i, d := range s.door.MayEach(ctx, by, access.ListAppointments, resources) {
+		if d.Allow {
+			reason[patients[i]] = d.Reason
+			shown = append(shown, guard.Disclosed{PatientID: patients[i], Reason: d.Reason})
+		}
+	}
+	out := make([]Appointment, 0, len(rs))
+	for _, r := range rs {
+		if _, ok := reason[r.PatientID]; ok {
+			out = append(out, r.appointment())
+		}
+	}
+	return out, shown, nil
 }
 
 // VisitRecord is a visit as a record of care (an encounter): its appointment and when the

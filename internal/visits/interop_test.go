@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"haven/internal/access"
+	"haven/internal/fault"
 	"haven/internal/guard"
 	"haven/internal/principal"
 	"haven/internal/store"
@@ -50,7 +51,13 @@ func TestInteropActsNameTheirTypes(t *testing.T) {
 			},
 			"PractitionerRole": func(by access.Subject) error { _, err := h.visits.Roles(ctx, by, origin); return err },
 			"Appointment": func(by access.Subject) error {
-				_, err := h.visits.AppointmentByID(ctx, by, ap.ID, origin)
+				if _, err := h.visits.AppointmentByID(ctx, by, ap.ID, origin); err != nil {
+					return err
+				}
+				as, err := h.visits.FindAppointments(ctx, by, visits.AppointmentFilter{From: from, To: to}, origin)
+				if err == nil && (len(as) != 1 || as[0].ID != ap.ID || as[0].PatientName != "") {
+					t.Errorf("a connected system's list = %+v, want the appointment without a name", as)
+				}
 				return err
 			},
 			"Encounter": func(by access.Subject) error {
@@ -72,6 +79,20 @@ func TestInteropActsNameTheirTypes(t *testing.T) {
 					t.Errorf("a %s scope reading %s = %v, want refused", scope, typ, err)
 				}
 			}
+		}
+		// A booking system books for a patient it names, who must exist.
+		booker := system("system/Appointment.c")
+		booker.Interaction = principal.Create
+		if _, err := h.visits.Book(ctx, booker, visits.Booking{ClinicianID: "dr-a", PatientID: "no-such-patient", Start: at(1, 11, 0)}, origin); fault.As(err) == nil || fault.As(err).Kind != fault.Invalid {
+			t.Errorf("a system booking for no patient = %v, want invalid", err)
+		}
+		if b, err := h.visits.Book(ctx, booker, visits.Booking{ClinicianID: "dr-a", PatientID: p.PatientID, Start: at(1, 11, 0)}, origin); err != nil || b.Version != 1 {
+			t.Errorf("a system books = %+v, %v", b, err)
+		}
+		reader := system("system/Appointment.rs")
+		reader.Interaction = principal.Create
+		if _, err := h.visits.Book(ctx, reader, visits.Booking{ClinicianID: "dr-a", PatientID: p.PatientID, Start: at(1, 11, 30)}, origin); !errors.Is(err, guard.ErrForbidden) {
+			t.Errorf("a system without a create scope books: %v", err)
 		}
 	})
 }
