@@ -269,7 +269,8 @@ func TestAppointmentWritesAsFHIR(t *testing.T) {
 		_, a := fhirMust(t, e, desk, 201, "POST", "/fhir/R4/Appointment", in(pid, "2026-11-25T14:00:00Z"))
 		fhirMust(t, e, desk, 201, "POST", "/fhir/R4/Appointment", in(pid2, "2026-11-25T14:20:00Z"))
 		id := a["id"].(string)
-		if p := a["participant"].([]any)[0].(map[string]any)["actor"].(map[string]any); p["reference"] != "Patient/"+pid {
+		_, a = fhirMust(t, e, desk, 200, "GET", "/fhir/R4/Appointment/"+a["id"].(string), nil)
+		if p := a["participant"].([]any)[0].(map[string]any)["actor"].(map[string]any); p["reference"] != "Patient/"+pid || p["display"] != "Wes Write" {
 			t.Fatalf("booked for %v", p)
 		}
 		for _, tc := range []struct {

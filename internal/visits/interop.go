@@ -63,7 +63,7 @@ func (s *Service) OpenSlots(ctx context.Context, by access.Subject, clinicianID 
 
 // AppointmentByID reads one appointment (appointment.list, decided with its patient): a
 // patient their own, a clinician one of their schedule, the front desk any. A patient sees
-// their clinician's name.
+// their clinician's name, staff the patient's; a connected system neither.
 func (s *Service) AppointmentByID(ctx context.Context, by access.Subject, id string, o Origin) (Appointment, error) {
 	if !validID(id) {
 		return Appointment{}, ErrNotFound
@@ -75,6 +75,14 @@ func (s *Service) AppointmentByID(ctx context.Context, by access.Subject, id str
 	return guard.Do(ctx, s.door, a, func(ctx context.Context) (Appointment, error) {
 		ap := r.appointment()
 		s.nameClinician(ctx, by, &ap)
+		if by.Role == access.FrontDesk || by.Role == access.Clinician {
+			// As the schedule's list names them: the act's entry names the patient.
+			names, err := s.records.OpenNames(ctx, []string{r.PatientID})
+			if err != nil {
+				return Appointment{}, fmt.Errorf("visits: patient's name: %w", err)
+			}
+			ap.PatientName = names[r.PatientID]
+		}
 		return ap, nil
 	})
 }
