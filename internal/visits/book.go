@@ -332,7 +332,7 @@ func (s *Service) RescheduleVersion(ctx context.Context, by access.Subject, id s
 			return Appointment{}, ErrSlotTaken
 		}
 		s.scheduleChanged(r.ClinicianID, id)
-		r.Start, r.End = slot.Start, slot.End
+		// Read back as moved, with the version the change gave it.
 		if r, err = s.load(ctx, id); err != nil {
 			return Appointment{}, err
 		}
