@@ -51,15 +51,17 @@ const (
 		SELECT CAST($1 AS TEXT), CAST($2 AS TEXT), CAST($3 AS TEXT), 'scheduled', 'booked', CAST($4 AS BIGINT), CAST($5 AS BIGINT), CAST($6 AS TEXT), CAST($7 AS BIGINT)
 		WHERE NOT EXISTS (SELECT 1 FROM appointments WHERE clinician_id = CAST($2 AS TEXT) AND state <> 'cancelled'
 			AND start_at < CAST($5 AS BIGINT) AND start_at > CAST($8 AS BIGINT) AND end_at > CAST($4 AS BIGINT))`
-	selectAppointment = `SELECT id, clinician_id, patient_id, kind, state, start_at, end_at FROM appointments WHERE id = $1`
+	selectAppointment = `SELECT id, clinician_id, patient_id, kind, state, start_at, end_at, version FROM appointments WHERE id = $1`
 	patientExists     = `SELECT COUNT(*) FROM patients WHERE id = $1`
 	moveAppointment   = `UPDATE appointments SET start_at = CAST($2 AS BIGINT), end_at = CAST($3 AS BIGINT)
 		WHERE id = CAST($1 AS TEXT) AND state = 'booked'
 		AND NOT EXISTS (SELECT 1 FROM appointments o WHERE o.clinician_id = CAST($4 AS TEXT) AND o.id <> CAST($1 AS TEXT)
-			AND o.state <> 'cancelled' AND o.start_at < CAST($3 AS BIGINT) AND o.start_at > CAST($5 AS BIGINT) AND o.end_at > CAST($2 AS BIGINT))`
+			AND o.state <> 'cancelled' AND o.start_at < CAST($3 AS BIGINT) AND o.start_at > CAST($5 AS BIGINT) AND o.end_at > CAST($2 AS BIGINT))
+		AND (CAST($6 AS BIGINT) = 0 OR version = CAST($6 AS BIGINT))`
 	// A moved appointment is reminded of again, at its new time.
 	forgetReminders   = `DELETE FROM appointment_reminders WHERE appointment_id = $1`
-	cancelAppointment = `UPDATE appointments SET state = 'cancelled', cancelled_at = $2 WHERE id = $1 AND state IN ('booked', 'waiting')`
+	cancelAppointment = `UPDATE appointments SET state = 'cancelled', cancelled_at = CAST($2 AS BIGINT) WHERE id = CAST($1 AS TEXT) AND state IN ('booked', 'waiting')
+		AND (CAST($3 AS BIGINT) = 0 OR version = CAST($3 AS BIGINT))`
 	noShowAppointment = `UPDATE appointments SET state = 'no-show' WHERE id = $1 AND state IN ('booked', 'waiting') AND start_at <= $2`
 )
 
@@ -92,7 +94,7 @@ func (s *Service) Book(ctx context.Context, by access.Subject, b Booking, o Orig
 	} else if !ok {
 		return Appointment{}, errNoClinicianID
 	}
-	if by.Role == access.FrontDesk {
+	if by.Role == access.FrontDesk || by.Role == access.Integration {
 		if err := s.checkPatient(ctx, patientID); err != nil {
 			return Appointment{}, err
 		}
@@ -126,7 +128,7 @@ func (s *Service) Book(ctx context.Context, by access.Subject, b Booking, o Orig
 		}
 		s.scheduleChanged(clinicianID, id)
 		ap := Appointment{ID: id, ClinicianID: clinicianID, PatientID: patientID, Kind: KindScheduled, State: StateBooked,
-			Start: slot.Start, End: slot.End}
+			Start: slot.Start, End: slot.End, Version: 1}
 		s.nameClinician(ctx, by, &ap)
 		return ap, nil
 	})
@@ -190,10 +192,12 @@ func (s *Service) checkPatient(ctx context.Context, patientID string) error {
 type row struct {
 	ID, ClinicianID, PatientID, Kind, State string
 	Start, End                              time.Time
+	Version                                 int64
 }
 
 func (r row) appointment() Appointment {
-	return Appointment{ID: r.ID, ClinicianID: r.ClinicianID, PatientID: r.PatientID, Kind: r.Kind, State: r.State, Start: r.Start, End: r.End}
+	return Appointment{ID: r.ID, ClinicianID: r.ClinicianID, PatientID: r.PatientID, Kind: r.Kind, State: r.State, Start: r.Start, End: r.End,
+		Version: r.Version}
 }
 
 type scanner interface{ Scan(dest ...any) error }
@@ -201,7 +205,7 @@ type scanner interface{ Scan(dest ...any) error }
 func scanRow(sc scanner) (row, error) {
 	var r row
 	var st, en int64
-	if err := sc.Scan(&r.ID, &r.ClinicianID, &r.PatientID, &r.Kind, &r.State, &st, &en); err != nil {
+	if err := sc.Scan(&r.ID, &r.ClinicianID, &r.PatientID, &r.Kind, &r.State, &st, &en, &r.Version); err != nil {
 		return row{}, err
 	}
 	r.Start, r.End = time.Unix(0, st).UTC(), time.Unix(0, en).UTC()
@@ -271,9 +275,18 @@ func stateConflict(state, what string) error {
 // booking. The old slot is freed and the new one taken in one statement: if the new slot is
 // taken, ErrSlotTaken, and the appointment keeps its time.
 func (s *Service) Reschedule(ctx context.Context, by access.Subject, id string, start time.Time, o Origin) (Appointment, error) {
+	return s.RescheduleVersion(ctx, by, id, 0, start, o)
+}
+
+// RescheduleVersion is Reschedule of the appointment as it was at version (0: whatever its
+// version): if it changed since, ErrStale, and nothing moves.
+func (s *Service) RescheduleVersion(ctx context.Context, by access.Subject, id string, version int64, start time.Time, o Origin) (Appointment, error) {
 	r, a, err := s.admitOn(ctx, by, access.RescheduleAppointment, id, o)
 	if err != nil {
 		return Appointment{}, err
+	}
+	if version != 0 && r.Version != version {
+		return Appointment{}, ErrStale
 	}
 	if r.State != StateBooked {
 		return Appointment{}, stateConflict(r.State, "moved")
@@ -288,7 +301,7 @@ func (s *Service) Reschedule(ctx context.Context, by access.Subject, id string, 
 	return guard.Do(ctx, s.door, a, func(ctx context.Context) (Appointment, error) {
 		var moved int64
 		err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-			res, err := tx.ExecContext(ctx, moveAppointment, id, slot.Start.UnixNano(), slot.End.UnixNano(), r.ClinicianID, s.overlapFloor(slot.Start))
+			res, err := tx.ExecContext(ctx, moveAppointment, id, slot.Start.UnixNano(), slot.End.UnixNano(), r.ClinicianID, s.overlapFloor(slot.Start), version)
 			if err != nil {
 				return err
 			}
@@ -313,10 +326,16 @@ func (s *Service) Reschedule(ctx context.Context, by access.Subject, id string, 
 			if now.State != StateBooked {
 				return Appointment{}, stateConflict(now.State, "moved")
 			}
+			if version != 0 && now.Version != version {
+				return Appointment{}, ErrStale
+			}
 			return Appointment{}, ErrSlotTaken
 		}
 		s.scheduleChanged(r.ClinicianID, id)
-		r.Start, r.End = slot.Start, slot.End
+		// Read back as moved, with the version the change gave it.
+		if r, err = s.load(ctx, id); err != nil {
+			return Appointment{}, err
+		}
 		ap := r.appointment()
 		s.nameClinician(ctx, by, &ap)
 		return ap, nil
@@ -327,9 +346,18 @@ func (s *Service) Reschedule(ctx context.Context, by access.Subject, id string, 
 // start than CancelCutoff (the clinic still may). The appointment relationship ends with it,
 // unless another relationship holds.
 func (s *Service) Cancel(ctx context.Context, by access.Subject, id string, o Origin) error {
+	return s.CancelVersion(ctx, by, id, 0, o)
+}
+
+// CancelVersion is Cancel of the appointment as it was at version (0: whatever its version):
+// if it changed since, ErrStale, and it stays as it is.
+func (s *Service) CancelVersion(ctx context.Context, by access.Subject, id string, version int64, o Origin) error {
 	r, a, err := s.admitOn(ctx, by, access.CancelAppointment, id, o)
 	if err != nil {
 		return err
+	}
+	if version != 0 && r.Version != version {
+		return ErrStale
 	}
 	if r.State != StateBooked && r.State != StateWaiting {
 		return stateConflict(r.State, "cancelled")
@@ -338,13 +366,16 @@ func (s *Service) Cancel(ctx context.Context, by access.Subject, id string, o Or
 		return err
 	}
 	return guard.Run(ctx, s.door, a, func(ctx context.Context) error {
-		res, err := s.db.ExecPrepared(ctx, cancelAppointment, id, s.now().UnixNano())
+		res, err := s.db.ExecPrepared(ctx, cancelAppointment, id, s.now().UnixNano(), version)
 		if err != nil {
 			return fmt.Errorf("visits: cancel: %w", err)
 		}
 		if n, err := res.RowsAffected(); err != nil {
 			return fmt.Errorf("visits: cancel: %w", err)
 		} else if n == 0 {
+			if now, err := s.load(ctx, id); err == nil && version != 0 && now.Version != version && (now.State == StateBooked || now.State == StateWaiting) {
+				return ErrStale
+			}
 			return s.changedMeanwhile(ctx, id, "cancelled")
 		}
 		s.scheduleChanged(r.ClinicianID, id)

@@ -31,7 +31,7 @@ const (
 			AND state <> 'cancelled' AND booked_at <= $3 AND end_at >= $4)`
 	acceptsNew = `SELECT COUNT(*) FROM availability WHERE clinician_id = $1 AND accepts_new = 1`
 
-	listColumns      = `SELECT id, clinician_id, patient_id, kind, state, start_at, end_at FROM appointments `
+	listColumns      = `SELECT id, clinician_id, patient_id, kind, state, start_at, end_at, version FROM appointments `
 	listForPatient   = listColumns + `WHERE patient_id = $1 AND start_at < $2 AND end_at > $3 ORDER BY start_at, id LIMIT 2000`
 	listForClinician = listColumns + `WHERE clinician_id = $1 AND start_at < $2 AND end_at > $3 ORDER BY start_at, id LIMIT 2000`
 	listAll          = listColumns + `WHERE start_at < $1 AND end_at > $2 ORDER BY start_at, id LIMIT 2000`
@@ -68,7 +68,13 @@ func (s *Service) bookable(ctx context.Context, patientID, clinicianID string) (
 // them and, with open booking, those accepting new patients; staff, every active clinician.
 // Names are staff names (package identity), not PHI.
 func (s *Service) Clinicians(ctx context.Context, by access.Subject, o Origin) ([]Clinician, error) {
-	return guard.Do(ctx, s.door, act(by, access.ReadSlots, "Clinician", "", "", o), func(ctx context.Context) ([]Clinician, error) {
+	return s.clinicians(ctx, by, "Clinician", o)
+}
+
+// clinicians is Clinicians as an act on resources of type typ: the clinicians themselves, or
+// their schedules (a connected system's scopes name one or the other).
+func (s *Service) clinicians(ctx context.Context, by access.Subject, typ string, o Origin) ([]Clinician, error) {
+	return guard.Do(ctx, s.door, act(by, access.ReadSlots, typ, "", "", o), func(ctx context.Context) ([]Clinician, error) {
 		type cand struct {
 			id     string
 			accept bool

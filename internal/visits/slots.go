@@ -289,7 +289,13 @@ func checkWindow(from, to time.Time, longest time.Duration) error {
 // clinician who has set no hours has none, nor has one who cannot be booked (not yet
 // activated, or disabled).
 func (s *Service) Slots(ctx context.Context, by access.Subject, clinicianID string, from, to time.Time, o Origin) ([]Slot, error) {
-	a := act(by, access.ReadSlots, "Availability", clinicianID, "", o)
+	return s.slots(ctx, by, "Availability", clinicianID, from, to, o)
+}
+
+// slots is Slots as an act on resources of type typ: the clinician's hours, or the slots
+// themselves (a connected system's scopes name one or the other).
+func (s *Service) slots(ctx context.Context, by access.Subject, typ, clinicianID string, from, to time.Time, o Origin) ([]Slot, error) {
+	a := act(by, access.ReadSlots, typ, clinicianID, "", o)
 	if err := s.door.Admit(ctx, a); err != nil {
 		return nil, err
 	}

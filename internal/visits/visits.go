@@ -164,6 +164,8 @@ var (
 	ErrNotFound = fault.New(fault.NotFound, "no such appointment")
 	// ErrSlotTaken: someone else booked the slot first.
 	ErrSlotTaken = fault.New(fault.Conflict, "this time has just been booked by someone else; choose another time")
+	// ErrStale: the appointment changed since the version the caller read (FHIR's If-Match).
+	ErrStale = fault.New(fault.Conflict, "this appointment changed since you read it; read it again and apply your change to the new version")
 )
 
 // States of an appointment (its visit).
@@ -260,6 +262,9 @@ type Appointment struct {
 	State         string    `json:"state"`
 	Start         time.Time `json:"start"`
 	End           time.Time `json:"end"`
+	// Version counts the row's changes (1 when booked): FHIR's versionId and If-Match. The
+	// JSON API does not show it.
+	Version int64 `json:"-"`
 }
 
 // Clinician is someone a patient can book.
