@@ -24,11 +24,12 @@ type Patient struct {
 // Patient.id, stated as a business identifier so a connected system can keep it beside its own.
 func (f *FHIR) patientIDSystem() string { return f.d.BaseURL + "/fhir/patient-id" }
 
-// patientOf maps demographics to a Patient. Haven keeps one name as the patient wrote it; its
+// patientOf maps demographics to a Patient. It has no meta: Haven does not record when
+// demographics last changed, and a registration date would claim a lastUpdated it is not. Haven keeps one name as the patient wrote it; its
 // last word is given as the family name and the others as given names, which is right for
 // most names and is why text carries the whole name as written.
 func (f *FHIR) patientOf(p clinical.Patient) *Patient {
-	out := &Patient{Head: NewHead("Patient", p.ID, p.CreatedAt, 0)}
+	out := &Patient{Head: NewHead("Patient", p.ID, time.Time{}, 0)}
 	out.Identifier = []Identifier{{Use: "usual", System: f.patientIDSystem(), Value: p.ID}}
 	if p.Unreadable {
 		return out
