@@ -158,6 +158,13 @@ func (f *FHIR) patientCriteria(q Query) (patientCriteria, error) {
 		}
 		crit.names = []string{strings.Join(words, " ")}
 	}
+	// The blind-index search also reads phone numbers, dates and e-mail addresses from its
+	// words: a name parameter is kept to names, as FHIR defines it.
+	for _, n := range crit.names {
+		if strings.ContainsAny(n, "0123456789@+") {
+			return crit, ErrInvalid("name matches names only: search a birth date with birthdate, a patient's id with identifier or _id")
+		}
+	}
 	for _, or := range q.Values("birthdate") {
 		if len(or) != 1 || crit.birthDate != "" {
 			return crit, ErrInvalid("search by one birth date at a time")

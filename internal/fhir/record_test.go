@@ -217,6 +217,30 @@ func TestPatientReadsOwnRecordAsFHIR(t *testing.T) {
 			if got := recEntries(t, w.ada.must(200, "GET", "/fhir/R4/Patient?name=bob", nil)); len(got) != 0 {
 				t.Errorf("Patient?name=bob by Ada = %v, want nothing", got)
 			}
+			for q, want := range map[string]int{"date=ge2026-11-24": 3, "date=lt2026-11-24": 0, "date=2026-11": 3, "category=vital-signs&status=final": 3, "status=entered-in-error": 0} {
+				if got := recEntries(t, w.ada.must(200, "GET", "/fhir/R4/Observation?"+q, nil)); len(got) != want {
+					t.Errorf("Observation?%s = %d entries, want %d", q, len(got), want)
+				}
+			}
+			// A patient records their own reading as FHIR: it is marked patient-reported. They
+			// write no problem list, and nothing in another's record.
+			made := w.ada.must(201, "POST", "/fhir/R4/Observation", map[string]any{"resourceType": "Observation", "status": "final",
+				"code":    map[string]any{"coding": []any{map[string]any{"system": "http://loinc.org", "code": "2339-0"}}},
+				"subject": map[string]any{"reference": "Patient/" + w.adaID}, "valueQuantity": map[string]any{"value": 95, "code": "mg/dL"}})
+			if perf := asList(made["performer"]); len(perf) != 1 || perf[0].(map[string]any)["reference"] != "Patient/"+w.adaID {
+				t.Errorf("a patient's FHIR reading = %v, want them as performer", made)
+			}
+			code, _, m = w.ada.do("POST", "/fhir/R4/Condition", map[string]any{"resourceType": "Condition",
+				"subject": map[string]any{"reference": "Patient/" + w.adaID}, "code": map[string]any{"text": "Self-diagnosed"}})
+			if code != http.StatusForbidden {
+				t.Errorf("a patient writing a Condition = %d %v, want 403", code, m)
+			}
+			code, _, m = w.ada.do("POST", "/fhir/R4/Observation", map[string]any{"resourceType": "Observation", "status": "final",
+				"code":    map[string]any{"coding": []any{map[string]any{"system": "http://loinc.org", "code": "29463-7"}}},
+				"subject": map[string]any{"reference": "Patient/" + w.bobID}, "valueQuantity": map[string]any{"value": 80}})
+			if code != http.StatusForbidden || w.e.LastAudit()[1] != "deny" {
+				t.Errorf("a patient writing in another's record = %d %v, want 403 and a refusal audited", code, m)
+			}
 		})
 	}
 }
@@ -260,7 +284,7 @@ func TestClinicianSearchesReadsAndWrites(t *testing.T) {
 			if got := recEntries(t, dr.must(200, "GET", "/fhir/R4/Patient?name=ada&birthdate=1975-06-01", nil)); len(got) != 0 {
 				t.Errorf("name and birthdate of two patients = %d entries, want 0", len(got))
 			}
-			for _, q := range []string{"", "?birthdate=ge1980-01-01", "?birthdate=1980", "?given=ada"} {
+			for _, q := range []string{"", "?birthdate=ge1980-01-01", "?birthdate=1980", "?given=ada", "?name=1980-02-29", "?name=ada@haven.test"} {
 				code, _, m := dr.do("GET", "/fhir/R4/Patient"+q, nil)
 				if code != http.StatusBadRequest {
 					t.Errorf("Patient%s = %d, want 400", q, code)
