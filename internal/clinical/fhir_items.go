@@ -93,7 +93,17 @@ func (r *Records) CreateItem(ctx context.Context, by access.Subject, patientID s
 	if n == 0 {
 		return Item{}, fieldErr("subject", "no patient has this identifier; find the patient first")
 	}
-	return r.AddItem(ctx, by, patientID, kind, in, o)
+	it, err := r.AddItem(ctx, by, patientID, kind, in, o)
+	if err != nil {
+		return Item{}, err
+	}
+	// Named as a read of the item names its recorder, so the answer to the write is the
+	// item as it will be read.
+	items := []Item{it}
+	if err := r.nameRecorders(ctx, items); err != nil {
+		return Item{}, err
+	}
+	return items[0], nil
 }
 
 // ItemRevision is an item as it should read from now on: a FHIR update replaces the whole

@@ -304,7 +304,9 @@ func TestClinicianSearchesReadsAndWrites(t *testing.T) {
 				t.Fatalf("create Observation = %d %v (ETag %q, Location %q)", code, made, h.Get("ETag"), h.Get("Location"))
 			}
 			id := made["id"].(string)
-			if made["meta"].(map[string]any)["versionId"] != "1" || made["effectiveDateTime"] != "2026-11-24T08:00:00Z" {
+			perf := asList(made["performer"])
+			if made["meta"].(map[string]any)["versionId"] != "1" || made["effectiveDateTime"] != "2026-11-24T08:00:00Z" ||
+				len(perf) != 1 || perf[0].(map[string]any)["reference"] != "Practitioner/"+w.drID {
 				t.Errorf("created Observation = %v", made)
 			}
 			// Update with the right version: 200, version 2.
