@@ -190,7 +190,7 @@ func recorder(it clinical.Item) *Reference {
 	return &Reference{Reference: "Practitioner/" + it.RecordedBy, Display: it.RecordedByName}
 }
 
-func (f *FHIR) recordTypesItems() []*Type {
+func (f *FHIR) itemTypes() []*Type {
 	var out []*Type
 	for _, s := range []itemSpec{conditionSpec(), allergySpec(), medicationSpec(), observationSpec(), immunizationSpec()} {
 		out = append(out, f.itemType(s))

@@ -134,6 +134,8 @@ func allergySpec() itemSpec {
 			if it.Category != "" {
 				r.Category = []string{it.Category}
 			}
+			// FHIR's severity is a reaction's: a severity recorded with no reaction described
+			// has no manifestation to carry it and is left out rather than invent one.
 			if it.Reaction != "" {
 				r.Reaction = []AllergyReaction{{Manifestation: []CodeableConcept{{Text: it.Reaction}}, Severity: it.Severity}}
 			}

@@ -2,11 +2,14 @@ package fhir
 
 import (
 	"context"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
 
 	"haven/internal/clinical"
+	"haven/internal/fault"
+	"haven/internal/httpx"
 	"haven/internal/principal"
 )
 
@@ -97,10 +100,13 @@ func (f *FHIR) searchPatients(ctx context.Context, c Caller, q Query) ([]Resourc
 		}
 	case len(crit.names) > 0:
 		ps, err = f.searchNames(ctx, c, crit.names)
+		err = searchInvalid("name", err)
 	case crit.birthDate != "":
 		ps, err = f.d.Records.Search(ctx, c.By, clinical.ByBirthDate, crit.birthDate, c.Origin)
+		err = searchInvalid("birthdate", err)
 	case crit.ids != nil:
 		ps, err = f.d.Records.PatientsByID(ctx, c.By, crit.ids, c.Origin)
+		err = searchInvalid("_id", err)
 	default:
 		return nil, ErrInvalid("search patients by name, birthdate, identifier or _id")
 	}
@@ -114,6 +120,16 @@ func (f *FHIR) searchPatients(ctx context.Context, c Caller, q Query) ([]Resourc
 		}
 	}
 	return out, nil
+}
+
+// searchInvalid is a search the domain found invalid (too many words, a value it cannot
+// index) as FHIR answers a bad search, a 400 naming the parameter rather than the JSON API's
+// field.
+func searchInvalid(param string, err error) error {
+	if fe := fault.As(err); fe != nil && fe.Kind == fault.Invalid {
+		return &httpx.Error{Status: http.StatusBadRequest, Message: param + ": " + fe.Message, Err: err}
+	}
+	return err
 }
 
 // searchNames runs one blind-index search per alternative name (name=ann,bob) and joins

@@ -3,5 +3,5 @@ package fhir
 // recordTypes are the patient and their structured record: Patient, Condition,
 // AllergyIntolerance, MedicationStatement, Observation, Immunization.
 func (f *FHIR) recordTypes() []*Type {
-	return append([]*Type{f.patientType()}, f.recordTypesItems()...)
+	return append([]*Type{f.patientType()}, f.itemTypes()...)
 }
