@@ -9,6 +9,7 @@ import (
 	"haven/internal/clinical"
 	"haven/internal/fault"
 	"haven/internal/guard"
+	"haven/internal/principal"
 	"haven/internal/store"
 	"haven/internal/store/storetest"
 )
@@ -146,6 +147,71 @@ func TestPatientsByID(t *testing.T) {
 		}
 		if e := lastEntry(t, db); e.PatientID != pid || e.Action != string(access.SearchPatients) {
 			t.Errorf("last entry %s on %s, want a search disclosing Ada", e.Action, e.PatientID)
+		}
+	})
+}
+
+// TestConnectedSystemItems: a connected system (SMART scopes, no account, no care team) reads
+// and writes the item types its scopes grant, for the interaction it performs, and no other; a
+// write naming a patient who does not exist is an invalid subject, never a row.
+func TestConnectedSystemItems(t *testing.T) {
+	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		h := newHarness(t, db)
+		pid := h.register(t, "Ada Canary", "ada@example.test")
+		scopes, err := principal.ParseScopes("system/Observation.crus system/Condition.rs")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sys := func(i principal.Interaction) access.Subject {
+			return access.Subject{AccountID: "client-1", Role: access.Integration, Scopes: scopes, Interaction: i, Purpose: "TREAT"}
+		}
+		hr := clinical.ItemInput{Code: &clinical.Code{Code: clinical.CodeHeartRate}, Value: f(64)}
+		obs, err := h.records.CreateItem(ctx, sys(principal.Create), pid, clinical.KindObservation, hr, origin)
+		if err != nil || obs.PatientReported || obs.Version != 1 {
+			t.Fatalf("CreateItem by a system = %+v, %v", obs, err)
+		}
+		cond, err := h.records.AddItem(ctx, h.clin, pid, clinical.KindCondition, clinical.ItemInput{Text: "Asthma"}, origin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cases := []struct {
+			name string
+			do   func() error
+			want fault.Kind // Internal: allowed
+		}{
+			{"reads an Observation", func() error {
+				_, err := h.records.ItemByID(ctx, sys(principal.Read), clinical.KindObservation, obs.ID, origin)
+				return err
+			}, fault.Internal},
+			{"searches Conditions", func() error {
+				_, err := h.records.Items(ctx, sys(principal.Search), pid, clinical.KindCondition, "", origin)
+				return err
+			}, fault.Internal},
+			{"updates an Observation", func() error {
+				_, err := h.records.ReviseItem(ctx, sys(principal.Update), clinical.KindObservation, obs.ID, 1,
+					clinical.ItemRevision{Status: clinical.StatusEnteredInError, Input: hr}, origin)
+				return err
+			}, fault.Internal},
+			{"cannot update a Condition (read and search only)", func() error {
+				_, err := h.records.ReviseItem(ctx, sys(principal.Update), clinical.KindCondition, cond.ID, 0,
+					clinical.ItemRevision{Status: clinical.StatusResolved, Input: clinical.ItemInput{Text: "Asthma"}}, origin)
+				return err
+			}, fault.Forbidden},
+			{"cannot read allergies (no scope)", func() error {
+				_, err := h.records.Items(ctx, sys(principal.Search), pid, clinical.KindAllergy, "", origin)
+				return err
+			}, fault.Forbidden},
+			{"cannot write for no one", func() error {
+				_, err := h.records.CreateItem(ctx, sys(principal.Create), "nobody", clinical.KindObservation, hr, origin)
+				return err
+			}, fault.Invalid},
+		}
+		for _, c := range cases {
+			err := c.do()
+			if (c.want == fault.Internal) != (err == nil) || (err != nil && fault.KindOf(err) != c.want) {
+				t.Errorf("a system %s: err = %v, want kind %v", c.name, err, c.want)
+			}
 		}
 	})
 }
