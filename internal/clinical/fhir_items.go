@@ -28,8 +28,8 @@ const maxPatientIDs = maxSearchResults
 
 const (
 	selectItemOwner = `SELECT patient_id, kind FROM record_items WHERE id = $1`
-	reviseItem      = `UPDATE record_items SET status = $1, body_ct = $2, updated_at = $3, version = version + 1
-		WHERE id = $4 AND patient_id = $5 AND version = $6`
+	reviseItem      = `UPDATE record_items SET status = $1, body_ct = $2, updated_at = $3, effective_at = $4, version = version + 1
+		WHERE id = $5 AND patient_id = $6 AND version = $7`
 	countPatient = `SELECT COUNT(*) FROM patients WHERE id = $1`
 	// existingPatients is completed with a store.InList of identifiers from $1.
 	existingPatients = `SELECT id FROM patients WHERE id IN `
@@ -186,7 +186,7 @@ func (r *Records) storeRevision(ctx context.Context, it Item) error {
 	if err != nil {
 		return err
 	}
-	res, err := r.db.ExecContext(ctx, reviseItem, it.Status, ct, it.UpdatedAt.UnixNano(), it.ID, it.PatientID, it.Version)
+	res, err := r.db.ExecContext(ctx, reviseItem, it.Status, ct, it.UpdatedAt.UnixNano(), it.EffectiveAt.UnixNano(), it.ID, it.PatientID, it.Version)
 	if err != nil {
 		return fmt.Errorf("clinical: revise item: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"haven/internal/access"
 	"haven/internal/clinical"
@@ -56,12 +57,20 @@ func TestItemVersions(t *testing.T) {
 				t.Fatalf("%s: revised %+v, stored %+v", s.name, it, got)
 			}
 		}
+		onset := time.Date(2019, 3, 1, 0, 0, 0, 0, time.UTC)
+		if _, err := h.records.ReviseItem(ctx, h.clin, clinical.KindCondition, cond.ID, 3,
+			clinical.ItemRevision{Status: clinical.StatusActive, Input: clinical.ItemInput{Text: "Asthma again", EffectiveAt: &onset}}, origin); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := h.records.ItemByID(ctx, h.clin, clinical.KindCondition, cond.ID, origin); !got.EffectiveAt.Equal(onset) || got.Version != 4 {
+			t.Fatalf("after a new onset: %v v%d, want %v v4", got.EffectiveAt, got.Version, onset)
+		}
 		text := "Asthma, adult onset"
 		if _, err := h.records.UpdateItem(ctx, h.clin, pid, clinical.KindCondition, cond.ID, clinical.ItemChange{Text: &text}, origin); err != nil {
 			t.Fatal(err)
 		}
-		if got, _ := h.records.ItemByID(ctx, h.clin, clinical.KindCondition, cond.ID, origin); got.Version != 4 {
-			t.Fatalf("after UpdateItem version = %d, want 4", got.Version)
+		if got, _ := h.records.ItemByID(ctx, h.clin, clinical.KindCondition, cond.ID, origin); got.Version != 5 {
+			t.Fatalf("after UpdateItem version = %d, want 5", got.Version)
 		}
 	})
 }
