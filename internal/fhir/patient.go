@@ -83,6 +83,10 @@ func (f *FHIR) patientType() *Type {
 // shown. A patient searches their own record only. A search naming no criterion is refused
 // for staff and systems: it would list the clinic.
 func (f *FHIR) searchPatients(ctx context.Context, c Caller, q Query) ([]Resource, error) {
+	if q.Has("_lastUpdated") {
+		// Said, not answered empty: a client syncing by it would conclude nothing changed.
+		return nil, ErrInvalid("_lastUpdated is not supported for Patient: Haven does not record when demographics change")
+	}
 	crit, err := f.patientCriteria(q)
 	if err != nil {
 		return nil, err

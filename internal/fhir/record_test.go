@@ -284,7 +284,7 @@ func TestClinicianSearchesReadsAndWrites(t *testing.T) {
 			if got := recEntries(t, dr.must(200, "GET", "/fhir/R4/Patient?name=ada&birthdate=1975-06-01", nil)); len(got) != 0 {
 				t.Errorf("name and birthdate of two patients = %d entries, want 0", len(got))
 			}
-			for _, q := range []string{"", "?birthdate=ge1980-01-01", "?birthdate=1980", "?given=ada", "?name=1980-02-29", "?name=ada@haven.test", "?name=a%20b%20c%20d%20e%20f%20g%20h%20i"} {
+			for _, q := range []string{"", "?birthdate=ge1980-01-01", "?birthdate=1980", "?given=ada", "?name=1980-02-29", "?name=ada@haven.test", "?name=a%20b%20c%20d%20e%20f%20g%20h%20i", "?name=ada&_lastUpdated=ge2026"} {
 				code, _, m := dr.do("GET", "/fhir/R4/Patient"+q, nil)
 				if code != http.StatusBadRequest {
 					t.Errorf("Patient%s = %d, want 400", q, code)
