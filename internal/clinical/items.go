@@ -67,6 +67,9 @@ type Item struct {
 	EffectiveAt     time.Time `json:"effectiveAt"`
 	CreatedAt       time.Time `json:"createdAt"`
 	UpdatedAt       time.Time `json:"updatedAt"`
+	// Version counts the item's changes from 1 (its creation); FHIR serves it as
+	// meta.versionId and refuses a write naming an older one (fhir_items.go).
+	Version int64 `json:"-"`
 
 	// Allergy: what happens ("hives"), how bad (mild, moderate, severe), and what the
 	// substance is (medication, food, environment, biologic).
@@ -116,8 +119,8 @@ func itemLocation(id string) keys.Location {
 const (
 	insertItem = `INSERT INTO record_items (id, patient_id, kind, status, body_ct, patient_reported, recorded_by, effective_at, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
-	updateItem = `UPDATE record_items SET status = $1, body_ct = $2, updated_at = $3 WHERE id = $4 AND patient_id = $5`
-	selectItem = `SELECT id, kind, status, body_ct, patient_reported, recorded_by, effective_at, created_at, updated_at
+	updateItem = `UPDATE record_items SET status = $1, body_ct = $2, updated_at = $3, version = version + 1 WHERE id = $4 AND patient_id = $5`
+	selectItem = `SELECT id, kind, status, body_ct, patient_reported, recorded_by, effective_at, created_at, updated_at, version
 		FROM record_items WHERE patient_id = $1`
 )
 
@@ -167,13 +170,22 @@ func (r *Records) rewriteItem(ctx context.Context, it Item) error {
 // first by when they took effect. The caller has passed the door; a ciphertext that does not
 // open is reported (ErrUnreadable) and raises the integrity alert.
 func (r *Records) loadItems(ctx context.Context, patientID string, kinds ...ItemKind) ([]Item, error) {
+	return r.queryItems(ctx, patientID, "", kinds...)
+}
+
+// queryItems is loadItems, narrowed to one item if itemID is set.
+func (r *Records) queryItems(ctx context.Context, patientID, itemID string, kinds ...ItemKind) ([]Item, error) {
 	q := selectItem
 	args := []any{patientID}
+	if itemID != "" {
+		args = append(args, itemID)
+		q += fmt.Sprintf(` AND id = $%d`, len(args))
+	}
 	if len(kinds) > 0 {
 		marks := make([]string, len(kinds))
 		for i, k := range kinds {
 			args = append(args, string(k))
-			marks[i] = fmt.Sprintf("$%d", i+2)
+			marks[i] = fmt.Sprintf("$%d", len(args))
 		}
 		q += ` AND kind IN (` + strings.Join(marks, ", ") + `)`
 	}
@@ -190,7 +202,7 @@ func (r *Records) loadItems(ctx context.Context, patientID string, kinds ...Item
 		var ct []byte
 		var reported int
 		var eff, created, updated int64
-		if err := rows.Scan(&it.ID, &kind, &it.Status, &ct, &reported, &it.RecordedBy, &eff, &created, &updated); err != nil {
+		if err := rows.Scan(&it.ID, &kind, &it.Status, &ct, &reported, &it.RecordedBy, &eff, &created, &updated, &it.Version); err != nil {
 			return nil, fmt.Errorf("clinical: scan item: %w", err)
 		}
 		plain, err := r.cipher.Open(ctx, patientID, itemLocation(it.ID), ct)

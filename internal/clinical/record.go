@@ -47,6 +47,9 @@ type ItemInput struct {
 	Components  []Component `json:"components,omitempty"`
 	Lot         string      `json:"lot,omitempty"`
 	EffectiveAt *time.Time  `json:"effectiveAt,omitempty"`
+	// Status is the status the item starts with, one of Statuses(kind); empty is the first.
+	// Only FHIR sets it (a system recording a resolved problem); the JSON API cannot.
+	Status string `json:"-"`
 }
 
 // ItemChange changes an item: its status (resolve a problem, stop a medication, mark an
@@ -133,13 +136,19 @@ func (r *Records) AddItem(ctx context.Context, by access.Subject, patientID stri
 	}
 	now := r.now()
 	it := Item{ID: ids.New(), PatientID: patientID, Kind: kind, Status: Statuses(kind)[0], RecordedBy: by.AccountID,
-		EffectiveAt: now, CreatedAt: now, UpdatedAt: now, PatientReported: kind == KindObservation && by.Role == access.Patient}
+		EffectiveAt: now, CreatedAt: now, UpdatedAt: now, Version: 1, PatientReported: kind == KindObservation && by.Role == access.Patient}
 	a := act(by, action, typ, it.ID, patientID, o)
 	if err := r.door.Admit(ctx, a); err != nil {
 		return Item{}, err
 	}
 	if err := fillItem(&it, in, now); err != nil {
 		return Item{}, err
+	}
+	if in.Status != "" {
+		if !slices.Contains(Statuses(kind), in.Status) {
+			return Item{}, fieldErr("status", "choose one of: %s", strings.Join(Statuses(kind), ", "))
+		}
+		it.Status = in.Status
 	}
 	return guard.Do(ctx, r.door, a, func(ctx context.Context) (Item, error) {
 		if err := r.storeItem(ctx, it); err != nil {
