@@ -11,14 +11,10 @@
 package smart
 
 import (
-	"context"
-	"errors"
 	"net/http"
 	"time"
 
-	"haven/internal/fault"
 	"haven/internal/guard"
-	"haven/internal/principal"
 	"haven/internal/store"
 )
 
@@ -44,6 +40,10 @@ type Service struct {
 func New(db *store.DB, door *guard.Door, cfg Config, now func() time.Time) *Service {
 	if cfg.TokenLifetime == 0 {
 		cfg.TokenLifetime = 5 * time.Minute
+	}
+	if cfg.HTTP == nil {
+		// A client's key server is outside Haven: a slow one must not hold a token request.
+		cfg.HTTP = &http.Client{Timeout: 5 * time.Second}
 	}
 	return &Service{db: db, door: door, cfg: cfg, now: now}
 }
@@ -101,18 +101,3 @@ func (e *OAuthError) Error() string {
 
 func (e *OAuthError) Unwrap() error { return e.Err }
 
-// ErrNotImplemented is returned until the registry is built.
-var ErrNotImplemented = fault.New(fault.Unavailable, "connected systems are not available yet")
-
-// Token checks a client_credentials request with its signed assertion and issues a bearer
-// token, or refuses with an *OAuthError.
-func (s *Service) Token(ctx context.Context, req TokenRequest, o principal.Origin) (Token, error) {
-	return Token{}, &OAuthError{Status: http.StatusBadRequest, Code: "invalid_client", Description: "not implemented", Err: ErrNotImplemented}
-}
-
-// Authenticate returns the subject a bearer token stands for: the client (Role Integration),
-// its scopes and its purpose of use. An unknown or expired token is a fault Unauthenticated
-// error; a client disabled or whose agreement has lapsed, a fault Forbidden one (recorded).
-func (s *Service) Authenticate(ctx context.Context, token string, o principal.Origin) (principal.Subject, error) {
-	return principal.Subject{}, errors.Join(fault.New(fault.Unauthenticated, "the bearer token is not valid"), ErrNotImplemented)
-}
