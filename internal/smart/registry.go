@@ -134,7 +134,7 @@ func (s *Service) Register(ctx context.Context, by principal.Subject, n NewClien
 		return Client{}, err
 	}
 	id := ids.New()
-	return guard.Do(ctx, s.door, manage(by, id, o, "register"), func(ctx context.Context) (Client, error) {
+	return guard.Do(ctx, s.door, manage(by, id, o, "client-registered"), func(ctx context.Context) (Client, error) {
 		now := s.now()
 		if _, err := s.db.ExecContext(ctx, insertClient, id, n.Name, n.JWKS, n.JWKSURL, n.Scopes, n.Purpose,
 			n.AgreementStart, n.AgreementEnd, now.UnixNano()); err != nil {
@@ -152,7 +152,7 @@ func (s *Service) Update(ctx context.Context, by principal.Subject, id string, n
 	if err != nil {
 		return Client{}, err
 	}
-	return guard.Do(ctx, s.door, manage(by, id, o, "update"), func(ctx context.Context) (Client, error) {
+	return guard.Do(ctx, s.door, manage(by, id, o, "client-updated"), func(ctx context.Context) (Client, error) {
 		res, err := s.db.ExecContext(ctx, updateClient, id, n.Name, n.JWKS, n.JWKSURL, n.Scopes, n.Purpose,
 			n.AgreementStart, n.AgreementEnd, s.now().UnixNano())
 		if err != nil {
@@ -168,14 +168,14 @@ func (s *Service) Update(ctx context.Context, by principal.Subject, id string, n
 // SetDisabled disables a connected system (its tokens stop working at once, and it gets no
 // new ones) or enables it again.
 func (s *Service) SetDisabled(ctx context.Context, by principal.Subject, id string, disabled bool, o principal.Origin) (Client, error) {
-	detail := "enable"
+	detail := "client-enabled"
 	if disabled {
-		detail = "disable"
+		detail = ReasonDisabled
 	}
 	return guard.Do(ctx, s.door, manage(by, id, o, detail), func(ctx context.Context) (Client, error) {
 		res, err := s.db.ExecContext(ctx, setClientDisabled, id, boolInt(disabled), s.now().UnixNano())
 		if err != nil {
-			return Client{}, fmt.Errorf("smart: %s: %w", detail, err)
+			return Client{}, fmt.Errorf("smart: set disabled: %w", err)
 		}
 		if k, _ := res.RowsAffected(); k == 0 {
 			return Client{}, ErrNoClient
@@ -186,7 +186,7 @@ func (s *Service) SetDisabled(ctx context.Context, by principal.Subject, id stri
 
 // Clients lists the registered systems for an administrator.
 func (s *Service) Clients(ctx context.Context, by principal.Subject, o principal.Origin) ([]Client, error) {
-	return guard.Do(ctx, s.door, manage(by, "", o, "list"), func(ctx context.Context) ([]Client, error) {
+	return guard.Do(ctx, s.door, manage(by, "", o, "clients-listed"), func(ctx context.Context) ([]Client, error) {
 		rows, err := s.db.QueryContext(ctx, selectClients)
 		if err != nil {
 			return nil, fmt.Errorf("smart: list clients: %w", err)

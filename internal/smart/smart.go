@@ -100,4 +100,3 @@ func (e *OAuthError) Error() string {
 }
 
 func (e *OAuthError) Unwrap() error { return e.Err }
-
