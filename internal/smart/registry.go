@@ -198,6 +198,7 @@ func (s *Service) Clients(ctx context.Context, by principal.Subject, o principal
 			if err != nil {
 				return nil, err
 			}
+			c.AgreementInForce = inForce(c.Client, s.now())
 			out = append(out, c.Client)
 		}
 		if err := rows.Err(); err != nil {
@@ -250,6 +251,7 @@ func scanClient(r scanner) (stored, error) {
 // client reads one client's registration.
 func (s *Service) client(ctx context.Context, id string) (Client, error) {
 	c, err := s.stored(ctx, id)
+	c.AgreementInForce = err == nil && inForce(c.Client, s.now())
 	return c.Client, err
 }
 

@@ -60,10 +60,12 @@ type Client struct {
 	// Purpose is the HL7 purpose of use its accesses are recorded with (TREAT, HPAYMT, HOPERAT).
 	Purpose string `json:"purpose"`
 	// AgreementStart and AgreementEnd bound its business associate agreement (dates, inclusive).
-	AgreementStart string    `json:"agreementStart"`
-	AgreementEnd   string    `json:"agreementEnd"`
-	Disabled       bool      `json:"disabled"`
-	CreatedAt      time.Time `json:"createdAt"`
+	AgreementStart string `json:"agreementStart"`
+	AgreementEnd   string `json:"agreementEnd"`
+	// AgreementInForce says whether today (UTC, at the server) is within the agreement's dates.
+	AgreementInForce bool      `json:"agreementInForce"`
+	Disabled         bool      `json:"disabled"`
+	CreatedAt        time.Time `json:"createdAt"`
 }
 
 // TokenRequest is the token endpoint's form (RFC 6749 client_credentials with an RFC 7523
