@@ -2,6 +2,7 @@ package fhir_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -15,10 +16,11 @@ import (
 
 // world is a running server on one store with an administrator, a clinician and one patient.
 type world struct {
-	e     *servertest.Env
-	admin *servertest.Client
-	clin  *servertest.Client
-	pid   string
+	e       *servertest.Env
+	admin   *servertest.Client
+	clin    *servertest.Client
+	patient *servertest.Client
+	pid     string
 }
 
 func newWorld(t *testing.T, dsn string) world {
@@ -26,8 +28,8 @@ func newWorld(t *testing.T, dsn string) world {
 	e := servertest.New(t, dsn)
 	admin := e.Admin()
 	clin, _ := e.Clinician(admin, "smart-clinician@haven.test")
-	_, pid := e.Patient(clin, servertest.PatientIn{Name: "Ada Lovelace", BirthDate: "1985-12-10", Phone: "+1 555 0100 201", Email: "ada.smart@example.test"})
-	return world{e: e, admin: admin, clin: clin, pid: pid}
+	patient, pid := e.Patient(clin, servertest.PatientIn{Name: "Ada Lovelace", BirthDate: "1985-12-10", Phone: "+1 555 0100 201", Email: "ada.smart@example.test"})
+	return world{e: e, admin: admin, clin: clin, patient: patient, pid: pid}
 }
 
 // forEachStore runs fn once per store, each with a fresh world.
@@ -202,4 +204,28 @@ func TestTrailNamesTheConnectedSystem(t *testing.T) {
 	if !strings.Contains(page, "asked for an access token for the FHIR API") {
 		t.Errorf("the trail does not say what the system did")
 	}
+}
+
+// TestAccessLogNamesTheConnectedSystem: a patient reads a connected system's read of their
+// record under the name it was registered with, as a connected system, never its client id.
+//
+// It reads Patient, whose type is built in parallel with this test: until it is merged the
+// read answers 404.
+func TestAccessLogNamesTheConnectedSystem(t *testing.T) {
+	w := newWorld(t, "")
+	in := registerIntegration(t, w.e, w.admin, "system/Patient.rs")
+	if code, _, body := in.do(t, "GET", "/fhir/R4/Patient/"+w.pid, nil); code != http.StatusOK {
+		t.Fatalf("read = %d %s", code, body)
+	}
+	for _, ev := range w.patient.List(http.StatusOK, "GET", "/api/v1/me/access-log", nil) {
+		m := ev.(map[string]any)
+		if m["role"] != "integration" {
+			continue
+		}
+		if m["who"] != "Walk Lab (connected system)" || strings.Contains(fmt.Sprint(m), in.ID) {
+			t.Errorf("the access log shows the system as %v", m)
+		}
+		return
+	}
+	t.Error("the system's read is not in the patient's access log")
 }

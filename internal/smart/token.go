@@ -71,11 +71,16 @@ var otherAlgs = []jose.SignatureAlgorithm{jose.HS256, jose.HS384, jose.HS512, jo
 // unknownActor is the actor of a refusal whose assertion names no registered client.
 const unknownActor = "unknown"
 
-// refusal is a token request refused: what the client is told and what the log records.
+// refusal is a token request refused: what the client is told and what the log records; or,
+// when err is set, a failure of Haven's own (a database error), answered as one and not
+// recorded as the client's doing.
 type refusal struct {
 	oauth  *OAuthError
 	reason string
+	err    error
 }
+
+func internalError(err error) *refusal { return &refusal{err: err} }
 
 func refuse(status int, code, reason, description string, cause error) *refusal {
 	return &refusal{oauth: &OAuthError{Status: status, Code: code, Description: description, Err: cause}, reason: reason}
@@ -106,6 +111,9 @@ func (s *Service) Token(ctx context.Context, req TokenRequest, o principal.Origi
 		actor = principal.Subject{AccountID: c.ID, Role: principal.Integration, Purpose: c.Purpose}
 	}
 	ev := guard.Event{By: actor, Action: ActionToken, Resource: access.Resource{Type: "Integration", ID: actor.AccountID}, Origin: o}
+	if ref != nil && ref.err != nil {
+		return Token{}, ref.err
+	}
 	if ref != nil {
 		ev.Outcome, ev.Reason = audit.Failure, ref.reason
 		if err := s.door.Record(ctx, ev); err != nil {
@@ -156,7 +164,7 @@ func (s *Service) admit(ctx context.Context, req TokenRequest) (c *Client, scope
 		return nil, nil, invalidClient(ReasonUnknownClient, "no connected system is registered with this client id", nil)
 	}
 	if err != nil {
-		return nil, nil, refuse(http.StatusInternalServerError, "server_error", ReasonKeysUnavailable, "try again later", err)
+		return nil, nil, internalError(err)
 	}
 	c = &st.Client
 	claims, ref := s.verify(ctx, st, tok)
@@ -185,7 +193,7 @@ func (s *Service) admit(ctx context.Context, req TokenRequest) (c *Client, scope
 	}
 	registered, err := principal.ParseScopes(c.Scopes)
 	if err != nil {
-		return c, nil, refuse(http.StatusInternalServerError, "server_error", ReasonScopeMalformed, "try again later", fmt.Errorf("smart: stored scopes: %w", err))
+		return c, nil, internalError(fmt.Errorf("smart: stored scopes: %w", err))
 	}
 	if req.Scope == "" {
 		return c, registered, nil
@@ -233,13 +241,13 @@ func (s *Service) keysOf(ctx context.Context, st stored) (jose.JSONWebKeySet, er
 func (s *Service) spend(ctx context.Context, clientID, jti string, exp time.Time) *refusal {
 	now := s.now()
 	if _, err := s.db.ExecContext(ctx, purgeJTIs, now.UnixNano()); err != nil {
-		return refuse(http.StatusInternalServerError, "server_error", ReasonReplayed, "try again later", fmt.Errorf("smart: purge assertions: %w", err))
+		return internalError(fmt.Errorf("smart: purge assertions: %w", err))
 	}
 	if _, err := s.db.ExecContext(ctx, insertJTI, clientID, jti, exp.UnixNano()); err != nil {
 		if store.IsUniqueViolation(err) {
 			return invalidClient(ReasonReplayed, "this assertion (its jti) was already used: sign a new one for each request", nil)
 		}
-		return refuse(http.StatusInternalServerError, "server_error", ReasonReplayed, "try again later", fmt.Errorf("smart: record assertion: %w", err))
+		return internalError(fmt.Errorf("smart: record assertion: %w", err))
 	}
 	return nil
 }
