@@ -66,9 +66,10 @@ func parseJWKS(raw []byte) (jose.JSONWebKeySet, error) {
 	return set, nil
 }
 
-// usable reports whether k is a public key Haven accepts an assertion signature from.
+// usable reports whether k is a public key Haven accepts an assertion signature from: RSA of
+// 2048 bits or more, or P-384, and not published for encryption only.
 func usable(k jose.JSONWebKey) bool {
-	if !k.IsPublic() || !k.Valid() {
+	if !k.IsPublic() || !k.Valid() || (k.Use != "" && k.Use != "sig") {
 		return false
 	}
 	switch pub := k.Key.(type) {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -58,6 +59,7 @@ func TestRegisterValidation(t *testing.T) {
 		{"a symmetric key", func(n *smart.NewClient) { n.JWKS = `{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}` }, "jwks"},
 		{"an RSA key under 2048 bits", func(n *smart.NewClient) { n.JWKS = weak }, "jwks"},
 		{"a P-256 key", func(n *smart.NewClient) { n.JWKS = p256 }, "jwks"},
+		{"an encryption key", func(n *smart.NewClient) { n.JWKS = strings.Replace(jwks(t, es), `"use":"sig"`, `"use":"enc"`, 1) }, "jwks"},
 		{"an http address", func(n *smart.NewClient) { n.JWKS, n.JWKSURL = "", "http://keys.acme.test/jwks.json" }, "jwksUrl"},
 		{"not an address", func(n *smart.NewClient) { n.JWKS, n.JWKSURL = "", "keys.acme.test" }, "jwksUrl"},
 		{"a patient scope", func(n *smart.NewClient) { n.Scopes = "patient/Observation.rs" }, "scopes"},
@@ -353,9 +355,9 @@ func TestLapsedAgreementAndDisabledClient(t *testing.T) {
 func TestKeysFromURL(t *testing.T) {
 	s := newRS384(t)
 	set := jwks(t, s)
-	up := true
+	var down atomic.Bool
 	ts := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !up {
+		if down.Load() {
 			http.Error(w, "down", http.StatusServiceUnavailable)
 			return
 		}
@@ -371,11 +373,11 @@ func TestKeysFromURL(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		up = true
+		down.Store(false)
 		if _, err := h.svc.Token(ctx, request(h.assertion(s, c.ID, claims{}), ""), origin()); err != nil {
 			t.Fatalf("token with fetched keys: %v", err)
 		}
-		up = false
+		down.Store(true)
 		if _, err := h.svc.Token(ctx, request(h.assertion(s, c.ID, claims{}), ""), origin()); err == nil || h.lastEntry()[3] != smart.ReasonKeysUnavailable {
 			t.Errorf("keys unavailable: %v, %v", err, h.lastEntry())
 		}
