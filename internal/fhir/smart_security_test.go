@@ -204,6 +204,9 @@ func TestTrailNamesTheConnectedSystem(t *testing.T) {
 	if !strings.Contains(page, "asked for an access token for the FHIR API") {
 		t.Errorf("the trail does not say what the system did")
 	}
+	if !strings.Contains(page, `<option value="`+in.ID+`" selected>Walk Lab (connected system)</option>`) {
+		t.Errorf("the filter by person does not offer the system by name")
+	}
 }
 
 // TestAccessLogNamesTheConnectedSystem: a patient reads a connected system's read of their

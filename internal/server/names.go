@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 
+	"haven/internal/principal"
 	"haven/internal/privacy"
 	"haven/internal/smart"
 )
@@ -31,4 +32,17 @@ func (n actorNames) DisplayName(ctx context.Context, id string) (string, error) 
 		return system + " (connected system)", nil
 	}
 	return name, err
+}
+
+// connectedSystems adds the registered connected systems to the people the privacy officer
+// can filter the trail by.
+func connectedSystems(ctx context.Context, systems *smart.Service, people []privacy.Person) ([]privacy.Person, error) {
+	ns, err := systems.Directory(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range ns {
+		people = append(people, privacy.Person{AccountID: n.ID, Name: n.Name, Role: string(principal.Integration)})
+	}
+	return people, nil
 }

@@ -288,7 +288,8 @@ func (s *Server) buildHandler() http.Handler {
 	return s.chain(mux)
 }
 
-// staffMembers lists the staff for the privacy officer's filter by person.
+// staffMembers lists the staff, and the connected systems, for the privacy officer's filter by
+// person.
 func (s *Server) staffMembers(ctx context.Context) ([]privacy.Person, error) {
 	as, err := s.identity.StaffMembers(ctx)
 	if err != nil {
@@ -298,7 +299,7 @@ func (s *Server) staffMembers(ctx context.Context) ([]privacy.Person, error) {
 	for i, a := range as {
 		out[i] = privacy.Person{AccountID: a.ID, Name: a.Name, Role: string(a.Role)}
 	}
-	return out, nil
+	return connectedSystems(ctx, s.smart, out)
 }
 
 // admit is services.Services.Admit: the door's check before a transport reads a body. An

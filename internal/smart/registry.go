@@ -119,6 +119,7 @@ agreement_start = $7, agreement_end = $8, updated_at = $9 WHERE id = $1`
 	selectClients     = `SELECT ` + clientColumns + ` FROM smart_clients ORDER BY name, id`
 	selectClient      = `SELECT ` + clientColumns + ` FROM smart_clients WHERE id = $1`
 	selectClientName  = `SELECT name FROM smart_clients WHERE id = $1`
+	selectClientNames = `SELECT id, name FROM smart_clients ORDER BY name, id`
 )
 
 // manage passes an administrator's act on the registry through the door (step-up).
@@ -219,6 +220,31 @@ func (s *Service) ClientName(ctx context.Context, id string) (name string, ok bo
 		return "", false, fmt.Errorf("smart: client name: %w", err)
 	}
 	return name, true, nil
+}
+
+// Named is a connected system's client id and registered name.
+type Named struct{ ID, Name string }
+
+// Directory lists every registered system's id and name, for the privacy officer's filter by
+// who acted (administrative data, as ClientName: no door; the officer's page is decided).
+func (s *Service) Directory(ctx context.Context) ([]Named, error) {
+	rows, err := s.db.QueryContext(ctx, selectClientNames)
+	if err != nil {
+		return nil, fmt.Errorf("smart: directory: %w", err)
+	}
+	defer rows.Close()
+	var out []Named
+	for rows.Next() {
+		var n Named
+		if err := rows.Scan(&n.ID, &n.Name); err != nil {
+			return nil, fmt.Errorf("smart: directory: %w", err)
+		}
+		out = append(out, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("smart: directory: %w", err)
+	}
+	return out, nil
 }
 
 // stored is a client as its row holds it: the registration and its raw key set.

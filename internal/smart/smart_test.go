@@ -130,6 +130,9 @@ func TestRegistryIsAdministrators(t *testing.T) {
 		if _, ok, err := h.svc.ClientName(ctx, "acct-admin"); err != nil || ok {
 			t.Errorf("ClientName of an account = %v %v", ok, err)
 		}
+		if dir, err := h.svc.Directory(ctx); err != nil || len(dir) != 1 || dir[0] != (smart.Named{ID: id, Name: "Acme Labs renewed"}) {
+			t.Errorf("Directory = %v, %v", dir, err)
+		}
 	})
 }
 
