@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"haven/internal/fhir"
 	"haven/internal/server/servertest"
+	"haven/internal/smart"
 	"haven/internal/store/storetest"
 )
 
@@ -231,4 +233,25 @@ func TestAccessLogNamesTheConnectedSystem(t *testing.T) {
 		return
 	}
 	t.Error("the system's read is not in the patient's access log")
+}
+
+// TestTokenFloodIs429: an address that floods the token endpoint with assertions is told to
+// wait (429 with Retry-After) before any more are read.
+func TestTokenFloodIs429(t *testing.T) {
+	w := newWorld(t, "")
+	in := registerIntegration(t, w.e, w.admin, "system/Observation.rs")
+	for i := 0; i < smart.TokenRequestsPerAddr; i++ {
+		if code, m := in.requestToken(t, "not.a.jwt", ""); code != http.StatusUnauthorized {
+			t.Fatalf("request %d = %d %v", i, code, m)
+		}
+	}
+	resp, err := w.e.TS.Client().PostForm(w.e.TS.URL+fhir.TokenPath, url.Values{"grant_type": {"client_credentials"},
+		"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {in.assertion(t)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("past the limit = %d (Retry-After %q), want 429", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
 }

@@ -3,6 +3,8 @@ package smart_test
 import (
 	"context"
 	"errors"
+	"strconv"
+	"sync/atomic"
 	"testing"
 
 	"haven/internal/fault"
@@ -29,8 +31,11 @@ func FuzzToken(f *testing.F) {
 	f.Add(unsigned(c.ID), "system/*.*")
 	f.Add("eyJhbGciOiJFUzM4NCJ9.e30.", "patient/x")
 	f.Add("a.b.c.d.e", "system/Observation.rs")
+	var n atomic.Int64
 	f.Fuzz(func(t *testing.T, assertion, scope string) {
-		tok, err := h.svc.Token(context.Background(), request(assertion, scope), origin())
+		// Each input from an address of its own: the per-address throttle is tested apart.
+		o := principal.Origin{Addr: "198.51.100." + strconv.FormatInt(n.Add(1), 10), RequestID: "fuzz"}
+		tok, err := h.svc.Token(context.Background(), request(assertion, scope), o)
 		if err == nil {
 			if tok.AccessToken == "" {
 				t.Fatal("no error and no token")

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"haven/internal/guard"
+	"haven/internal/identity"
 	"haven/internal/store"
 )
 
@@ -28,12 +29,18 @@ type Config struct {
 	HTTP *http.Client
 }
 
+// TokenRequestsPerAddr bounds token requests from one address in a minute. A connected system
+// asks once per token (every few minutes); a flood of assertions is refused before any is
+// verified or its key set fetched, each refusal still recorded.
+const TokenRequestsPerAddr = 60
+
 // Service is the client registry, the token endpoint and bearer-token authentication.
 type Service struct {
-	db   *store.DB
-	door *guard.Door
-	cfg  Config
-	now  func() time.Time
+	db      *store.DB
+	door    *guard.Door
+	cfg     Config
+	now     func() time.Time
+	perAddr *identity.Limiter
 }
 
 // New returns the service.
@@ -45,7 +52,7 @@ func New(db *store.DB, door *guard.Door, cfg Config, now func() time.Time) *Serv
 		// A client's key server is outside Haven: a slow one must not hold a token request.
 		cfg.HTTP = &http.Client{Timeout: 5 * time.Second}
 	}
-	return &Service{db: db, door: door, cfg: cfg, now: now}
+	return &Service{db: db, door: door, cfg: cfg, now: now, perAddr: identity.NewLimiter(TokenRequestsPerAddr, time.Minute)}
 }
 
 // Client is a registered connected system.

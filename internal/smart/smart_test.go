@@ -400,3 +400,32 @@ func rsaKey(t testing.TB, bits int) (*rsa.PrivateKey, error) {
 	t.Helper()
 	return rsa.GenerateKey(rand.Reader, bits)
 }
+
+// TestTokenFloodIsThrottled: past TokenRequestsPerAddr requests in a minute from one address,
+// the token endpoint refuses before reading the assertion, and says so in the log; other
+// addresses are served, and the address is served again a minute later.
+func TestTokenFloodIsThrottled(t *testing.T) {
+	h := newHarness(t, storetest.Open(t, store.SQLite), nil)
+	ctx := context.Background()
+	s := newES384(t)
+	id := h.register("system/Observation.rs", s)
+	for i := 0; i < smart.TokenRequestsPerAddr; i++ {
+		if _, err := h.svc.Token(ctx, request("a.b.c", ""), origin()); !errors.As(err, new(*smart.OAuthError)) {
+			t.Fatalf("request %d: %v", i, err)
+		}
+	}
+	if _, err := h.svc.Token(ctx, request(h.assertion(s, id, claims{}), ""), origin()); !fault.Is(err, fault.Throttled) {
+		t.Fatalf("past the limit: %v, want throttled", err)
+	}
+	if e := h.lastEntry(); e != [4]string{smart.ActionToken, audit.Failure, "unknown", smart.ReasonThrottled} {
+		t.Errorf("recorded %v", e)
+	}
+	other := principal.Origin{Addr: "203.0.113.9", RequestID: "test"}
+	if _, err := h.svc.Token(ctx, request(h.assertion(s, id, claims{}), ""), other); err != nil {
+		t.Errorf("another address: %v", err)
+	}
+	h.clock.Advance(time.Minute + time.Second)
+	if _, err := h.svc.Token(ctx, request(h.assertion(s, id, claims{}), ""), origin()); err != nil {
+		t.Errorf("a minute later: %v", err)
+	}
+}

@@ -57,6 +57,7 @@ const (
 	ReasonLapsed             = "agreement-lapsed"
 	ReasonScopeMalformed     = "scope-malformed"
 	ReasonScopeNotRegistered = "scope-not-registered"
+	ReasonThrottled          = "throttled" // too many requests from one address (words in privacy already)
 )
 
 // allowedAlgs are the assertion signatures SMART Backend Services names; go-jose refuses any
@@ -102,9 +103,16 @@ FROM smart_tokens t JOIN smart_clients c ON c.id = t.client_id WHERE t.token_has
 )
 
 // Token checks a client_credentials request with its signed assertion and issues a bearer
-// token, or refuses with an *OAuthError. Every answer, issued or refused, is recorded; if it
-// cannot be, no token is issued.
+// token, or refuses with an *OAuthError (or a fault.Throttled error past TokenRequestsPerAddr).
+// Every answer, issued or refused, is recorded; if it cannot be, no token is issued.
 func (s *Service) Token(ctx context.Context, req TokenRequest, o principal.Origin) (Token, error) {
+	if err := s.perAddr.Take(o.Addr, s.now()); err != nil {
+		if rerr := s.door.Record(ctx, guard.Event{By: principal.Subject{AccountID: unknownActor, Role: principal.Integration}, Action: ActionToken,
+			Resource: access.Resource{Type: "Integration", ID: unknownActor}, Outcome: audit.Failure, Reason: ReasonThrottled, Origin: o}); rerr != nil {
+			return Token{}, rerr
+		}
+		return Token{}, err
+	}
 	c, scopes, ref := s.admit(ctx, req)
 	actor := principal.Subject{AccountID: unknownActor, Role: principal.Integration}
 	if c != nil {
