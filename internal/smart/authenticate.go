@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"time"
 
-	"haven/internal/access"
 	"haven/internal/audit"
 	"haven/internal/fault"
-	"haven/internal/guard"
 	"haven/internal/principal"
 )
 
@@ -52,8 +50,7 @@ func (s *Service) Authenticate(ctx context.Context, token string, o principal.Or
 	}
 	by := principal.Subject{AccountID: clientID, Role: principal.Integration, Purpose: purpose}
 	refused := func(reason string, e error) (principal.Subject, error) {
-		if err := s.door.Record(ctx, guard.Event{By: by, Action: ActionAccess, Resource: access.Resource{Type: "Integration", ID: clientID},
-			Outcome: audit.Failure, Reason: reason, Origin: o}); err != nil {
+		if err := s.record(ctx, by, ActionAccess, audit.Failure, reason, o); err != nil {
 			return principal.Subject{}, err
 		}
 		return principal.Subject{}, e

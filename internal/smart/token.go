@@ -106,25 +106,23 @@ FROM smart_tokens t JOIN smart_clients c ON c.id = t.client_id WHERE t.token_has
 // token, or refuses with an *OAuthError (or a fault.Throttled error past TokenRequestsPerAddr).
 // Every answer, issued or refused, is recorded; if it cannot be, no token is issued.
 func (s *Service) Token(ctx context.Context, req TokenRequest, o principal.Origin) (Token, error) {
+	unknown := principal.Subject{AccountID: unknownActor, Role: principal.Integration}
 	if err := s.perAddr.Take(o.Addr, s.now()); err != nil {
-		if rerr := s.door.Record(ctx, guard.Event{By: principal.Subject{AccountID: unknownActor, Role: principal.Integration}, Action: ActionToken,
-			Resource: access.Resource{Type: "Integration", ID: unknownActor}, Outcome: audit.Failure, Reason: ReasonThrottled, Origin: o}); rerr != nil {
+		if rerr := s.record(ctx, unknown, ActionToken, audit.Failure, ReasonThrottled, o); rerr != nil {
 			return Token{}, rerr
 		}
 		return Token{}, err
 	}
 	c, scopes, ref := s.admit(ctx, req)
-	actor := principal.Subject{AccountID: unknownActor, Role: principal.Integration}
+	by := unknown
 	if c != nil {
-		actor = principal.Subject{AccountID: c.ID, Role: principal.Integration, Purpose: c.Purpose}
+		by = principal.Subject{AccountID: c.ID, Role: principal.Integration, Purpose: c.Purpose}
 	}
-	ev := guard.Event{By: actor, Action: ActionToken, Resource: access.Resource{Type: "Integration", ID: actor.AccountID}, Origin: o}
-	if ref != nil && ref.err != nil {
+	switch {
+	case ref != nil && ref.err != nil:
 		return Token{}, ref.err
-	}
-	if ref != nil {
-		ev.Outcome, ev.Reason = audit.Failure, ref.reason
-		if err := s.door.Record(ctx, ev); err != nil {
+	case ref != nil:
+		if err := s.record(ctx, by, ActionToken, audit.Failure, ref.reason, o); err != nil {
 			return Token{}, err
 		}
 		return Token{}, ref.oauth
@@ -133,13 +131,19 @@ func (s *Service) Token(ctx context.Context, req TokenRequest, o principal.Origi
 	if err != nil {
 		return Token{}, err
 	}
-	ev.Outcome, ev.Reason = audit.Success, ReasonIssued
-	if err := s.door.Record(ctx, ev); err != nil {
+	if err := s.record(ctx, by, ActionToken, audit.Success, ReasonIssued, o); err != nil {
 		// Unrecorded, so not issued: the token is withdrawn before anyone sees it.
 		_, _ = s.db.ExecContext(context.WithoutCancel(ctx), deleteToken, hashToken(tok.AccessToken))
 		return Token{}, err
 	}
 	return tok, nil
+}
+
+// record appends a token endpoint or bearer-token event, by the client (or "unknown") on the
+// client as its resource.
+func (s *Service) record(ctx context.Context, by principal.Subject, action, outcome, reason string, o principal.Origin) error {
+	return s.door.Record(ctx, guard.Event{By: by, Action: action, Resource: access.Resource{Type: "Integration", ID: by.AccountID},
+		Outcome: outcome, Reason: reason, Origin: o})
 }
 
 // admit runs every check of a token request in order and returns the client it proves and
