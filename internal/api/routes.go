@@ -188,6 +188,7 @@ func (a *API) table() []Route {
 	rs = append(rs, a.prescriptionRoutes()...)
 	rs = append(rs, a.governanceRoutes()...)
 	rs = append(rs, a.erasureRoutes()...)
+	rs = append(rs, a.integrationRoutes()...)
 	return rs
 }
 

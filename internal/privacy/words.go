@@ -204,6 +204,8 @@ var forOfficer = map[string]string{
 	"retention.purge":       "deleted a record past its retention period",
 	"compliance.read":       "read the compliance report",
 	"integration.manage":    "changed a connected system's registration",
+	"integration.token":     "asked for an access token for the FHIR API",
+	"integration.access":    "used an access token for the FHIR API",
 
 	"account.password-change":      "changed their password",
 	"account.email-change":         "changed their e-mail address",
@@ -348,6 +350,28 @@ var reasons = map[string]string{
 	"feed-made":            "a new link; any earlier one stopped working",
 	"feed-revoked":         "the link stopped working",
 	"calendar-link":        "through their private calendar link",
+
+	// Connected systems (package smart): the registry and the token endpoint.
+	"client-registered":     "a connected system was registered",
+	"client-updated":        "a connected system's registration was changed",
+	"client-enabled":        "the connected system was enabled again",
+	"client-disabled":       "the connected system is disabled",
+	"clients-listed":        "the list of connected systems",
+	"token-issued":          "a signed request from its registered key: a token was issued",
+	"bad-token-request":     "the token request was not a client-credentials request with a signed assertion",
+	"malformed-assertion":   "the signed assertion could not be read",
+	"algorithm-not-allowed": "the assertion was signed with an algorithm Haven does not accept",
+	"unknown-client":        "no connected system is registered under that identifier",
+	"keys-unavailable":      "the system's public keys could not be fetched",
+	"bad-signature":         "the signature did not match the system's registered keys",
+	"wrong-audience":        "the assertion was meant for another server",
+	"assertion-expired":     "the assertion had expired",
+	"assertion-too-long":    "the assertion was valid for longer than five minutes",
+	"no-jti":                "the assertion had no unique identifier",
+	"jti-replayed":          "the same signed assertion was used again (a replay)",
+	"agreement-lapsed":      "its business associate agreement was not in force",
+	"scope-malformed":       "it asked for scopes Haven does not grant",
+	"scope-not-registered":  "it asked for more than it was registered for",
 }
 
 // outcomes says how an entry ended, as the privacy officer reads it.

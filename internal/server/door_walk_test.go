@@ -95,6 +95,11 @@ func TestEveryRoutePassesTheDoor(t *testing.T) {
 		for _, c := range clients { // and a fresh second factor, as after signing in
 			c.Must(200, "POST", "/api/v1/auth/step-up", map[string]string{"code": c.Code()})
 		}
+		integration := admin.Must(201, "POST", "/api/v1/admin/integrations", integrationBody(t, "Walk Lab"))["clientId"].(string)
+		adminStepUp := func() {
+			e.Clock.Advance(31 * time.Second)
+			admin.Must(200, "POST", "/api/v1/auth/step-up", map[string]string{"code": admin.Code()})
+		}
 		window := "?" + url.Values{"from": {tomorrow.Format(time.RFC3339)}, "to": {tomorrow.Add(24 * time.Hour).Format(time.RFC3339)}}.Encode()
 		// Visits to walk: one to take from booked to ended, one a guest was invited to.
 		consent := e.Client().Must(200, "GET", "/api/v1/consent/telehealth", nil)["version"]
@@ -268,6 +273,12 @@ func TestEveryRoutePassesTheDoor(t *testing.T) {
 			"refuseErasure":        {kind: acted, as: "auditor", path: "/erasure-requests/" + refusal + "/refusal", status: 200},
 			"placeLegalHold":       {kind: acted, as: "auditor", path: "/patients/" + pid + "/legal-hold", body: map[string]string{"reason": "litigation"}, status: 200, setup: auditorStepUp},
 			"liftLegalHold":        {kind: acted, as: "auditor", path: "/patients/" + pid + "/legal-hold", status: 200},
+
+			"listIntegrations":    {kind: acted, as: "admin", status: 200, setup: adminStepUp},
+			"registerIntegration": {kind: acted, as: "admin", body: integrationBody(t, "Walk Lab Two"), status: 201, setup: adminStepUp},
+			"updateIntegration":   {kind: acted, as: "admin", path: "/admin/integrations/" + integration, body: integrationBody(t, "Walk Lab Renamed"), status: 200, setup: adminStepUp},
+			"disableIntegration":  {kind: acted, as: "admin", path: "/admin/integrations/" + integration + "/disable", status: 200, setup: adminStepUp},
+			"enableIntegration":   {kind: acted, as: "admin", path: "/admin/integrations/" + integration + "/enable", status: 200, setup: adminStepUp},
 		}
 		walked := 0
 		for _, rt := range e.Srv.APIRoutes() {

@@ -244,11 +244,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.billing = billing.New(s.db, s.door, s.keys, s.records, cfg.Now)
 	s.visits = visits.New(s.db, s.door, s.keys, s.records, s.identity, mailer, vc, cfg.Now)
-	s.privacy = privacy.New(s.db, s.door, privacy.Deps{Names: s.identity, Patients: s.records, Notes: s.keys, Staff: s.staffMembers,
+	s.smart = smart.New(s.db, s.door, smart.Config{TokenURL: cfg.BaseURL + fhir.TokenPath}, cfg.Now)
+	s.privacy = privacy.New(s.db, s.door, privacy.Deps{Names: actorNames{people: s.identity, systems: s.smart}, Patients: s.records, Notes: s.keys, Staff: s.staffMembers,
 		PatientAccount: s.identity.PatientAccountID, GuestNames: s.visits.GuestNames}, s.cps, cfg.Now)
 	s.compliance = compliance.NewService(s.db, s.door, compliance.SettingsFrom(cfg, Version), cfg.Now)
 	s.governance = governance.New(s.db, s.door, governance.Deps{Keys: s.keys, Accounts: s.identity, DataDir: cfg.DataDir, Retention: cfg.Retention}, cfg.Now)
-	s.smart = smart.New(s.db, s.door, smart.Config{TokenURL: cfg.BaseURL + fhir.TokenPath}, cfg.Now)
 	if cfg.SMTP.Addr != "" && len(cfg.AlertEmailTo) > 0 {
 		s.watcher.MailTo(&monitor.Mailer{Sender: s.mailer(), To: cfg.AlertEmailTo})
 	}
@@ -288,7 +288,8 @@ func (s *Server) buildHandler() http.Handler {
 	return s.chain(mux)
 }
 
-// staffMembers lists the staff for the privacy officer's filter by person.
+// staffMembers lists the staff, and the connected systems, for the privacy officer's filter by
+// person.
 func (s *Server) staffMembers(ctx context.Context) ([]privacy.Person, error) {
 	as, err := s.identity.StaffMembers(ctx)
 	if err != nil {
@@ -298,7 +299,7 @@ func (s *Server) staffMembers(ctx context.Context) ([]privacy.Person, error) {
 	for i, a := range as {
 		out[i] = privacy.Person{AccountID: a.ID, Name: a.Name, Role: string(a.Role)}
 	}
-	return out, nil
+	return connectedSystems(ctx, s.smart, out)
 }
 
 // admit is services.Services.Admit: the door's check before a transport reads a body. An

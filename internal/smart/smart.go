@@ -11,14 +11,11 @@
 package smart
 
 import (
-	"context"
-	"errors"
 	"net/http"
 	"time"
 
-	"haven/internal/fault"
 	"haven/internal/guard"
-	"haven/internal/principal"
+	"haven/internal/identity"
 	"haven/internal/store"
 )
 
@@ -32,12 +29,18 @@ type Config struct {
 	HTTP *http.Client
 }
 
+// TokenRequestsPerAddr bounds token requests from one address in a minute. A connected system
+// asks once per token (every few minutes); a flood of assertions is refused before any is
+// verified or its key set fetched, each refusal still recorded.
+const TokenRequestsPerAddr = 60
+
 // Service is the client registry, the token endpoint and bearer-token authentication.
 type Service struct {
-	db   *store.DB
-	door *guard.Door
-	cfg  Config
-	now  func() time.Time
+	db      *store.DB
+	door    *guard.Door
+	cfg     Config
+	now     func() time.Time
+	perAddr *identity.Limiter
 }
 
 // New returns the service.
@@ -45,7 +48,11 @@ func New(db *store.DB, door *guard.Door, cfg Config, now func() time.Time) *Serv
 	if cfg.TokenLifetime == 0 {
 		cfg.TokenLifetime = 5 * time.Minute
 	}
-	return &Service{db: db, door: door, cfg: cfg, now: now}
+	if cfg.HTTP == nil {
+		// A client's key server is outside Haven: a slow one must not hold a token request.
+		cfg.HTTP = &http.Client{Timeout: 5 * time.Second}
+	}
+	return &Service{db: db, door: door, cfg: cfg, now: now, perAddr: identity.NewLimiter(TokenRequestsPerAddr, time.Minute)}
 }
 
 // Client is a registered connected system.
@@ -60,10 +67,12 @@ type Client struct {
 	// Purpose is the HL7 purpose of use its accesses are recorded with (TREAT, HPAYMT, HOPERAT).
 	Purpose string `json:"purpose"`
 	// AgreementStart and AgreementEnd bound its business associate agreement (dates, inclusive).
-	AgreementStart string    `json:"agreementStart"`
-	AgreementEnd   string    `json:"agreementEnd"`
-	Disabled       bool      `json:"disabled"`
-	CreatedAt      time.Time `json:"createdAt"`
+	AgreementStart string `json:"agreementStart"`
+	AgreementEnd   string `json:"agreementEnd"`
+	// AgreementInForce says whether today (UTC, at the server) is within the agreement's dates.
+	AgreementInForce bool      `json:"agreementInForce"`
+	Disabled         bool      `json:"disabled"`
+	CreatedAt        time.Time `json:"createdAt"`
 }
 
 // TokenRequest is the token endpoint's form (RFC 6749 client_credentials with an RFC 7523
@@ -100,19 +109,3 @@ func (e *OAuthError) Error() string {
 }
 
 func (e *OAuthError) Unwrap() error { return e.Err }
-
-// ErrNotImplemented is returned until the registry is built.
-var ErrNotImplemented = fault.New(fault.Unavailable, "connected systems are not available yet")
-
-// Token checks a client_credentials request with its signed assertion and issues a bearer
-// token, or refuses with an *OAuthError.
-func (s *Service) Token(ctx context.Context, req TokenRequest, o principal.Origin) (Token, error) {
-	return Token{}, &OAuthError{Status: http.StatusBadRequest, Code: "invalid_client", Description: "not implemented", Err: ErrNotImplemented}
-}
-
-// Authenticate returns the subject a bearer token stands for: the client (Role Integration),
-// its scopes and its purpose of use. An unknown or expired token is a fault Unauthenticated
-// error; a client disabled or whose agreement has lapsed, a fault Forbidden one (recorded).
-func (s *Service) Authenticate(ctx context.Context, token string, o principal.Origin) (principal.Subject, error) {
-	return principal.Subject{}, errors.Join(fault.New(fault.Unauthenticated, "the bearer token is not valid"), ErrNotImplemented)
-}

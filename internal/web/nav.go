@@ -36,7 +36,8 @@ var navs = map[principal.Role][]navLink{
 	// decides what each may do there.
 	principal.Nurse:   {{Href: "/clinician", Label: "My patients"}},
 	principal.Billing: {{Href: "/billing", Label: "Charges"}},
-	principal.Admin:   {{Href: "/admin", Label: "Administration"}, {Href: "/admin/compliance", Label: "Compliance"}},
+	principal.Admin: {{Href: "/admin", Label: "Administration"}, {Href: "/admin/integrations", Label: "Connected systems"},
+		{Href: "/admin/compliance", Label: "Compliance"}},
 	principal.Auditor: {{Href: "/auditor", Label: "Privacy review"}, {Href: "/admin/compliance", Label: "Compliance"}},
 }
 

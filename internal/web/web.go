@@ -198,6 +198,7 @@ func (u *UI) routes() []route {
 	rs = append(rs, u.noteRoutes()...)
 	rs = append(rs, u.prescriptionRoutes()...)
 	rs = append(rs, u.erasureRoutes()...)
+	rs = append(rs, u.integrationRoutes()...)
 	return append(rs, u.frontDeskRoutes()...)
 }
 
