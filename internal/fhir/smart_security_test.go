@@ -69,8 +69,8 @@ func entriesBy(t *testing.T, e *servertest.Env, actor string) []entry {
 // expired. Each is a 401 OperationOutcome with a WWW-Authenticate challenge.
 func TestNoTokenOrABadTokenIs401(t *testing.T) {
 	forEachStore(t, func(t *testing.T, w world) {
-		in := registerIntegration(t, w.e, w.admin, "system/Patient.rs system/Observation.rs")
-		expired := in.token(t)
+		in := w.e.RegisterIntegration(t, w.admin, "system/Patient.rs system/Observation.rs")
+		expired := in.Token(t)
 		w.e.Clock.Advance(5*time.Minute + time.Second)
 		path := "/fhir/R4/Patient/" + w.pid
 		for _, tc := range []struct{ name, auth string }{
@@ -82,13 +82,13 @@ func TestNoTokenOrABadTokenIs401(t *testing.T) {
 			{"a session cookie's worth of junk", "Bearer " + strings.Repeat("x", 2000)},
 			{"an expired token", "Bearer " + expired},
 		} {
-			code, h, body := doBearer(t, w.e, tc.auth, "GET", path, nil)
-			if code != http.StatusUnauthorized || !isOutcome(body) || !strings.HasPrefix(h.Get("WWW-Authenticate"), "Bearer") {
+			code, h, body := w.e.DoBearer(t, tc.auth, "GET", path, nil)
+			if code != http.StatusUnauthorized || !servertest.IsOutcome(body) || !strings.HasPrefix(h.Get("WWW-Authenticate"), "Bearer") {
 				t.Errorf("%s: %d %s (WWW-Authenticate %q), want 401 OperationOutcome", tc.name, code, body, h.Get("WWW-Authenticate"))
 			}
 		}
-		in.bearer = ""
-		if code, _, body := in.do(t, "GET", path, nil); code == http.StatusUnauthorized {
+		in.Bearer = ""
+		if code, _, body := in.Do(t, "GET", path, nil); code == http.StatusUnauthorized {
 			t.Errorf("a fresh token: %d %s", code, body)
 		}
 	})
@@ -99,13 +99,13 @@ func TestNoTokenOrABadTokenIs401(t *testing.T) {
 // against the client.
 func TestReplayedAssertionIsRefused(t *testing.T) {
 	forEachStore(t, func(t *testing.T, w world) {
-		in := registerIntegration(t, w.e, w.admin, "system/Observation.rs")
-		a := in.assertion(t)
-		if code, m := in.requestToken(t, a, ""); code != http.StatusOK || m["token_type"] != "bearer" || m["expires_in"] != float64(300) {
+		in := w.e.RegisterIntegration(t, w.admin, "system/Observation.rs")
+		a := in.Assertion(t)
+		if code, m := in.RequestToken(t, a, ""); code != http.StatusOK || m["token_type"] != "bearer" || m["expires_in"] != float64(300) {
 			t.Fatalf("first use = %d %v", code, m)
 		}
 		w.e.Clock.Advance(time.Second)
-		code, m := in.requestToken(t, a, "")
+		code, m := in.RequestToken(t, a, "")
 		if code != http.StatusUnauthorized || m["error"] != "invalid_client" || m["access_token"] != nil {
 			t.Fatalf("replay = %d %v, want 401 invalid_client", code, m)
 		}
@@ -121,17 +121,17 @@ func TestReplayedAssertionIsRefused(t *testing.T) {
 // longer in force, it gets no new token and the token it holds stops working at once.
 func TestLapsedAgreementIsRefused(t *testing.T) {
 	forEachStore(t, func(t *testing.T, w world) {
-		in := registerIntegration(t, w.e, w.admin, "system/Observation.rs")
-		held := in.token(t)
+		in := w.e.RegisterIntegration(t, w.admin, "system/Observation.rs")
+		held := in.Token(t)
 		in.Register["agreementEnd"] = "2026-11-23" // the day before the test clock's today
-		stepUp(t, w.e, w.admin)
+		w.e.StepUp(t, w.admin)
 		w.admin.Must(http.StatusOK, "PUT", "/api/v1/admin/integrations/"+in.ID, in.Register)
 
-		code, _, body := doBearer(t, w.e, "Bearer "+held, "GET", "/fhir/R4/Observation?patient="+w.pid, nil)
-		if code != http.StatusForbidden || !isOutcome(body) || !strings.Contains(string(body), "lapsed") {
+		code, _, body := w.e.DoBearer(t, "Bearer "+held, "GET", "/fhir/R4/Observation?patient="+w.pid, nil)
+		if code != http.StatusForbidden || !servertest.IsOutcome(body) || !strings.Contains(string(body), "lapsed") {
 			t.Errorf("a held token after the agreement lapsed: %d %s, want 403 OperationOutcome", code, body)
 		}
-		code, m := in.requestToken(t, in.assertion(t), "")
+		code, m := in.RequestToken(t, in.Assertion(t), "")
 		if code != http.StatusUnauthorized || m["error"] != "invalid_client" || !strings.Contains(m["error_description"].(string), "lapsed") {
 			t.Errorf("token after the agreement lapsed = %d %v", code, m)
 		}
@@ -155,18 +155,18 @@ func TestLapsedAgreementIsRefused(t *testing.T) {
 // test: until they are merged these requests answer 404.
 func TestTokenOutsideItsScopeIs403(t *testing.T) {
 	forEachStore(t, func(t *testing.T, w world) {
-		labs := registerIntegration(t, w.e, w.admin, "system/Observation.rs")
-		demographics := registerIntegration(t, w.e, w.admin, "system/Patient.r")
+		labs := w.e.RegisterIntegration(t, w.admin, "system/Observation.rs")
+		demographics := w.e.RegisterIntegration(t, w.admin, "system/Patient.r")
 		for _, tc := range []struct {
 			name string
-			in   *integration
+			in   *servertest.Integration
 			path string
 		}{
 			{"a lab system reads a patient", labs, "/fhir/R4/Patient/" + w.pid},
 			{"a demographics system searches observations", demographics, "/fhir/R4/Observation?patient=" + w.pid},
 		} {
-			code, _, body := tc.in.do(t, "GET", tc.path, nil)
-			if code != http.StatusForbidden || !isOutcome(body) {
+			code, _, body := tc.in.Do(t, "GET", tc.path, nil)
+			if code != http.StatusForbidden || !servertest.IsOutcome(body) {
 				t.Errorf("%s: %d %s, want 403 OperationOutcome", tc.name, code, body)
 				continue
 			}
@@ -188,8 +188,8 @@ func TestTokenOutsideItsScopeIs403(t *testing.T) {
 func TestTrailNamesTheConnectedSystem(t *testing.T) {
 	w := newWorld(t, "")
 	auditor, _ := w.e.Staff(w.admin, "smart-auditor@haven.test", "auditor")
-	in := registerIntegration(t, w.e, w.admin, "system/Observation.rs")
-	in.token(t)
+	in := w.e.RegisterIntegration(t, w.admin, "system/Observation.rs")
+	in.Token(t)
 	resp, err := auditor.HTTP.PostForm(w.e.TS.URL+"/auditor/search", url.Values{"person": {in.ID}, "action": {"integration.token"}})
 	if err != nil {
 		t.Fatal(err)
@@ -218,8 +218,8 @@ func TestTrailNamesTheConnectedSystem(t *testing.T) {
 // read answers 404.
 func TestAccessLogNamesTheConnectedSystem(t *testing.T) {
 	w := newWorld(t, "")
-	in := registerIntegration(t, w.e, w.admin, "system/Patient.rs")
-	if code, _, body := in.do(t, "GET", "/fhir/R4/Patient/"+w.pid, nil); code != http.StatusOK {
+	in := w.e.RegisterIntegration(t, w.admin, "system/Patient.rs")
+	if code, _, body := in.Do(t, "GET", "/fhir/R4/Patient/"+w.pid, nil); code != http.StatusOK {
 		t.Fatalf("read = %d %s", code, body)
 	}
 	for _, ev := range w.patient.List(http.StatusOK, "GET", "/api/v1/me/access-log", nil) {
@@ -239,14 +239,14 @@ func TestAccessLogNamesTheConnectedSystem(t *testing.T) {
 // wait (429 with Retry-After) before any more are read.
 func TestTokenFloodIs429(t *testing.T) {
 	w := newWorld(t, "")
-	in := registerIntegration(t, w.e, w.admin, "system/Observation.rs")
+	in := w.e.RegisterIntegration(t, w.admin, "system/Observation.rs")
 	for i := 0; i < smart.TokenRequestsPerAddr; i++ {
-		if code, m := in.requestToken(t, "not.a.jwt", ""); code != http.StatusUnauthorized {
+		if code, m := in.RequestToken(t, "not.a.jwt", ""); code != http.StatusUnauthorized {
 			t.Fatalf("request %d = %d %v", i, code, m)
 		}
 	}
 	resp, err := w.e.TS.Client().PostForm(w.e.TS.URL+fhir.TokenPath, url.Values{"grant_type": {"client_credentials"},
-		"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {in.assertion(t)}})
+		"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {in.Assertion(t)}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -78,6 +78,9 @@ func checkMatrixCoverage(t *testing.T, rows []matrixRow) {
 		if rule.Grants[access.Nurse] != "" || rule.Grants[access.Billing] != "" || clinicalContent[rule.Action] {
 			roles = append(roles, "nurse", "billing")
 		}
+		if rule.Grants[access.Integration] != "" {
+			roles = append(roles, "integration")
+		}
 		if _, ok := rule.Grants[access.System]; ok && len(rule.Grants) == 1 {
 			roles = []string{"system"}
 		}
@@ -146,6 +149,9 @@ type cell struct {
 	rawType string
 	// sub is what the path's {sub} stands for: a second identifier (a patient's document).
 	sub func(w *matrixWorld) string
+	// integration, when set, is the connected system asking (in-scope or outside-scope) with
+	// its bearer token; path is then a FHIR path, not one under /api/v1.
+	integration string
 }
 
 func (c cell) name() string {
@@ -348,6 +354,7 @@ func matrixCells() []cell {
 	cs = append(cs, visitCells(everyone)...)
 	cs = append(cs, recordCells(onPatient, careLists, everyone)...)
 	cs = append(cs, governanceCells(everyone)...)
+	cs = append(cs, manageIntegrationCells(everyone)...)
 
 	// Acts on one's own account: everyone, on themselves, after a step-up.
 	own := func(mod func(*cell)) func(*cell) {
@@ -406,6 +413,8 @@ func matrixCells() []cell {
 		}
 		cs = append(cs, c)
 	}
+	// A connected system's requests over FHIR, while slots days ahead are still to come.
+	cs = append(cs, integrationCells()...)
 	// Last, as it moves the clock past the care window: the appointment relationship is over.
 	endedRead := cell{role: "clinician", relation: relApptEnded, action: access.ReadRecord, method: "GET", path: "/patients/{id}",
 		patient: namesPatient, prepare: endTheCareWindow}

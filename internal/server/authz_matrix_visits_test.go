@@ -291,7 +291,7 @@ func guestCells(cs []cell) []cell {
 		}
 		i := -1
 		for j, c := range cs {
-			if c.action == rule.Action && c.role != "system" {
+			if c.action == rule.Action && c.role != "system" && c.integration == "" {
 				i = j
 				break
 			}

@@ -14,14 +14,23 @@ import (
 // public key (its private half is thrown away: these tests never ask for a token).
 func integrationBody(t testing.TB, name string) map[string]any {
 	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	b, err := newIntegrationBody(name)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return b
+}
+
+// newIntegrationBody is integrationBody for a caller with no test at hand (a matrix cell's body).
+func newIntegrationBody(name string) (map[string]any, error) {
+	k, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if err != nil {
+		return nil, err
 	}
 	b, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &k.PublicKey, KeyID: "walk", Algorithm: "ES384", Use: "sig"}}})
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	return map[string]any{"name": name, "jwks": json.RawMessage(b), "scopes": "system/Observation.rs", "purpose": "TREAT",
-		"agreementStart": "2026-01-01", "agreementEnd": "2027-12-31"}
+		"agreementStart": "2026-01-01", "agreementEnd": "2027-12-31"}, nil
 }

@@ -1,4 +1,4 @@
-package fhir_test
+package servertest
 
 import (
 	"bytes"
@@ -18,51 +18,51 @@ import (
 
 	"haven/internal/fhir"
 	"haven/internal/ids"
-	"haven/internal/server/servertest"
 )
 
-// integration is a connected system registered through the administrators' JSON API: its
+// Integration is a connected system registered through the administrators' JSON API: its
 // client id, its private key, and the bearer token it holds.
-type integration struct {
-	e        *servertest.Env
-	ID       string
-	Name     string
-	key      *ecdsa.PrivateKey
-	kid      string
-	bearer   string
+type Integration struct {
+	e    *Env
+	ID   string
+	Name string
+	key  *ecdsa.PrivateKey
+	kid  string
+	// Bearer is the token held; empty it to ask for a new one.
+	Bearer   string
 	Register map[string]any // the registration as sent, to change and PUT again
 }
 
-// registerIntegration registers a connected system named "Walk Lab" with a fresh ES384 key and
+// RegisterIntegration registers a connected system named "Walk Lab" with a fresh ES384 key and
 // the given SMART system scopes, its agreement in force from 2026-01-01 to 2027-12-31 (the
 // test clock starts on 2026-11-24). admin steps up first, as the registry asks.
-func registerIntegration(t *testing.T, e *servertest.Env, admin *servertest.Client, scopes string) *integration {
+func (e *Env) RegisterIntegration(t testing.TB, admin *Client, scopes string) *Integration {
 	t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := &integration{e: e, Name: "Walk Lab", key: k, kid: ids.New()}
+	in := &Integration{e: e, Name: "Walk Lab", key: k, kid: ids.New()}
 	set, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &k.PublicKey, KeyID: in.kid, Algorithm: "ES384", Use: "sig"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	in.Register = map[string]any{"name": in.Name, "jwks": json.RawMessage(set), "scopes": scopes, "purpose": "TREAT",
 		"agreementStart": "2026-01-01", "agreementEnd": "2027-12-31"}
-	stepUp(t, e, admin)
+	e.StepUp(t, admin)
 	in.ID = admin.Must(http.StatusCreated, "POST", "/api/v1/admin/integrations", in.Register)["clientId"].(string)
 	return in
 }
 
-// stepUp gives c a fresh second factor.
-func stepUp(t *testing.T, e *servertest.Env, c *servertest.Client) {
+// StepUp gives c a fresh second factor, 31 seconds after the last (one TOTP step).
+func (e *Env) StepUp(t testing.TB, c *Client) {
 	t.Helper()
 	e.Clock.Advance(31 * time.Second)
 	c.Must(http.StatusOK, "POST", "/api/v1/auth/step-up", map[string]string{"code": c.Code()})
 }
 
-// assertion is a fresh client assertion (private_key_jwt), signed ES384, valid four minutes.
-func (in *integration) assertion(t *testing.T) string {
+// Assertion is a fresh client assertion (private_key_jwt), signed ES384, valid four minutes.
+func (in *Integration) Assertion(t testing.TB) string {
 	t.Helper()
 	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES384, Key: in.key}, (&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", in.kid))
 	if err != nil {
@@ -77,9 +77,9 @@ func (in *integration) assertion(t *testing.T) string {
 	return a
 }
 
-// requestToken posts assertion to the token endpoint with scope (empty: the registered
+// RequestToken posts assertion to the token endpoint with scope (empty: the registered
 // scopes) and returns the status and the decoded answer.
-func (in *integration) requestToken(t *testing.T, assertion, scope string) (int, map[string]any) {
+func (in *Integration) RequestToken(t testing.TB, assertion, scope string) (int, map[string]any) {
 	t.Helper()
 	form := url.Values{"grant_type": {"client_credentials"}, "client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
 		"client_assertion": {assertion}}
@@ -98,29 +98,29 @@ func (in *integration) requestToken(t *testing.T, assertion, scope string) (int,
 	return resp.StatusCode, m
 }
 
-// token returns a bearer token for the registered scopes, asking for one the first time.
-func (in *integration) token(t *testing.T) string {
+// Token returns a bearer token for the registered scopes, asking for one the first time.
+func (in *Integration) Token(t testing.TB) string {
 	t.Helper()
-	if in.bearer == "" {
-		code, m := in.requestToken(t, in.assertion(t), "")
+	if in.Bearer == "" {
+		code, m := in.RequestToken(t, in.Assertion(t), "")
 		tok, _ := m["access_token"].(string)
 		if code != http.StatusOK || tok == "" {
 			t.Fatalf("token endpoint = %d %v", code, m)
 		}
-		in.bearer = tok
+		in.Bearer = tok
 	}
-	return in.bearer
+	return in.Bearer
 }
 
-// do sends a FHIR request with the integration's bearer token (body, if any, as
+// Do sends a FHIR request with the integration's bearer token (body, if any, as
 // application/fhir+json) and returns the status, header and body of the answer.
-func (in *integration) do(t *testing.T, method, path string, body []byte) (int, http.Header, []byte) {
+func (in *Integration) Do(t testing.TB, method, path string, body []byte) (int, http.Header, []byte) {
 	t.Helper()
-	return doBearer(t, in.e, "Bearer "+in.token(t), method, path, body)
+	return in.e.DoBearer(t, "Bearer "+in.Token(t), method, path, body)
 }
 
-// doBearer sends a FHIR request with the Authorization header auth (none if empty).
-func doBearer(t *testing.T, e *servertest.Env, auth, method, path string, body []byte) (int, http.Header, []byte) {
+// DoBearer sends a FHIR request with the Authorization header auth (none if empty).
+func (e *Env) DoBearer(t testing.TB, auth, method, path string, body []byte) (int, http.Header, []byte) {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -146,8 +146,8 @@ func doBearer(t *testing.T, e *servertest.Env, auth, method, path string, body [
 	return resp.StatusCode, resp.Header, raw
 }
 
-// isOutcome reports whether raw is an OperationOutcome (with no empty string in it).
-func isOutcome(raw []byte) bool {
+// IsOutcome reports whether raw is an OperationOutcome (with no empty string in it).
+func IsOutcome(raw []byte) bool {
 	var m map[string]any
 	return json.Unmarshal(raw, &m) == nil && m["resourceType"] == "OperationOutcome" && !strings.Contains(string(raw), `""`)
 }
