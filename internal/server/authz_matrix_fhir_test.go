@@ -80,7 +80,9 @@ func integrationCells() []cell {
 	search := func(c *cell) {
 		c.query = func(w *matrixWorld) string { return "patient=" + w.patient[relNone] }
 	}
-	patientRef := func(w *matrixWorld) map[string]any { return map[string]any{"reference": "Patient/" + w.patient[relNone]} }
+	patientRef := func(w *matrixWorld) map[string]any {
+		return map[string]any{"reference": "Patient/" + w.patient[relNone]}
+	}
 	concept := func(system, code, text string) map[string]any {
 		return map[string]any{"coding": []any{map[string]any{"system": system, "code": code}}, "text": text}
 	}
