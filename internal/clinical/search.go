@@ -43,46 +43,65 @@ const maxSearchResults = 50
 // the answer. Each patient disclosed gets an audit entry, so it appears in that patient's
 // access log.
 func (r *Records) Search(ctx context.Context, by access.Subject, kind SearchKind, value string, o Origin) ([]Patient, error) {
+	page, err := r.SearchWindow(ctx, by, kind, value, Window{}, o)
+	return page.Patients, err
+}
+
+// Window is the part of a list's matches to show: Limit of them after the first Offset, in
+// the list's order. The zero Window is every match.
+type Window struct{ Offset, Limit int }
+
+// SearchPage is one window of a search's matches, and how many matches there are in all (up
+// to the search's bound).
+type SearchPage struct {
+	Patients []Patient
+	Total    int
+}
+
+// SearchWindow is Search showing only the window w of its matches (a FHIR searchset's page):
+// only the patients in the window are disclosed, and only they get an entry. The matches
+// outside it are counted, never shown.
+func (r *Records) SearchWindow(ctx context.Context, by access.Subject, kind SearchKind, value string, w Window, o Origin) (SearchPage, error) {
 	a := act(by, access.SearchPatients, "Patient", "", "", o)
 	if err := r.door.Admit(ctx, a); err != nil {
-		return nil, err
+		return SearchPage{}, err
 	}
 	if kind == "" {
-		return r.searchText(ctx, by, a, value)
+		return r.searchText(ctx, by, a, value, w)
 	}
 	col, ok := searchColumns[kind]
 	if !ok {
-		return nil, fault.InvalidField("by", "search by name, birthDate, email or phone, or leave it out to search by any of them")
+		return SearchPage{}, fault.InvalidField("by", "search by name, birthDate, email or phone, or leave it out to search by any of them")
 	}
 	bidx, err := r.cipher.BlindIndex(col.kind, value)
 	if err != nil {
-		return nil, fault.InvalidField("q", "enter a value to search for in the chosen field's format")
+		return SearchPage{}, fault.InvalidField("q", "enter a value to search for in the chosen field's format")
 	}
-	return guard.List(ctx, r.door, a, func(ctx context.Context) ([]Patient, []guard.Disclosed, error) {
+	return guard.List(ctx, r.door, a, func(ctx context.Context) (SearchPage, []guard.Disclosed, error) {
 		// col.column comes from the fixed table above, never from input.
 		ids, err := r.queryIDs(ctx, `SELECT id FROM patients WHERE `+col.column+` = $1 ORDER BY created_at LIMIT 500`, bidx)
 		if err != nil {
-			return nil, nil, fmt.Errorf("clinical: search: %w", err)
+			return SearchPage{}, nil, fmt.Errorf("clinical: search: %w", err)
 		}
-		return r.disclose(ctx, by, ids, nil)
+		return r.discloseWindow(ctx, by, ids, nil, w)
 	})
 }
 
-func (r *Records) searchText(ctx context.Context, by access.Subject, a guard.Act, value string) ([]Patient, error) {
+func (r *Records) searchText(ctx context.Context, by access.Subject, a guard.Act, value string, w Window) (SearchPage, error) {
 	sq, err := parseQuery(value)
 	if err != nil {
-		return nil, err
+		return SearchPage{}, err
 	}
 	macs, err := r.searchMACs(sq)
 	if err != nil {
-		return nil, err
+		return SearchPage{}, err
 	}
-	return guard.List(ctx, r.door, a, func(ctx context.Context) ([]Patient, []guard.Disclosed, error) {
+	return guard.List(ctx, r.door, a, func(ctx context.Context) (SearchPage, []guard.Disclosed, error) {
 		ids, err := r.candidates(ctx, macs)
 		if err != nil {
-			return nil, nil, fmt.Errorf("clinical: search: %w", err)
+			return SearchPage{}, nil, fmt.Errorf("clinical: search: %w", err)
 		}
-		return r.disclose(ctx, by, ids, func(p Patient) bool { return sq.nameMatches(p.Name) })
+		return r.discloseWindow(ctx, by, ids, func(p Patient) bool { return sq.nameMatches(p.Name) }, w)
 	})
 }
 
@@ -164,8 +183,16 @@ func (r *Records) MyPatients(ctx context.Context, by access.Subject, o Origin) (
 // down once opened. A record that does not open is shown by its identifier alone, flagged
 // Unreadable, so one broken record denies no one else.
 func (r *Records) disclose(ctx context.Context, by access.Subject, ids []string, keep func(Patient) bool) ([]Patient, []guard.Disclosed, error) {
+	page, shown, err := r.discloseWindow(ctx, by, ids, keep, Window{})
+	return page.Patients, shown, err
+}
+
+// discloseWindow is disclose showing only the window w of the matches; the others are
+// counted in Total (opened to tell whether keep wants them, never shown or recorded).
+func (r *Records) discloseWindow(ctx context.Context, by access.Subject, ids []string, keep func(Patient) bool, w Window) (SearchPage, []guard.Disclosed, error) {
 	out := []Patient{}
 	var shown []guard.Disclosed
+	matched := 0
 	rs := make([]access.Resource, len(ids))
 	for i, id := range ids {
 		rs[i] = access.Resource{Type: "Patient", ID: id, PatientID: id}
@@ -173,7 +200,7 @@ func (r *Records) disclose(ctx context.Context, by access.Subject, ids []string,
 	// One decision per candidate, made together: one care-team lookup for the whole list.
 	decisions := r.door.MayEach(ctx, by, access.ReadDemographics, rs)
 	for i, id := range ids {
-		if len(out) == maxSearchResults {
+		if matched == maxSearchResults {
 			break
 		}
 		if !decisions[i].Allow {
@@ -184,14 +211,18 @@ func (r *Records) disclose(ctx context.Context, by access.Subject, ids []string,
 		if errors.Is(err, ErrUnreadable) {
 			p = Patient{ID: id, PatientID: id, Unreadable: true}
 		} else if err != nil {
-			return nil, nil, err
+			return SearchPage{}, nil, err
 		} else if keep != nil && !keep(p) {
 			continue
+		}
+		matched++
+		if matched <= w.Offset || (w.Limit > 0 && matched > w.Offset+w.Limit) {
+			continue // a match outside the window: counted, not shown
 		}
 		out = append(out, p)
 		shown = append(shown, guard.Disclosed{PatientID: id, Reason: reason})
 	}
-	return out, shown, nil
+	return SearchPage{Patients: out, Total: matched}, shown, nil
 }
 
 // queryIDs runs a query that selects one text column and returns its values. query is one of

@@ -70,7 +70,8 @@ func (f *FHIR) listWindow(dates [][]DateParam) (from, to time.Time) {
 
 func (f *FHIR) appointmentType() *Type {
 	return &Type{
-		Name: "Appointment",
+		Name:          "Appointment",
+		NoLastUpdated: true,
 		Params: []Param{
 			{Name: "patient", Type: "reference", Doc: "the patient (Patient/<id>)"},
 			{Name: "practitioner", Type: "reference", Doc: "the clinician (Practitioner/<id>)"},

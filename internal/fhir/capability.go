@@ -112,8 +112,8 @@ func (f *FHIR) capabilityStatement() *capabilityStatement {
 		if t.Search != nil {
 			cr.Interaction = append(cr.Interaction, capCode{"search-type"})
 			for _, p := range append(append([]Param{}, t.Params...), commonParams...) {
-				if p.Name == "_count" {
-					continue // a result parameter, not a search parameter
+				if p.Name == "_count" || (p.Name == "_lastUpdated" && t.NoLastUpdated) {
+					continue // a result parameter, or one the type cannot answer
 				}
 				cr.SearchParam = append(cr.SearchParam, capParam{Name: p.Name, Type: p.Type, Documentation: p.Doc})
 			}

@@ -64,7 +64,8 @@ func encounter(v visits.VisitRecord) *Encounter {
 
 func (f *FHIR) encounterType() *Type {
 	return &Type{
-		Name: "Encounter",
+		Name:          "Encounter",
+		NoLastUpdated: true,
 		Params: []Param{
 			{Name: "patient", Type: "reference", Doc: "the patient (Patient/<id>); required but for a patient, whose own visits are searched"},
 			{Name: "subject", Type: "reference", Doc: "the patient, as patient"},

@@ -71,6 +71,19 @@ func (f *FHIR) searchType(w http.ResponseWriter, r *http.Request, c Caller) erro
 		return err
 	}
 	q := NewQuery(params)
+	count, offset, err := pageWindow(params)
+	if err != nil {
+		return err
+	}
+	if t.SearchPage != nil && count > 0 {
+		res, total, paged, err := t.SearchPage(r.Context(), c.As(principal.Search), q, offset, count)
+		if err != nil {
+			return err
+		}
+		if paged {
+			return writeJSON(w, http.StatusOK, f.bundle(t.Name, params, res, total, offset, count))
+		}
+	}
 	res, err := t.Search(r.Context(), c.As(principal.Search), q)
 	if err != nil {
 		return err
@@ -89,6 +102,9 @@ func (f *FHIR) searchType(w http.ResponseWriter, r *http.Request, c Caller) erro
 // checkParams refuses a parameter the type does not understand: a search that silently
 // ignored one would return more than the client asked for.
 func (t *Type) checkParams(v url.Values) error {
+	if _, ok := v["_lastUpdated"]; ok && t.NoLastUpdated {
+		return ErrInvalid("_lastUpdated is not supported for " + t.Name + ": Haven does not record when it changes")
+	}
 	for name := range v {
 		base, _, _ := strings.Cut(name, ":")
 		if ignoredParams[base] || slices.ContainsFunc(commonParams, func(p Param) bool { return p.Name == base }) ||
@@ -141,22 +157,40 @@ func applyCommon(q Query, res []Resource) ([]Resource, error) {
 // page cuts res to the page _count and _offset name and wraps it in a searchset Bundle with
 // self and next links that repeat the search.
 func (f *FHIR) page(path string, params url.Values, res []Resource) (*Bundle, error) {
-	count, offset := defaultCount, 0
+	count, offset, err := pageWindow(params)
+	if err != nil {
+		return nil, err
+	}
+	var shown []Resource
+	if offset < len(res) {
+		shown = res[offset:min(offset+count, len(res))]
+	}
+	return f.bundle(path, params, shown, len(res), offset, count), nil
+}
+
+// pageWindow reads a search's page size (_count) and start (_offset).
+func pageWindow(params url.Values) (count, offset int, err error) {
+	count = defaultCount
 	if v := params.Get("_count"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			return nil, ErrInvalid("_count must be a whole number from 0 to " + strconv.Itoa(maxCount))
+			return 0, 0, ErrInvalid("_count must be a whole number from 0 to " + strconv.Itoa(maxCount))
 		}
 		count = min(n, maxCount)
 	}
 	if v := params.Get("_offset"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			return nil, ErrInvalid("_offset must be a whole number from 0; follow the bundle's next link rather than writing it")
+			return 0, 0, ErrInvalid("_offset must be a whole number from 0; follow the bundle's next link rather than writing it")
 		}
 		offset = n
 	}
-	total := len(res)
+	return count, offset, nil
+}
+
+// bundle is the searchset of one page (shown, starting at offset) of total matches, with
+// self, next and previous links that repeat the search.
+func (f *FHIR) bundle(path string, params url.Values, shown []Resource, total, offset, count int) *Bundle {
 	b := &Bundle{Head: Head{ResourceType: "Bundle"}, Type: "searchset", Total: &total}
 	link := func(rel string, off int) {
 		v := url.Values{}
@@ -172,19 +206,16 @@ func (f *FHIR) page(path string, params url.Values, res []Resource) (*Bundle, er
 		b.Link = append(b.Link, BundleLink{Relation: rel, URL: f.url(path) + "?" + v.Encode()})
 	}
 	link("self", offset)
-	end := min(offset+count, total)
-	if offset < total {
-		for _, r := range res[offset:end] {
-			b.Entry = append(b.Entry, f.entry(r, "match"))
-		}
+	for _, r := range shown {
+		b.Entry = append(b.Entry, f.entry(r, "match"))
 	}
-	if end < total {
+	if end := offset + count; count > 0 && end < total {
 		link("next", end)
 	}
 	if offset > 0 {
 		link("previous", max(offset-count, 0))
 	}
-	return b, nil
+	return b
 }
 
 // url is the absolute URL of a path under the base.

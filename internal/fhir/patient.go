@@ -60,8 +60,9 @@ func (f *FHIR) patientOf(p clinical.Patient) *Patient {
 
 func (f *FHIR) patientType() *Type {
 	return &Type{
-		Name:    "Patient",
-		Profile: "http://hl7.org/fhir/StructureDefinition/Patient",
+		Name:          "Patient",
+		NoLastUpdated: true,
+		Profile:       "http://hl7.org/fhir/StructureDefinition/Patient",
 		Read: func(ctx context.Context, c Caller, id string) (Resource, error) {
 			p, err := f.d.Records.Demographics(ctx, c.By, id, c.Origin)
 			if err != nil {
@@ -69,7 +70,8 @@ func (f *FHIR) patientType() *Type {
 			}
 			return f.patientOf(p), nil
 		},
-		Search: f.searchPatients,
+		Search:     f.searchPatients,
+		SearchPage: f.searchPatientsPage,
 		Params: []Param{
 			{Name: "name", Type: "string", Doc: "any part of the name, or its beginning, through Haven's blind indexes; several words must all match"},
 			{Name: "birthdate", Type: "date", Doc: "the whole birth date, YYYY-MM-DD (eq only: the blind index matches whole dates)"},
@@ -124,6 +126,39 @@ func (f *FHIR) searchPatients(ctx context.Context, c Caller, q Query) ([]Resourc
 		}
 	}
 	return out, nil
+}
+
+// searchPatientsPage answers a staff member's or a system's search by one name or one birth
+// date alone, the common case, one page at a time: the domain discloses, and records, only
+// the patients on the page. Any other search (several alternatives, combined criteria, a
+// patient's own) is answered whole by searchPatients.
+func (f *FHIR) searchPatientsPage(ctx context.Context, c Caller, q Query, offset, count int) ([]Resource, int, bool, error) {
+	if c.By.Role == principal.Patient || q.Has("_lastUpdated") || q.Has("_id") || q.Has("identifier") {
+		return nil, 0, false, nil
+	}
+	crit, err := f.patientCriteria(q)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	var kind clinical.SearchKind
+	var value, param string
+	switch {
+	case len(crit.names) == 1 && crit.birthDate == "":
+		value, param = crit.names[0], "name"
+	case len(crit.names) == 0 && crit.birthDate != "":
+		kind, value, param = clinical.ByBirthDate, crit.birthDate, "birthdate"
+	default:
+		return nil, 0, false, nil
+	}
+	page, err := f.d.Records.SearchWindow(ctx, c.By, kind, value, clinical.Window{Offset: offset, Limit: count}, c.Origin)
+	if err != nil {
+		return nil, 0, false, searchInvalid(param, err)
+	}
+	out := make([]Resource, len(page.Patients))
+	for i, p := range page.Patients {
+		out[i] = f.patientOf(p)
+	}
+	return out, page.Total, true, nil
 }
 
 // searchInvalid is a search the domain found invalid (too many words, a value it cannot

@@ -75,7 +75,8 @@ func matchName(terms [][]string, name string) bool {
 
 func (f *FHIR) practitionerType() *Type {
 	return &Type{
-		Name: "Practitioner",
+		Name:          "Practitioner",
+		NoLastUpdated: true,
 		Params: []Param{
 			{Name: "name", Type: "string", Doc: "the clinician's name, from its start or the start of any word, case-insensitive"},
 		},
@@ -108,7 +109,8 @@ func (f *FHIR) practitionerType() *Type {
 
 func (f *FHIR) practitionerRoleType() *Type {
 	return &Type{
-		Name: "PractitionerRole",
+		Name:          "PractitionerRole",
+		NoLastUpdated: true,
 		Params: []Param{
 			{Name: "practitioner", Type: "reference", Doc: "the clinician (Practitioner/<id>)"},
 		},

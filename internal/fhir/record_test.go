@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -427,6 +428,45 @@ func TestSearchPagesThroughNext(t *testing.T) {
 			}
 			if total != 3 || len(seen) != 3 {
 				t.Errorf("paged through %d of %d observations, want 3 of 3", len(seen), total)
+			}
+		})
+	}
+}
+
+// TestPagedPatientSearchRecordsThePageOnly: a Patient search by name discloses one page at a
+// time, and each page's request records an entry for the patients on that page and no others,
+// so a patient's access log says who saw them, not who could have paged to them.
+func TestPagedPatientSearchRecordsThePageOnly(t *testing.T) {
+	for _, d := range storetest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			w := recSetup(t, d)
+			for i := range 12 {
+				w.drJSON.Must(201, "POST", "/api/v1/patients", map[string]string{"name": fmt.Sprintf("Pia Pagewell %c", 'A'+i),
+					"birthDate": "1990-01-01", "phone": fmt.Sprintf("+34 612 300 %03d", i), "email": fmt.Sprintf("pia.%d@haven.test", i)})
+			}
+			next, pages, seen := "/fhir/R4/Patient?name=pagewell&_count=5", 0, map[string]bool{}
+			for ; next != ""; pages++ {
+				before := len(w.e.AuditRows())
+				b := w.dr.must(200, "GET", next, nil)
+				var shown, recorded []string
+				for _, e := range recEntries(t, b) {
+					shown = append(shown, e["id"].(string))
+					seen[e["id"].(string)] = true
+				}
+				for _, r := range w.e.AuditRows()[before:] {
+					if r[0] == "patient.search" && r[1] == "allow" {
+						recorded = append(recorded, r[3])
+					}
+				}
+				slices.Sort(shown)
+				slices.Sort(recorded)
+				if !slices.Equal(shown, recorded) || int(b["total"].(float64)) != 12 {
+					t.Errorf("page %d (total %v) showed %v and recorded %v: want the page's patients recorded, and only them", pages, b["total"], shown, recorded)
+				}
+				next = recNext(b)
+			}
+			if pages != 3 || len(seen) != 12 {
+				t.Errorf("%d pages showed %d patients, want 3 pages and all 12", pages, len(seen))
 			}
 		})
 	}

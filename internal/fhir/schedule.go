@@ -43,7 +43,8 @@ func (f *FHIR) schedule(c visits.Clinician) *Schedule {
 
 func (f *FHIR) scheduleType() *Type {
 	return &Type{
-		Name: "Schedule",
+		Name:          "Schedule",
+		NoLastUpdated: true,
 		Params: []Param{
 			{Name: "actor", Type: "reference", Doc: "the clinician whose schedule it is (Practitioner/<id>)"},
 		},
@@ -102,7 +103,8 @@ func slot(clinicianID string, s visits.Slot) *Slot {
 
 func (f *FHIR) slotType() *Type {
 	return &Type{
-		Name: "Slot",
+		Name:          "Slot",
+		NoLastUpdated: true,
 		Params: []Param{
 			{Name: "schedule", Type: "reference", Doc: "the clinician's schedule (Schedule/<id>); without it, the slots of every clinician the caller may book"},
 			{Name: "start", Type: "date", Doc: fmt.Sprintf("when the slot starts, with a prefix (ge2026-12-01); without it the next %d days, at most %d days at once", defaultSlotDays, int(visits.MaxSlotWindow/(24*time.Hour)))},

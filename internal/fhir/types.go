@@ -10,6 +10,9 @@ import (
 // caller (c.By, with the interaction set), so the door decides and records each one.
 type Type struct {
 	Name string
+	// NoLastUpdated: Haven does not record when these resources change, so they carry no
+	// meta.lastUpdated and a _lastUpdated search is refused rather than answered empty.
+	NoLastUpdated bool
 	// Profile, if set, is the canonical URL of the profile the type's resources follow.
 	Profile string
 	// Read returns one resource by id, or a fault NotFound (404) error.
@@ -18,6 +21,10 @@ type Type struct {
 	// _offset after it (a type may use them to narrow its own work first) and pages the
 	// result; a type that could return without bound caps itself and says so in Params' docs.
 	Search func(ctx context.Context, c Caller, q Query) ([]Resource, error)
+	// SearchPage, if set, is asked first for one page of a search's matches (offset, count)
+	// and their total, so that a search over many patients discloses, and records, only the
+	// patients on the page. paged false means it cannot for this query: Search answers it.
+	SearchPage func(ctx context.Context, c Caller, q Query, offset, count int) (page []Resource, total int, paged bool, err error)
 	// Params are the search parameters Search understands besides the common ones
 	// (CommonParams); any other parameter is refused with a 400 OperationOutcome.
 	Params []Param
