@@ -301,6 +301,7 @@ func TestNoPlaintextPHIAtRest(t *testing.T) {
 		chargeDiagnosis, "CANARY-CHARGE-NOTE", "ambulance ride"}
 	canaries = append(canaries, docNoteCanaries...)
 	canaries = append(canaries, rxCanaries()...)
+	canaries = append(canaries, "CANARY-FHIRCOND", "amyloidosis", "CANARY-FHIRNOTE", "from the lab's analyser")
 	scan := func(t *testing.T, where string, data []byte) {
 		lower := bytes.ToLower(data)
 		for _, c := range canaries {
@@ -363,6 +364,7 @@ func TestNoPlaintextPHIAtRest(t *testing.T) {
 			}
 			documentAndNotePHI(t, e, dr, drID, p, pid)
 			canaries = append(canaries, prescriptionWithPHI(t, e, dr, pid)...)
+			fhirWritesPHI(t, e, admin, pid)
 			for by, q := range map[string]string{"name": "zephyrine QUILLFEATHER", "email": " Zephyrine.Quill@canary.example", "phone": "15550199 4242", "birthDate": canary.BirthDate} {
 				if l := dr.List(200, "POST", "/api/v1/patients/search", map[string]string{"by": by, "q": q}); len(l) != 1 || l[0].(map[string]any)["id"] != pid {
 					t.Fatalf("blind-index search by %s found %v", by, l)
