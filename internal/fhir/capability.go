@@ -153,6 +153,9 @@ func (f *FHIR) scopesSupported() []string {
 	out := []string{"system/*.rs", "system/*.read"}
 	for _, name := range f.order {
 		t := f.types[name]
+		if t.Name == "Binary" {
+			continue // a document's bytes are read under its DocumentReference scope
+		}
 		var perms strings.Builder
 		for _, p := range []struct {
 			ok bool

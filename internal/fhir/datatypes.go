@@ -85,9 +85,11 @@ type Annotation struct {
 	Time string `json:"time,omitempty"`
 }
 
-// Attachment is content by reference (a Binary's URL) with its type and size.
+// Attachment is content by reference (a Binary's URL) or, for a short text, inline (Data),
+// with its type and size.
 type Attachment struct {
 	ContentType string `json:"contentType,omitempty"`
+	Data        []byte `json:"data,omitempty"`
 	URL         string `json:"url,omitempty"`
 	Size        int64  `json:"size,omitempty"`
 	Title       string `json:"title,omitempty"`

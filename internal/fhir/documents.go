@@ -12,12 +12,14 @@ import (
 // search never opens a file, and each download is its own guarded read.
 type DocumentReference struct {
 	Head
-	Status      string       `json:"status"`
-	Subject     *Reference   `json:"subject"`
-	Date        string       `json:"date,omitempty"`
-	Author      []*Reference `json:"author,omitempty"`
-	Description string       `json:"description,omitempty"`
-	Content     []docContent `json:"content"`
+	Status      string           `json:"status"`
+	DocStatus   string           `json:"docStatus,omitempty"`
+	Type        *CodeableConcept `json:"type,omitempty"`
+	Subject     *Reference       `json:"subject"`
+	Date        string           `json:"date,omitempty"`
+	Author      []*Reference     `json:"author,omitempty"`
+	Description string           `json:"description,omitempty"`
+	Content     []docContent     `json:"content"`
 }
 
 // docContent is one content of a DocumentReference: its attachment.
@@ -42,7 +44,7 @@ func (f *FHIR) documentReferenceType() *Type {
 			if err != nil {
 				return nil, err
 			}
-			return f.documentReference(d), nil
+			return documentReference(f.d.BaseURL, d), nil
 		},
 		Search: func(ctx context.Context, c Caller, q Query) ([]Resource, error) {
 			patientID, err := docPatient(q, c)
@@ -78,12 +80,14 @@ func (f *FHIR) documentReferences(ctx context.Context, c Caller, patientID strin
 			!MatchTokens(q.Tokens("contenttype"), Coding{System: "urn:ietf:bcp:13", Code: d.ContentType}) {
 			continue
 		}
-		out = append(out, f.documentReference(d))
+		out = append(out, documentReference(f.d.BaseURL, d))
 	}
 	return out, nil
 }
 
-func (f *FHIR) documentReference(d clinical.Document) *DocumentReference {
+// documentReference describes d; site is the installation's base URL, under which the
+// attachment's Binary is.
+func documentReference(site string, d clinical.Document) *DocumentReference {
 	dr := &DocumentReference{
 		Head:        NewHead("DocumentReference", d.ID, d.CreatedAt, 0),
 		Status:      "current",
@@ -92,7 +96,7 @@ func (f *FHIR) documentReference(d clinical.Document) *DocumentReference {
 		Description: d.Title,
 		Content: []docContent{{Attachment: Attachment{
 			ContentType: d.ContentType,
-			URL:         f.url("Binary/" + d.ID),
+			URL:         resourceURL(site, "Binary/"+d.ID),
 			Size:        d.Size,
 			Title:       d.FileName,
 			Creation:    Instant(d.CreatedAt),

@@ -219,7 +219,11 @@ func (f *FHIR) bundle(path string, params url.Values, shown []Resource, total, o
 }
 
 // url is the absolute URL of a path under the base.
-func (f *FHIR) url(path string) string { return f.d.BaseURL + Base + "/" + path }
+func (f *FHIR) url(path string) string { return resourceURL(f.d.BaseURL, path) }
+
+// resourceURL is the absolute URL of a path under the FHIR base of the installation at site
+// (services.Services.BaseURL).
+func resourceURL(site, path string) string { return site + Base + "/" + path }
 
 func (f *FHIR) entry(r Resource, mode string) BundleEntry {
 	h := HeadOf(r)
@@ -393,10 +397,12 @@ func wantsJSON(r *http.Request) bool {
 // Bundle is a searchset (or any other) Bundle.
 type Bundle struct {
 	Head
-	Type  string        `json:"type"`
-	Total *int          `json:"total,omitempty"`
-	Link  []BundleLink  `json:"link,omitempty"`
-	Entry []BundleEntry `json:"entry,omitempty"`
+	Type string `json:"type"`
+	// Timestamp is when a collection was assembled (an export); a searchset has none.
+	Timestamp string        `json:"timestamp,omitempty"`
+	Total     *int          `json:"total,omitempty"`
+	Link      []BundleLink  `json:"link,omitempty"`
+	Entry     []BundleEntry `json:"entry,omitempty"`
 }
 
 // BundleLink is a Bundle's link (self, next, previous).

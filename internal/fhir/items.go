@@ -21,7 +21,7 @@ type itemSpec struct {
 	// patientParams name the patient: "patient", and for some types "subject" too.
 	patientParams []string
 	params        []itemParam
-	toFHIR        func(f *FHIR, it clinical.Item) Resource
+	toFHIR        func(it clinical.Item) Resource
 	// parse reads a create or update body (nil: the type is read-only).
 	parse func(body []byte) (itemBody, error)
 }
@@ -72,7 +72,7 @@ func (f *FHIR) itemType(s itemSpec) *Type {
 			if err != nil {
 				return nil, err
 			}
-			return s.toFHIR(f, it), nil
+			return s.toFHIR(it), nil
 		},
 		Search: func(ctx context.Context, c Caller, q Query) ([]Resource, error) {
 			return f.searchItems(ctx, c, s, q)
@@ -148,7 +148,7 @@ next:
 				continue next
 			}
 		}
-		out = append(out, s.toFHIR(f, it))
+		out = append(out, s.toFHIR(it))
 	}
 	return out, nil
 }

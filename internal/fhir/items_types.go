@@ -62,7 +62,7 @@ func conditionSpec() itemSpec {
 			dateParam("onset-date", "when the problem began, with a prefix (ge2025-01-01)", effective),
 			dateParam("recorded-date", "when it was recorded, with a prefix", recorded),
 		},
-		toFHIR: func(_ *FHIR, it clinical.Item) Resource {
+		toFHIR: func(it clinical.Item) Resource {
 			code := itemConcept(it)
 			r := &Condition{Head: itemHead("Condition", it), Code: &code, Subject: *Ref("Patient", it.PatientID),
 				Category:           []CodeableConcept{*Concept(SystemCondCat, "problem-list-item", "Problem List Item")},
@@ -123,7 +123,7 @@ func allergySpec() itemSpec {
 			}),
 			dateParam("date", "when it was recorded, with a prefix (ge2025-01-01)", recorded),
 		},
-		toFHIR: func(_ *FHIR, it clinical.Item) Resource {
+		toFHIR: func(it clinical.Item) Resource {
 			code := itemConcept(it)
 			r := &AllergyIntolerance{Head: itemHead("AllergyIntolerance", it), Code: &code, Patient: *Ref("Patient", it.PatientID),
 				VerificationStatus: Concept(systemAllVer, verification(it.Status), ""),
@@ -174,7 +174,7 @@ func medicationSpec() itemSpec {
 			}),
 			dateParam("effective", "when it was started, with a prefix (ge2025-01-01)", effective),
 		},
-		toFHIR: func(_ *FHIR, it clinical.Item) Resource {
+		toFHIR: func(it clinical.Item) Resource {
 			r := &MedicationStatement{Head: itemHead("MedicationStatement", it), Status: it.Status, MedicationCodeableConcept: itemConcept(it),
 				Subject: *Ref("Patient", it.PatientID), EffectiveDateTime: Instant(it.EffectiveAt), DateAsserted: Instant(it.CreatedAt),
 				InformationSource: recorder(it), Note: itemNote(it)}
@@ -216,7 +216,7 @@ func immunizationSpec() itemSpec {
 			}),
 			dateParam("date", "when it was given, with a prefix (ge2025-01-01)", effective),
 		},
-		toFHIR: func(_ *FHIR, it clinical.Item) Resource {
+		toFHIR: func(it clinical.Item) Resource {
 			return &Immunization{Head: itemHead("Immunization", it), Status: eventStatus(it.Status), VaccineCode: itemConcept(it),
 				Patient: *Ref("Patient", it.PatientID), OccurrenceDateTime: Instant(it.EffectiveAt), Recorded: Instant(it.CreatedAt),
 				LotNumber: it.Lot, Note: itemNote(it)}

@@ -70,7 +70,7 @@ func (f *FHIR) createItem(ctx context.Context, c Caller, s itemSpec, body []byte
 	if err != nil {
 		return nil, renameFields(s.name, err)
 	}
-	return s.toFHIR(f, it), nil
+	return s.toFHIR(it), nil
 }
 
 func (f *FHIR) updateItem(ctx context.Context, c Caller, s itemSpec, id, version string, body []byte) (Resource, error) {
@@ -94,7 +94,7 @@ func (f *FHIR) updateItem(ctx context.Context, c Caller, s itemSpec, id, version
 	if err != nil {
 		return nil, renameFields(s.name, err)
 	}
-	return s.toFHIR(f, it), nil
+	return s.toFHIR(it), nil
 }
 
 // decodeBody reads a JSON body of resource type typ into v. Elements Haven does not keep are

@@ -95,7 +95,7 @@ func observationSpec() itemSpec {
 			}),
 			dateParam("date", "when it was measured, with a prefix (ge2025-01-01)", effective),
 		},
-		toFHIR: func(_ *FHIR, it clinical.Item) Resource { return observationOf(it) },
+		toFHIR: func(it clinical.Item) Resource { return observationOf(it) },
 		parse:  parseObservation,
 	}
 }

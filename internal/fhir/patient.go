@@ -25,15 +25,20 @@ type Patient struct {
 
 // patientIDSystem is the identifier system of Haven's patient identifiers: the same value as
 // Patient.id, stated as a business identifier so a connected system can keep it beside its own.
-func (f *FHIR) patientIDSystem() string { return f.d.BaseURL + "/fhir/patient-id" }
+func (f *FHIR) patientIDSystem() string { return patientIDSystemAt(f.d.BaseURL) }
+
+// patientIDSystemAt is the patient identifier system of the installation at site.
+func patientIDSystemAt(site string) string { return site + "/fhir/patient-id" }
 
 // patientOf maps demographics to a Patient. It has no meta: Haven does not record when
 // demographics last changed, and a registration date would claim a lastUpdated it is not. Haven keeps one name as the patient wrote it; its
 // last word is given as the family name and the others as given names, which is right for
 // most names and is why text carries the whole name as written.
-func (f *FHIR) patientOf(p clinical.Patient) *Patient {
+// site is the installation's base URL (services.Services.BaseURL), which names the identifier
+// system.
+func patientOf(site string, p clinical.Patient) *Patient {
 	out := &Patient{Head: NewHead("Patient", p.ID, time.Time{}, 0)}
-	out.Identifier = []Identifier{{Use: "usual", System: f.patientIDSystem(), Value: p.ID}}
+	out.Identifier = []Identifier{{Use: "usual", System: patientIDSystemAt(site), Value: p.ID}}
 	if p.Unreadable {
 		return out
 	}
@@ -68,7 +73,7 @@ func (f *FHIR) patientType() *Type {
 			if err != nil {
 				return nil, err
 			}
-			return f.patientOf(p), nil
+			return patientOf(f.d.BaseURL, p), nil
 		},
 		Search:     f.searchPatients,
 		SearchPage: f.searchPatientsPage,
@@ -122,7 +127,7 @@ func (f *FHIR) searchPatients(ctx context.Context, c Caller, q Query) ([]Resourc
 	var out []Resource
 	for _, p := range ps {
 		if crit.match(p) {
-			out = append(out, f.patientOf(p))
+			out = append(out, patientOf(f.d.BaseURL, p))
 		}
 	}
 	return out, nil
@@ -156,7 +161,7 @@ func (f *FHIR) searchPatientsPage(ctx context.Context, c Caller, q Query, offset
 	}
 	out := make([]Resource, len(page.Patients))
 	for i, p := range page.Patients {
-		out[i] = f.patientOf(p)
+		out[i] = patientOf(f.d.BaseURL, p)
 	}
 	return out, page.Total, true, nil
 }

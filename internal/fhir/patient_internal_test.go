@@ -24,7 +24,7 @@ func TestPatientOf(t *testing.T) {
 		{clinical.Patient{ID: "c", Unreadable: true, Name: "hidden"}, "", nil, ""},
 	}
 	for _, c := range cases {
-		p := f.patientOf(c.in)
+		p := patientOf(f.d.BaseURL, c.in)
 		var family string
 		var given []string
 		if len(p.Name) > 0 {
