@@ -52,7 +52,7 @@ func Evaluate(f Facts) Report {
 	for _, c := range []func(Facts) Check{
 		uniqueIDs, emergencyAccess, automaticLogoff, encryptionAtRest,
 		auditControls, integrity, authentication, transmission,
-		assetInventory, backup, restoreDrill, keyRotation, retention, alerting,
+		assetInventory, backup, restoreDrill, keyRotation, retention, alerting, businessAssociates,
 	} {
 		ch := c(f)
 		switch ch.Status {
@@ -233,4 +233,19 @@ func alerting(f Facts) Check {
 		ev = append(ev, "no alert destination: set --alert-email-to (with --smtp-addr), --alert-webhook-url or --siem-syslog-addr")
 	}
 	return check("alerting", "§164.308(a)(1)(ii)(D), (a)(6)(ii); "+nprm, "Security alerts reach someone", f.AlertEmail || f.AlertWebhook || f.SIEM, ev...)
+}
+
+// businessAssociates: a connected system reaches PHI only under a business associate agreement
+// in force and within its scopes. Haven refuses a system outside its agreement's dates on every
+// request, so a lapsed one is a registration to renew or disable (to review), not an exposure.
+func businessAssociates(f Facts) Check {
+	const id, cite, title = "business-associates", "§164.308(b)(1); §164.314(a)", "Connected systems act under a business associate agreement"
+	switch {
+	case f.ConnectedSystems == 0:
+		return check(id, cite, title, true, "no connected system is registered: no other system can reach the record")
+	case f.ConnectedLapsed > 0:
+		return Check{ID: id, Citation: cite, Title: title, Status: Warn, Evidence: []string{
+			fmt.Sprintf("%d of %d enabled connected systems have no agreement in force today: Haven refuses them, so renew their agreement or disable them at Connected systems", f.ConnectedLapsed, f.ConnectedSystems)}}
+	}
+	return check(id, cite, title, true, fmt.Sprintf("%d connected systems, each with an agreement in force today and tokens limited to its registered scopes for five minutes", f.ConnectedSystems))
 }

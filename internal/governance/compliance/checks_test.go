@@ -45,6 +45,7 @@ func TestEvaluate(t *testing.T) {
 		{"alerting", compliance.Fail, func(f *compliance.Facts) { f.AlertEmail = false }},
 		{"automatic-logoff", compliance.Fail, func(f *compliance.Facts) { f.IdleWorkforce = 2 * time.Hour }},
 		{"emergency-access", compliance.Warn, func(f *compliance.Facts) { f.BreakGlass = false }},
+		{"business-associates", compliance.Warn, func(f *compliance.Facts) { f.ConnectedSystems, f.ConnectedLapsed = 2, 1 }},
 	} {
 		f := good(now)
 		tc.breaks(&f)

@@ -93,6 +93,9 @@ type Facts struct {
 	// RootKeyWritten is the local root key file's modification time (zero if there is no local
 	// file, as with an external KMS).
 	RootKeyWritten time.Time
+	// Connected systems (SMART Backend Services clients) that may ask for tokens, and of those
+	// the ones whose business associate agreement is not in force today.
+	ConnectedSystems, ConnectedLapsed int
 }
 
 const (
@@ -102,6 +105,9 @@ const (
 	countPatients     = `SELECT COUNT(*) FROM patients`
 	countNoKeyset     = `SELECT COUNT(*) FROM patients p WHERE NOT EXISTS (SELECT 1 FROM patient_keys k WHERE k.patient_id = p.id)`
 	sampleSealedLimit = 20
+	// Agreement dates are YYYY-MM-DD text: compared as text, they compare as dates.
+	countConnected = `SELECT COUNT(*), COALESCE(SUM(CASE WHEN agreement_start > $1 OR agreement_end < $1 THEN 1 ELSE 0 END), 0)
+		FROM smart_clients WHERE disabled = 0`
 )
 
 // sealedColumns are PHI columns sampled for the at-rest check.
@@ -123,6 +129,9 @@ func Gather(ctx context.Context, db *store.DB, s Settings, now time.Time) (Facts
 		if err := db.QueryRowContext(ctx, q.sql).Scan(q.to); err != nil {
 			return Facts{}, fmt.Errorf("compliance: count: %w", err)
 		}
+	}
+	if err := db.QueryRowContext(ctx, countConnected, f.At.Format(time.DateOnly)).Scan(&f.ConnectedSystems, &f.ConnectedLapsed); err != nil {
+		return Facts{}, fmt.Errorf("compliance: count connected systems: %w", err)
 	}
 	for _, c := range sealedColumns {
 		n, plain, err := sampleSealed(ctx, db, c.table, c.column)
