@@ -134,6 +134,13 @@ const (
 	PurgeExpired   Action = "retention.purge" // Haven deletes a record whose retention period has passed
 	ReadCompliance Action = "compliance.read" // the compliance report (no PHI)
 
+	// Consultations (package consult): device keys, the visit's call and chat, secure messaging.
+	RegisterDevice Action = "device.register" // add one's own device's public keys to the key directory
+	RemoveDevice   Action = "device.remove"   // take one's own device out of the key directory
+	JoinConsult    Action = "consult.join"    // join a visit's call: its signalling, its participants' keys, a TURN credential
+	SendMessage    Action = "message.send"    // send an end-to-end encrypted message or attachment in a visit's chat or a patient's thread
+	ReadMessages   Action = "message.read"    // fetch a thread's encrypted messages and attachments, and its members' keys
+
 	// Integrations (package smart): systems connected by SMART Backend Services.
 	ManageIntegrations Action = "integration.manage" // register, change or revoke a connected system (no PHI)
 
@@ -427,6 +434,7 @@ var grantReason = map[Role]string{
 	FrontDesk: ReasonFrontDesk,
 	Billing:   ReasonBilling,
 	Nurse:     ReasonWorkforce,
+	Guest:     ReasonGuest,
 }
 
 // FHIRType is the FHIR R4 resource type of a resource the domain names by type: most domain

@@ -199,6 +199,18 @@ func Rules() []Rule {
 			Grants: map[Role]Grant{Auditor: Always}},
 		{Action: PurgeExpired, Summary: "Haven deletes a record whose retention period has passed", PHI: true, Writes: true,
 			Grants: map[Role]Grant{System: Always}},
+		// Consultations: the server relays ciphertext; who meets whom, when and how much is what
+		// these acts disclose (PHI as metadata), never a message's or a call's content.
+		{Action: RegisterDevice, Summary: "add one's own device's public keys to the key directory (each addition is a leaf of the audit log)", Writes: true,
+			Grants: allPeople(Always)},
+		{Action: RemoveDevice, Summary: "take one of one's own devices out of the key directory", Writes: true,
+			Grants: allPeople(Always)},
+		{Action: JoinConsult, Summary: "join a visit's video call: its signalling, its participants' device keys and a relay credential (the media is end to end encrypted)", PHI: true,
+			Grants: map[Role]Grant{Patient: OwnRecord, Clinician: CareTeam, Guest: VisitGuest}},
+		{Action: SendMessage, Summary: "send an end-to-end encrypted message or attachment (a visit's chat, or a patient's thread with their care team)", PHI: true, Writes: true,
+			Grants: map[Role]Grant{Patient: OwnRecord, Clinician: CareTeam, Nurse: CareTeam, Guest: VisitGuest}},
+		{Action: ReadMessages, Summary: "fetch a thread's end-to-end encrypted messages and attachments, and its members' device keys", PHI: true,
+			Grants: map[Role]Grant{Patient: OwnRecord, Clinician: CareTeam, Nurse: CareTeam, Guest: VisitGuest}},
 		{Action: ManageIntegrations, Summary: "register, change or revoke a connected system (SMART Backend Services: its keys, scopes and business associate agreement; no PHI)", Writes: true, StepUp: true,
 			Grants: map[Role]Grant{Admin: Always}},
 		{Action: ReadCompliance, Summary: "read the compliance report (live checks of this installation, no PHI)",
@@ -211,6 +223,11 @@ func Rules() []Rule {
 		{Action: RemovePasskey, Summary: "remove one of one's own passkeys", Writes: true, StepUp: true, Grants: everyoneOwnAccount()},
 		{Action: RemoveTOTP, Summary: "remove one's own authenticator app", Writes: true, StepUp: true, Grants: everyoneOwnAccount()},
 	}
+}
+
+// allPeople grants every person's role (visit guests included) the grant g.
+func allPeople(g Grant) map[Role]Grant {
+	return map[Role]Grant{Patient: g, Clinician: g, Auditor: g, Admin: g, FrontDesk: g, Nurse: g, Billing: g, Guest: g}
 }
 
 // everyoneOwnAccount grants every person an act on their own account.
