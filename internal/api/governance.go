@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 
+	"haven/internal/fhir"
 	"haven/internal/governance/compliance"
 	"haven/internal/httpx"
 )
@@ -11,7 +12,7 @@ import (
 // (administrators and the privacy officer).
 func (a *API) governanceRoutes() []Route {
 	return []Route{
-		{Method: "GET", Path: "/me/export", OperationID: "exportMyRecord", Summary: "Download the signed-in patient's whole record, after a second factor in the last five minutes: format=json (a FHIR-shaped Bundle of type collection, the default), html (a readable, printable document) or zip (both, with every document's file). One audit entry in the patient's access log", Tag: "clinical",
+		{Method: "GET", Path: "/me/export", OperationID: "exportMyRecord", Summary: "Download the signed-in patient's whole record, after a second factor in the last five minutes: format=json (a FHIR R4 Bundle of type collection, the default), html (a readable, printable document) or zip (both, with every document's file). One audit entry in the patient's access log", Tag: "clinical",
 			Query:    []Param{{Name: "format", In: "query", Description: "json (default), html or zip"}},
 			Response: "", Handler: a.exportMyRecord},
 		{Method: "GET", Path: "/compliance-report", OperationID: "getComplianceReport", Summary: "The compliance report: live checks of this installation against HIPAA §164.312 and the 2025 proposed rule, each passed, to review or failed with its evidence (no PHI)", Tag: "admin",
@@ -29,14 +30,6 @@ func (a *API) exportMyRecord(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return httpx.FromDomain(err)
 	}
-	if format == "zip" {
-		doc, err := e.Zip(a.d.Zone)
-		if err != nil {
-			return err
-		}
-		httpx.ServeAttachment(w, "application/zip", "health-record.zip", doc)
-		return nil
-	}
 	if format == "html" {
 		doc, err := e.HTML(a.d.Zone)
 		if err != nil {
@@ -45,11 +38,19 @@ func (a *API) exportMyRecord(w http.ResponseWriter, r *http.Request) error {
 		httpx.ServeAttachment(w, "text/html; charset=utf-8", "health-record.html", doc)
 		return nil
 	}
-	doc, err := e.FHIR()
+	bundle, err := fhir.ExportBundle(e, a.d.BaseURL)
 	if err != nil {
 		return err
 	}
-	httpx.ServeAttachment(w, "application/fhir+json", "health-record.json", doc)
+	if format == "zip" {
+		doc, err := e.Zip(a.d.Zone, bundle)
+		if err != nil {
+			return err
+		}
+		httpx.ServeAttachment(w, "application/zip", "health-record.zip", doc)
+		return nil
+	}
+	httpx.ServeAttachment(w, fhir.MediaType, "health-record.json", bundle)
 	return nil
 }
 

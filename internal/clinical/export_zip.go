@@ -10,15 +10,12 @@ import (
 )
 
 // Zip packs the export as one archive: the readable document (health-record.html), the
-// FHIR-shaped Bundle (health-record.json) and, when the export holds them (Files), every
-// document under documents/, numbered in the record's order so that two files of the same name
-// stay apart.
-func (e Export) Zip(loc *time.Location) ([]byte, error) {
+// export as FHIR R4 JSON (health-record.json: bundle, which the FHIR transport renders, so
+// that the record is mapped to FHIR in one place) and, when the export holds them (Files),
+// every document under documents/, numbered in the record's order so that two files of the
+// same name stay apart.
+func (e Export) Zip(loc *time.Location, bundle []byte) ([]byte, error) {
 	html, err := e.HTML(loc)
-	if err != nil {
-		return nil, err
-	}
-	bundle, err := e.FHIR()
 	if err != nil {
 		return nil, err
 	}

@@ -117,6 +117,7 @@ func TestExportHoldsTheWholeRecord(t *testing.T) {
 		if err := json.Unmarshal(raw, &bundle); err != nil || bundle.ResourceType != "Bundle" || bundle.Type != "collection" {
 			t.Fatalf("json export is not a collection Bundle: %v %.200s", err, raw)
 		}
+		servertest.CheckFHIR(t, raw)
 		kinds := map[string]int{}
 		for _, en := range bundle.Entry {
 			kinds[en.Resource["resourceType"].(string)]++
@@ -158,6 +159,7 @@ func TestExportHoldsTheWholeRecord(t *testing.T) {
 			files["documents/01-CANARY-DOC.pdf"] != "%PDF-1.4 synthetic export" || len(files) != 3 {
 			t.Fatalf("zip export holds %d files: %v", len(files), slices.Collect(maps.Keys(files)))
 		}
+		servertest.CheckFHIR(t, []byte(files["health-record.json"]))
 	})
 }
 

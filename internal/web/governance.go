@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"haven/internal/fault"
+	"haven/internal/fhir"
 	"haven/internal/governance/compliance"
 	"haven/internal/httpx"
 	"haven/internal/principal"
@@ -28,20 +29,20 @@ func (u *UI) exportRecord(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return httpx.FromDomain(err)
 	}
-	if format == "zip" {
-		doc, err := e.Zip(u.zoneOf(r))
+	if format == "zip" || format == "json" {
+		bundle, err := fhir.ExportBundle(e, u.d.BaseURL)
+		if err != nil {
+			return err
+		}
+		if format == "json" {
+			httpx.ServeAttachment(w, fhir.MediaType, "health-record.json", bundle)
+			return nil
+		}
+		doc, err := e.Zip(u.zoneOf(r), bundle)
 		if err != nil {
 			return err
 		}
 		httpx.ServeAttachment(w, "application/zip", "health-record.zip", doc)
-		return nil
-	}
-	if format == "json" {
-		doc, err := e.FHIR()
-		if err != nil {
-			return err
-		}
-		httpx.ServeAttachment(w, "application/fhir+json", "health-record.json", doc)
 		return nil
 	}
 	doc, err := e.HTML(u.zoneOf(r))
