@@ -144,14 +144,7 @@ func (s *Service) FindAppointments(ctx context.Context, by access.Subject, f App
 // scopes name appointments, not necessarily patients' demographics: it is shown no names),
 // and discloses each patient once.
 func (s *Service) systemView(ctx context.Context, by access.Subject, rs []row) ([]Appointment, []guard.Disclosed, error) {
-	var patients []string
-	seen := map[string]bool{}
-	for _, r := range rs {
-		if !seen[r.PatientID] {
-			seen[r.PatientID] = true
-			patients = append(patients, r.PatientID)
-		}
-	}
+	patients := distinctPatients(rs)
 	resources := make([]access.Resource, len(patients))
 	for i, id := range patients {
 		resources[i] = access.Resource{Type: "Appointment", PatientID: id}

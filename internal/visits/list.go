@@ -224,14 +224,7 @@ func (s *Service) patientView(ctx context.Context, by access.Subject, rs []row) 
 // clinician: those in their care, by MayEach on the patients' demographics, in one lookup),
 // names those patients, and discloses each once.
 func (s *Service) staffView(ctx context.Context, by access.Subject, rs []row) ([]Appointment, []guard.Disclosed, error) {
-	var patients []string
-	seen := map[string]bool{}
-	for _, r := range rs {
-		if !seen[r.PatientID] {
-			seen[r.PatientID] = true
-			patients = append(patients, r.PatientID)
-		}
-	}
+	patients := distinctPatients(rs)
 	resources := make([]access.Resource, len(patients))
 	for i, id := range patients {
 		resources[i] = access.Resource{Type: "Patient", ID: id, PatientID: id}
@@ -284,4 +277,17 @@ func (s *Service) list(ctx context.Context, query string, args ...any) ([]row, e
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// distinctPatients are the patients of rs, each once, in the order they first appear.
+func distinctPatients(rs []row) []string {
+	var patients []string
+	seen := map[string]bool{}
+	for _, r := range rs {
+		if !seen[r.PatientID] {
+			seen[r.PatientID] = true
+			patients = append(patients, r.PatientID)
+		}
+	}
+	return patients
 }
