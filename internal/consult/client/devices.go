@@ -47,5 +47,5 @@ func (c *Client) Devices(ctx context.Context) ([]OwnDevice, error) {
 
 // RemoveDevice removes one of the signed-in person's devices (a device.key-remove leaf).
 func (c *Client) RemoveDevice(ctx context.Context, deviceID string) error {
-	return c.do(ctx, "DELETE", "/api/v1/me/devices/"+url.PathEscape(deviceID), nil, 204, nil)
+	return c.do(ctx, "DELETE", "/api/v1/me/devices/"+url.PathEscape(deviceID), nil, 200, nil)
 }
