@@ -240,7 +240,9 @@ func (c *Client) noteKeys(p Person) bool {
 	defer c.mu.Unlock()
 	before, seen := c.seen[p.Account]
 	if !seen {
-		c.seen[p.Account] = keys
+		if len(p.Refused) == 0 { // a first sight with a refused key is not one to trust
+			c.seen[p.Account] = keys
+		}
 		return false
 	}
 	return !slices.Equal(before, keys)
