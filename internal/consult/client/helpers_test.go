@@ -61,7 +61,7 @@ func startedVisit(t *testing.T, e *servertest.Env) visit {
 
 // deviceOf is a client.Client for the person signed in on sc, talking to base (Haven itself
 // or a test double in front of it), with fresh device keys registered through it.
-func deviceOf(t *testing.T, e *servertest.Env, sc *servertest.Client, base, label string) (*client.Client, e2ee.DeviceKeys) {
+func deviceOf(t testing.TB, e *servertest.Env, sc *servertest.Client, base, label string) (*client.Client, e2ee.DeviceKeys) {
 	t.Helper()
 	keys, err := e2ee.NewDeviceKeys(nil)
 	if err != nil {
@@ -72,7 +72,7 @@ func deviceOf(t *testing.T, e *servertest.Env, sc *servertest.Client, base, labe
 
 // deviceWith is deviceOf with given keys (registering the same keys again answers the same
 // device).
-func deviceWith(t *testing.T, e *servertest.Env, sc *servertest.Client, base, label string, keys e2ee.DeviceKeys) *client.Client {
+func deviceWith(t testing.TB, e *servertest.Env, sc *servertest.Client, base, label string, keys e2ee.DeviceKeys) *client.Client {
 	t.Helper()
 	c, err := client.New(client.Config{BaseURL: base, Origin: e.BaseURL, HTTP: &http.Client{Jar: sc.HTTP.Jar,
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}}) // the test server's own certificate
