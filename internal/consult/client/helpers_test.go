@@ -39,7 +39,7 @@ type visit struct {
 // startedVisit books a visit in 10 minutes (as the scheduling side would, straight into the
 // database), and the patient accepts the telehealth consent and checks in, and the clinician
 // admits them: as internal/server/visits_helpers_test.go does.
-func startedVisit(t *testing.T, e *servertest.Env) visit {
+func startedVisit(t testing.TB, e *servertest.Env) visit {
 	t.Helper()
 	admin := e.Admin()
 	clin, clinID := e.Clinician(admin, "consult-dr@haven.test")
