@@ -129,7 +129,7 @@ func (c *Client) Dial(ctx context.Context, visitID, deviceID string) (*Signal, e
 		conn.CloseNow()
 		return nil, fmt.Errorf("client: signalling: the first message is not a welcome (%v)", err)
 	}
-	s := &Signal{conn: conn, visitID: visitID, welcome: w, events: make(chan ServerMessage, 64),
+	s := &Signal{conn: conn, visitID: visitID, welcome: w, events: make(chan ServerMessage, 256),
 		done: make(chan struct{}), routes: map[string]chan ServerMessage{}}
 	go s.loop()
 	return s, nil
