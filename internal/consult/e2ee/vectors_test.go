@@ -553,7 +553,7 @@ func buildVectors(t testing.TB) vectorFile {
 	vf.DTLS = []vecDTLS{{Name: "clinician's offer to the patient", Signer: "rivera", VisitID: "v-123", From: "dev-rivera-1",
 		To: "dev-alice-laptop", NonceHex: hx(nonce), Fingerprint: fp,
 		SignedDataHex: hx(descriptionData("v-123", "dev-rivera-1", "dev-alice-laptop", nonce, fp)),
-		SigHex: hx(desc.Sig), Payload: mustJSON(t, desc)}}
+		SigHex:        hx(desc.Sig), Payload: mustJSON(t, desc)}}
 
 	other := "sha-256 " + colonHex(seedBytes("relay cert", 32))
 	vf.SDP = []vecSDP{
