@@ -6,6 +6,8 @@ import (
 	"errors"
 	"os"
 	"testing"
+
+	"golang.org/x/mod/sumdb/note"
 )
 
 // fuzzSeeds are the envelopes of the shared vectors, valid and refused.
@@ -117,6 +119,88 @@ func FuzzSDPFingerprint(f *testing.F) {
 		}
 		if !fingerprintValue.MatchString(got) {
 			t.Fatalf("returned malformed fingerprint %q", got)
+		}
+	})
+}
+
+func FuzzParseDescription(f *testing.F) {
+	raw, err := os.ReadFile(vectorsPath)
+	if err != nil {
+		f.Fatal(err)
+	}
+	var vf vectorFile
+	if err := json.Unmarshal(raw, &vf); err != nil {
+		f.Fatal(err)
+	}
+	for _, d := range vf.DTLS {
+		f.Add([]byte(d.Payload))
+	}
+	signer := vectorIdentities(f)["rivera"]
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d, err := ParseDescription(data)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("error %v is not ErrMalformed", err)
+			}
+			return
+		}
+		var nonces NonceSet
+		if err := d.Check(signer.dev.SignKey, vf.DTLS[0].VisitID, vf.DTLS[0].From, vf.DTLS[0].To, vf.DTLS[0].To, &nonces); err == nil {
+			if d.Fingerprint != vf.DTLS[0].Fingerprint || hx(d.Nonce) != vf.DTLS[0].NonceHex {
+				t.Fatalf("a description with another fingerprint or nonce was accepted: %s", data)
+			}
+		}
+	})
+}
+
+func FuzzParseDirectoryAnswer(f *testing.F) {
+	raw, err := os.ReadFile(vectorsPath)
+	if err != nil {
+		f.Fatal(err)
+	}
+	var vf vectorFile
+	if err := json.Unmarshal(raw, &vf); err != nil {
+		f.Fatal(err)
+	}
+	tr := vf.Transparency
+	verifier, err := note.NewVerifier(tr.VerifierKey)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, c := range tr.Cases {
+		var d DirectoryDevice
+		_ = json.Unmarshal(c.Device, &d)
+		a := DirectoryAnswer{Checkpoint: c.Checkpoint, Origin: tr.Origin,
+			People: []DirectoryPerson{{AccountID: c.Owner, Role: "patient", DisplayName: "Alice", Devices: []DirectoryDevice{d}}}}
+		b, _ := json.Marshal(a)
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		a, err := ParseDirectoryAnswer(data)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("error %v is not ErrMalformed", err)
+			}
+			return
+		}
+		for _, p := range a.People {
+			for _, d := range p.Devices {
+				if VerifyDevice(d, p.AccountID, []byte(a.Checkpoint), tr.Origin, verifier) != nil {
+					continue
+				}
+				// Only the genuine leaves verify.
+				c, err := CanonicalEntry(d.Entry)
+				if err != nil {
+					t.Fatal(err)
+				}
+				found := false
+				for _, l := range tr.Leaves {
+					found = found || hx(c) == l.CanonicalHex
+				}
+				if !found {
+					t.Fatalf("a device whose entry is not a leaf verified: %s", data)
+				}
+			}
 		}
 	})
 }
