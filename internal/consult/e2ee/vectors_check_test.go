@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -199,6 +200,10 @@ func TestVectorsReproduce(t *testing.T) {
 		verifier, err := note.NewVerifier(tr.VerifierKey)
 		if err != nil {
 			t.Fatal(err)
+		}
+		body := tr.Checkpoint[:strings.Index(tr.Checkpoint, "\n\n")+1]
+		if body != tr.CheckpointBody {
+			t.Errorf("checkpoint body differs")
 		}
 		var leaves [][]byte
 		for _, l := range tr.Leaves {

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -163,13 +164,17 @@ type vecKTCase struct {
 }
 
 type vecTransparency struct {
-	Origin      string      `json:"origin"`
-	VerifierKey string      `json:"verifierKey"` // note verifier key, as GET /api/v1/audit/key serves it
-	Leaves      []vecLeaf   `json:"leaves"`
-	TreeSize    int64       `json:"treeSize"`
-	RootHashHex string      `json:"rootHashHex"`
-	Checkpoint  string      `json:"checkpoint"`
-	Cases       []vecKTCase `json:"cases"`
+	Origin      string `json:"origin"`
+	VerifierKey string `json:"verifierKey"` // note verifier key, as GET /api/v1/audit/key serves it
+	// VerifierPublicHex is the Ed25519 public key inside VerifierKey ("<name>+<key hash>+<b64std(0x01 ‖ key)>");
+	// a signature line of the note is "— <name> <b64std(key hash (4 bytes) ‖ Ed25519 sig over the body)>".
+	VerifierPublicHex string      `json:"verifierPublicHex"`
+	CheckpointBody    string      `json:"checkpointBody"` // the signed text: origin, size, b64std(root), each ending in a newline
+	Leaves            []vecLeaf   `json:"leaves"`
+	TreeSize          int64       `json:"treeSize"`
+	RootHashHex       string      `json:"rootHashHex"`
+	Checkpoint        string      `json:"checkpoint"`
+	Cases             []vecKTCase `json:"cases"`
 }
 
 // seedBytes is a fixed, named byte string for the vectors.
@@ -423,7 +428,13 @@ func transparencyVectors(t testing.TB, ids map[string]vecIdentity) vecTransparen
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr.Checkpoint = string(cp)
+	tr.Checkpoint, tr.CheckpointBody = string(cp), body
+	parts := strings.SplitN(vkey, "+", 3)
+	pub, err := base64.StdEncoding.DecodeString(parts[2])
+	if err != nil || len(pub) != 33 || pub[0] != 1 {
+		t.Fatalf("verifier key %q", vkey)
+	}
+	tr.VerifierPublicHex = hx(pub[1:])
 	rogueCP, _ := note.Sign(&note.Note{Text: body}, rogue)
 	otherLog, _ := note.Sign(&note.Note{Text: fmt.Sprintf("%s\n%d\n%s\n", "haven.audit/ffffffffffffffffffffffffffffffff", n, b64std(root[:]))}, signer)
 
