@@ -3,7 +3,6 @@ package client
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -98,38 +97,6 @@ func (d *Directory) Device(id string) (Device, bool) {
 	return Device{}, false
 }
 
-// maxDirectory bounds a directory answer: four people of a visit, or a care team, with a
-// few devices each and proofs of 64 hashes at most.
-const maxDirectory = 4 << 20
-
-// ParseDirectory decodes a directory answer (docs/e2ee.md §1), refusing one that is not the
-// protocol's shape. What it returns is unverified: VisitKeys and ThreadKeys check every device
-// before using it.
-func ParseDirectory(raw []byte) (e2ee.DirectoryAnswer, error) {
-	var d e2ee.DirectoryAnswer
-	if len(raw) > maxDirectory {
-		return d, errors.New("client: directory answer too large")
-	}
-	// Fields the protocol does not have are ignored: nothing unverified is used anyway.
-	if err := json.Unmarshal(raw, &d); err != nil {
-		return d, fmt.Errorf("client: directory answer: %w", err)
-	}
-	if d.Checkpoint == "" || d.Origin == "" {
-		return d, errors.New("client: directory answer without a checkpoint")
-	}
-	for _, p := range d.People {
-		if p.AccountID == "" {
-			return d, errors.New("client: directory answer names a person without an account id")
-		}
-		for _, dv := range p.Devices {
-			if dv.DeviceID == "" || len(dv.Proof) > 64 {
-				return d, errors.New("client: directory answer has a malformed device")
-			}
-		}
-	}
-	return d, nil
-}
-
 // pin is the audit log this client trusts: its origin line and checkpoint verifier key.
 type pin struct {
 	origin   string
@@ -186,7 +153,7 @@ func (c *Client) keys(ctx context.Context, path string) (*Directory, error) {
 	if err != nil {
 		return nil, err
 	}
-	w, err := ParseDirectory(raw)
+	w, err := e2ee.ParseDirectoryAnswer(raw)
 	if err != nil {
 		return nil, err
 	}

@@ -260,9 +260,12 @@ func (p *Peer) sendDescription(ctx context.Context, kind string) error {
 // directory key's, and the nonce is new.
 func (p *Peer) acceptDescription(m ServerMessage, typ webrtc.SDPType) error {
 	refuse := func(reason error) error { return &UnverifiedError{Peer: p.remote.DisplayName, Reason: reason} }
-	var d e2ee.Description
-	if err := json.Unmarshal(m.Payload, &d); err != nil || d.Kind != typ.String() {
-		return refuse(fmt.Errorf("not a signed %s", typ))
+	d, err := e2ee.ParseDescription(m.Payload)
+	if err != nil {
+		return refuse(err)
+	}
+	if d.Kind != typ.String() {
+		return refuse(fmt.Errorf("%w: a %s where a %s was due", e2ee.ErrBadDescription, d.Kind, typ))
 	}
 	if m.From == nil || m.From.Device != p.remote.DeviceID || m.From.Account != p.remote.Account {
 		return refuse(errors.New("it does not come from the device in the directory"))
