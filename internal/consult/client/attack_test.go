@@ -316,9 +316,11 @@ func TestConsultSwappedKey(t *testing.T) {
 // The safeguards, and what removing each breaks:
 //   - the server's uniqueness of (sender device, thread, seq): the second POST is stored;
 //   - e2ee.Inbox.Open's seq checks (`env.Seq <= in.Last(…)` and, under the lock, `env.Seq <=
-//     in.last[k]`, both): the replayed and the reordered envelopes are opened;
-//   - e2ee.Inbox.Open's ed25519.Verify and the AES-GCM openings: the altered envelope is
-//     opened (the signature alone suffices for a changed ciphertext).
+//     in.last[k]`: the second repeats the first for concurrent Opens, so both must go): the
+//     replayed and the reordered envelopes are opened;
+//   - e2ee.Inbox.Open's ed25519.Verify: the envelope whose sentAt was changed is opened (a
+//     changed ciphertext or seq is also refused by the AES-GCM openings, whose associated data
+//     binds the seq).
 func TestConsultMessageReplay(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *servertest.Env) {
 		admin := e.Admin()
@@ -381,10 +383,12 @@ func TestConsultMessageReplay(t *testing.T) {
 			t.Fatalf("reordered pair: %v / %v, want the third opened and the second refused", got[0].Err, got[1].Err)
 		}
 
-		// Altered on the server: one bit of the ciphertext, and the seq.
+		// Altered on the server: one bit of the ciphertext, the seq, and the time it claims
+		// (signed, but in no AES-GCM associated data: the signature alone refuses it).
 		for _, alter := range []func(*e2ee.Envelope){
 			func(env *e2ee.Envelope) { env.Ciphertext[0] ^= 1 },
 			func(env *e2ee.Envelope) { env.Seq += 100 },
+			func(env *e2ee.Envelope) { env.SentAt = "2020-01-01T00:00:00Z" },
 		} {
 			env, err := pat.Seal(thread, patDir, e2ee.Message{Text: "synthetic: altered on the way"})
 			if err != nil {
