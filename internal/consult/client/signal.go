@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"sync"
@@ -114,7 +115,17 @@ func (c *Client) Dial(ctx context.Context, visitID, deviceID string) (*Signal, e
 	})
 	if err != nil {
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
-			return nil, fmt.Errorf("client: join the visit's signalling: %w", &APIError{Status: resp.StatusCode})
+			ae := &APIError{Status: resp.StatusCode}
+			if resp.Body != nil { // the first KiB of the refusal: Haven's message says what to do
+				var m struct {
+					Error     string `json:"error"`
+					RequestID string `json:"requestId"`
+				}
+				if json.NewDecoder(io.LimitReader(resp.Body, 1024)).Decode(&m) == nil {
+					ae.Message, ae.RequestID = m.Error, m.RequestID
+				}
+			}
+			return nil, fmt.Errorf("client: join the visit's signalling: %w", ae)
 		}
 		return nil, fmt.Errorf("client: join the visit's signalling: %w", err)
 	}
