@@ -92,16 +92,6 @@ func ctxFor(t *testing.T, d time.Duration) context.Context {
 	return ctx
 }
 
-// deviceIn is the verified device of account in d, failing the test if there is none.
-func deviceIn(t *testing.T, d *client.Directory, account string) client.Device {
-	t.Helper()
-	p, ok := d.Person(account)
-	if !ok || len(p.Devices) == 0 {
-		t.Fatalf("no verified device of %s in the directory: %+v", account, d.People)
-	}
-	return p.Devices[0]
-}
-
 // offerFrom waits on s for an offer from device.
 func offerFrom(t *testing.T, s *client.Signal, device string, within time.Duration) client.ServerMessage {
 	t.Helper()
