@@ -105,6 +105,7 @@ func (c *Client) Call(ctx context.Context, sig *Signal, cfg PeerConfig) (*Peer, 
 	}
 	wait, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	var early []ServerMessage
 	for {
 		var m ServerMessage
 		var ok bool
@@ -128,10 +129,13 @@ func (c *Client) Call(ctx context.Context, sig *Signal, cfg PeerConfig) (*Peer, 
 				p.Close()
 				return nil, err
 			}
+			for _, m := range early {
+				p.addCandidate(m)
+			}
 			go p.trickle()
 			return p, nil
 		case "ice":
-			// Candidates before the answer come with it in its SDP; nothing to add yet.
+			early = append(early, m) // added once the answer is set
 		}
 	}
 }
@@ -289,15 +293,20 @@ func (p *Peer) trickle() {
 			if !ok {
 				return
 			}
-			pl, err := parsePayload(m.Payload)
-			if err != nil || pl.Kind != "ice" || len(pl.Candidate) == 0 {
-				continue // a second description mid-call (an ICE restart) is not supported here
-			}
-			var cand webrtc.ICECandidateInit
-			if json.Unmarshal(pl.Candidate, &cand) == nil {
-				p.pc.AddICECandidate(cand)
-			}
+			p.addCandidate(m) // a second description mid-call (an ICE restart) is not supported here
 		}
+	}
+}
+
+// addCandidate adds the ICE candidate m carries, if it carries one.
+func (p *Peer) addCandidate(m ServerMessage) {
+	pl, err := parsePayload(m.Payload)
+	if err != nil || pl.Kind != "ice" || len(pl.Candidate) == 0 {
+		return
+	}
+	var cand webrtc.ICECandidateInit
+	if json.Unmarshal(pl.Candidate, &cand) == nil {
+		p.pc.AddICECandidate(cand)
 	}
 }
 

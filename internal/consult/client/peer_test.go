@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -185,5 +186,48 @@ func TestPeerOverRelayDouble(t *testing.T) {
 				t.Fatalf("video frames received = %d", pb.Frames())
 			}
 		})
+	}
+}
+
+// TestSignalKeepsEarlyCandidates: ICE candidates a device trickles before this side has a Peer
+// for it (a browser sends them while its offer is being signed) wait for that Peer instead of
+// being lost among the events; other messages still go to Events.
+func TestSignalKeepsEarlyCandidates(t *testing.T) {
+	relay := &relayDouble{accounts: map[string]string{"devA": "acctA", "devB": "acctB"}, conns: map[string]*websocket.Conn{}}
+	srv := httptest.NewServer(relay)
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	a, _ := testDevice(t, srv.URL, "acctA", "devA")
+	b, _ := testDevice(t, srv.URL, "acctB", "devB")
+	sa, err := a.Dial(ctx, "visit1", "devA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sa.Close()
+	sb, err := b.Dial(ctx, "visit1", "devB")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
+	for i := range 3 {
+		if err := sa.Send(ctx, "devB", Payload{Kind: "ice", Candidate: json.RawMessage(`{"candidate":"c` + strconv.Itoa(i) + `"}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sa.Send(ctx, "devB", Payload{Kind: "offer", SDP: "v=0", Nonce: "n", Fingerprint: "f", Sig: "s"}); err != nil {
+		t.Fatal(err)
+	}
+	offerFrom(t, sb, "devA") // the offer arrives after the candidates, on Events
+	ch := sb.route("devA")
+	for i := range 3 {
+		select {
+		case m := <-ch:
+			if !strings.Contains(string(m.Payload), `"c`+strconv.Itoa(i)+`"`) {
+				t.Fatalf("candidate %d = %s", i, m.Payload)
+			}
+		default:
+			t.Fatalf("candidate %d was not kept", i)
+		}
 	}
 }

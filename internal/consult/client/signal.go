@@ -102,8 +102,16 @@ type Signal struct {
 
 	mu     sync.Mutex
 	routes map[string]chan ServerMessage // remote device → its Peer's inbox
+	early  map[string][]ServerMessage    // ICE candidates from a device no Peer listens to yet
 	closed bool
 }
+
+// Bounds of the messages a Signal keeps for a Peer: its inbox, and the ICE candidates a remote
+// device trickles before the Peer exists (a browser sends them as soon as it has its offer).
+const (
+	routeSize = 128
+	earlySize = 64
+)
 
 // Dial joins visit visitID's signalling socket as this client's device deviceID, with the
 // session cookie and Haven's own Origin, and waits for the welcome.
@@ -141,7 +149,7 @@ func (c *Client) Dial(ctx context.Context, visitID, deviceID string) (*Signal, e
 		return nil, fmt.Errorf("client: signalling: the first message is not a welcome (%v)", err)
 	}
 	s := &Signal{conn: conn, visitID: visitID, welcome: w, events: make(chan ServerMessage, 256),
-		done: make(chan struct{}), routes: map[string]chan ServerMessage{}}
+		done: make(chan struct{}), routes: map[string]chan ServerMessage{}, early: map[string][]ServerMessage{}}
 	go s.loop()
 	return s, nil
 }
@@ -200,15 +208,20 @@ func (s *Signal) Close() error {
 	return err
 }
 
-// route sends the signal messages from device to the returned channel until unroute.
+// route sends the signal messages from device to the returned channel until unroute, starting
+// with the ICE candidates it sent before.
 func (s *Signal) route(device string) chan ServerMessage {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ch := make(chan ServerMessage, 16)
+	ch := make(chan ServerMessage, routeSize)
 	if s.closed {
 		close(ch)
 		return ch
 	}
+	for _, m := range s.early[device] {
+		ch <- m
+	}
+	delete(s.early, device)
 	s.routes[device] = ch
 	return ch
 }
@@ -250,6 +263,13 @@ func (s *Signal) loop() {
 		if m.Type == "signal" {
 			s.mu.Lock()
 			ch := s.routes[m.From.Device]
+			if ch == nil && isICE(m.Payload) {
+				if len(s.early[m.From.Device]) < earlySize {
+					s.early[m.From.Device] = append(s.early[m.From.Device], m)
+				}
+				s.mu.Unlock()
+				continue
+			}
 			s.mu.Unlock()
 			if ch != nil {
 				select {
@@ -264,4 +284,12 @@ func (s *Signal) loop() {
 		default:
 		}
 	}
+}
+
+// isICE reports whether a signal's payload is an ICE candidate.
+func isICE(payload json.RawMessage) bool {
+	var p struct {
+		Kind string `json:"kind"`
+	}
+	return json.Unmarshal(payload, &p) == nil && p.Kind == "ice"
 }
