@@ -76,7 +76,7 @@ func (a *API) consultRoutes() []Route {
 		{Method: "GET", Path: "/threads/{thread}/messages", OperationID: "listMessages", Summary: "A thread's envelopes as they were sent, oldest first (at most 200)", Tag: "consult",
 			Query: messagesQuery, Response: messagesResponse{}, Guest: true, Handler: a.listMessages},
 		{Method: "POST", Path: "/threads/{thread}/attachments", OperationID: "uploadAttachment", Summary: "Upload an attachment encrypted on the device (the ciphertext only, at most 10 MiB); its key travels inside the message", Tag: "consult",
-			Query: threadParam, RequestMedia: []string{"application/octet-stream"}, BodyLimit: consult.MaxAttachmentBytes + 1, Response: attachmentResponse{}, Status: http.StatusCreated, Guest: true, Handler: a.uploadAttachment},
+			Query: threadParam, RequestMedia: []string{"application/octet-stream"}, BodyLimit: consult.MaxAttachmentBytes, Response: attachmentResponse{}, Status: http.StatusCreated, Guest: true, Handler: a.uploadAttachment},
 		{Method: "GET", Path: "/threads/{thread}/attachments/{attachmentId}", OperationID: "downloadAttachment", Summary: "An attachment's ciphertext, as it was uploaded", Tag: "consult",
 			Query: withAttachment, Response: "", Guest: true, Handler: a.downloadAttachment},
 		{Method: "GET", Path: "/visits/{id}/turn", OperationID: "getTURNCredentials", Summary: "A TURN relay credential for one participant's device in one visit, good for ten minutes (no servers when the relay is off)", Tag: "consult",

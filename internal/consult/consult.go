@@ -84,6 +84,9 @@ type Service struct {
 
 	mu       sync.RWMutex
 	notifier Notifier
+	// lastAt is the newest message time this node gave: messages are ordered by it, so each
+	// gets a later one even when the clock has not moved (a fake clock, a coarse one).
+	lastAt int64
 }
 
 // New builds the service.
@@ -105,6 +108,14 @@ func (s *Service) notify(visitID, thread, id string) {
 	if n != nil {
 		n.MessagePosted(visitID, thread, id)
 	}
+}
+
+// stamp is the time a new message is stored at: now, or just after the last one.
+func (s *Service) stamp() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lastAt = max(s.now().UnixNano(), s.lastAt+1)
+	return s.lastAt
 }
 
 // act is one act at the door.

@@ -68,16 +68,16 @@ func (s *Service) PostMessage(ctx context.Context, by access.Subject, threadID s
 	if taken > 0 {
 		return Posted{}, ErrReplayedSeq
 	}
-	now := s.now()
+	at := s.stamp()
 	p, err := guard.Do(ctx, s.door, a, func(ctx context.Context) (Posted, error) {
-		_, err := s.db.ExecContext(ctx, insertMessage, threadID, h.ID, by.AccountID, h.Sender.Device, h.Seq, envelope, len(envelope), now.UnixNano())
+		_, err := s.db.ExecContext(ctx, insertMessage, threadID, h.ID, by.AccountID, h.Sender.Device, h.Seq, envelope, len(envelope), at)
 		if store.IsUniqueViolation(err) {
 			return Posted{}, ErrReplayedSeq
 		}
 		if err != nil {
 			return Posted{}, fmt.Errorf("consult: store message: %w", err)
 		}
-		return Posted{ID: h.ID, At: unixRFC3339(now.UnixNano())}, nil
+		return Posted{ID: h.ID, At: unixRFC3339(at)}, nil
 	})
 	if err != nil {
 		return Posted{}, err
