@@ -242,7 +242,7 @@ func TestPostMessageChecks(t *testing.T) {
 			t.Fatalf("empty attachment = %v", err)
 		}
 		for _, bad := range []string{"", "visit.", "chat.x", "patient.a b", "visit." + strings.Repeat("x", 100)} {
-			if _, err := e.svc.Messages(ctx, pat, bad, "", origin); !errors.Is(err, consult.ErrBadThread) {
+			if _, err := e.svc.Messages(ctx, pat, bad, "", origin); !errors.Is(err, guard.ErrForbidden) {
 				t.Errorf("thread %q = %v", bad, err)
 			}
 		}

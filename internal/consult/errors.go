@@ -28,9 +28,7 @@ var (
 	ErrEnvelopeTooLarge = fault.InvalidField("envelope", fmt.Sprintf("the message is over %d KiB; shorten it or send the file as an attachment", MaxEnvelopeBytes>>10))
 	// ErrAttachmentTooLarge: an attachment over MaxAttachmentBytes, or empty.
 	ErrAttachmentTooLarge = fault.InvalidField("attachment", fmt.Sprintf("an attachment must be between 1 byte and %d MiB; send a smaller file", MaxAttachmentBytes>>20))
-	// ErrBadThread: a thread identifier that is not visit.<id> or patient.<id>.
-	ErrBadThread   = fault.New(fault.NotFound, "no such conversation: a thread is visit.<visit id> or patient.<patient id>")
-	errUnavailable = fault.New(fault.Unavailable, "the key directory cannot be proven right now; try again shortly")
+	errUnavailable        = fault.New(fault.Unavailable, "the key directory cannot be proven right now; try again shortly")
 )
 
 // ReasonNotOwnDevice is recorded when someone tries to remove or use a device that is not theirs.

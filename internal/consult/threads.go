@@ -56,14 +56,15 @@ type thread struct {
 	id, patientID, visitID string
 }
 
-// resolve reads a thread identifier. A well-formed identifier naming nothing resolves to a
-// thread with no patient, which the door refuses; a malformed one is ErrBadThread.
+// resolve reads a thread identifier. One that names nothing, or is not a thread identifier at
+// all, resolves to a thread with no patient, which the door refuses as it would another
+// patient's: the answer never tells which identifiers exist.
 func (s *Service) resolve(ctx context.Context, id string) (thread, error) {
 	switch {
 	case strings.HasPrefix(id, visitThreadPrefix):
 		vid := strings.TrimPrefix(id, visitThreadPrefix)
 		if !ids.Valid(vid) {
-			return thread{}, ErrBadThread
+			return thread{}, nil
 		}
 		v, err := s.loadVisit(ctx, vid)
 		if err != nil {
@@ -73,11 +74,11 @@ func (s *Service) resolve(ctx context.Context, id string) (thread, error) {
 	case strings.HasPrefix(id, patientThreadPrefix):
 		pid := strings.TrimPrefix(id, patientThreadPrefix)
 		if !ids.Valid(pid) {
-			return thread{}, ErrBadThread
+			return thread{}, nil
 		}
 		return thread{id: id, patientID: pid}, nil
 	}
-	return thread{}, ErrBadThread
+	return thread{}, nil
 }
 
 // act is the act a on the thread: for a visit's chat the resource is the visit (so a guest is
