@@ -131,7 +131,6 @@ func operationNotes() map[string]opNotes {
 		// is a conflict; a directory that cannot be proven now is unavailable (derived).
 		"registerDevice":     {errors: []int{http.StatusConflict}},
 		"postMessage":        {errors: []int{http.StatusConflict}},
-		"listMessages":       {errors: []int{http.StatusUnprocessableEntity}},
 		"getTURNCredentials": {errors: []int{http.StatusUnprocessableEntity}},
 		"downloadAttachment": {binary: []string{"application/octet-stream"}},
 	}
