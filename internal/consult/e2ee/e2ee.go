@@ -8,6 +8,6 @@
 // are checked against testdata/vectors.json. Everything here runs on the devices: the server
 // never calls Open, never holds a private key, and stores envelopes as they came.
 //
-// Only standard primitives from the Go standard library and golang.org/x/crypto (HKDF) and
-// golang.org/x/mod/sumdb (tlog, note): nothing hand-rolled.
+// Only standard primitives: the Go standard library (ed25519, ecdh X25519, AES-GCM, hkdf,
+// SHA-256/512) and golang.org/x/mod/sumdb (tlog, note); nothing hand-rolled.
 package e2ee
