@@ -21,6 +21,7 @@ import (
 
 	"haven/internal/audit"
 	"haven/internal/consult"
+	"haven/internal/consult/e2ee"
 	"haven/internal/server/servertest"
 )
 
@@ -93,8 +94,21 @@ func TestConsultDeviceLeafAndProof(t *testing.T) {
 			t.Fatal(err)
 		}
 		var keysAnswer consult.Keys
-		if err := json.Unmarshal(mustGet(t, patient, "/api/v1/visits/"+visit+"/keys"), &keysAnswer); err != nil {
+		answer := mustGet(t, patient, "/api/v1/visits/"+visit+"/keys")
+		if err := json.Unmarshal(answer, &keysAnswer); err != nil {
 			t.Fatal(err)
+		}
+		// The client package's strict parser and its three checks accept the answer as served.
+		parsed, err := e2ee.ParseDirectoryAnswer(answer)
+		if err != nil {
+			t.Fatalf("e2ee parse: %v", err)
+		}
+		for _, p := range parsed.People {
+			for _, d := range p.Devices {
+				if err := e2ee.VerifyDevice(d, p.AccountID, []byte(parsed.Checkpoint), parsed.Origin, verifier); err != nil {
+					t.Fatalf("e2ee verify %s's device: %v", p.Role, err)
+				}
+			}
 		}
 		n, err := note.Open([]byte(keysAnswer.Checkpoint), note.VerifierList(verifier))
 		if err != nil {
