@@ -51,7 +51,7 @@ func envelope(thread, account, device string, seq int, ciphertext []byte) []byte
 		"sender": map[string]string{"account": account, "device": device}, "seq": seq,
 		"sentAt": "2026-11-30T09:12:03Z", "epk": b64(randomBytes(32)),
 		"recipients": []map[string]string{{"device": device, "iv": b64(randomBytes(12)), "wrapped": b64(randomBytes(48))}},
-		"iv": b64(randomBytes(12)), "ciphertext": b64(ciphertext), "sig": b64(randomBytes(64))}
+		"iv":         b64(randomBytes(12)), "ciphertext": b64(ciphertext), "sig": b64(randomBytes(64))}
 	b, _ := json.Marshal(env)
 	return b
 }
