@@ -9,6 +9,7 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"database/sql"
@@ -32,6 +33,7 @@ import (
 	"haven/internal/billing"
 	"haven/internal/clinical"
 	"haven/internal/config"
+	"haven/internal/consult"
 	"haven/internal/fhir"
 	"haven/internal/governance"
 	"haven/internal/governance/compliance"
@@ -132,6 +134,11 @@ type Server struct {
 	metrics       *monitor.Metrics
 	watcher       *monitor.Watcher
 	handler       http.Handler
+
+	consult *consult.Service
+	// turnSecret makes and checks TURN credentials (consult.TURNKey): made at each start, so
+	// credentials die with the process; several nodes must share one (a later issue).
+	turnSecret []byte
 }
 
 // New builds every component and, while no administrator exists, prints the one-time setup
@@ -247,6 +254,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.smart = smart.New(s.db, s.door, smart.Config{TokenURL: cfg.BaseURL + fhir.TokenPath}, cfg.Now)
 	s.privacy = privacy.New(s.db, s.door, privacy.Deps{Names: actorNames{people: s.identity, systems: s.smart}, Patients: s.records, Notes: s.keys, Staff: s.staffMembers,
 		PatientAccount: s.identity.PatientAccountID, GuestNames: s.visits.GuestNames}, s.cps, cfg.Now)
+	s.turnSecret = make([]byte, 32)
+	if _, err := rand.Read(s.turnSecret); err != nil {
+		s.db.Close()
+		return nil, fmt.Errorf("server: TURN secret: %w", err)
+	}
+	s.consult = consult.New(s.db, s.door, consult.Deps{Staff: s.identity, Patients: s.records, GuestNames: s.visits.GuestNames,
+		Publish: s.cps.Publish, Origin: logOrigin.Name}, consult.Config{TURNSecret: s.turnSecret}, cfg.Now)
 	s.compliance = compliance.NewService(s.db, s.door, compliance.SettingsFrom(cfg, Version), cfg.Now)
 	s.governance = governance.New(s.db, s.door, governance.Deps{Keys: s.keys, Accounts: s.identity, DataDir: cfg.DataDir, Retention: cfg.Retention}, cfg.Now)
 	if cfg.SMTP.Addr != "" && len(cfg.AlertEmailTo) > 0 {
@@ -275,7 +289,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 // buildHandler mounts the API, the UI and the operational endpoints behind the pipeline.
 func (s *Server) buildHandler() http.Handler {
 	mux := http.NewServeMux()
-	svc := services.Services{Log: s.log, Identity: s.identity, Records: s.records, Prescriptions: s.prescriptions, Privacy: s.privacy, Visits: s.visits, Billing: s.billing, Compliance: s.compliance, Governance: s.governance, SMART: s.smart, Admit: s.admit,
+	svc := services.Services{Log: s.log, Identity: s.identity, Records: s.records, Prescriptions: s.prescriptions, Privacy: s.privacy, Visits: s.visits, Billing: s.billing, Compliance: s.compliance, Governance: s.governance, SMART: s.smart, Consult: s.consult, Admit: s.admit,
 		AuditKey: s.auditKey, BaseURL: s.cfg.BaseURL, Version: Version, Zone: s.cfg.AlertRules.Location}
 	s.api = api.New(svc)
 	s.api.Mount(mux)
