@@ -274,6 +274,7 @@ if (v.log) {
         if (!(err instanceof c.ConsultError)) throw err;
       }
     }
+    if (L.foreignVerifierKey) await c.parseVerifierKey(L.foreignVerifierKey); // its base64 holds "+"
     return eq(vk.pub.length, 32);
   });
 }

@@ -84,8 +84,14 @@ const validName = (name) => name !== "" && !/[\s+]/u.test(name);
 export async function parseVerifierKey(vkey) {
   if (typeof vkey !== "string") throw keyError("checkpoint");
   const text = vkey.trim();
-  const [name, hash16, key64, ...rest] = text.split("+");
-  if (rest.length || !validName(name || "") || !/^[0-9a-f]{8}$/.test(hash16 || "")) throw keyError("checkpoint");
+  // As note.NewVerifier: name, hash, then the key's base64 (which may itself hold "+").
+  const i = text.indexOf("+");
+  const j = i < 0 ? -1 : text.indexOf("+", i + 1);
+  if (j < 0) throw keyError("checkpoint");
+  const name = text.slice(0, i);
+  const hash16 = text.slice(i + 1, j);
+  const key64 = text.slice(j + 1);
+  if (!validName(name) || !/^[0-9a-f]{8}$/.test(hash16)) throw keyError("checkpoint");
   let key;
   try {
     key = fromB64std(key64 || "");
