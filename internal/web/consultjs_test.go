@@ -2,13 +2,19 @@ package web_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 )
 
 // consultVectorFiles are the test-vector files the browser's consultation crypto must agree
@@ -144,4 +150,133 @@ func TestConsultJSDirectory(t *testing.T) {
 			t.Errorf("no %s case was checked", kind)
 		}
 	}
+}
+
+type chromiumReport struct {
+	jsReport
+	Error string `json:"error"`
+	Store struct {
+		SignKey       string `json:"signKey"`
+		Extractable   bool   `json:"extractable"`
+		Exported      bool   `json:"exported"`
+		Signs         bool   `json:"signs"`
+		Seq           int    `json:"seq"`
+		ReceiverLast  int    `json:"receiverLast"`
+		TestKeyStored bool   `json:"testKeyStored"`
+	} `json:"store"`
+}
+
+// TestConsultJSChromium runs the same vector checks in Chromium, whose WebCrypto is the one the
+// product runs on, under a CSP that allows no inline script, and checks the IndexedDB store: the
+// device keys survive a reload as the same non-extractable keys and still sign, message numbers
+// and the receiver state are kept, and test keys are never stored.
+func TestConsultJSChromium(t *testing.T) {
+	files := consultVectorFiles(t)
+	mux := http.NewServeMux()
+	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServer(http.Dir("static"))))
+	mux.Handle("GET /testdata/", http.StripPrefix("/testdata/", http.FileServer(http.Dir("testdata"))))
+	mux.HandleFunc("GET /vectors/{i}", func(w http.ResponseWriter, r *http.Request) {
+		i, err := strconv.Atoi(r.PathValue("i"))
+		if err != nil || i < 0 || i >= len(files) {
+			http.NotFound(w, r)
+			return
+		}
+		http.ServeFile(w, r, files[i])
+	})
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFile(w, r, filepath.Join("testdata", "consult_page.html"))
+	})
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'self'")
+		mux.ServeHTTP(w, r)
+	}))
+	defer ts.Close()
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath(t)),
+		chromedp.NoSandbox,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+	)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	ctx, cancelCtx := chromedp.NewContext(alloc)
+	defer cancelCtx()
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+
+	load := func(t *testing.T, i int) chromiumReport {
+		t.Helper()
+		if err := chromedp.Do(ctx, chromedp.Navigate(ts.URL+"/?v="+strconv.Itoa(i))); err != nil {
+			t.Fatal(err)
+		}
+		var raw string
+		for deadline := time.Now().Add(time.Minute); ; {
+			s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`window.consultReport ? JSON.stringify(window.consultReport) : ""`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s != "" {
+				raw = s
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the page left no report (did its module load under the CSP?)")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		var r chromiumReport
+		if err := json.Unmarshal([]byte(raw), &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Error != "" {
+			t.Fatalf("page: %s", r.Error)
+		}
+		return r
+	}
+
+	var first chromiumReport
+	for i, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			r := load(t, i)
+			for _, res := range r.Results {
+				if !res.OK {
+					t.Errorf("%s / %s: %s", res.Section, res.Name, res.Detail)
+				}
+			}
+			for _, kind := range []string{"replayed", "reordered", "altered", "swapped"} {
+				if r.Refused[kind] == 0 {
+					t.Errorf("no %s case was checked as refused in Chromium", kind)
+				}
+			}
+			if len(r.Results) == 0 {
+				t.Error("no vector was checked in Chromium")
+			}
+			if i == 0 {
+				first = r
+			}
+		})
+	}
+	t.Run("store", func(t *testing.T) {
+		again := load(t, 0)
+		s := again.Store
+		if s.SignKey == "" || s.SignKey != first.Store.SignKey {
+			t.Errorf("the device keys changed across a reload: %q then %q", first.Store.SignKey, s.SignKey)
+		}
+		if s.Extractable || s.Exported || first.Store.Exported {
+			t.Error("a stored private key is extractable")
+		}
+		if !s.Signs {
+			t.Error("the stored signing key no longer signs")
+		}
+		if s.Seq != first.Store.Seq+1 || s.ReceiverLast != first.Store.ReceiverLast+1 {
+			t.Errorf("message numbers not kept: seq %d then %d, receiver %d then %d", first.Store.Seq, s.Seq, first.Store.ReceiverLast, s.ReceiverLast)
+		}
+		if s.TestKeyStored {
+			t.Error("test keys were stored")
+		}
+	})
 }
