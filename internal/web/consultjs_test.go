@@ -163,6 +163,7 @@ type chromiumReport struct {
 		Seq           int    `json:"seq"`
 		ReceiverLast  int    `json:"receiverLast"`
 		TestKeyStored bool   `json:"testKeyStored"`
+		RaceSame      bool   `json:"raceSame"`
 	} `json:"store"`
 }
 
@@ -274,6 +275,9 @@ func TestConsultJSChromium(t *testing.T) {
 		}
 		if s.Seq != first.Store.Seq+1 || s.ReceiverLast != first.Store.ReceiverLast+1 {
 			t.Errorf("message numbers not kept: seq %d then %d, receiver %d then %d", first.Store.Seq, s.Seq, first.Store.ReceiverLast, s.ReceiverLast)
+		}
+		if !s.RaceSame || !first.Store.RaceSame {
+			t.Error("two tabs making device keys at once ended with different keys")
 		}
 		if s.TestKeyStored {
 			t.Error("test keys were stored")

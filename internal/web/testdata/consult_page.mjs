@@ -33,7 +33,12 @@ try {
   } catch {
     testKeyStored = false;
   }
+  // Two tabs making keys at once end up with the same keys.
+  const race = "haven-consult-race-" + Date.now();
+  const [k1, k2] = await Promise.all([openStore(race).deviceKeys(), openStore(race).deviceKeys()]);
+  const k3 = await openStore(race).deviceKeys();
   report.store = {
+    raceSame: c.b64(k1.signKey) === c.b64(k2.signKey) && c.b64(k2.signKey) === c.b64(k3.signKey),
     signKey: c.b64(keys.signKey),
     extractable: keys.signPrivate.extractable || keys.agreePrivate.extractable,
     exported,

@@ -1,6 +1,21 @@
 // The checks of the consultation crypto against a test-vector file, shared by the node runner
 // (consult_vectors.mjs) and the Chromium page (consult_page.mjs): c is static/consult/crypto.js,
 // v the parsed vectors. Answers {results: [{section, name, ok, detail}], refused: {kind: n}}.
+//
+// The vector file's shape (internal/web/testdata/consult_vectors.json; bytes as hex where they are
+// inputs, as the protocol's b64 where they are wire values):
+//   keys:       [{name, account, device, signSeed, agreePrivate, signKey, agreeKey, fingerprint}]
+//   safety:     [{a: {accountId, signKeys: [b64]}, b: {…}, number: "60 digits"}]
+//   envelopes:  [{name, thread, sender: key name, seq, sentAt, recipients: [key names], plaintext
+//                 (the exact UTF-8 text), fixed: {id, contentKey, iv, ivs: {device: iv}, ephemeral}, envelope}]
+//   rejections: [{name, kind, receiver: key name, thread asked for, envelopes: [envelope],
+//                 expect: ["ok" | refusal code, one per envelope, opened in order with one state]}]
+//   files:      [{plaintext (hex), key, iv, ciphertext, sha256}]
+//   dtls:       [{visitId, from, to, signer: key name, kind, sdp, nonce (hex), fingerprint, sig}]
+//   log:        {origin, verifierKey, checkpoint, size, root (std base64), devices: [{owner, canonical
+//                (hex), leaf (hex), device: {deviceId, signKey, agreeKey, entry, proof}}],
+//                foreignKeyCheckpoint, foreignOriginCheckpoint, foreignVerifierKey}
+// A file in another shape is adapted to this one before the checks (see adapt below).
 export async function runVectors(c, v) {
   const results = [];
   const refused = {};

@@ -20,6 +20,15 @@ function request(req) {
   });
 }
 
+// done resolves when a write transaction is committed (not merely requested).
+function done(tx) {
+  return new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onabort = () => reject(tx.error || new ConsultError("storage", "This browser could not save Haven's keys. Check that it may store site data."));
+    tx.onerror = () => reject(tx.error);
+  });
+}
+
 // idbBackend keeps records in IndexedDB, one object store per kind, keys out of line.
 function idbBackend(name) {
   let dbp = null;
@@ -44,29 +53,38 @@ function idbBackend(name) {
     },
     async put(store, key, value) {
       const tx = (await db()).transaction(store, "readwrite");
+      const committed = done(tx);
       await request(tx.objectStore(store).put(value, key));
+      await committed;
     },
     // add writes only if the key is free; it answers whether it wrote.
     async add(store, key, value) {
       const tx = (await db()).transaction(store, "readwrite");
+      const committed = done(tx);
       try {
         await request(tx.objectStore(store).add(value, key));
+        await committed;
         return true;
       } catch (err) {
+        committed.catch(() => {}); // the failed add aborts the transaction too
         if (err && err.name === "ConstraintError") return false;
         throw err;
       }
     },
     async delete(store, key) {
       const tx = (await db()).transaction(store, "readwrite");
+      const committed = done(tx);
       await request(tx.objectStore(store).delete(key));
+      await committed;
     },
     // update reads and writes one record in a single transaction.
     async update(store, key, fn) {
       const tx = (await db()).transaction(store, "readwrite");
       const os = tx.objectStore(store);
+      const committed = done(tx);
       const next = fn(await request(os.get(key)));
       await request(os.put(next, key));
+      await committed;
       return next;
     },
   };
