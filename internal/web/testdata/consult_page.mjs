@@ -24,8 +24,9 @@ try {
     }
   }
   const state = await store.receiverState("dev-test");
-  const accepted = Object.keys(state.snapshot()).length;
-  state.accept("visit.t", "dev-peer", accepted + 1, "id-" + (accepted + 1));
+  const before = state.snapshot()[JSON.stringify(["visit.t", "dev-peer"])];
+  const next = (before ? before.last : 0) + 1;
+  state.accept("visit.t", "dev-peer", next, "id-" + next);
   await store.saveReceiverState("dev-test", state);
   let testKeyStored = true;
   try {

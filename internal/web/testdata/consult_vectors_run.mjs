@@ -14,9 +14,72 @@
 //   dtls:       [{visitId, from, to, signer: key name, kind, sdp, nonce (hex), fingerprint, sig}]
 //   log:        {origin, verifierKey, checkpoint, size, root (std base64), devices: [{owner, canonical
 //                (hex), leaf (hex), device: {deviceId, signKey, agreeKey, entry, proof}}],
-//                foreignKeyCheckpoint, foreignOriginCheckpoint, foreignVerifierKey}
-// A file in another shape is adapted to this one before the checks (see adapt below).
-export async function runVectors(c, v) {
+//                foreignKeyCheckpoint, foreignOriginCheckpoint, foreignVerifierKey,
+//                leaves: [{entry, canonical, leaf}], cases: [{name, owner, device, checkpoint, want}]}
+//   sdp:        [{name, sdp, fingerprint ("" when refused)}]
+// An expected refusal code may list alternatives ("replayed|reordered"). The shared file of
+// package e2ee (internal/consult/e2ee/testdata/vectors.json) is in its own shape, mapped to this
+// one by adapt.
+export function adapt(c, v) {
+  if (!(v.devices && v.seal)) return v;
+  const b = (h) => c.b64(c.fromHex(h));
+  const names = Object.fromEntries(v.devices.map((d) => [d.device, d.name]));
+  // The Go side's refusal names, as the browser's codes.
+  const codes = {
+    ok: "ok", altered: "bad-signature|undecryptable|malformed", replayed: "replayed|reordered", wrongThread: "wrong-thread",
+    notForMe: "not-a-recipient", keyNotInEntry: "entry-mismatch", notInLog: "not-in-log", badCheckpoint: "checkpoint|malformed",
+  };
+  const code = (w) => codes[w] || "unknown Go refusal " + w;
+  const kind = (o) => {
+    const wants = o.steps.map((x) => x.want);
+    if (wants.every((w) => w === "ok")) return "accepted";
+    if (wants.includes("replayed")) return /reorder/i.test(o.name) ? "reordered" : "replayed";
+    if (wants.includes("altered")) return "altered";
+    return wants.find((w) => w !== "ok");
+  };
+  const t = v.transparency;
+  return {
+    keys: v.devices.map((d) => ({ name: d.name, account: d.account, device: d.device, signSeed: d.signSeedHex, agreePrivate: d.agreePrivateHex,
+      signKey: b(d.signPublicHex), agreeKey: b(d.agreePublicHex), fingerprint: d.fingerprint })),
+    safety: v.safetyNumbers.map((x) => ({
+      name: x.name,
+      a: { accountId: x.a.account, signKeys: x.a.signPublicsHex.map(b), digits: x.a.digits },
+      b: { accountId: x.b.account, signKeys: x.b.signPublicsHex.map(b), digits: x.b.digits },
+      number: x.safetyNumber.replace(/ /g, ""), formatted: x.safetyNumber,
+    })),
+    envelopes: v.seal.map((x) => ({
+      name: x.name, thread: x.thread, sender: x.sender, seq: x.seq, sentAt: x.sentAt, plaintext: x.plaintext, envelope: x.envelope,
+      recipients: x.recipients.map((r) => names[r.device]), signedData: x.signedDataHex, bodyAad: x.bodyAadHex,
+      fixed: { id: x.idHex, contentKey: x.contentKeyHex, iv: x.ivHex, ephemeral: x.ephemeralPrivateHex,
+        ivs: Object.fromEntries(x.recipients.map((r) => [r.device, r.ivHex])) },
+    })),
+    rejections: v.open.map((o) => ({ name: o.name, kind: kind(o), receiver: o.recipient, thread: o.thread, envelopes: o.steps.map((x) => x.envelope),
+      expect: o.steps.map((x) => code(x.want)), plaintexts: o.steps.map((x) => (x.want === "ok" ? x.plaintext : undefined)) })),
+    files: v.files.map((f) => ({ plaintext: f.plaintextHex, key: b(f.keyHex), iv: b(f.ivHex), ciphertext: b(f.ciphertextHex), sha256: f.sha256 })),
+    dtls: v.dtls.map((d) => ({ visitId: d.visitId, from: d.from, to: d.to, signer: d.signer, kind: d.payload.kind, sdp: d.payload.sdp,
+      nonce: d.nonceHex, fingerprint: d.fingerprint, sig: d.payload.sig, signedData: d.signedDataHex })),
+    sdp: v.sdp,
+    log: {
+      origin: t.origin, verifierKey: t.verifierKey, checkpoint: t.checkpoint, size: t.treeSize, root: c.b64std(c.fromHex(t.rootHashHex)),
+      devices: t.cases.filter((x) => x.want === "ok" && x.checkpoint === t.checkpoint).map((x) => ({ owner: x.owner, device: x.device })),
+      leaves: t.leaves.map((l) => ({ entry: l.entry, canonical: l.canonicalHex, leaf: l.leafHashHex })),
+      cases: t.cases.map((x) => ({ name: x.name, owner: x.owner, device: x.device, checkpoint: x.checkpoint, want: code(x.want) })),
+    },
+  };
+}
+
+// sameJSON compares two JSON values whatever the order of their objects' keys.
+function sameJSON(a, b) {
+  const norm = (x) => (Array.isArray(x) ? x.map(norm) : x && typeof x === "object"
+    ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, norm(x[k])])) : x);
+  return JSON.stringify(norm(a)) === JSON.stringify(norm(b));
+}
+
+// matches reports whether a refusal code is one of the expected alternatives.
+const matches = (got, want) => want.split("|").includes(got);
+
+export async function runVectors(c, raw) {
+  const v = adapt(c, raw);
   const results = [];
   const refused = {};
   const record = (section, name, ok, detail) => results.push({ section, name, ok: !!ok, detail: ok ? "" : String(detail || "") });
@@ -65,6 +128,16 @@ export async function runVectors(c, v) {
       const got = await c.safetyNumber(side(s.a), side(s.b));
       const again = await c.safetyNumber(side(s.b), side(s.a));
       if (got !== again) return "not symmetric";
+      for (const p of [s.a, s.b]) {
+        if (p.digits) {
+          const d = eq(await c.safetyDigits(p.accountId, p.signKeys.map(c.fromB64)), p.digits);
+          if (d !== true) return p.accountId + " digits " + d;
+        }
+      }
+      if (s.formatted) {
+        const f = eq(c.formatSafetyNumber(got), s.formatted);
+        if (f !== true) return "formatted " + f;
+      }
       return eq(got, s.number);
     });
   }
@@ -92,7 +165,11 @@ export async function runVectors(c, v) {
         sender: { account: s.account, device: s.device, signPrivate: s.dk.signPrivate },
         recipients: e.recipients.map((n) => ({ device: keys[n].device, agreeKey: keys[n].dk.agreeKey })),
       });
-      return eq(JSON.stringify(env), JSON.stringify(e.envelope));
+      if (e.signedData) {
+        const d = eq(c.hex(c.envelopeSignedBytes(e.envelope)), e.signedData);
+        if (d !== true) return "signed bytes " + d;
+      }
+      return sameJSON(env, e.envelope) ? true : "got " + JSON.stringify(env) + ", want " + JSON.stringify(e.envelope);
     });
     for (const r of e.recipients) {
       await check("envelope-open", e.name + " as " + r, async () => {
@@ -106,17 +183,19 @@ export async function runVectors(c, v) {
     await check("envelope-refusal", r.name, async () => {
       const state = new c.ReceiverState();
       const got = [];
-      for (const env of r.envelopes) {
+      for (const [i, env] of r.envelopes.entries()) {
         try {
-          await openAs(r.receiver, env, r.thread, state);
-          got.push("ok");
+          const m = await openAs(r.receiver, env, r.thread, state);
+          const want = r.plaintexts && r.plaintexts[i];
+          got.push(want === undefined || new TextDecoder().decode(m.plaintext) === want ? "ok" : "wrong plaintext");
         } catch (err) {
           if (!(err instanceof c.ConsultError)) throw err;
           if (err.message !== c.REFUSED_MESSAGE) return "refusal without the refusal message: " + err.message;
           got.push(err.code);
         }
       }
-      const res = eq(got.join(","), r.expect.join(","));
+      const res = got.length === r.expect.length && got.every((g, i) => matches(g, r.expect[i])) ? true
+        : "got " + got.join(",") + ", want " + r.expect.join(",");
       if (res === true && r.kind !== "accepted") refused[r.kind] = (refused[r.kind] || 0) + 1;
       return res;
     });
@@ -198,6 +277,10 @@ export async function runVectors(c, v) {
       if (r !== true) return r;
       r = eq(payload.sig, d.sig);
       if (r !== true) return "sig " + r;
+      if (d.signedData) {
+        r = eq(c.hex(c.descriptionSignedBytes(d.visitId, d.from, d.to, hexb(d.nonce), d.fingerprint)), d.signedData);
+        if (r !== true) return "signed bytes " + r;
+      }
       const opts = { visitId: d.visitId, from: d.from, to: d.to, me: d.to, signKey: s.dk.signKey, seenNonces: new Set() };
       await c.verifyDescription(payload, opts);
       const expectRefused = async (name, p, o) => {
@@ -208,7 +291,10 @@ export async function runVectors(c, v) {
           return err instanceof c.ConsultError ? true : name + " threw " + err;
         }
       };
-      const rewritten = { ...payload, sdp: payload.sdp.replace("AB:CD:EF", "00:CD:EF"), fingerprint: payload.fingerprint.replace("AB:CD:EF", "00:CD:EF") };
+      // A relay's certificate: the first hex digit of the fingerprint changed, in the SDP and the field.
+      const at = payload.fingerprint.indexOf(" ") + 1;
+      const other = payload.fingerprint.slice(0, at) + (payload.fingerprint[at] === "0" ? "1" : "0") + payload.fingerprint.slice(at + 1);
+      const rewritten = { ...payload, sdp: payload.sdp.split(payload.fingerprint).join(other), fingerprint: other };
       for (const [name, p, o] of [
         ["replayed nonce", payload, opts],
         ["rewritten fingerprint", rewritten, { ...opts, seenNonces: new Set() }],
@@ -224,6 +310,18 @@ export async function runVectors(c, v) {
     });
   }
 
+  for (const x of v.sdp || []) {
+    await check("sdp", x.name, async () => {
+      let got = "";
+      try {
+        got = c.sdpFingerprint(x.sdp);
+      } catch (err) {
+        if (!(err instanceof c.ConsultError)) throw err;
+      }
+      return eq(got, x.fingerprint);
+    });
+  }
+
   if (v.log) {
     const L = v.log;
     await check("log", "checkpoint", async () => {
@@ -231,18 +329,41 @@ export async function runVectors(c, v) {
       const r = eq(c.b64std(t.root), L.root);
       return r === true ? eq(Number(t.size), L.size) : r;
     });
+    for (const [i, l] of (L.leaves || []).entries()) {
+      await check("log", "leaf " + i, async () => {
+        const r = eq(c.hex(c.canonicalEntry(l.entry)), l.canonical);
+        return r === true ? eq(c.hex(await c.leafHash(l.entry)), l.leaf) : "canonical " + r;
+      });
+    }
+    for (const x of L.cases || []) {
+      await check("log", "case " + x.name, async () => {
+        let got = "ok";
+        try {
+          await c.verifyDevice(x.device, x.owner, x.checkpoint, L.origin, L.verifierKey);
+        } catch (err) {
+          if (!(err instanceof c.ConsultError)) throw err;
+          got = err.code;
+        }
+        if (matches(got, x.want) && x.want !== "ok" && /swap/i.test(x.name)) refused.swapped = (refused.swapped || 0) + 1;
+        return matches(got, x.want) ? true : "got " + got + ", want " + x.want;
+      });
+    }
+    const otherKey = (x) => Object.values(keys).find((k) => k.signKey !== x.signKey && k.agreeKey !== x.agreeKey);
     for (const d of L.devices || []) {
       await check("log", "device " + d.device.deviceId, async () => {
-        let r = eq(c.hex(c.canonicalEntry(d.device.entry)), d.canonical);
-        if (r !== true) return "canonical " + r;
-        r = eq(c.hex(await c.leafHash(d.device.entry)), d.leaf);
-        if (r !== true) return "leaf " + r;
+        let r;
+        if (d.canonical) {
+          r = eq(c.hex(c.canonicalEntry(d.device.entry)), d.canonical);
+          if (r !== true) return "canonical " + r;
+          r = eq(c.hex(await c.leafHash(d.device.entry)), d.leaf);
+          if (r !== true) return "leaf " + r;
+        }
         const got = await c.verifyDevice(d.device, d.owner, L.checkpoint, L.origin, L.verifierKey);
         return eq(c.b64(got.signKey) + " " + c.b64(got.agreeKey), d.device.signKey + " " + d.device.agreeKey);
       });
       const refusals = [
-        ["swapped signKey", (x) => { x.signKey = keys[Object.keys(keys)[3]].signKey; }, "entry-mismatch"],
-        ["swapped agreeKey with matching reason", (x) => { x.agreeKey = keys[Object.keys(keys)[3]].agreeKey; x.entry.reason = c.keyReason(c.fromB64(x.signKey), c.fromB64(x.agreeKey)); }, "not-in-log"],
+        ["swapped signKey", (x) => { x.signKey = otherKey(x).signKey; }, "entry-mismatch"],
+        ["swapped agreeKey with matching reason", (x) => { x.agreeKey = otherKey(x).agreeKey; x.entry.reason = c.keyReason(c.fromB64(x.signKey), c.fromB64(x.agreeKey)); }, "not-in-log"],
         ["other owner", (x, o) => o.push("acct-mallory"), "entry-mismatch"],
         ["other device id", (x) => { x.deviceId = "dev-rogue"; }, "entry-mismatch"],
         ["removal entry", (x) => { x.entry.action = "device.key-remove"; }, "entry-mismatch"],

@@ -346,16 +346,29 @@ export async function decryptFile(ciphertext, { key, iv, sha256: want }) {
 
 // ---- Video: signed DTLS descriptions (section 4) ----
 
-// sdpFingerprint is the a=fingerprint: value of an SDP ("sha-256 AB:CD:…"). Every such line must
-// carry the same value; an SDP without one, or with two different ones, is refused.
+// fingerprintValue is "<hash> <hex pairs with colons>" for the hashes WebRTC uses (RFC 8122).
+const fingerprintValue = /^(sha-256 [0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){31}|sha-384 [0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){47}|sha-512 [0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){63})$/;
+
+// sdpFingerprint is the a=fingerprint: value of an SDP ("sha-256 AB:CD:…"), as the SDP writes
+// it. An SDP with none, with several that differ (session and media level alike), or with one
+// that is not a sha-256/384/512 fingerprint is refused, as the Go side refuses it: media keyed by
+// another certificate than the signed one is never accepted.
 export function sdpFingerprint(sdp) {
-  if (typeof sdp !== "string") throw new ConsultError("malformed", "The call description is damaged.");
-  const values = new Set();
-  for (const line of sdp.split(/\r?\n/)) {
-    if (line.startsWith("a=fingerprint:")) values.add(line.slice("a=fingerprint:".length).trim());
+  const refused = () => new ConsultError("fingerprint-mismatch", "The call description has no single valid DTLS fingerprint.");
+  if (typeof sdp !== "string") throw refused();
+  let found = "";
+  for (let line of sdp.split("\n")) {
+    if (line.endsWith("\r")) line = line.slice(0, -1);
+    if (!line.startsWith("a=fingerprint:")) {
+      if (line.toLowerCase().startsWith("a=fingerprint")) throw refused();
+      continue;
+    }
+    const value = line.slice("a=fingerprint:".length);
+    if (!fingerprintValue.test(value) || (found !== "" && value !== found)) throw refused();
+    found = value;
   }
-  if (values.size !== 1) throw new ConsultError("fingerprint-mismatch", "The call description has no single DTLS fingerprint.");
-  return [...values][0];
+  if (found === "") throw refused();
+  return found;
 }
 
 // descriptionSignedBytes is "haven-dtls-v1\0" ‖ u32(visitId) ‖ u32(from) ‖ u32(to) ‖ u32(nonce raw) ‖ u32(fingerprint).
