@@ -288,7 +288,9 @@ export class ReceiverState {
 // signature verifies with the sender device's directory key (senderKey(account, device) returns
 // the verified raw signing key, or null), one recipient entry is this device's, both AES-GCM
 // openings succeed and its number is new (state, a ReceiverState, is advanced on success).
-// device and agreePrivate/agreeKey are this device's id and agreement key pair. Refusals throw a ConsultError whose code says why and whose message is REFUSED_MESSAGE.
+// device, agreePrivate and agreeKey are this device's id and agreement key pair. A refusal throws
+// a ConsultError whose code says why (malformed, wrong-thread, unknown-sender, bad-signature,
+// replayed, reordered, not-a-recipient, undecryptable) and whose message is REFUSED_MESSAGE.
 export async function openEnvelope(env, { thread, device, agreePrivate, agreeKey, senderKey, state }) {
   const raw = parseEnvelope(env);
   if (env.thread !== thread) throw refuse("wrong-thread");
