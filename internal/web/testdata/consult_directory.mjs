@@ -181,4 +181,56 @@ await check("directory", "malformed answers are refused without a crash", async 
   return bad.length ? bad.join("; ") : true;
 });
 
+// A seeded fuzz of the directory answer: each round changes one value somewhere in a valid
+// answer. Whatever happens, nothing but a ConsultError escapes, and a device that is accepted is
+// exactly one the log holds (same id, owner and keys): no mutation gets a key accepted.
+await check("directory", "fuzzed answers never get a key accepted", async () => {
+  let seed = 0x2545f491;
+  const rand = (n) => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) % n;
+  };
+  const legit = new Set(L.devices.map((d) => [d.device.deviceId, d.owner, d.device.signKey, d.device.agreeKey].join(" ")));
+  const base = { checkpoint: L.checkpoint, origin: L.origin, people: [person(alice, "Dr Rivera", [d1, d3]), person(bob, "Bob", [d2])] };
+  const swaps = [null, 0, 1, "", "x", [], {}, true, L.devices[0].device.signKey, L.devices[1].device.agreeKey, alice, d2, "17", "AAAA"];
+  const paths = [];
+  const walk = (x, p) => {
+    paths.push(p);
+    if (x && typeof x === "object") for (const k of Object.keys(x)) walk(x[k], [...p, k]);
+  };
+  walk(base, []);
+  const problems = [];
+  const store = memoryStore();
+  const h0 = keysServer(() => base, () => L.verifierKey);
+  await new Directory({ store, fetch: h0.fetch }).visitKeys("v-1", bob); // pins the log
+  for (let round = 0; round < 400; round++) {
+    const answer = structuredClone(base);
+    const p = paths[1 + rand(paths.length - 1)];
+    let o = answer;
+    for (const k of p.slice(0, -1)) o = o[k];
+    const last = p[p.length - 1];
+    if (rand(4) === 0 && typeof o[last] === "string" && o[last].length) {
+      const i = rand(o[last].length);
+      o[last] = o[last].slice(0, i) + String.fromCharCode(o[last].charCodeAt(i) ^ (1 + rand(31))) + o[last].slice(i + 1);
+    } else {
+      o[last] = structuredClone(swaps[rand(swaps.length)]);
+    }
+    const h = keysServer(() => answer, () => L.verifierKey);
+    try {
+      const set = await new Directory({ store, fetch: h.fetch }).visitKeys("v-1", bob);
+      for (const q of set.people) {
+        for (const d of q.devices) {
+          const got = [d.deviceId, d.account, c.b64(d.signKey), c.b64(d.agreeKey)].join(" ");
+          if (!legit.has(got)) problems.push(p.join(".") + ": accepted " + got);
+        }
+      }
+    } catch (err) {
+      if (!(err instanceof c.ConsultError)) problems.push(p.join(".") + ": threw " + err);
+    }
+  }
+  return problems.length ? problems.slice(0, 5).join("; ") : true;
+});
+
 process.stdout.write(JSON.stringify({ results, refused }) + "\n");
