@@ -279,6 +279,14 @@ export class ReceiverState {
     this.entries.set(k, { last: seq, recent: [...e.recent, id].slice(-64) });
   }
 
+  // merge takes, per sender device and thread, whichever of the two states went further.
+  merge(other) {
+    for (const [k, e] of other.entries) {
+      const have = this.entries.get(k);
+      if (!have || e.last > have.last) this.entries.set(k, { last: e.last, recent: [...(have ? have.recent : []), ...e.recent].slice(-64) });
+    }
+  }
+
   snapshot() {
     return Object.fromEntries(this.entries);
   }

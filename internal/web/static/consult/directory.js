@@ -4,7 +4,9 @@
 // (its log entry, its inclusion proof, a checkpoint signed by the pinned key) before its keys are
 // used; one that fails is refused with a warning naming its owner. A contact whose safety number
 // was compared and has since changed is marked "changed", so the page warns before sending.
-import { ConsultError, b64, fingerprint, keyReason, safetyNumber, verifyCheckpoint, verifyDevice, parseVerifierKey } from "./crypto.js";
+import {
+  ConsultError, ReceiverState, b64, fingerprint, keyReason, openEnvelope, parseVerifierKey, safetyNumber, sealEnvelope, verifyCheckpoint, verifyDevice,
+} from "./crypto.js";
 import { openStore } from "./store.js";
 
 // The most people and devices one answer may name (a visit has at most four participants, a
@@ -52,7 +54,7 @@ export class Directory {
   }
 
   // ensureRegistered registers this browser's keys for the account unless they already are,
-  // and answers {deviceId, fingerprint, keys}. A registration the server no longer lists (the
+  // and answers {accountId, deviceId, fingerprint, keys} (what sealFor and ThreadReader call me). A registration the server no longer lists (the
   // device was removed) is made again.
   async ensureRegistered(accountId, { label = "This browser" } = {}) {
     const keys = await this.store.deviceKeys();
@@ -61,7 +63,7 @@ export class Directory {
     if (reg && reg.fingerprint === fp) {
       const listed = await this.json("/api/v1/me/devices");
       const devices = Array.isArray(listed) ? listed : listed && Array.isArray(listed.devices) ? listed.devices : [];
-      if (devices.some((d) => d && d.deviceId === reg.deviceId)) return { deviceId: reg.deviceId, fingerprint: fp, keys };
+      if (devices.some((d) => d && d.deviceId === reg.deviceId)) return { accountId, deviceId: reg.deviceId, fingerprint: fp, keys };
     }
     const answer = await this.json("/api/v1/me/devices", {
       method: "POST",
@@ -76,7 +78,7 @@ export class Directory {
       throw new ConsultError("registration", "Haven's log entry for this browser's keys is wrong. Tell your clinic.");
     }
     await this.store.setRegistration(accountId, { deviceId: answer.deviceId, fingerprint: fp });
-    return { deviceId: answer.deviceId, fingerprint: fp, keys };
+    return { accountId, deviceId: answer.deviceId, fingerprint: fp, keys };
   }
 
   // removeDevice removes this browser's registration for the account.
@@ -228,5 +230,81 @@ export class KeySet {
   // other devices included.
   recipients() {
     return this.people.flatMap((p) => p.devices.map((d) => ({ device: d.deviceId, agreeKey: d.agreeKey })));
+  }
+}
+
+// sealFor seals a message (text and attachments, as section 3's plaintext) in a thread for every
+// verified device of its members, this browser's own included, with the device's next message
+// number. While a compared safety number has changed it refuses ("changed") unless force is set:
+// the person was warned and chose to send anyway. me is what ensureRegistered answered.
+export async function sealFor(store, keySet, me, plaintext, { force = false, sentAt } = {}) {
+  const changed = keySet.changed;
+  if (changed.length && !force) {
+    throw new ConsultError("changed", "The safety number with " + changed.map((p) => p.displayName).join(", ") +
+      " changed since you compared it. Compare it again before you send anything.");
+  }
+  const recipients = keySet.recipients();
+  if (!recipients.some((r) => r.device === me.deviceId)) recipients.push({ device: me.deviceId, agreeKey: me.keys.agreeKey });
+  const seq = await store.nextSeq(me.deviceId, keySet.thread);
+  return sealEnvelope({
+    thread: keySet.thread, seq, sentAt, recipients, plaintext,
+    sender: { account: me.accountId, device: me.deviceId, signPrivate: me.keys.signPrivate },
+  });
+}
+
+// ThreadReader opens a thread's envelopes on this device. openAll reads a whole listing (the
+// thread from its start, oldest first) with a fresh receiver state, so a message repeated or out
+// of order within it is refused, then keeps the furthest state; openNew reads a message that
+// arrives later against the kept state, so the server cannot deliver an old message again as
+// new. Each result is {message} or {refused: code, error: what to show, id}.
+export class ThreadReader {
+  constructor(store, keySet, me) {
+    this.store = store;
+    this.keySet = keySet;
+    this.me = me;
+    this.queue = Promise.resolve();
+  }
+
+  // serial runs one open at a time: the receiver state is read, advanced and written as a unit.
+  serial(fn) {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  openAll(envelopes) {
+    return this.serial(async () => {
+      const state = new ReceiverState();
+      const out = [];
+      for (const env of envelopes) out.push(await this.open(env, state));
+      const kept = await this.store.receiverState(this.me.deviceId);
+      kept.merge(state);
+      await this.store.saveReceiverState(this.me.deviceId, kept);
+      return out;
+    });
+  }
+
+  openNew(env) {
+    return this.serial(async () => {
+      const state = await this.store.receiverState(this.me.deviceId);
+      const r = await this.open(env, state);
+      if (r.message) await this.store.saveReceiverState(this.me.deviceId, state);
+      return r;
+    });
+  }
+
+  async open(env, state) {
+    try {
+      const message = await openEnvelope(env, {
+        thread: this.keySet.thread, device: this.me.deviceId, agreePrivate: this.me.keys.agreePrivate, agreeKey: this.me.keys.agreeKey,
+        senderKey: (account, device) => this.keySet.senderKey(account, device), state,
+      });
+      // This device's own earlier messages tell where its numbering stands (after site data was cleared).
+      if (message.sender.device === this.me.deviceId) await this.store.atLeastSeq(this.me.deviceId, this.keySet.thread, message.seq);
+      return { message };
+    } catch (err) {
+      if (!(err instanceof ConsultError)) throw err;
+      return { refused: err.code, error: err.message, id: env && typeof env.id === "string" ? env.id : "" };
+    }
   }
 }
