@@ -129,7 +129,9 @@ func TestConsultJSVectors(t *testing.T) {
 // TestConsultJSDirectory runs the browser's key directory (directory.js over store.js's memory
 // store) against a fake Haven serving this package's vector log: registration happens once, every
 // device is verified before use, a swapped key is refused naming its owner, a changed safety
-// number of a verified contact is marked, and another log or signing key is refused.
+// number of a verified contact is marked and holds sending (sealFor), another log or signing key
+// is refused, a thread's history and live messages are read with replay protection
+// (ThreadReader), and no fuzzed answer gets a key accepted.
 func TestConsultJSDirectory(t *testing.T) {
 	node := nodeBinary(t)
 	dir, err := filepath.Abs(filepath.Join("static", "consult"))

@@ -63,7 +63,7 @@ export class Directory {
     if (reg && reg.fingerprint === fp) {
       const listed = await this.json("/api/v1/me/devices");
       const devices = Array.isArray(listed) ? listed : listed && Array.isArray(listed.devices) ? listed.devices : [];
-      if (devices.some((d) => d && d.deviceId === reg.deviceId)) return { accountId, deviceId: reg.deviceId, fingerprint: fp, keys };
+      if (devices.some((d) => d && d.deviceId === reg.deviceId && (d.fingerprint === undefined || d.fingerprint === fp))) return { accountId, deviceId: reg.deviceId, fingerprint: fp, keys };
     }
     const answer = await this.json("/api/v1/me/devices", {
       method: "POST",
