@@ -135,7 +135,7 @@ export class Call {
   // refreshPeople reads the directory again: a device that joined after the page opened.
   async refreshPeople(device) {
     if (this.keyOf(device)) return;
-    const fresh = await keys.directory(this.el.dataset.keys);
+    const fresh = await keys.directory(this.el.dataset.thread, this.dev.account);
     this.people = fresh;
     this.el.dispatchEvent(new CustomEvent("haven:people", { detail: fresh }));
   }

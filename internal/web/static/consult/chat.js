@@ -26,10 +26,6 @@ const when = (iso) => {
   return t.toLocaleString(undefined, { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", timeZoneName: "short" });
 };
 
-// verifiedStore keeps, on this device, the safety number a person compared with each contact.
-// It is not secret (it is on both screens); it is what "It matches" remembers.
-const verifiedKey = (me, them) => "haven.verified." + me + "." + them;
-
 export class Chat {
   // root holds #safety and #chat; dev is this device; people the verified directory.
   constructor({ root, thread, dev, people, keysURL, fileInto }) {
@@ -111,14 +107,14 @@ export class Chat {
       if (p.accountId === this.me || p.devices.length === 0) continue;
       const number = await keys.safetyNumber(this.me, myKeys, p.accountId, p.devices.map((d) => d.signKey));
       this.numbers.set(p.accountId, number);
-      const kept = localStorage.getItem(verifiedKey(this.me, p.accountId));
+      const kept = await keys.comparedNumber(this.me, p.accountId);
       const li = document.createElement("li");
       li.dataset.account = p.accountId;
       const name = document.createElement("strong");
       name.textContent = p.displayName;
       const digits = document.createElement("p");
       digits.className = "safety-number";
-      digits.textContent = number;
+      digits.textContent = keys.groups(number);
       const status = document.createElement("p");
       status.className = "meta safety-status";
       li.append(name, digits, status);
@@ -139,8 +135,7 @@ export class Chat {
         b.textContent = "It matches";
         b.setAttribute("aria-label", "It matches: the safety number with " + p.displayName + " is the same on their screen");
         b.addEventListener("click", () => {
-          localStorage.setItem(verifiedKey(this.me, p.accountId), number);
-          this.renderSafety().then(() => {
+          keys.markCompared(this.me, p.accountId, number).then(() => this.renderSafety()).then(() => {
             this.updateSend();
             this.root.querySelector(`#safety-list li[data-account="${CSS.escape(p.accountId)}"] .safety-status`)?.focus?.();
           });
@@ -193,7 +188,7 @@ export class Chat {
     try {
       if (!this.deviceOf(env?.sender?.device) && typeof env?.sender?.device === "string") {
         // A device that joined after the page opened: read the directory again, once.
-        await this.setPeople(await keys.directory(this.keysURL));
+        await this.setPeople(await keys.directory(this.thread, this.me));
       }
       const senderKey = (account, device) => {
         const found = this.deviceOf(device);

@@ -3,15 +3,13 @@
 // store.js: this device's keys in IndexedDB; directory.js: the key directory's proofs). The pages
 // call only what this file exports, so a name changed there is changed here once. Every check
 // the protocol (docs/e2ee.md) asks for is made by those modules; this file only routes to them.
-import { getJSON, postJSON } from "./api.js";
 
 let loaded;
 
 // mods loads the modules once. A page whose modules are missing says so instead of sending
-// anything unencrypted. directory.js is optional: without it the adapter checks the directory
-// with crypto.js's verifyCheckpoint and verifyDevice itself.
+// anything unencrypted.
 async function mods() {
-  loaded ??= Promise.all([import("./crypto.js"), import("./store.js"), import("./directory.js").catch(() => ({}))]).then(
+  loaded ??= Promise.all([import("./crypto.js"), import("./store.js"), import("./directory.js")]).then(
     ([crypto, store, directory]) => ({ crypto, store, directory }),
     () => {
       loaded = undefined;
@@ -19,13 +17,6 @@ async function mods() {
     },
   );
   return loaded;
-}
-
-// pick is the first of names that module exports: the adapter tolerates the few names a
-// function might carry, and fails loudly when it has none.
-function pick(module, ...names) {
-  for (const n of names) if (typeof module[n] === "function") return module[n].bind(module);
-  throw new Error("consult: the encryption module has none of " + names.join(", "));
 }
 
 const b64 = (bytes) => {
@@ -47,82 +38,58 @@ export function deviceLabel() {
   return browser + " on " + where;
 }
 
+let dir;
+
+// theDirectory is the page's one directory.js Directory (over store.js's IndexedDB store).
+async function theDirectory() {
+  const { directory } = await mods();
+  dir ??= new directory.Directory();
+  return dir;
+}
+
 // myDevice is this browser's device for account: its keys, made once and kept non-extractable
 // in IndexedDB, registered with Haven (only the public halves leave the device). Answers
 // {id, account, signPrivate, agreePrivate (CryptoKeys), signKey, agreeKey (raw public bytes)}.
 export async function myDevice(account) {
-  const { crypto, store } = await mods();
-  let dev = await pick(store, "loadDevice")(account);
-  if (!dev) {
-    dev = { account, ...(await pick(crypto, "generateDeviceKeys")()) };
-    await pick(store, "saveDevice")(account, dev);
-  }
-  if (!dev.id) {
-    // Registering the same keys again answers the same device: a lost answer is harmless.
-    const reg = await postJSON("/api/v1/me/devices", { signKey: b64(dev.signKey), agreeKey: b64(dev.agreeKey), label: deviceLabel() });
-    dev = { ...dev, account, id: reg.deviceId };
-    await pick(store, "saveDevice")(account, dev);
-  }
-  return dev;
+  const d = await theDirectory();
+  const reg = await d.ensureRegistered(account, { label: deviceLabel() });
+  const k = reg.keys;
+  return { id: reg.deviceId, account, signPrivate: k.signPrivate, agreePrivate: k.agreePrivate, signKey: k.signKey, agreeKey: k.agreeKey };
 }
 
-// pins are the key log's origin and checkpoint verifier key, pinned on first use (docs/e2ee.md
-// section 1, check 3). They are public; what matters is that they do not change under us.
-async function pins(origin) {
-  const { store } = await mods();
-  const load = typeof store.loadPins === "function" ? () => store.loadPins() : async () => JSON.parse(localStorage.getItem("haven.keylog.pins") || "null");
-  const save = typeof store.savePins === "function" ? (p) => store.savePins(p) : async (p) => localStorage.setItem("haven.keylog.pins", JSON.stringify(p));
-  let p = await load();
-  if (!p) {
-    const resp = await fetch("/api/v1/audit/key", { credentials: "same-origin", cache: "no-store" });
-    if (!resp.ok) throw new Error("Haven's key log could not be reached. Check your connection, then reload the page.");
-    p = { origin, key: (await resp.text()).trim() };
-    await save(p);
-  }
-  return p;
+// directory fetches the keys of thread's members and keeps only the devices whose proofs hold
+// (docs/e2ee.md section 1). Answers directory.js's KeySet: people [{accountId, role,
+// displayName, devices: [{deviceId, signKey, agreeKey (raw bytes)}], warnings}], plus refused
+// [{accountId, displayName}]: the people one of whose served keys failed a check; nothing is
+// encrypted to such a key or accepted from it. me is the reader's account id.
+export async function directory(thread, me) {
+  const d = await theDirectory();
+  const set = await d.keysForThread(thread, me);
+  set.refused = set.people.filter((p) => p.refused && p.refused.length).map((p) => ({ accountId: p.accountId, displayName: p.displayName }));
+  return set;
 }
 
-// directory fetches the members' keys at url and keeps only the devices whose proofs hold
-// (docs/e2ee.md section 1). Answers {people: [{accountId, role, displayName, devices: [{deviceId,
-// signKey, agreeKey (raw bytes)}]}], refused: [{accountId, displayName}]}: refused names a person
-// one of whose served keys failed a check; nothing is encrypted to it or accepted from it.
-export async function directory(url) {
-  const { crypto, directory } = await mods();
-  const answer = await getJSON(url);
-  if (typeof directory.verifyDirectory === "function") return directory.verifyDirectory(answer);
-  const pin = await pins(answer.origin);
-  const people = [];
-  const refused = [];
-  let tree = null;
-  try {
-    tree = await crypto.verifyCheckpoint(answer.checkpoint, pin.origin, pin.key);
-  } catch {
-    tree = null; // every device below fails check 3
-  }
-  for (const person of Array.isArray(answer.people) ? answer.people : []) {
-    const who = person.displayName || "a participant";
-    const ok = [];
-    let bad = false;
-    for (const d of Array.isArray(person.devices) ? person.devices : []) {
-      try {
-        if (!tree) throw new Error("checkpoint");
-        ok.push(await crypto.verifyDevice(d, person.accountId, tree, pin.origin, pin.key, who));
-      } catch {
-        bad = true;
-      }
-    }
-    people.push({ accountId: person.accountId, role: person.role, displayName: who, devices: ok });
-    if (bad) refused.push({ accountId: person.accountId, displayName: who });
-  }
-  return { people, refused };
+// comparedNumber is the safety number me compared with them on this device ("It matches"),
+// or undefined; markCompared remembers one.
+export async function comparedNumber(me, them) {
+  const d = await theDirectory();
+  const c = await d.store.contact(me, them);
+  return c ? c.safetyNumber : undefined;
 }
 
-// safetyNumber is the 60 digits of two people (docs/e2ee.md section 2), in 12 groups of 5.
+export async function markCompared(me, them, digits) {
+  const d = await theDirectory();
+  await d.store.verifyContact(me, them, digits);
+}
+
+// safetyNumber is the 60 digits of two people (docs/e2ee.md section 2).
 export async function safetyNumber(accountA, signKeysA, accountB, signKeysB) {
   const { crypto } = await mods();
-  const digits = await crypto.safetyNumber({ accountId: accountA, signKeys: signKeysA }, { accountId: accountB, signKeys: signKeysB });
-  return crypto.formatSafetyNumber(digits);
+  return crypto.safetyNumber({ accountId: accountA, signKeys: signKeysA }, { accountId: accountB, signKeys: signKeysB });
 }
+
+// groups shows 60 digits as 12 groups of 5, as people read them aloud.
+export const groups = (digits) => String(digits).match(/.{1,5}/g).join(" ");
 
 // seal encrypts plaintext (an object) for every recipient device ({device, agreeKey}) and signs
 // it as dev: the envelope, ready to post.

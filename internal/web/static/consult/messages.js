@@ -22,7 +22,7 @@ async function start() {
   let people;
   try {
     dev = await keys.myDevice(el.dataset.account);
-    people = await keys.directory(el.dataset.keys);
+    people = await keys.directory(el.dataset.thread, el.dataset.account);
   } catch (err) {
     status.textContent = err.message;
     status.hidden = false;

@@ -41,7 +41,7 @@ async function startConsult(el) {
   }
   let people;
   try {
-    people = await keys.directory(el.dataset.keys);
+    people = await keys.directory(el.dataset.thread, el.dataset.account);
   } catch (err) {
     status.textContent = err.message;
     return;
