@@ -229,3 +229,53 @@ func TestConsultPrecall(t *testing.T) {
 	pat.checkAccessibility("Waiting room, after the pre-call check")
 	pat.screenshot("consult-precall")
 }
+
+// TestConsultSecureMessaging is secure messaging between a patient and their care team: the
+// clinician opens the patient's messages (their browser makes and registers its keys), the
+// patient on a phone sends a message, the clinician's page opens it and files it into the record
+// through the ordinary note write, and the record then shows it as a note. The message's text is
+// in the database only as that note (sealed like every note), never as the message.
+func TestConsultSecureMessaging(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives two browsers")
+	}
+	e := servertest.New(t, "")
+	admin := e.Admin()
+	clin, _ := e.Clinician(admin, "rivera@haven.test")
+	patient, pid := e.Patient(clin, servertest.PatientIn{Name: "Ada Canary", BirthDate: "1980-02-29", Phone: "+34 612 345 678", Email: "ada.canary@example.test"})
+
+	doc := newMediaBrowser(t, e, 4*time.Minute)
+	doc.do(chromedp.EmulateViewport(1280, 900))
+	doc.signIn(person{Email: clin.Email, PW: clin.PW, Secret: clin.Secret}, "My patients")
+	doc.visit("/clinician/patients/"+pid, "Patient record")
+	doc.follow(chromedp.Click(chromedp.CSS("#record-messages")), "Secure messages")
+	doc.until("the clinician's device in the thread", `!!document.querySelector("#safety-nobody")`, 20*time.Second)
+
+	pat := newMediaBrowser(t, e, 4*time.Minute)
+	pat.do(chromedp.EmulateViewport(375, 812))
+	pat.signIn(person{Email: patient.Email, PW: patient.PW, Secret: patient.Secret}, "My record")
+	pat.visit("/patient/messages", "Messages with your care team")
+	pat.until("the clinician's safety number", `!!document.querySelector("#safety-list .safety-number")`, 20*time.Second)
+	canary := "CANARY-MESSAGE-" + rand.Text()
+	pat.fill("#chat-text", canary)
+	pat.do(chromedp.Click(chromedp.CSS("#chat-send")))
+	opened := fmt.Sprintf(`[...document.querySelectorAll('#chat-messages li[data-state="open"] .body')].some(p => p.textContent === %q)`, canary)
+	pat.until("the patient's own message", opened, 20*time.Second)
+	pat.checkAccessibility("Messages with your care team, with a message")
+
+	doc.until("the patient's message at the clinician's", opened, 30*time.Second)
+	doc.checkAccessibility("Secure messages, with a message")
+	doc.do(chromedp.Click(chromedp.CSS(`#chat-messages li[data-state="open"] .file-into button`)))
+	doc.do(chromedp.Click(chromedp.CSS(`#chat-messages .file-into .notice button`)))
+	doc.until("the message filed", `!!document.querySelector('#chat-messages .ok[role="status"]')`, 20*time.Second)
+	doc.visit("/clinician/patients/"+pid, "Patient record")
+	if page := doc.text("main"); !strings.Contains(page, canary) || !strings.Contains(page, "Secure message from") {
+		t.Fatalf("the record does not show the filed message: %q", page)
+	}
+	for _, f := range []string{"haven.db", "haven.db-wal"} {
+		raw, err := os.ReadFile(filepath.Join(e.DataDir, f))
+		if err == nil && bytes.Contains(raw, []byte(canary)) {
+			t.Errorf("%s holds the message in clear", f)
+		}
+	}
+}

@@ -158,12 +158,18 @@ export class Chat {
       p.textContent = "The safety number with " + warned.filter(Boolean).join(" and ") + " has changed. This happens when someone uses a new phone or computer, but it can also mean someone is trying to listen in. Nothing can be sent until you compare the new number with them and press \"It matches\".";
       warnings.append(p);
     }
-    list.replaceChildren(...(items.length ? items : [Object.assign(document.createElement("li"), { className: "meta", textContent: "Nobody else has joined yet." })]));
+    // A message is locked for the devices that exist when it is sent: with nobody else's device
+    // in the thread, it could be opened by no one else, ever.
+    this.alone = items.length === 0;
+    const nobody = this.thread.startsWith("patient.")
+      ? "No one in the care team has opened secure messages on a device yet, so nobody else could read a message sent now. Try again later, or phone the clinic."
+      : "Nobody else has joined yet. You can send messages once they have.";
+    list.replaceChildren(...(items.length ? items : [Object.assign(document.createElement("li"), { className: "meta", id: "safety-nobody", textContent: nobody })]));
     this.updateSend();
   }
 
   updateSend() {
-    this.sendButton.disabled = this.busy || this.blocked.size > 0;
+    this.sendButton.disabled = this.busy || this.alone || this.blocked.size > 0;
   }
 
   // ---- receiving ----
@@ -304,7 +310,7 @@ export class Chat {
   }
 
   async send() {
-    if (this.blocked.size > 0 || this.busy) return;
+    if (this.blocked.size > 0 || this.busy || this.alone) return;
     const textEl = this.root.querySelector("#chat-text");
     const fileEl = this.root.querySelector("#chat-file");
     const text = textEl.value.trim();

@@ -36,7 +36,10 @@ async function start() {
   await chat.start();
   // No call socket here: look for new messages now and then, and when the page comes back.
   setInterval(() => {
-    if (document.visibilityState === "visible") chat.fetch().catch(() => {});
+    if (document.visibilityState !== "visible") return;
+    chat.fetch().catch(() => {});
+    // Until someone else has a device here, look for one (they may open the page meanwhile).
+    if (chat.alone) keys.directory(el.dataset.thread, el.dataset.account).then((p) => chat.setPeople(p), () => {});
   }, 10000);
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible") chat.fetch().catch(() => {});
