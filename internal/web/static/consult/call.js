@@ -44,7 +44,13 @@ export class Call {
     this.qualityEl = el.querySelector("#call-quality");
     this.videos = el.querySelector("#videos");
     this.quality = "unknown";
-    this.onSignal = (ev) => this.handle(ev.type, ev.detail).catch((err) => this.say(err.message));
+    // Signalling messages are handled one at a time, in the order they came: an ICE candidate
+    // must not overtake the offer it belongs to while that offer is being verified.
+    this.queue = Promise.resolve();
+    this.early = new Map(); // device → ICE candidates that came before its offer
+    this.onSignal = (ev) => {
+      this.queue = this.queue.then(() => this.handle(ev.type, ev.detail)).catch((err) => this.say(err.message));
+    };
     this.onOnline = () => this.restartAll();
   }
 
@@ -93,7 +99,9 @@ export class Call {
     this.say("Starting your camera and microphone…");
     this.local = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
     this.el.querySelector("#video-self").srcObject = this.local;
-    const turn = await getJSON(path("visits", this.visitId, "turn") + "?device=" + encodeURIComponent(this.dev.id));
+    // Without the relay's credentials the call still tries direct paths; the pre-call check
+    // told the person if their network needs the relay.
+    const turn = await getJSON(path("visits", this.visitId, "turn") + "?device=" + encodeURIComponent(this.dev.id)).catch(() => ({ iceServers: [], ttl: 60 }));
     this.iceServers = turn.iceServers || [];
     this.turnUntil = Date.now() + (turn.ttl || 600) * 1000;
     this.say("Waiting for the others to join…");
@@ -154,7 +162,8 @@ export class Call {
 
   connect(peer) {
     const pc = new RTCPeerConnection({ iceServers: this.iceServers });
-    const p = { device: peer.device, account: peer.account, pc, pending: [], remote: false, offerer: this.dev.id < peer.device, timer: 0 };
+    const p = { device: peer.device, account: peer.account, pc, pending: this.early.get(peer.device) || [], remote: false, offerer: this.dev.id < peer.device, timer: 0 };
+    this.early.delete(peer.device);
     this.peers.set(peer.device, p);
     for (const track of this.local.getTracks()) pc.addTrack(track, this.local);
     pc.onicecandidate = (ev) => {
@@ -244,7 +253,13 @@ export class Call {
     if (!from || !payload || this.refused.has(from.device)) return;
     let p = this.peers.get(from.device);
     if (payload.kind === "ice") {
-      if (!p || !payload.candidate) return;
+      if (!payload.candidate) return;
+      if (!p) {
+        const early = this.early.get(from.device) || [];
+        if (early.length < 100) early.push(payload.candidate);
+        this.early.set(from.device, early);
+        return;
+      }
       if (p.remote) await p.pc.addIceCandidate(payload.candidate).catch(() => {});
       else p.pending.push(payload.candidate);
       return;
