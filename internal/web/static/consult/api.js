@@ -20,13 +20,13 @@ function words(status, data) {
   return "That did not work. Try again.";
 }
 
-async function request(method, url, { json, bytes } = {}) {
-  const init = { method, credentials: "same-origin", cache: "no-store", headers: {} };
+async function request(method, url, { json, bytes, type, headers } = {}) {
+  const init = { method, credentials: "same-origin", cache: "no-store", headers: { ...headers } };
   if (json !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(json);
   } else if (bytes !== undefined) {
-    init.headers["Content-Type"] = "application/octet-stream";
+    init.headers["Content-Type"] = type || "application/octet-stream";
     init.body = bytes;
   }
   let resp;
@@ -46,7 +46,7 @@ async function answer(resp) {
 
 export const getJSON = async (url) => answer(await request("GET", url));
 export const postJSON = async (url, body) => answer(await request("POST", url, { json: body }));
-export const postBytes = async (url, bytes) => answer(await request("POST", url, { bytes }));
+export const postBytes = async (url, bytes, type, headers) => answer(await request("POST", url, { bytes, type, headers }));
 
 export async function getBytes(url) {
   const resp = await request("GET", url);

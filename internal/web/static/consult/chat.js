@@ -10,6 +10,9 @@ import { APIError, getBytes, getJSON, path, postBytes, postJSON } from "./api.js
 
 export const maxAttachment = 10 * 1024 * 1024;
 
+// recordTypes are the attachment types a record's documents take (PDF and images).
+const recordTypes = ["application/pdf", "image/png", "image/jpeg", "image/webp"];
+
 export const refusedWords = "This message was changed, repeated or sent out of order, so it is not shown.";
 const olderWords = "This message was sent before you used this device here, so it cannot be opened on it. Read it on the device you used then.";
 
@@ -28,8 +31,9 @@ const when = (iso) => {
 
 export class Chat {
   // root holds #safety and #chat; dev is this device; people the verified directory.
-  constructor({ root, thread, dev, people, keysURL, fileInto }) {
+  constructor({ root, thread, dev, people, keysURL, fileInto, fileDocument }) {
     this.root = root;
+    this.fileDocument = fileDocument; // (bytes, attachment) => Promise, for a record's documents
     this.keysURL = keysURL;
     this.thread = thread;
     this.dev = dev;
@@ -246,6 +250,7 @@ export class Chat {
         a.className = "attachment-file";
         a.textContent = "Save " + a.download;
         b.replaceWith(a);
+        if (this.fileDocument && recordTypes.includes(att.type)) wrap.append(" ", this.fileDocButton(bytes, att));
         a.focus();
       } catch (err) {
         b.disabled = false;
@@ -254,6 +259,30 @@ export class Chat {
     });
     wrap.append(b);
     return wrap;
+  }
+
+  // fileDocButton adds an opened attachment to the record's documents (document.upload), where
+  // it is checked, cleaned of metadata and sealed like any upload.
+  fileDocButton(bytes, att) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "secondary";
+    b.textContent = "File " + String(att.name || "the attachment") + " into the record";
+    b.addEventListener("click", async () => {
+      b.disabled = true;
+      try {
+        await this.fileDocument(bytes, att);
+        const done = document.createElement("span");
+        done.className = "ok";
+        done.setAttribute("role", "status");
+        done.textContent = "Filed into the record's documents.";
+        b.replaceWith(done);
+      } catch (err) {
+        b.disabled = false;
+        b.textContent = err.message;
+      }
+    });
+    return b;
   }
 
   fileButton(opened) {

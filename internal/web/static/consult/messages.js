@@ -4,7 +4,7 @@
 // its text through the ordinary, audited note write, so only what they choose becomes part of
 // the record.
 import * as keys from "./keys-adapter.js";
-import { path, postJSON } from "./api.js";
+import { path, postBytes, postJSON } from "./api.js";
 import { Chat } from "./chat.js";
 
 const el = document.getElementById("thread");
@@ -32,7 +32,10 @@ async function start() {
   const fileInto = el.dataset.role !== "patient" && patient
     ? (opened) => postJSON(path("patients", patient, "notes"), { body: noteOf(opened) })
     : null;
-  const chat = new Chat({ root: el, thread: el.dataset.thread, dev, people, keysURL: el.dataset.keys, fileInto });
+  const fileDocument = fileInto
+    ? (bytes, att) => postBytes(path("patients", patient, "documents"), bytes, att.type, { "X-Filename": encodeURIComponent(String(att.name || "attachment")) })
+    : null;
+  const chat = new Chat({ root: el, thread: el.dataset.thread, dev, people, keysURL: el.dataset.keys, fileInto, fileDocument });
   await chat.start();
   // No call socket here: look for new messages now and then, and when the page comes back.
   setInterval(() => {
