@@ -149,7 +149,7 @@ export class Call {
   }
 
   async meet(peer) {
-    if (!peer || peer.device === this.dev.id || this.peers.has(peer.device)) return;
+    if (!peer || peer.device === this.dev.id || this.peers.has(peer.device) || this.refused.has(peer.device)) return;
     if (this.peers.size >= maxPeers) return;
     await this.refreshPeople(peer.device);
     if (!this.keyOf(peer.device)) {
@@ -165,7 +165,10 @@ export class Call {
     const p = { device: peer.device, account: peer.account, pc, pending: this.early.get(peer.device) || [], remote: false, offerer: this.dev.id < peer.device, timer: 0 };
     this.early.delete(peer.device);
     this.peers.set(peer.device, p);
-    for (const track of this.local.getTracks()) pc.addTrack(track, this.local);
+    for (const track of this.local.getTracks()) {
+      // Someone who joins while the screen is shared sees the screen, as the others do.
+      pc.addTrack(track.kind === "video" && this.sharing ? this.screen : track, this.local);
+    }
     pc.onicecandidate = (ev) => {
       if (ev.candidate) this.signal.send(peer.device, { kind: "ice", candidate: ev.candidate.toJSON() });
     };
