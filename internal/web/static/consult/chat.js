@@ -121,6 +121,7 @@ export class Chat {
       digits.textContent = keys.groups(number);
       const status = document.createElement("p");
       status.className = "meta safety-status";
+      status.tabIndex = -1; // "It matches" moves the focus here once it is gone
       li.append(name, digits, status);
       if (kept === number) {
         li.dataset.verified = "true";
