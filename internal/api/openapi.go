@@ -127,6 +127,12 @@ func operationNotes() map[string]opNotes {
 		"listCharges":   {errors: []int{http.StatusBadRequest, http.StatusUnprocessableEntity}},
 		"updateCharge":  {errors: []int{http.StatusConflict}},
 		"exportCharges": {errors: []int{http.StatusBadRequest, http.StatusUnprocessableEntity}, media: "text/csv, application/fhir+json"},
+		// Consultations: too many devices, or a message whose sequence number or id is taken,
+		// is a conflict; a directory that cannot be proven now is unavailable (derived).
+		"registerDevice":     {errors: []int{http.StatusConflict}},
+		"postMessage":        {errors: []int{http.StatusConflict}},
+		"getTURNCredentials": {errors: []int{http.StatusUnprocessableEntity}},
+		"downloadAttachment": {binary: []string{"application/octet-stream"}},
 	}
 }
 

@@ -189,6 +189,7 @@ func (a *API) table() []Route {
 	rs = append(rs, a.governanceRoutes()...)
 	rs = append(rs, a.erasureRoutes()...)
 	rs = append(rs, a.integrationRoutes()...)
+	rs = append(rs, a.consultRoutes()...)
 	return rs
 }
 

@@ -50,6 +50,8 @@ func ParseServe(args []string, out io.Writer, lookup func(string) (string, bool)
 	stringFlag(fs, &c.Listen, "listen", ":8443", "HTTPS listen address", lookup)
 	stringFlag(fs, &c.HTTPListen, "http-listen", ":8080", "plain-HTTP address that only redirects to HTTPS (at --base-url); empty disables it", lookup)
 	stringFlag(fs, &c.MetricsListen, "metrics-listen", "127.0.0.1:9090", "plain-HTTP address that serves /metrics, for the monitoring system only (loopback by default); empty disables it", lookup)
+	stringFlag(fs, &c.TURNListen, "turn-listen", "", "UDP and TCP address of the embedded TURN relay for consultation video, such as :3478; empty disables it", lookup)
+	stringFlag(fs, &c.TURNPublicIP, "turn-public-ip", "", "the relay address announced to browsers: this machine's public IP address (default 127.0.0.1, reachable only from this machine)", lookup)
 	stringFlag(fs, &c.Host, "host", "localhost", "host name users reach Haven at; a public DNS name switches to ACME certificates", lookup)
 	stringFlag(fs, &c.ACMEEmail, "acme-email", "", "contact e-mail for the ACME account", lookup)
 	stringFlag(fs, &c.ACMEDirectory, "acme-directory", "", "ACME directory URL (default Let's Encrypt)", lookup)
@@ -181,6 +183,19 @@ func ParseServe(args []string, out io.Writer, lookup func(string) (string, bool)
 		}
 		if _, _, err := net.SplitHostPort(l.addr); err != nil {
 			return Server{}, fmt.Errorf("serve: --%s %q is not host:port", l.flag, l.addr)
+		}
+	}
+	if c.TURNListen != "" {
+		if _, _, err := net.SplitHostPort(c.TURNListen); err != nil {
+			return Server{}, fmt.Errorf("serve: --turn-listen %q is not host:port, such as :3478", c.TURNListen)
+		}
+	}
+	if c.TURNPublicIP != "" {
+		if c.TURNListen == "" {
+			return Server{}, fmt.Errorf("serve: --turn-public-ip needs --turn-listen, the address the relay listens on")
+		}
+		if ip := net.ParseIP(c.TURNPublicIP); ip == nil || ip.IsUnspecified() {
+			return Server{}, fmt.Errorf("serve: --turn-public-ip %q is not an IP address browsers can reach, such as 203.0.113.7", c.TURNPublicIP)
 		}
 	}
 	if st.DB != "" && !store.IsPostgresDSN(st.DB) {

@@ -51,6 +51,11 @@ func TestParseServe(t *testing.T) {
 		{name: "bad work hours", args: []string{"--work-hours", "20-07"}, wantErr: "work-hours"},
 		{name: "unknown time zone", args: []string{"--time-zone", "Mars/Olympus"}, wantErr: "time-zone"},
 		{name: "bad checkpoint interval", args: []string{"--checkpoint-interval", "soon"}, wantErr: "checkpoint-interval"},
+		{name: "turn relay", args: []string{"--turn-listen", ":3478", "--turn-public-ip", "203.0.113.7"}, check: func(t *testing.T, _, _, _, _ string) {}},
+		{name: "bad turn listen", args: []string{"--turn-listen", "3478"}, wantErr: "--turn-listen"},
+		{name: "bad turn public ip", args: []string{"--turn-listen", ":3478", "--turn-public-ip", "turn.example"}, wantErr: "--turn-public-ip"},
+		{name: "unspecified turn public ip", args: []string{"--turn-listen", ":3478", "--turn-public-ip", "0.0.0.0"}, wantErr: "--turn-public-ip"},
+		{name: "turn public ip without relay", args: []string{"--turn-public-ip", "203.0.113.7"}, wantErr: "needs --turn-listen"},
 		{name: "plain-HTTP witness refused", args: []string{"--audit-witness-url", "http://w.example/cp"}, wantErr: "https://"},
 	}
 	for _, tc := range tests {

@@ -26,6 +26,8 @@ type Server struct {
 	ACMEDirectory string // ACME directory URL; empty means Let's Encrypt
 	RootKeyURI    string // KMS key URI; default the local key file DataDir/root.key
 	BaseURL       string // external URL for links and redirects; derived from Host and Listen if empty
+	TURNListen    string // UDP and TCP address of the embedded TURN relay (package turnrelay); empty disables it
+	TURNPublicIP  string // relay address announced to clients; 127.0.0.1 if empty
 
 	CheckpointInterval time.Duration // how often a signed audit checkpoint is published; default 5 min
 	ReminderInterval   time.Duration // how often due appointment reminders are sent (with SMTP only); default 1 min

@@ -3,6 +3,7 @@ package server_test
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"net/url"
 	"strconv"
 	"strings"
@@ -137,6 +138,24 @@ func TestEveryRoutePassesTheDoor(t *testing.T) {
 			e.Clock.Advance(31 * time.Second)
 			auditor.Must(200, "POST", "/api/v1/auth/step-up", map[string]string{"code": auditor.Code()})
 		}
+
+		// Consultations: devices for the patient, the clinician and the guest, and a message and
+		// an attachment in the visit's chat to fetch.
+		walkKeys := newKeys()
+		walkDev := patient.Must(201, "POST", "/api/v1/me/devices", walkKeys)["deviceId"].(string)
+		guestDev := registerDevice(t, guest)
+		clinDev := registerDevice(t, clin)
+		thread2 := "visit." + v2
+		patientAcct := accountOf(t, patient)
+		_ = clinDev
+		walkSeq := 0
+		nextEnvelope := func(acct, dev string) []byte {
+			walkSeq++
+			return envelope(thread2, acct, dev, walkSeq, randomBytes(32))
+		}
+		_, attRaw := doRaw(t, e, patient, "POST", "/api/v1/threads/"+thread2+"/attachments", "application/octet-stream", randomBytes(64))
+		var walkAtt struct{ ID string }
+		json.Unmarshal(attRaw, &walkAtt)
 
 		rows := map[string]walkRow{
 			"verifyTOTP": {kind: signIn}, "beginTOTPEnrolment": {kind: signIn}, "confirmTOTPEnrolment": {kind: signIn},
@@ -273,6 +292,21 @@ func TestEveryRoutePassesTheDoor(t *testing.T) {
 			"refuseErasure":        {kind: acted, as: "auditor", path: "/erasure-requests/" + refusal + "/refusal", status: 200},
 			"placeLegalHold":       {kind: acted, as: "auditor", path: "/patients/" + pid + "/legal-hold", body: map[string]string{"reason": "litigation"}, status: 200, setup: auditorStepUp},
 			"liftLegalHold":        {kind: acted, as: "auditor", path: "/patients/" + pid + "/legal-hold", status: 200},
+
+			"registerDevice": {kind: acted, as: "patient", status: 201, body: newKeys()},
+			"listMyDevices":  {kind: own, as: "patient", status: 200},
+			"removeDevice":   {kind: acted, as: "patient", path: "/me/devices/" + patient.Must(201, "POST", "/api/v1/me/devices", newKeys())["deviceId"].(string), status: 200},
+			"getVisitKeys":   {kind: acted, as: "patient", path: "/visits/" + v2 + "/keys", status: 200, guestPath: "/visits/" + v2 + "/keys"},
+			"getThreadKeys":  {kind: acted, as: "clinician", path: "/patients/" + pid + "/thread/keys", status: 200},
+			"postMessage": {kind: acted, as: "patient", path: "/threads/" + thread2 + "/messages", rawType: "application/json",
+				body: nextEnvelope(patientAcct, walkDev), status: 201},
+			"listMessages": {kind: acted, as: "patient", path: "/threads/" + thread2 + "/messages", status: 200, guestPath: "/threads/" + thread2 + "/messages"},
+			"uploadAttachment": {kind: acted, as: "patient", path: "/threads/" + thread2 + "/attachments", rawType: "application/octet-stream",
+				body: randomBytes(128), status: 201},
+			"downloadAttachment": {kind: acted, as: "clinician", path: "/threads/" + thread2 + "/attachments/" + walkAtt.ID, status: 200,
+				guestPath: "/threads/" + thread2 + "/attachments/" + walkAtt.ID},
+			"getTURNCredentials": {kind: acted, as: "patient", path: "/visits/" + v2 + "/turn?device=" + walkDev, status: 200,
+				guestPath: "/visits/" + v2 + "/turn?device=" + guestDev},
 
 			"listIntegrations":    {kind: acted, as: "admin", status: 200, setup: adminStepUp},
 			"registerIntegration": {kind: acted, as: "admin", body: integrationBody(t, "Walk Lab Two"), status: 201, setup: adminStepUp},

@@ -72,6 +72,13 @@ func (s *Server) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	// The TURN relay for consultation video, when asked for (--turn-listen).
+	if s.cfg.TURNListen != "" {
+		if err := s.StartTURN(); err != nil {
+			closeAll()
+			return err
+		}
+	}
 	errc := make(chan error, len(ls))
 	for _, l := range ls {
 		if l.srv.TLSConfig != nil {
@@ -146,6 +153,7 @@ func (s *Server) Run(ctx context.Context) error {
 	for _, l := range ls {
 		errs = append(errs, l.srv.Shutdown(shutdownCtx))
 	}
+	errs = append(errs, s.StopTURN())
 	// A reminder being sent finishes (its claim, e-mail and entry) before the last checkpoint.
 	stopReminders()
 	<-remindDone

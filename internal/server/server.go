@@ -9,6 +9,7 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"database/sql"
@@ -20,6 +21,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,6 +34,7 @@ import (
 	"haven/internal/billing"
 	"haven/internal/clinical"
 	"haven/internal/config"
+	"haven/internal/consult"
 	"haven/internal/fhir"
 	"haven/internal/governance"
 	"haven/internal/governance/compliance"
@@ -45,8 +48,10 @@ import (
 	"haven/internal/principal"
 	"haven/internal/privacy"
 	"haven/internal/services"
+	"haven/internal/signal"
 	"haven/internal/smart"
 	"haven/internal/store"
+	"haven/internal/turnrelay"
 	"haven/internal/visits"
 	"haven/internal/web"
 )
@@ -132,6 +137,13 @@ type Server struct {
 	metrics       *monitor.Metrics
 	watcher       *monitor.Watcher
 	handler       http.Handler
+
+	consult *consult.Service
+	// turnSecret makes and checks TURN credentials (consult.TURNKey): made at each start, so
+	// credentials die with the process; several nodes must share one (a later issue).
+	turnSecret []byte
+	signal     *signal.Signal   // the signalling sockets, drained on shutdown
+	turn       *turnrelay.Relay // the embedded TURN relay while it runs (StartTURN)
 }
 
 // New builds every component and, while no administrator exists, prints the one-time setup
@@ -247,6 +259,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.smart = smart.New(s.db, s.door, smart.Config{TokenURL: cfg.BaseURL + fhir.TokenPath}, cfg.Now)
 	s.privacy = privacy.New(s.db, s.door, privacy.Deps{Names: actorNames{people: s.identity, systems: s.smart}, Patients: s.records, Notes: s.keys, Staff: s.staffMembers,
 		PatientAccount: s.identity.PatientAccountID, GuestNames: s.visits.GuestNames}, s.cps, cfg.Now)
+	s.turnSecret = make([]byte, 32)
+	if _, err := rand.Read(s.turnSecret); err != nil {
+		s.db.Close()
+		return nil, fmt.Errorf("server: TURN secret: %w", err)
+	}
+	s.consult = consult.New(s.db, s.door, consult.Deps{Staff: s.identity, Patients: s.records, GuestNames: s.visits.GuestNames,
+		Publish: s.cps.Publish, Origin: logOrigin.Name}, consult.Config{TURNSecret: s.turnSecret, TURNURLs: turnURLs(cfg)}, cfg.Now)
 	s.compliance = compliance.NewService(s.db, s.door, compliance.SettingsFrom(cfg, Version), cfg.Now)
 	s.governance = governance.New(s.db, s.door, governance.Deps{Keys: s.keys, Accounts: s.identity, DataDir: cfg.DataDir, Retention: cfg.Retention}, cfg.Now)
 	if cfg.SMTP.Addr != "" && len(cfg.AlertEmailTo) > 0 {
@@ -275,13 +294,20 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 // buildHandler mounts the API, the UI and the operational endpoints behind the pipeline.
 func (s *Server) buildHandler() http.Handler {
 	mux := http.NewServeMux()
-	svc := services.Services{Log: s.log, Identity: s.identity, Records: s.records, Prescriptions: s.prescriptions, Privacy: s.privacy, Visits: s.visits, Billing: s.billing, Compliance: s.compliance, Governance: s.governance, SMART: s.smart, Admit: s.admit,
+	svc := services.Services{Log: s.log, Identity: s.identity, Records: s.records, Prescriptions: s.prescriptions, Privacy: s.privacy, Visits: s.visits, Billing: s.billing, Compliance: s.compliance, Governance: s.governance, SMART: s.smart, Consult: s.consult, Admit: s.admit,
 		AuditKey: s.auditKey, BaseURL: s.cfg.BaseURL, Version: Version, Zone: s.cfg.AlertRules.Location}
 	s.api = api.New(svc)
 	s.api.Mount(mux)
 	s.web = web.New(svc)
 	s.web.Mount(mux)
 	fhir.New(svc).Mount(mux)
+	// The signalling socket is more specific than the API's catch-all under /api/v1/.
+	s.signal = signal.New(svc, signal.JoinFunc(func(ctx context.Context, by principal.Subject, visitID, deviceID string, o principal.Origin) (signal.Peer, error) {
+		p, err := s.consult.JoinVisit(ctx, by, visitID, deviceID, o)
+		return signal.Peer{Account: p.AccountID, Device: p.DeviceID, Role: p.Role}, err
+	}))
+	s.signal.Mount(mux)
+	s.consult.SetNotifier(s.signal)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", s.ready)
 	// No /metrics here: it has a listener of its own (MetricsHandler), off the public port.
@@ -438,9 +464,14 @@ func (s *Server) Keys() *keys.Service { return s.keys }
 // log's size to prove nothing appended around the door.
 func (s *Server) DoorEntries() int64 { return s.door.Written() }
 
-// EndLiveStreams ends every live stream (a waiting room's, a visit's) and refuses new ones, as
-// shutting down does: they never go idle, so a graceful shutdown ends them first.
-func (s *Server) EndLiveStreams() { s.visits.CloseLive() }
+// EndLiveStreams ends every live stream (a waiting room's, a visit's, a call's signalling
+// socket) and refuses new ones, as shutting down does: they never go idle, so a graceful
+// shutdown ends them first.
+func (s *Server) EndLiveStreams() {
+	s.visits.CloseLive()
+	// Each signalling socket is told bye and closed with StatusGoingAway; clients reconnect.
+	s.signal.Drain()
+}
 
 // WaitBackground waits for background work (self-service reset e-mails) to finish.
 func (s *Server) WaitBackground() { s.identity.Wait() }
@@ -448,6 +479,7 @@ func (s *Server) WaitBackground() { s.identity.Wait() }
 // Close waits for background e-mail and releases the database.
 func (s *Server) Close() error {
 	s.EndLiveStreams()
+	s.StopTURN()
 	s.WaitBackground()
 	return s.db.Close()
 }
@@ -477,4 +509,52 @@ func (s *Server) mailer() *mail.Sender {
 // PurgeInterval when set); tests call it after moving the clock.
 func (s *Server) Purge(ctx context.Context) (governance.PurgeResult, error) {
 	return s.governance.Purge(ctx)
+}
+
+// turnURLs are the relay URLs the consult service hands out: none while the relay is off.
+func turnURLs(cfg Config) []string {
+	if cfg.TURNListen == "" {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(cfg.TURNListen)
+	if err != nil {
+		return nil
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n == 0 {
+		return nil
+	}
+	return consult.TURNURLs(turnPublicIP(cfg).String(), n)
+}
+
+// turnPublicIP is the relay address announced (--turn-public-ip), loopback if unset.
+func turnPublicIP(cfg Config) net.IP {
+	if ip := net.ParseIP(cfg.TURNPublicIP); ip != nil {
+		return ip
+	}
+	return net.IPv4(127, 0, 0, 1)
+}
+
+// StartTURN starts the embedded TURN relay on cfg.TURNListen (Run does when it is set), with
+// the secret the consult service makes its credentials with.
+func (s *Server) StartTURN() error {
+	if s.turn != nil {
+		return nil
+	}
+	r, err := turnrelay.Start(turnrelay.Config{Listen: s.cfg.TURNListen, PublicIP: turnPublicIP(s.cfg), Secret: s.turnSecret, Now: s.cfg.Now, Log: s.log})
+	if err != nil {
+		return err
+	}
+	s.turn = r
+	return nil
+}
+
+// StopTURN stops the relay, if it runs.
+func (s *Server) StopTURN() error {
+	if s.turn == nil {
+		return nil
+	}
+	err := s.turn.Close()
+	s.turn = nil
+	return err
 }

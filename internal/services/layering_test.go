@@ -18,7 +18,7 @@ var mechanisms = []string{"haven/internal/store", "haven/internal/keys", "haven/
 // share) call services only. A handler that reached for the store, the keys, the policy or the
 // audit log would fail here, before it could skip the one door.
 func TestTransportsImportNoMechanisms(t *testing.T) {
-	for _, dir := range []string{"../api", "../web", "../httpx", "../fhir"} {
+	for _, dir := range []string{"../api", "../web", "../httpx", "../fhir", "../signal"} {
 		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
 		if err != nil || len(files) == 0 {
 			t.Fatalf("%s: no Go files (%v)", dir, err)

@@ -13,6 +13,7 @@ import (
 
 	"haven/internal/billing"
 	"haven/internal/clinical"
+	"haven/internal/consult"
 	"haven/internal/governance"
 	"haven/internal/governance/compliance"
 	"haven/internal/identity"
@@ -36,6 +37,9 @@ type Services struct {
 	Compliance *compliance.Service
 	// Governance keeps legal holds, erasure requests and the retention purge.
 	Governance *governance.Service
+	// Consult is the end-to-end encrypted consultation's server side: the key directory,
+	// encrypted threads, TURN credentials and who may join a call (package consult).
+	Consult *consult.Service
 	// SMART registers connected systems and issues and checks their bearer tokens.
 	SMART *smart.Service
 	// Admit asks the one door whether by may perform action (a policy action name) on the

@@ -18,6 +18,7 @@ var navs = map[principal.Role][]navLink{
 		{Href: "/patient", Label: "My record"},
 		{Href: "/patient/documents", Label: "Documents"},
 		{Href: "/patient/appointments", Label: "Appointments"},
+		{Href: "/patient/messages", Label: "Messages"},
 		{Href: "/patient/prescriptions", Label: "Prescriptions"},
 		{Href: "/patient/queue", Label: "See a clinician now"},
 		{Href: "/patient/charges", Label: "Charges"},

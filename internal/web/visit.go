@@ -51,6 +51,9 @@ type visitData struct {
 	// Note is the visit note's draft (its sections), saved or kept when a form is refused.
 	Note  clinical.Note
 	Video bool // the visit is on (in progress)
+	// Consult is the call, chat and pre-call check's frame (consult.go), while the visit is
+	// booked, waiting or in progress.
+	Consult *consultView
 }
 
 // visitPath is a visit's page.
@@ -99,7 +102,8 @@ func (u *UI) visitData(r *http.Request, by principal.Subject, id string) (visitD
 		return visitData{}, httpx.FromDomain(err)
 	}
 	now := u.now()
-	d := visitData{Visit: v, Open: !now.Before(v.Opens) && now.Before(v.End), Video: v.State == visits.StateInProgress}
+	d := visitData{Visit: v, Open: !now.Before(v.Opens) && now.Before(v.End), Video: v.State == visits.StateInProgress,
+		Consult: visitConsult(by, v)}
 	if by.Role == principal.Clinician && v.IntakeDone {
 		in, err := u.d.Visits.Intake(r.Context(), by, id, httpx.Origin(r))
 		if err != nil {

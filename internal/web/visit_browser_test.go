@@ -338,8 +338,8 @@ func visitJourney(t *testing.T, dsn string) {
 	if m := eval[string](pat, `window.havenMarker || ""`); m != "not reloaded" {
 		t.Fatal("the patient's page was reloaded to show the visit's start")
 	}
-	if n := pat.count("#no-video"); n != 1 {
-		t.Fatal("the visit page does not say plainly that video is not there yet")
+	if n := pat.count("#consult"); n != 1 {
+		t.Fatal("the visit page does not show the call once the visit has started")
 	}
 
 	doc.screenshot("clinician-visit")

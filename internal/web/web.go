@@ -194,6 +194,7 @@ func (u *UI) routes() []route {
 	rs = append(rs, u.visitRoutes()...)
 	rs = append(rs, u.billingRoutes()...)
 	rs = append(rs, u.recordItemRoutes()...)
+	rs = append(rs, u.consultRoutes()...)
 	rs = append(rs, u.documentRoutes()...)
 	rs = append(rs, u.noteRoutes()...)
 	rs = append(rs, u.prescriptionRoutes()...)

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"haven/internal/clinical"
+	"haven/internal/principal"
 	"haven/internal/visits"
 )
 
@@ -35,7 +36,8 @@ func visitFixtures(when time.Time, patient clinical.Patient) map[string][]page {
 				Participants: people, ConsentCurrent: consent, IntakeDone: consent, GuestsAllowed: consent, CheckedInAt: when, AdmittedAt: when, EndedAt: when,
 				Summary: "Rest, fluids; come back if it lasts another week.", FollowUpID: "appt-2", Receipt: receipt}
 			d := visitData{Visit: v, Open: consent, Intake: intake, FollowUps: []dayChoice{{Key: "2026-11-25", At: when, Slots: []visits.Slot{slot(10, 0), slot(10, 20)}}},
-				Summary: "draft", Guest: &visits.GuestLink{GuestID: "g1", URL: "https://haven.test/visit/guest/tok", ExpiresAt: when.Add(time.Hour)}}
+				Summary: "draft", Guest: &visits.GuestLink{GuestID: "g1", URL: "https://haven.test/visit/guest/tok", ExpiresAt: when.Add(time.Hour)},
+				Consult: visitConsult(principal.Subject{AccountID: "acct-clinician", Role: principal.Clinician}, v)}
 			patientVisits = append(patientVisits, page{Title: visitTitle(v, "patient"), Data: d, Live: &liveView{Events: "/api/v1/visits/x/events", State: st}})
 			clinicianVisits = append(clinicianVisits, page{Title: visitTitle(v, "clinician"), Data: d, ErrorField: "summary", Error: "Summary: write a summary."})
 			guestVisits = append(guestVisits, page{Title: visitTitle(v, "guest"), Data: d})

@@ -1,0 +1,16 @@
+package web
+
+import "haven/internal/principal"
+
+// consultFixtures is realistic data for the secure-messaging pages: the patient's and the
+// clinician's (with the way back to the record and "File into the record").
+func consultFixtures() map[string][]page {
+	patient := principal.Subject{AccountID: "acct-patient", Role: principal.Patient, PatientID: "pat-1"}
+	clinician := principal.Subject{AccountID: "acct-clinician", Role: principal.Clinician}
+	c := threadView(clinician, "pat-1")
+	c.PatientID = "pat-1"
+	return map[string][]page{
+		"messages": {{Title: "Messages with your care team", Data: messagesData{Consult: threadView(patient, "pat-1")}},
+			{Title: "Secure messages", Data: messagesData{Consult: c, Record: "/clinician/patients/pat-1"}}},
+	}
+}
