@@ -18,6 +18,7 @@ import (
 	"haven/internal/guard"
 	"haven/internal/principal"
 	"haven/internal/store"
+	"haven/internal/turncred"
 )
 
 // Origin is where a request came from.
@@ -34,14 +35,14 @@ const (
 	// MaxMessages is how many messages one fetch answers.
 	MaxMessages = 200
 	// TURNTTL is how long a TURN credential is good for.
-	TURNTTL = 10 * time.Minute
+	TURNTTL = turncred.TTL
 	// maxDevices bounds how many current devices one person may have in the directory.
 	maxDevices = 20
 )
 
 // Config is the service's configuration.
 type Config struct {
-	// TURNSecret is the key TURN credentials are made with (TURNKey): 32 random bytes the
+	// TURNSecret is the key TURN credentials are made with (package turncred): 32 random bytes the
 	// server makes at start and gives the embedded relay too. Several nodes must share it
 	// (a later multi-node issue). Empty: TURN is off and TURNCredentials answers no servers.
 	TURNSecret []byte

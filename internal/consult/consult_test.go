@@ -19,6 +19,7 @@ import (
 	"haven/internal/guard"
 	"haven/internal/store"
 	"haven/internal/store/storetest"
+	"haven/internal/turncred"
 )
 
 // TestRegisterDeviceLeafAndProof: a registration is one leaf with the keys and no source
@@ -264,11 +265,11 @@ func TestTURNCredentials(t *testing.T) {
 			t.Fatalf("ice = %+v, %v", ice, err)
 		}
 		s := ice.ICEServers[0]
-		exp, v, d, err := consult.ParseTURNUsername(s.Username)
+		exp, v, d, err := turncred.ParseUsername(s.Username, e.now)
 		if err != nil || v != visit || d != dev || !exp.Equal(e.now.Add(consult.TURNTTL)) {
 			t.Fatalf("username %q: %v %s %s %v", s.Username, exp, v, d, err)
 		}
-		if s.Credential != consult.TURNKey(e.secret, s.Username) || len(s.URLs) != 2 {
+		if s.Credential != turncred.Password(e.secret, s.Username) || len(s.URLs) != 2 {
 			t.Fatalf("server = %+v", s)
 		}
 		off := newEnv(t, db, false)

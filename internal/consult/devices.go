@@ -2,10 +2,8 @@ package consult
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -13,6 +11,7 @@ import (
 
 	"haven/internal/access"
 	"haven/internal/audit"
+	"haven/internal/consult/e2ee"
 	"haven/internal/guard"
 	"haven/internal/ids"
 )
@@ -48,23 +47,9 @@ type Device struct {
 	Entry Entry `json:"entry"`
 }
 
-// Entry is an audit entry as the directory serves it: all thirteen canonical fields, seq and
-// time (unix nanoseconds) as decimal strings, so a client rebuilds audit.Canonical exactly.
-type Entry struct {
-	Seq          string `json:"seq"`
-	Time         string `json:"time"`
-	ActorID      string `json:"actorId"`
-	ActorRole    string `json:"actorRole"`
-	Action       string `json:"action"`
-	ResourceType string `json:"resourceType"`
-	ResourceID   string `json:"resourceId"`
-	PatientID    string `json:"patientId"`
-	Outcome      string `json:"outcome"`
-	Reason       string `json:"reason"`
-	SourceAddr   string `json:"sourceAddr"`
-	RequestID    string `json:"requestId"`
-	Purpose      string `json:"purpose"`
-}
+// Entry is an audit entry as the directory serves it: the e2ee package's, which devices check
+// (all thirteen canonical fields, seq and time as decimal strings).
+type Entry = e2ee.DirectoryEntry
 
 func entryOf(e audit.Entry) Entry {
 	return Entry{Seq: fmt.Sprint(e.Seq), Time: fmt.Sprint(e.Time.UnixNano()), ActorID: e.ActorID, ActorRole: e.ActorRole,
@@ -75,15 +60,6 @@ func entryOf(e audit.Entry) Entry {
 // LeafReason is the reason of a device's leaves: its two public keys.
 func LeafReason(signKey, agreeKey string) string {
 	return "ed25519:" + signKey + " x25519:" + agreeKey
-}
-
-// Fingerprint is hex(SHA-256("haven-device-v1\x00" ‖ signKey ‖ agreeKey)) over the raw keys.
-func Fingerprint(signKey, agreeKey []byte) string {
-	h := sha256.New()
-	h.Write([]byte("haven-device-v1\x00"))
-	h.Write(signKey)
-	h.Write(agreeKey)
-	return hex.EncodeToString(h.Sum(nil))
 }
 
 // publicKey decodes a 32-byte key in b64url without padding, refusing any other spelling.
@@ -198,7 +174,7 @@ func (s *Service) RegisterDevice(ctx context.Context, by access.Subject, in NewD
 		return Device{}, err
 	}
 	row := deviceRow{id: id, account: by.AccountID, sign: in.SignKey, agree: in.AgreeKey, label: label,
-		fingerprint: Fingerprint(sign, agree), seq: seq, addedAt: s.now().UnixNano()}
+		fingerprint: e2ee.Fingerprint(sign, agree), seq: seq, addedAt: s.now().UnixNano()}
 	if _, err := s.db.ExecContext(ctx, insertDevice, row.id, row.account, row.sign, row.agree, row.label, row.fingerprint, row.seq, row.addedAt); err != nil {
 		return Device{}, fmt.Errorf("consult: register device: %w", err)
 	}

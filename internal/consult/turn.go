@@ -2,18 +2,13 @@ package consult
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha1"
-	"encoding/base64"
-	"errors"
 	"net"
 	"strconv"
-	"strings"
 	"time"
 
 	"haven/internal/access"
 	"haven/internal/guard"
-	"haven/internal/ids"
+	"haven/internal/turncred"
 )
 
 // ICE is the answer to a TURN credential request (docs/e2ee.md section 4).
@@ -34,30 +29,6 @@ type ICEServer struct {
 func TURNURLs(host string, port int) []string {
 	hp := net.JoinHostPort(host, strconv.Itoa(port))
 	return []string{"turn:" + hp + "?transport=udp", "turn:" + hp + "?transport=tcp"}
-}
-
-// TURNKey is the credential for username: std base64 of HMAC-SHA1(secret, username), as the
-// TURN REST API has it. The relay recomputes it to check a credential.
-func TURNKey(secret []byte, username string) string {
-	m := hmac.New(sha1.New, secret)
-	m.Write([]byte(username))
-	return base64.StdEncoding.EncodeToString(m.Sum(nil))
-}
-
-// ErrTURNUsername is a TURN username that is not "<expiry unix>:<visitId>:<deviceId>".
-var ErrTURNUsername = errors.New("consult: malformed TURN username")
-
-// ParseTURNUsername reads "<expiry unix>:<visitId>:<deviceId>".
-func ParseTURNUsername(username string) (expiry time.Time, visitID, deviceID string, err error) {
-	parts := strings.Split(username, ":")
-	if len(parts) != 3 {
-		return time.Time{}, "", "", ErrTURNUsername
-	}
-	secs, err := strconv.ParseInt(parts[0], 10, 64)
-	if err != nil || secs <= 0 || !ids.Valid(parts[1]) || !ids.Valid(parts[2]) {
-		return time.Time{}, "", "", ErrTURNUsername
-	}
-	return time.Unix(secs, 0).UTC(), parts[1], parts[2], nil
 }
 
 // TURNCredentials answers a relay credential for one participant's device in one visit
@@ -82,8 +53,8 @@ func (s *Service) TURNCredentials(ctx context.Context, by access.Subject, visitI
 		if len(s.cfg.TURNSecret) == 0 || len(s.cfg.TURNURLs) == 0 {
 			return ice, nil
 		}
-		user := strconv.FormatInt(s.now().Add(TURNTTL).Unix(), 10) + ":" + v.id + ":" + deviceID
-		ice.ICEServers = append(ice.ICEServers, ICEServer{URLs: s.cfg.TURNURLs, Username: user, Credential: TURNKey(s.cfg.TURNSecret, user)})
+		user, pass := turncred.Credential(s.cfg.TURNSecret, s.now(), v.id, deviceID)
+		ice.ICEServers = append(ice.ICEServers, ICEServer{URLs: s.cfg.TURNURLs, Username: user, Credential: pass})
 		return ice, nil
 	})
 }

@@ -23,6 +23,7 @@ import (
 	"haven/internal/consult"
 	"haven/internal/consult/e2ee"
 	"haven/internal/server/servertest"
+	"haven/internal/turncred"
 )
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
@@ -324,15 +325,15 @@ func TestConsultTURNCredential(t *testing.T) {
 	user := fmt.Sprintf("%d:%s:%s", int64(1764500000), "visit1", "dev1")
 	m := hmac.New(sha1.New, secret)
 	m.Write([]byte(user))
-	if got, want := consult.TURNKey(secret, user), base64.StdEncoding.EncodeToString(m.Sum(nil)); got != want {
-		t.Fatalf("TURNKey = %s, want %s", got, want)
+	if got, want := turncred.Password(secret, user), base64.StdEncoding.EncodeToString(m.Sum(nil)); got != want {
+		t.Fatalf("the credential = %s, want %s", got, want)
 	}
-	exp, v, d, err := consult.ParseTURNUsername(user)
+	exp, v, d, err := turncred.ParseUsername(user, time.Unix(1764500000-60, 0))
 	if err != nil || exp.Unix() != 1764500000 || v != "visit1" || d != "dev1" {
 		t.Fatalf("parse = %v %s %s %v", exp, v, d, err)
 	}
 	for _, bad := range []string{"", "1:a", "x:a:b", "1:a:b:c", "-5:a:b", "1:a b:c"} {
-		if _, _, _, err := consult.ParseTURNUsername(bad); err == nil {
+		if _, _, _, err := turncred.ParseUsername(bad, time.Unix(1764500000-60, 0)); err == nil {
 			t.Errorf("%q parsed", bad)
 		}
 	}

@@ -139,7 +139,7 @@ type Server struct {
 	handler       http.Handler
 
 	consult *consult.Service
-	// turnSecret makes and checks TURN credentials (consult.TURNKey): made at each start, so
+	// turnSecret makes and checks TURN credentials (package turncred): made at each start, so
 	// credentials die with the process; several nodes must share one (a later issue).
 	turnSecret []byte
 	signal     *signal.Signal   // the signalling sockets, drained on shutdown

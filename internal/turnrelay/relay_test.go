@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"haven/internal/turncred"
 	"strings"
 	"testing"
 	"time"
@@ -15,10 +16,10 @@ import (
 func peer(t *testing.T, r *testRelay, network, visitID, deviceID string, expired bool) *webrtc.PeerConnection {
 	t.Helper()
 	now := time.Now()
-	user, pass := Credential(r.secret, now, visitID, deviceID)
+	user, pass := turncred.Credential(r.secret, now, visitID, deviceID)
 	if expired {
-		user = Username(now.Add(-time.Minute), visitID, deviceID)
-		pass = Password(r.secret, user)
+		user = turncred.Username(now.Add(-time.Minute), visitID, deviceID)
+		pass = turncred.Password(r.secret, user)
 	}
 	pc, err := webrtc.NewPeerConnection(webrtc.Configuration{
 		ICETransportPolicy: webrtc.ICETransportPolicyRelay,

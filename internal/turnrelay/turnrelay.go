@@ -8,6 +8,7 @@ package turnrelay
 import (
 	"errors"
 	"fmt"
+	"haven/internal/turncred"
 	"io"
 	"log/slog"
 	"net"
@@ -109,10 +110,10 @@ func authHandler(secret []byte, now func() time.Time) turn.AuthHandler {
 		if realm != Realm {
 			return nil, false
 		}
-		if _, _, _, err := ParseUsername(username, now()); err != nil {
+		if _, _, _, err := turncred.ParseUsername(username, now()); err != nil {
 			return nil, false
 		}
-		return turn.GenerateAuthKey(username, realm, Password(secret, username)), true
+		return turn.GenerateAuthKey(username, realm, turncred.Password(secret, username)), true
 	}
 }
 

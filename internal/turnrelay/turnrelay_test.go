@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"fmt"
+	"haven/internal/turncred"
 	"net"
 	"sync"
 	"testing"
@@ -145,22 +146,22 @@ func (r *testRelay) allocate(t *testing.T, network, username, password string) e
 func TestConsultTURNCredential(t *testing.T) {
 	r := startRelay(t)
 	now := time.Now()
-	good, goodPass := Credential(r.secret, now, "visit-1", "dev-a")
-	expired := Username(now.Add(-time.Second), "visit-1", "dev-a")
+	good, goodPass := turncred.Credential(r.secret, now, "visit-1", "dev-a")
+	expired := turncred.Username(now.Add(-time.Second), "visit-1", "dev-a")
 	// Another visit's credential: the username changed to name this visit, the HMAC kept.
-	_, otherPass := Credential(r.secret, now, "visit-2", "dev-a")
+	_, otherPass := turncred.Credential(r.secret, now, "visit-2", "dev-a")
 	for _, network := range []string{"udp", "tcp"} {
 		for _, tc := range []struct {
 			name, user, pass string
 			ok               bool
 		}{
 			{"valid", good, goodPass, true},
-			{"expired", expired, Password(r.secret, expired), false},
+			{"expired", expired, turncred.Password(r.secret, expired), false},
 			{"another visit's HMAC", good, otherPass, false},
-			{"tampered visit id", Username(now.Add(TTL), "visit-2", "dev-a"), goodPass, false},
-			{"other secret", good, Password([]byte("not the server's secret at all"), good), false},
-			{"malformed", "visit-1", Password(r.secret, "visit-1"), false},
-			{"too far ahead", Username(now.Add(48*time.Hour), "visit-1", "dev-a"), Password(r.secret, Username(now.Add(48*time.Hour), "visit-1", "dev-a")), false},
+			{"tampered visit id", turncred.Username(now.Add(turncred.TTL), "visit-2", "dev-a"), goodPass, false},
+			{"other secret", good, turncred.Password([]byte("not the server's secret at all"), good), false},
+			{"malformed", "visit-1", turncred.Password(r.secret, "visit-1"), false},
+			{"too far ahead", turncred.Username(now.Add(48*time.Hour), "visit-1", "dev-a"), turncred.Password(r.secret, turncred.Username(now.Add(48*time.Hour), "visit-1", "dev-a")), false},
 		} {
 			t.Run(network+"/"+tc.name, func(t *testing.T) {
 				err := r.allocate(t, network, tc.user, tc.pass)
@@ -170,43 +171,4 @@ func TestConsultTURNCredential(t *testing.T) {
 			})
 		}
 	}
-}
-
-func TestParseUsername(t *testing.T) {
-	now := time.Unix(1_000_000, 0)
-	for _, tc := range []struct {
-		in string
-		ok bool
-	}{
-		{"1000600:v:d", true},
-		{"1000000:v:d", false}, // expires now
-		{"999999:v:d", false},
-		{"1000600:v", false},
-		{"1000600:v:d:e", false},
-		{"1000600::d", false},
-		{"1000600:v:", false},
-		{"x:v:d", false},
-		{"-5:v:d", false},
-		{"", false},
-	} {
-		_, v, d, err := ParseUsername(tc.in, now)
-		if (err == nil) != tc.ok || (tc.ok && (v != "v" || d != "d")) {
-			t.Errorf("ParseUsername(%q) = %q %q %v; want ok %v", tc.in, v, d, err, tc.ok)
-		}
-	}
-}
-
-func FuzzParseUsername(f *testing.F) {
-	f.Add("1000600:v:d")
-	f.Add("1:2:3:4")
-	f.Fuzz(func(t *testing.T, s string) {
-		now := time.Unix(1_000_000, 0)
-		exp, v, d, err := ParseUsername(s, now)
-		if err != nil {
-			return
-		}
-		if !exp.After(now) || v == "" || d == "" || bytes.ContainsRune([]byte(v+d), ':') {
-			t.Fatalf("ParseUsername(%q) = %v %q %q", s, exp, v, d)
-		}
-	})
 }

@@ -1,4 +1,7 @@
-package turnrelay
+// Package turncred makes and checks the embedded TURN relay's short-lived credentials, as
+// docs/e2ee.md section 4 defines them: the consult service issues them to a visit's
+// participants and the relay (package turnrelay) checks them, with one secret the server makes.
+package turncred
 
 import (
 	"crypto/hmac"
@@ -9,12 +12,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"haven/internal/ids"
 )
 
-// The credential format of docs/e2ee.md §4: the username is "<expiry unix>:<visitId>:<deviceId>"
-// and the password base64(HMAC-SHA1(secret, username)), standard base64 with padding as TURN
-// REST credentials are. The consult service issues them (GET /api/v1/visits/{id}/turn) with the
-// secret the server shares with this relay; the two must agree byte for byte.
+// The credential format: the username is "<expiry unix>:<visitId>:<deviceId>" and the password
+// base64(HMAC-SHA1(secret, username)), standard base64 with padding as TURN REST credentials are.
 
 // TTL is how long a credential is good for.
 const TTL = 10 * time.Minute
@@ -23,7 +26,7 @@ const TTL = 10 * time.Minute
 const maxAhead = time.Hour
 
 // ErrCredential is a username that is malformed, expired or not one the server issues.
-var ErrCredential = errors.New("turnrelay: credential refused")
+var ErrCredential = errors.New("turn credential refused")
 
 // Username is the TURN username for deviceID in visitID, good until expiry.
 func Username(expiry time.Time, visitID, deviceID string) string {
@@ -46,7 +49,7 @@ func Credential(secret []byte, now time.Time, visitID, deviceID string) (usernam
 // ParseUsername reads a username and refuses one that is malformed or not good at now.
 func ParseUsername(username string, now time.Time) (expiry time.Time, visitID, deviceID string, err error) {
 	parts := strings.Split(username, ":")
-	if len(parts) != 3 || parts[1] == "" || parts[2] == "" {
+	if len(parts) != 3 || !ids.Valid(parts[1]) || !ids.Valid(parts[2]) {
 		return time.Time{}, "", "", fmt.Errorf("%w: malformed username", ErrCredential)
 	}
 	secs, err := strconv.ParseInt(parts[0], 10, 64)
