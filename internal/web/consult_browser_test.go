@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	cdpbrowser "github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/chromedp"
 
 	"haven/internal/server/servertest"
@@ -151,9 +153,23 @@ func TestConsultVideoTwoBrowsers(t *testing.T) {
 	}
 	doc.do(chromedp.Click(chromedp.CSS(`#chat-messages li[data-state="open"] .attachment button`)))
 	doc.until("the attachment opened", `!!document.querySelector("#chat-messages a.attachment-file")`, 20*time.Second)
-	got, err := chromedp.Run(doc.ctx, chromedp.Evaluate[string](`fetch(document.querySelector("#chat-messages a.attachment-file").href).then(r => r.text())`, chromedp.EvalAwaitPromise))
-	if err != nil || got != string(attachment) {
-		t.Fatalf("the attachment at the clinician's = %q (%v), want what the patient sent", got, err)
+	// "Save rash-photo.txt" saves the decrypted file as a person would (the page's
+	// Content-Security-Policy rightly keeps scripts from fetching it back).
+	downloads := t.TempDir()
+	doc.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllow, DownloadPath: downloads})
+		return err
+	}))
+	doc.do(chromedp.Click(chromedp.CSS("#chat-messages a.attachment-file")))
+	var got []byte
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		got, _ = os.ReadFile(filepath.Join(downloads, "rash-photo.txt"))
+		if bytes.Equal(got, attachment) || time.Now().After(deadline) {
+			break
+		}
+	}
+	if !bytes.Equal(got, attachment) {
+		t.Fatalf("the attachment saved at the clinician's = %q, want what the patient sent", got)
 	}
 
 	// A guest (an interpreter) joins from a third browser and sees both others.
