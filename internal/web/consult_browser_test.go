@@ -257,7 +257,7 @@ func TestConsultSecureMessaging(t *testing.T) {
 	}
 	e := servertest.New(t, "")
 	admin := e.Admin()
-	clin, _ := e.Clinician(admin, "rivera@haven.test")
+	clin, clinID := e.Clinician(admin, "rivera@haven.test")
 	patient, pid := e.Patient(clin, servertest.PatientIn{Name: "Ada Canary", BirthDate: "1980-02-29", Phone: "+34 612 345 678", Email: "ada.canary@example.test"})
 
 	doc := newMediaBrowser(t, e, 4*time.Minute)
@@ -284,6 +284,16 @@ func TestConsultSecureMessaging(t *testing.T) {
 	doc.do(chromedp.Click(chromedp.CSS(`#chat-messages li[data-state="open"] .file-into button`)))
 	doc.do(chromedp.Click(chromedp.CSS(`#chat-messages .file-into .notice button`)))
 	doc.until("the message filed", `!!document.querySelector('#chat-messages .ok[role="status"]')`, 20*time.Second)
+	// Filing is the ordinary, audited note write by the clinician on this patient's record.
+	filed := false
+	for _, row := range e.AuditRows() {
+		if row == [4]string{"note.write", "allow", clinID, pid} {
+			filed = true
+		}
+	}
+	if !filed {
+		t.Fatalf("no allowed note.write by the clinician on the patient's record in the audit log: %v", e.AuditRows())
+	}
 	doc.visit("/clinician/patients/"+pid, "Patient record")
 	if page := doc.text("main"); !strings.Contains(page, canary) || !strings.Contains(page, "Secure message from") {
 		t.Fatalf("the record does not show the filed message: %q", page)
