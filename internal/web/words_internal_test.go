@@ -195,6 +195,9 @@ func wordsFixtures(codes []string) map[string][]page {
 	for name, pages := range consultFixtures() {
 		fixtures[name] = pages
 	}
+	for name, pages := range integrationsFixtures(when) {
+		fixtures[name] = pages
+	}
 	for name, pages := range erasureFixtures(when) {
 		fixtures[name] = append(fixtures[name], pages...)
 	}
