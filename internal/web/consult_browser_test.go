@@ -6,6 +6,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"image"
+	"image/png"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -255,8 +257,9 @@ func TestConsultPrecall(t *testing.T) {
 
 // TestConsultSecureMessaging is secure messaging between a patient and their care team: the
 // clinician opens the patient's messages (their browser makes and registers its keys), the
-// patient on a phone sends a message, the clinician's page opens it and files it into the record
-// through the ordinary note write, and the record then shows it as a note. The message's text is
+// patient on a phone sends a message with a photo, the clinician's page opens it and files it
+// into the record through the ordinary, audited note write (and the photo through the document
+// upload), and the record then shows it as a note. The message's text is
 // in the database only as that note (sealed like every note), never as the message.
 func TestConsultSecureMessaging(t *testing.T) {
 	if testing.Short() {
@@ -280,7 +283,21 @@ func TestConsultSecureMessaging(t *testing.T) {
 	pat.visit("/patient/messages", "Messages with your care team")
 	pat.until("the clinician's safety number", `!!document.querySelector("#safety-list .safety-number")`, 20*time.Second)
 	canary := "CANARY-MESSAGE-" + rand.Text()
+	// With a photo the clinician will add to the record's documents.
+	var photo bytes.Buffer
+	img := image.NewRGBA(image.Rect(0, 0, 8, 8))
+	for i := range img.Pix {
+		img.Pix[i] = byte(i * 7)
+	}
+	if err := png.Encode(&photo, img); err != nil {
+		t.Fatal(err)
+	}
+	photoFile := filepath.Join(t.TempDir(), "rash.png")
+	if err := os.WriteFile(photoFile, photo.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	pat.fill("#chat-text", canary)
+	pat.do(chromedp.SetUploadFiles(chromedp.CSS("#chat-file"), []string{photoFile}))
 	pat.do(chromedp.Click(chromedp.CSS("#chat-send")))
 	opened := fmt.Sprintf(`[...document.querySelectorAll('#chat-messages li[data-state="open"] .body')].some(p => p.textContent === %q)`, canary)
 	pat.until("the patient's own message", opened, 20*time.Second)
@@ -300,6 +317,14 @@ func TestConsultSecureMessaging(t *testing.T) {
 	}
 	if !filed {
 		t.Fatalf("no allowed note.write by the clinician on the patient's record in the audit log: %v", e.AuditRows())
+	}
+	// The photo: opened on the clinician's device, then filed as a document (document.upload).
+	doc.do(chromedp.Click(chromedp.CSS(`#chat-messages li[data-state="open"] .attachment button.link`)))
+	doc.until("the photo opened", `!!document.querySelector("#chat-messages a.attachment-file")`, 20*time.Second)
+	doc.do(chromedp.Click(chromedp.CSS(`#chat-messages .attachment button.secondary`)))
+	doc.until("the photo filed", `[...document.querySelectorAll('#chat-messages .attachment .ok[role="status"]')].some(s => s.textContent.includes("Filed into the record's documents"))`, 20*time.Second)
+	if code, _, raw := clin.Do("GET", "/api/v1/patients/"+pid+"/documents", nil); code != 200 || !strings.Contains(string(raw), "rash.png") {
+		t.Fatalf("the record's documents do not hold the filed photo: %d %s", code, raw)
 	}
 	doc.visit("/clinician/patients/"+pid, "Patient record")
 	if page := doc.text("main"); !strings.Contains(page, canary) || !strings.Contains(page, "Secure message from") {
