@@ -173,6 +173,16 @@ func (s *Service) forgetIndexes(ctx context.Context, patientID string) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM patient_search_tokens WHERE patient_id = $1`, patientID); err != nil {
 			return fmt.Errorf("governance: forget search tokens: %w", err)
 		}
+		// End-to-end encrypted messages and attachments are sealed to devices, not to the
+		// patient's keyset, so shredding the keyset does not reach them: they are deleted, in the
+		// patient's own thread and in the chats of their visits.
+		for _, table := range []string{"consult_messages", "consult_attachments"} {
+			// table comes from the fixed list above, never from input.
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE thread = $1
+				OR thread IN (SELECT 'visit.' || id FROM appointments WHERE patient_id = $2)`, "patient."+patientID, patientID); err != nil {
+				return fmt.Errorf("governance: delete encrypted messages: %w", err)
+			}
+		}
 		return nil
 	})
 }

@@ -355,6 +355,7 @@ func matrixCells() []cell {
 	cs = append(cs, recordCells(onPatient, careLists, everyone)...)
 	cs = append(cs, governanceCells(everyone)...)
 	cs = append(cs, manageIntegrationCells(everyone)...)
+	cs = append(cs, consultCells(onPatient, everyone)...)
 
 	// Acts on one's own account: everyone, on themselves, after a step-up.
 	own := func(mod func(*cell)) func(*cell) {

@@ -276,6 +276,13 @@ func guestCells(cs []cell) []cell {
 		if _, ok := rule.Grants[access.System]; ok && len(rule.Grants) == 1 {
 			continue // Haven's own acts: no one asks for them over the API
 		}
+		switch rule.Action {
+		case access.JoinConsult:
+			out = append(out, guestConsultCells(makeGuest)...)
+			continue
+		case access.SendMessage, access.ReadMessages:
+			continue // in guestConsultCells, beside joining the call
+		}
 		if rule.Action == access.ReadVisit {
 			for _, stream := range []bool{false, true} {
 				path, variant := "/visits/{id}", ""
@@ -304,6 +311,14 @@ func guestCells(cs []cell) []cell {
 		c.prepare, c.check = makeGuest, nil
 		if strings.HasPrefix(c.path, "/visits/{id}") {
 			c.relation, c.arg = relInvitedVisit, onGuestVisit("guest")
+		}
+		if c.action == access.RemoveDevice {
+			// The guest removes a device of their own.
+			c.prepare = func(t *testing.T, w *matrixWorld) {
+				makeGuest(t, w)
+				w.ids["removable guest"] = w.clients["guest"].Must(201, "POST", "/api/v1/me/devices", newDeviceBody("removable"))["deviceId"].(string)
+			}
+			c.arg = func(w *matrixWorld) string { return w.ids["removable guest"] }
 		}
 		out = append(out, c)
 	}

@@ -234,9 +234,28 @@ func TestErasureMakesRecordsUnreadable(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *servertest.Env) {
 		c := newGovernanceCast(t, e)
 		ctx := context.Background()
+		// Ciphertext in Ada's encrypted thread and in Bo's, as the consultation stores it.
+		for _, p := range []string{c.adaID, c.boID} {
+			if _, err := e.Srv.DB().ExecContext(ctx, `INSERT INTO consult_messages (thread, id, sender_account, sender_device, seq, envelope, size_bytes, created_at)
+				VALUES ($1, 'm1', 'a', 'd', 1, $2, 3, 1)`, "patient."+p, []byte("ct!")); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.Srv.DB().ExecContext(ctx, `INSERT INTO consult_attachments (thread, id, sender_account, size_bytes, bytes, created_at)
+				VALUES ($1, 'f1', 'a', 3, $2, 1)`, "patient."+p, []byte("ct!")); err != nil {
+				t.Fatal(err)
+			}
+		}
 		req := c.ada.Must(201, "POST", "/api/v1/me/erasure-request", nil)["id"].(string)
 		c.stepUp(c.po)
 		c.po.Must(200, "POST", "/api/v1/erasure-requests/"+req+"/approval", nil)
+		for _, table := range []string{"consult_messages", "consult_attachments"} {
+			for p, want := range map[string]int{c.adaID: 0, c.boID: 1} {
+				var n int
+				if err := e.Srv.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM `+table+` WHERE thread = $1`, "patient."+p).Scan(&n); err != nil || n != want {
+					t.Errorf("%s of %s after Ada's erasure = %d, %v; want %d", table, p, n, err, want)
+				}
+			}
+		}
 
 		if erased, err := governance.ErasedPatients(e.DataDir); err != nil || len(erased) != 1 || erased[0] != c.adaID {
 			t.Fatalf("ledger = %v, %v; want Ada", erased, err)

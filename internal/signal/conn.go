@@ -48,7 +48,6 @@ func (c *conn) run(ctx context.Context) {
 	if err := c.write(ctx, encode(welcome{Type: "welcome", You: c.me, Peers: peers})); err != nil {
 		return
 	}
-	c.s.relay.Broadcast(c.visitID, encode(peerEvent{Type: "peer-joined", Peer: c.me}), c.me.Device)
 
 	readDone := make(chan struct{})
 	go func() {

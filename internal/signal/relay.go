@@ -35,9 +35,10 @@ type Member struct {
 // Relay carries signalling messages between the devices of each visit. The in-process Hub is
 // one node's; a multi-node deployment backs the same interface with a message bus.
 type Relay interface {
-	// Join adds p to the visit's room and returns the peers already there. A device that is
-	// already in the room replaces its old connection (a reconnect); a fifth device is refused
-	// with ErrVisitFull.
+	// Join adds p to the visit's room, announces it to the peers already there (peer-joined)
+	// and returns them, all at once: a peer never hears of p both in its welcome and as news.
+	// A device that is already in the room replaces its old connection (a reconnect); a fifth
+	// device is refused with ErrVisitFull.
 	Join(visitID string, p Peer) (Member, []Peer, error)
 	// Send queues msg for one device of the visit and reports whether that device is there.
 	Send(visitID, toDevice string, msg []byte) bool
@@ -79,8 +80,10 @@ func (h *Hub) Join(visitID string, p Peer) (Member, []Peer, error) {
 		return Member{}, nil, ErrVisitFull
 	}
 	peers := make([]Peer, 0, len(room))
-	for _, m := range room {
-		peers = append(peers, m.peer)
+	joined := encode(peerEvent{Type: "peer-joined", Peer: p})
+	for _, other := range room {
+		peers = append(peers, other.peer)
+		h.deliver(visitID, other, joined)
 	}
 	m := &member{peer: p, ch: make(chan []byte, inboxSize)}
 	room[p.Device] = m

@@ -6,23 +6,18 @@ import (
 	"haven/internal/smart"
 )
 
-// integrationsFixtures is realistic data for the administrator's connected systems: one active
-// laboratory with its keys registered here, one whose agreement lapsed, one disabled, and the
-// page just after a registration.
+// integrationsFixtures are the administrator's Connected systems page: one system in force,
+// one disabled, and the form refilled after an error.
 func integrationsFixtures(when time.Time) map[string][]page {
-	lab := smart.Client{ID: "sys-1", Name: "Acme Labs", JWKS: map[string]any{"keys": []any{map[string]any{"kty": "EC"}}},
-		Scopes: "system/Observation.rs system/Observation.c", Purpose: "TREAT", AgreementStart: "2026-01-01", AgreementEnd: "2027-12-31",
-		AgreementInForce: true, CreatedAt: when}
-	billing := smart.Client{ID: "sys-2", Name: "Northwind Billing", JWKSURL: "https://billing.example.test/jwks.json",
-		Scopes: "system/Patient.r", Purpose: "HPAYMT", AgreementStart: "2024-01-01", AgreementEnd: "2025-12-31", CreatedAt: when}
-	off := smart.Client{ID: "sys-3", Name: "Old EHR", JWKSURL: "https://ehr.example.test/jwks", Scopes: "system/Patient.r",
-		Purpose: "HOPERAT", AgreementStart: "2026-01-01", AgreementEnd: "2026-12-31", AgreementInForce: true, Disabled: true, CreatedAt: when}
-	token := "https://haven.test/fhir/auth/token"
-	return map[string][]page{
-		"integrations": {
-			{Title: "Connected systems", Data: integrationsData{Systems: []systemView{viewOf(lab), viewOf(billing), viewOf(off)}, Form: systemForm{Purpose: "TREAT"}, TokenURL: token}},
-			{Title: "Connected systems", Data: integrationsData{Form: systemForm{Name: "Acme Labs", Purpose: "HPAYMT"}, TokenURL: token,
-				Done: &doneNotice{Message: "Acme Labs is registered. Its client ID is sys-1."}}},
-		},
-	}
+	lab := smart.Client{ID: "k3v9q2m7x4c8b6n1p5r0t2w8yz", Name: "Acme Labs", Scopes: "system/Observation.crs system/Patient.r",
+		Purpose: "TREAT", AgreementStart: "2026-01-01", AgreementEnd: "2027-12-31", CreatedAt: when}
+	billing := smart.Client{ID: "a7d2f9h4j6k1l3m5n8p0q2r4st", Name: "Northside Billing", Scopes: "system/Claim.rs", Purpose: "HPAYMT",
+		AgreementStart: "2025-01-01", AgreementEnd: "2025-12-31", Disabled: true, CreatedAt: when.Add(-300 * 24 * time.Hour)}
+	d := integrationsData{TokenURL: "https://haven.test/fhir/R4/auth/token", Systems: []systemView{
+		{Client: lab, PurposeWords: "care (treatment)", Status: "In force until 31 December 2027", Keys: "one key, P-384"},
+		{Client: billing, PurposeWords: "billing (payment)", Status: "Disabled", Keys: "a key address"},
+	}}
+	refilled := d
+	refilled.Form = systemForm{Name: "Eastside Imaging", Scopes: "system/DocumentReference.rs", Purpose: "TREAT", AgreementStart: "2026-12-01", AgreementEnd: "2027-11-30"}
+	return map[string][]page{"integrations": {{Title: "Connected systems", Data: d}, {Title: "Connected systems", Data: refilled, Error: "Keys: paste the system's public JWK Set, or its https address"}}}
 }

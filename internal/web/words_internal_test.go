@@ -195,11 +195,11 @@ func wordsFixtures(codes []string) map[string][]page {
 	for name, pages := range consultFixtures() {
 		fixtures[name] = pages
 	}
-	for name, pages := range integrationsFixtures(when) {
-		fixtures[name] = pages
-	}
 	for name, pages := range erasureFixtures(when) {
 		fixtures[name] = append(fixtures[name], pages...)
+	}
+	for name, pages := range integrationsFixtures(when) {
+		fixtures[name] = pages
 	}
 	fixtures["account"] = append(fixtures["account"], page{Title: "Security and sessions", Data: accountData{Calendar: true, FeedURL: "https://haven.test/calendar/feed/abc.ics"}})
 	return fixtures
