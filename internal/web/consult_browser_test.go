@@ -6,6 +6,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"image"
+	"image/png"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -14,6 +16,9 @@ import (
 	"testing"
 	"time"
 
+	cdpbrowser "github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"haven/internal/server/servertest"
@@ -113,8 +118,10 @@ func TestConsultVideoTwoBrowsers(t *testing.T) {
 
 	doc.visit("/visits/"+id, "Visit in progress")
 	pat.visit("/visits/"+id, "Your visit has started")
+	joined := time.Now()
 	doc.until("the patient's video at the clinician's", decodingFrom(1), 60*time.Second)
 	pat.until("the clinician's video at the patient's", decodingFrom(1), 60*time.Second)
+	t.Logf("video both ways %v after both pages were open (polled every 200 ms)", time.Since(joined).Round(10*time.Millisecond))
 	doc.checkAccessibility("Visit in progress, with the call on")
 	pat.checkAccessibility("Your visit has started, with the call on")
 	doc.screenshot("consult-clinician")
@@ -151,9 +158,23 @@ func TestConsultVideoTwoBrowsers(t *testing.T) {
 	}
 	doc.do(chromedp.Click(chromedp.CSS(`#chat-messages li[data-state="open"] .attachment button`)))
 	doc.until("the attachment opened", `!!document.querySelector("#chat-messages a.attachment-file")`, 20*time.Second)
-	got, err := chromedp.Run(doc.ctx, chromedp.Evaluate[string](`fetch(document.querySelector("#chat-messages a.attachment-file").href).then(r => r.text())`, chromedp.EvalAwaitPromise))
-	if err != nil || got != string(attachment) {
-		t.Fatalf("the attachment at the clinician's = %q (%v), want what the patient sent", got, err)
+	// "Save rash-photo.txt" saves the decrypted file as a person would (the page's
+	// Content-Security-Policy rightly keeps scripts from fetching it back).
+	downloads := t.TempDir()
+	doc.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllow, DownloadPath: downloads})
+		return err
+	}))
+	doc.do(chromedp.Click(chromedp.CSS("#chat-messages a.attachment-file")))
+	var got []byte
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		got, _ = os.ReadFile(filepath.Join(downloads, "rash-photo.txt"))
+		if bytes.Equal(got, attachment) || time.Now().After(deadline) {
+			break
+		}
+	}
+	if !bytes.Equal(got, attachment) {
+		t.Fatalf("the attachment saved at the clinician's = %q, want what the patient sent", got)
 	}
 
 	// A guest (an interpreter) joins from a third browser and sees both others.
@@ -165,6 +186,10 @@ func TestConsultVideoTwoBrowsers(t *testing.T) {
 	guest.until("both others' video at the guest's", decodingFrom(2), 60*time.Second)
 	doc.until("the guest's video at the clinician's", decodingFrom(2), 60*time.Second)
 	guest.checkAccessibility("The visit has started, with the call on")
+	for name, b := range map[string]*browser{"clinician": doc, "patient": pat, "guest": guest} {
+		frames, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`window.havenCall.stats().then(s => s.map(p => p.framesDecoded).join(", "))`, chromedp.EvalAwaitPromise))
+		t.Logf("frames decoded at the %s's, per peer: %s", name, frames)
+	}
 	guest.until("the chat's history is not for the guest's new device", `document.querySelectorAll('#chat-messages li[data-state="older"]').length >= 1`, 20*time.Second)
 
 	// What the server kept: the database files, the WAL and the log hold no plaintext.
@@ -232,8 +257,9 @@ func TestConsultPrecall(t *testing.T) {
 
 // TestConsultSecureMessaging is secure messaging between a patient and their care team: the
 // clinician opens the patient's messages (their browser makes and registers its keys), the
-// patient on a phone sends a message, the clinician's page opens it and files it into the record
-// through the ordinary note write, and the record then shows it as a note. The message's text is
+// patient on a phone sends a message with a photo, the clinician's page opens it and files it
+// into the record through the ordinary, audited note write (and the photo through the document
+// upload), and the record then shows it as a note. The message's text is
 // in the database only as that note (sealed like every note), never as the message.
 func TestConsultSecureMessaging(t *testing.T) {
 	if testing.Short() {
@@ -241,7 +267,7 @@ func TestConsultSecureMessaging(t *testing.T) {
 	}
 	e := servertest.New(t, "")
 	admin := e.Admin()
-	clin, _ := e.Clinician(admin, "rivera@haven.test")
+	clin, clinID := e.Clinician(admin, "rivera@haven.test")
 	patient, pid := e.Patient(clin, servertest.PatientIn{Name: "Ada Canary", BirthDate: "1980-02-29", Phone: "+34 612 345 678", Email: "ada.canary@example.test"})
 
 	doc := newMediaBrowser(t, e, 4*time.Minute)
@@ -257,7 +283,21 @@ func TestConsultSecureMessaging(t *testing.T) {
 	pat.visit("/patient/messages", "Messages with your care team")
 	pat.until("the clinician's safety number", `!!document.querySelector("#safety-list .safety-number")`, 20*time.Second)
 	canary := "CANARY-MESSAGE-" + rand.Text()
+	// With a photo the clinician will add to the record's documents.
+	var photo bytes.Buffer
+	img := image.NewRGBA(image.Rect(0, 0, 8, 8))
+	for i := range img.Pix {
+		img.Pix[i] = byte(i * 7)
+	}
+	if err := png.Encode(&photo, img); err != nil {
+		t.Fatal(err)
+	}
+	photoFile := filepath.Join(t.TempDir(), "rash.png")
+	if err := os.WriteFile(photoFile, photo.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	pat.fill("#chat-text", canary)
+	pat.do(chromedp.SetUploadFiles(chromedp.CSS("#chat-file"), []string{photoFile}))
 	pat.do(chromedp.Click(chromedp.CSS("#chat-send")))
 	opened := fmt.Sprintf(`[...document.querySelectorAll('#chat-messages li[data-state="open"] .body')].some(p => p.textContent === %q)`, canary)
 	pat.until("the patient's own message", opened, 20*time.Second)
@@ -268,6 +308,24 @@ func TestConsultSecureMessaging(t *testing.T) {
 	doc.do(chromedp.Click(chromedp.CSS(`#chat-messages li[data-state="open"] .file-into button`)))
 	doc.do(chromedp.Click(chromedp.CSS(`#chat-messages .file-into .notice button`)))
 	doc.until("the message filed", `!!document.querySelector('#chat-messages .ok[role="status"]')`, 20*time.Second)
+	// Filing is the ordinary, audited note write by the clinician on this patient's record.
+	filed := false
+	for _, row := range e.AuditRows() {
+		if row == [4]string{"note.write", "allow", clinID, pid} {
+			filed = true
+		}
+	}
+	if !filed {
+		t.Fatalf("no allowed note.write by the clinician on the patient's record in the audit log: %v", e.AuditRows())
+	}
+	// The photo: opened on the clinician's device, then filed as a document (document.upload).
+	doc.do(chromedp.Click(chromedp.CSS(`#chat-messages li[data-state="open"] .attachment button.link`)))
+	doc.until("the photo opened", `!!document.querySelector("#chat-messages a.attachment-file")`, 20*time.Second)
+	doc.do(chromedp.Click(chromedp.CSS(`#chat-messages .attachment button.secondary`)))
+	doc.until("the photo filed", `[...document.querySelectorAll('#chat-messages .attachment .ok[role="status"]')].some(s => s.textContent.includes("Filed into the record's documents"))`, 20*time.Second)
+	if code, _, raw := clin.Do("GET", "/api/v1/patients/"+pid+"/documents", nil); code != 200 || !strings.Contains(string(raw), "rash.png") {
+		t.Fatalf("the record's documents do not hold the filed photo: %d %s", code, raw)
+	}
 	doc.visit("/clinician/patients/"+pid, "Patient record")
 	if page := doc.text("main"); !strings.Contains(page, canary) || !strings.Contains(page, "Secure message from") {
 		t.Fatalf("the record does not show the filed message: %q", page)
@@ -278,4 +336,74 @@ func TestConsultSecureMessaging(t *testing.T) {
 			t.Errorf("%s holds the message in clear", f)
 		}
 	}
+}
+
+// rewriteFingerprints is the test double of a signalling path that tampers with the call: a
+// script the test (never the product) puts into the page before Haven's own, which changes the
+// DTLS fingerprint of every description this browser sends — in the SDP and in the signed
+// field alike — as a relay that wants to sit in the middle of the media would.
+const rewriteFingerprints = `(() => {
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {
+    try {
+      const m = JSON.parse(data);
+      const p = m && m.type === "signal" ? m.payload : null;
+      if (p && (p.kind === "offer" || p.kind === "answer")) {
+        const swap = (fp) => fp.replace(/sha-256 ([0-9A-F]{2})/, (_, b) => "sha-256 " + (b === "00" ? "01" : "00"));
+        p.sdp = p.sdp.replace(/a=fingerprint:(sha-256 [0-9A-F:]+)/g, (_, fp) => "a=fingerprint:" + swap(fp));
+        p.fingerprint = swap(p.fingerprint);
+        window.__havenRewritten = (window.__havenRewritten || 0) + 1;
+        data = JSON.stringify(m);
+      }
+    } catch (e) {}
+    return send.call(this, data);
+  };
+})();`
+
+// TestConsultVideoFingerprintRefused is the browser side of TestConsultFingerprintRewrite: the
+// patient's descriptions reach the clinician with their DTLS fingerprint rewritten on the way.
+// Whichever of the two offers, the clinician receives one of them, so the clinician's page
+// stops the call with the warning naming the patient, and no video is decoded on either side.
+func TestConsultVideoFingerprintRefused(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives two browsers")
+	}
+	e := servertest.New(t, "")
+	admin := e.Admin()
+	clin, clinID := e.Clinician(admin, "rivera@haven.test")
+	patient, pid := e.Patient(clin, servertest.PatientIn{Name: "Ada Canary", BirthDate: "1980-02-29", Phone: "+34 612 345 678", Email: "ada.canary@example.test"})
+	id := bookInDB(t, e, clinID, pid, e.Clock.Now().Add(10*time.Minute))
+	visit := "/api/v1/visits/" + id
+	consent := e.Client().Must(200, "GET", "/api/v1/consent/telehealth", nil)
+	patient.Must(200, "POST", "/api/v1/me/consent/telehealth", map[string]any{"version": consent["version"]})
+	patient.Must(200, "POST", visit+"/check-in", nil)
+	clin.Must(200, "POST", visit+"/admit", nil)
+
+	doc := newMediaBrowser(t, e, 3*time.Minute)
+	doc.do(chromedp.EmulateViewport(1280, 900))
+	doc.signIn(person{Email: clin.Email, PW: clin.PW, Secret: clin.Secret}, "My patients")
+	pat := newMediaBrowser(t, e, 3*time.Minute)
+	pat.do(chromedp.EmulateViewport(375, 812))
+	pat.signIn(person{Email: patient.Email, PW: patient.PW, Secret: patient.Secret}, "My record")
+	pat.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{Source: rewriteFingerprints})
+		return err
+	}))
+
+	doc.visit("/visits/"+id, "Visit in progress")
+	pat.visit("/visits/"+id, "Your visit has started")
+	pat.until("a description rewritten on the way", `(window.__havenRewritten || 0) >= 1`, 30*time.Second)
+	warning := `document.querySelector("#call-warnings").textContent.includes("The connection to Ada Canary could not be verified, so the call was stopped.")`
+	doc.until("the clinician's warning", warning, 30*time.Second)
+	time.Sleep(3 * time.Second) // time enough for media, had the call gone on
+	for name, b := range map[string]*browser{"clinician": doc, "patient": pat} {
+		frames, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`window.havenCall.stats().then(s => s.reduce((n, p) => n + (p.framesDecoded || 0), 0))`, chromedp.EvalAwaitPromise))
+		if err != nil || frames != 0 {
+			t.Errorf("the %s's page decoded %d frames (%v) over a connection it could not verify", name, frames, err)
+		}
+	}
+	if n := doc.count(`#consult video[aria-label="Ada Canary's camera"]`); n != 0 {
+		t.Errorf("the clinician's page still shows the patient's video after refusing the call")
+	}
+	doc.checkAccessibility("Visit in progress, the call refused")
 }

@@ -12,7 +12,7 @@ const el = document.getElementById("thread");
 // noteOf is the note a filed message becomes: who wrote it, when, and its words.
 function noteOf(opened) {
   const at = new Date(opened.env.sentAt);
-  const when = Number.isNaN(at.getTime()) ? opened.env.sentAt : at.toLocaleString(undefined, { dateStyle: "long", timeStyle: "short", timeZoneName: "short" });
+  const when = Number.isNaN(at.getTime()) ? opened.env.sentAt : at.toLocaleString(undefined, { year: "numeric", month: "long", day: "numeric", hour: "numeric", minute: "2-digit", timeZoneName: "short" });
   return "Secure message from " + opened.person.displayName + ", " + when + ":\n\n" + opened.plain.text;
 }
 
