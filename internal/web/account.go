@@ -22,6 +22,8 @@ type accountData struct {
 	// address, shown once, right after it is made.
 	Calendar bool
 	FeedURL  string
+	// Devices are the browsers whose keys encrypted visits and messages are sealed to.
+	Devices []accountDevice
 }
 
 // accountNotices are the confirmations ?done= may ask the account page to show.
@@ -35,6 +37,7 @@ var accountNotices = map[string]string{
 	"email":           "E-mail address changed. Sign in with the new one from now on.",
 	"email-sent":      "We sent a link to the new address. Your address changes when you open it, within 30 minutes.",
 	"feed-revoked":    "Your calendar feed is turned off. Calendars that used its address stop showing your appointments.",
+	"device-removed":  "Device removed. New messages and visits are no longer encrypted to it.",
 }
 
 // account lists the signed-in person's sessions, with a way to end each one.
@@ -68,8 +71,12 @@ func (u *UI) accountData(r *http.Request, s *identity.Session) (accountData, err
 	if err != nil {
 		return accountData{}, err
 	}
+	devices, err := u.myDevices(r, s.Subject)
+	if err != nil {
+		return accountData{}, err
+	}
 	return accountData{Sessions: list, Passkeys: keys, HasTOTP: acct.HasTOTP, Email: acct.Email, MailOn: u.d.Identity.MailOn(), RecoveryLeft: left,
-		Calendar: s.Subject.Role == principal.Clinician}, nil
+		Calendar: s.Subject.Role == principal.Clinician, Devices: devices}, nil
 }
 
 // accountTitle is the account page's heading.

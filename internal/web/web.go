@@ -182,6 +182,7 @@ func (u *UI) routes() []route {
 		{"POST /account/passkeys/{id}/rename", u.renamePasskey},
 		{"POST /account/passkeys/{id}/remove", u.removePasskey},
 		{"POST /account/totp/remove", u.removeTOTP},
+		{"POST /account/devices/{id}/remove", u.removeDevice},
 		{"POST /patient/access-log/{seq}/report", u.reportAccess},
 		{"GET /auditor", u.auditor},
 		{"POST /auditor/search", u.auditorSearch},

@@ -192,8 +192,8 @@ func wordsFixtures(codes []string) map[string][]page {
 	for name, pages := range governanceFixtures(when) {
 		fixtures[name] = pages
 	}
-	for name, pages := range consultFixtures() {
-		fixtures[name] = pages
+	for name, pages := range consultFixtures(when) {
+		fixtures[name] = append(fixtures[name], pages...)
 	}
 	for name, pages := range erasureFixtures(when) {
 		fixtures[name] = append(fixtures[name], pages...)
