@@ -53,4 +53,7 @@ type Server struct {
 	Visits   visits.Config    // scheduling policy; visits.DefaultConfig() for zero fields
 	Now      func() time.Time // the clock; time.Now unless a test fakes it
 	Stderr   io.Writer        // setup link and logs; os.Stderr by default
+	// SignalPing is how often a consultation's signalling socket is pinged and re-checks its
+	// session and its place in the visit; default 20 s (signal.DefaultLimits).
+	SignalPing time.Duration
 }

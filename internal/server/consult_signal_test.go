@@ -260,3 +260,66 @@ func otherID(id string) string {
 	}
 	return "0" + id[1:]
 }
+
+// byeOf reads the socket until the server's bye and returns its reason and the close code.
+func byeOf(t *testing.T, ws *websocket.Conn) (string, websocket.StatusCode) {
+	t.Helper()
+	for {
+		m := readSignal(t, ws)
+		if m["type"] != "bye" {
+			continue // a peer leaving first
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, _, err := ws.Read(ctx)
+		var ce websocket.CloseError
+		if !errors.As(err, &ce) {
+			t.Fatalf("after bye: %v; want a close frame", err)
+		}
+		reason, _ := m["reason"].(string)
+		return reason, ce.Code
+	}
+}
+
+// TestConsultSocketsCloseWhenAccessEnds: a call's signalling socket does not outlive the access
+// that opened it. A visit the clinician ends closes both participants' sockets at once; signing
+// out closes that person's socket at its next re-check, and an administrator disabling an
+// account closes its socket the same way — each with a bye that says what happened.
+func TestConsultSocketsCloseWhenAccessEnds(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *servertest.Env) {
+		admin := e.Admin()
+		clin, clinID := e.Clinician(admin, "close-dr@haven.test")
+		patient, pid := e.Patient(clin, ada)
+		pDev, cDev := device(t, patient), device(t, clin)
+		open := func(c *servertest.Client, visit, dev string) *websocket.Conn {
+			t.Helper()
+			ws, status, err := dialSignal(e, c, visit, dev, e.BaseURL)
+			if err != nil {
+				t.Fatalf("socket: %d, %v", status, err)
+			}
+			t.Cleanup(func() { ws.CloseNow() })
+			readSignal(t, ws) // welcome
+			return ws
+		}
+
+		visit := startedVisit(t, e, clin, patient, clinID, pid, 10*time.Minute)
+		pws, cws := open(patient, visit, pDev), open(clin, visit, cDev)
+		clin.Must(200, "POST", "/api/v1/visits/"+visit+"/end", map[string]string{"summary": "synthetic: rest and fluids"})
+		for name, ws := range map[string]*websocket.Conn{"patient": pws, "clinician": cws} {
+			if reason, code := byeOf(t, ws); !strings.Contains(reason, "ended the visit") || code != websocket.StatusNormalClosure {
+				t.Errorf("the %s's socket after the visit ended: bye %q, close %v", name, reason, code)
+			}
+		}
+
+		visit = startedVisit(t, e, clin, patient, clinID, pid, 14*time.Minute)
+		pws, cws = open(patient, visit, pDev), open(clin, visit, cDev)
+		patient.Must(200, "POST", "/api/v1/auth/logout", nil)
+		if reason, code := byeOf(t, pws); !strings.Contains(reason, "no longer signed in") || code != websocket.StatusPolicyViolation {
+			t.Errorf("the patient's socket after signing out: bye %q, close %v", reason, code)
+		}
+		admin.Must(200, "POST", "/api/v1/admin/staff/"+clinID+"/disable", nil)
+		if reason, code := byeOf(t, cws); !strings.Contains(reason, "no longer signed in") || code != websocket.StatusPolicyViolation {
+			t.Errorf("the disabled clinician's socket: bye %q, close %v", reason, code)
+		}
+	}, func(c *server.Config) { c.SignalPing = 50 * time.Millisecond })
+}

@@ -306,8 +306,16 @@ func (s *Server) buildHandler() http.Handler {
 		p, err := s.consult.JoinVisit(ctx, by, visitID, deviceID, o)
 		return signal.Peer{Account: p.AccountID, Device: p.DeviceID, Role: p.Role}, err
 	}))
+	if s.cfg.SignalPing > 0 {
+		l := signal.DefaultLimits
+		l.Ping = s.cfg.SignalPing
+		s.signal.SetLimits(l)
+	}
 	s.signal.Mount(mux)
 	s.consult.SetNotifier(s.signal)
+	// A visit that ends ends its call at once; a session or an invitation that ends does at
+	// the socket's next re-check.
+	s.visits.OnEnd(func(visitID string) { s.signal.CloseVisit(visitID, signal.ByeVisitEnded) })
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", s.ready)
 	// No /metrics here: it has a listener of its own (MetricsHandler), off the public port.

@@ -16,6 +16,9 @@ var (
 	ErrDraining = errors.New("the server is restarting; try again in a moment")
 	// ErrBadMessage ends a connection that sent something that is not a signalling message.
 	ErrBadMessage = errors.New("a message was not a valid signalling message")
+	// ErrSessionEnded is a socket's session that is gone when checked again: signed out,
+	// revoked, expired, or the account disabled.
+	ErrSessionEnded = errors.New("the session has ended")
 	// ErrTooFast ends a connection that sent more than the rate limit allows.
 	ErrTooFast = errors.New("too many messages too quickly; the call reconnects by itself")
 )

@@ -10,12 +10,19 @@
 // messages over 64 KiB, more than 50 messages a second (bursts of 100) and a fifth device.
 // On shutdown it says bye to every socket and closes it (Drain).
 //
+// Being allowed in is checked for as long as the socket lives, not only when it opens: when
+// the visit ends every socket of it is told bye and closed (CloseVisit, which the server calls
+// when the visits domain ends one), and at each keepalive the socket's session is
+// authenticated again and the join check asked again, so a sign-out, a revoked session, a
+// disabled account or a lapsed invitation closes it within one interval.
+//
 // Messages move between sockets through a Relay: the in-process Hub here, a message bus on
 // several nodes.
 package signal
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -38,15 +45,28 @@ type Limits struct {
 	ReadLimit    int64         // largest message accepted, in bytes
 	Rate         float64       // messages a second, sustained
 	Burst        int           // messages at once
-	Ping         time.Duration // keepalive interval
+	Ping         time.Duration // keepalive interval, and how often a socket re-checks its session and its place
 	WriteTimeout time.Duration // how long a write (or a ping's answer) may take
 }
 
 // DefaultLimits are docs/e2ee.md §4's.
 var DefaultLimits = Limits{ReadLimit: 64 << 10, Rate: 50, Burst: 100, Ping: 20 * time.Second, WriteTimeout: 10 * time.Second}
 
-// byeReason is what a socket is told when the server shuts down.
-const byeReason = "the server is restarting; your call reconnects by itself"
+// The bye reasons, in people's words (docs/e2ee.md §4).
+const (
+	byeReason = "the server is restarting; your call reconnects by itself"
+	// ByeVisitEnded is told to every device of a visit the clinician has ended.
+	ByeVisitEnded = "the clinician ended the visit; the call is over"
+	// byeSignedOut is told to a device whose session ended: a sign-out, a revoked session,
+	// an account disabled, a password reset.
+	byeSignedOut = "you are no longer signed in, so the call has ended for you; sign in again to rejoin"
+	// byeNotAllowed is told to a device that may no longer be in the call: the visit ended or
+	// the invitation lapsed.
+	byeNotAllowed = "you are no longer part of this visit (it ended, or your invitation lapsed), so the call has ended for you"
+	// byeUnconfirmed is told when the re-check itself failed (the store unreachable): the
+	// socket is closed rather than left unchecked, and the client reconnects.
+	byeUnconfirmed = "the server could not confirm you may stay in the call; it reconnects by itself"
+)
 
 // drainWait bounds how long Drain waits for the sockets' closing handshakes.
 const drainWait = 6 * time.Second
@@ -73,6 +93,9 @@ type Signal struct {
 	origin  string // scheme://host[:port] of the server: the only Origin accepted
 	limits  Limits
 	subject func(*http.Request) (principal.Subject, error)
+	// session authenticates a socket's session token again (identity.Authenticate at the
+	// full stage); ErrSessionEnded when the session is gone.
+	session func(ctx context.Context, token string) (principal.Subject, error)
 
 	mu       sync.Mutex
 	draining bool
@@ -90,7 +113,44 @@ func NewWithRelay(d services.Services, j Joiner, r Relay) *Signal {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Signal{log: log, join: j, relay: r, origin: originOf(d.BaseURL), limits: DefaultLimits,
-		subject: sessionSubject, conns: make(map[*conn]struct{})}
+		subject: sessionSubject, session: reauthenticate(d.Identity), conns: make(map[*conn]struct{})}
+}
+
+// SetLimits replaces the limits of the sockets opened from now on (before serving).
+func (s *Signal) SetLimits(l Limits) { s.limits = l }
+
+// reauthenticate checks a session token again through the identity service. Without one no
+// session is valid: a socket is never left unchecked.
+func reauthenticate(ids *identity.Service) func(context.Context, string) (principal.Subject, error) {
+	return func(ctx context.Context, token string) (principal.Subject, error) {
+		if ids == nil {
+			return principal.Subject{}, ErrSessionEnded
+		}
+		sess, err := ids.Authenticate(ctx, token)
+		if errors.Is(err, identity.ErrNoSession) || errors.Is(err, identity.ErrSessionExpired) {
+			return principal.Subject{}, ErrSessionEnded
+		}
+		if err != nil {
+			return principal.Subject{}, err
+		}
+		if sess.Stage != identity.StageFull {
+			return principal.Subject{}, ErrSessionEnded
+		}
+		return sess.Subject, nil
+	}
+}
+
+// CloseVisit tells every socket of the visit on this node bye, with reason, and closes it
+// (StatusNormalClosure): the visit is over. The server calls it when the visits domain ends a
+// visit.
+func (s *Signal) CloseVisit(visitID, reason string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		if c.visitID == visitID {
+			c.end(ending{status: websocket.StatusNormalClosure, close: "the visit has ended", bye: reason})
+		}
+	}
 }
 
 // Mount registers the socket's route. It is more specific than the API's catch-all under
@@ -151,6 +211,9 @@ func (s *Signal) serve(w http.ResponseWriter, r *http.Request) error {
 	}
 	ws.SetReadLimit(s.limits.ReadLimit)
 	c := newConn(s, ws, visitID, p)
+	// What the socket needs to be checked again at each keepalive. The token stays in memory
+	// only; it is never logged.
+	c.by, c.token, c.from = by, httpx.SessionToken(r), httpx.Origin(r)
 	if !s.track(c) {
 		ws.Close(websocket.StatusGoingAway, ErrDraining.Error())
 		return nil
@@ -191,7 +254,7 @@ func (s *Signal) Drain() {
 	s.mu.Lock()
 	s.draining = true
 	for c := range s.conns {
-		c.drain()
+		c.end(ending{status: websocket.StatusGoingAway, close: "the server is restarting", bye: byeReason})
 	}
 	s.mu.Unlock()
 	done := make(chan struct{})

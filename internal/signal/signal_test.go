@@ -43,6 +43,29 @@ type env struct {
 	sig *Signal
 	srv *httptest.Server
 	j   *fakeJoiner
+
+	mu    sync.Mutex
+	ended map[string]bool // tokens whose session has ended
+}
+
+// signOut ends the session whose token is token (the tests' token is the account).
+func (e *env) signOut(token string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.ended[token] = true
+}
+
+// leaveVisit takes account out of the visit's participants, as a lapsed invitation would.
+func (e *env) leaveVisit(visit, account string) {
+	e.j.mu.Lock()
+	defer e.j.mu.Unlock()
+	var kept []string
+	for _, a := range e.j.members[visit] {
+		if a != account {
+			kept = append(kept, a)
+		}
+	}
+	e.j.members[visit] = kept
 }
 
 // newEnv serves the socket over TLS with a fake session: the X-Test-Account header names the
@@ -59,12 +82,23 @@ func newEnv(t *testing.T, limits Limits) *env {
 		}
 		return principal.Subject{AccountID: a, Role: principal.Patient}, nil
 	}
+	e := &env{t: t, sig: sig, j: j, ended: map[string]bool{}}
+	// The session cookie carries the account's name: the fake identity service's token.
+	sig.session = func(_ context.Context, token string) (principal.Subject, error) {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if token == "" || e.ended[token] {
+			return principal.Subject{}, ErrSessionEnded
+		}
+		return principal.Subject{AccountID: token, Role: principal.Patient}, nil
+	}
 	mux := http.NewServeMux()
 	sig.Mount(mux)
 	srv := httptest.NewTLSServer(mux)
 	t.Cleanup(srv.Close)
 	sig.origin = srv.URL
-	return &env{t: t, sig: sig, srv: srv, j: j}
+	e.srv = srv
+	return e
 }
 
 func (e *env) url(visit, device string) string {
@@ -78,6 +112,7 @@ func (e *env) dial(account, visit, device, origin string) (*websocket.Conn, int,
 	h := http.Header{}
 	if account != "" {
 		h.Set("X-Test-Account", account)
+		h.Set("Cookie", httpx.SessionCookie+"="+account)
 	}
 	if origin != "" {
 		h.Set("Origin", origin)
@@ -302,5 +337,91 @@ func TestSignalDrain(t *testing.T) {
 	}
 	if _, status, err := e.dial("clin", "v1", "dev-b", e.srv.URL); err == nil || status != http.StatusServiceUnavailable {
 		t.Errorf("dial while draining = %d, %v; want 503", status, err)
+	}
+}
+
+// byeAndClose reads the socket until its bye, and returns the bye's reason and the close frame.
+func byeAndClose(t *testing.T, c *websocket.Conn) (string, websocket.StatusCode, string) {
+	t.Helper()
+	for {
+		m := read(t, c)
+		if m["type"] == "bye" {
+			reason, _ := m["reason"].(string)
+			code, why := closedWith(t, c)
+			return reason, code, why
+		}
+	}
+}
+
+// TestSignalCloseVisit: a visit the clinician ended keeps no call open — every device of it
+// is told bye and its socket closed; another visit's call goes on.
+func TestSignalCloseVisit(t *testing.T) {
+	e := newEnv(t, DefaultLimits)
+	pat, clin := e.mustDial("pat", "v1", "dp"), e.mustDial("clin", "v1", "dc")
+	other := e.mustDial("other", "v2", "do")
+	read(t, pat)   // welcome
+	read(t, clin)  // welcome
+	read(t, other) // welcome
+	e.sig.CloseVisit("v1", ByeVisitEnded)
+	for name, c := range map[string]*websocket.Conn{"patient": pat, "clinician": clin} {
+		reason, code, why := byeAndClose(t, c)
+		if reason != ByeVisitEnded || code != websocket.StatusNormalClosure || why == "" {
+			t.Errorf("the %s's socket: bye %q, close %d %q; want bye %q, normal closure", name, reason, code, why, ByeVisitEnded)
+		}
+	}
+	send(t, other, map[string]any{"type": "signal", "to": "nobody", "payload": map[string]any{}})
+	deadline := time.Now().Add(2 * time.Second)
+	for e.sig.Open() != 1 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := e.sig.Open(); n != 1 {
+		t.Errorf("%d sockets open; want only the other visit's", n)
+	}
+}
+
+// TestSignalRecheck stops a continued access that is no longer allowed: a socket whose session
+// ended (signed out, revoked, the account disabled) or whose person is no longer a participant
+// (a lapsed invitation) is told bye and closed at the next re-check, the refusal recorded by
+// the join check; the others stay.
+func TestSignalRecheck(t *testing.T) {
+	limits := DefaultLimits
+	limits.Ping = 20 * time.Millisecond
+	e := newEnv(t, limits)
+	pat, clin, guest := e.mustDial("pat", "v1", "dp"), e.mustDial("clin", "v1", "dc"), e.mustDial("g1", "v1", "dg")
+	read(t, pat)
+	read(t, clin)
+	read(t, guest)
+
+	e.signOut("pat")
+	reason, code, _ := byeAndClose(t, pat)
+	if reason != byeSignedOut || code != websocket.StatusPolicyViolation {
+		t.Errorf("signed out: bye %q, close %d; want %q, policy violation", reason, code, byeSignedOut)
+	}
+
+	e.leaveVisit("v1", "g1")
+	reason, code, _ = byeAndClose(t, guest)
+	if reason != byeNotAllowed || code != websocket.StatusPolicyViolation {
+		t.Errorf("invitation lapsed: bye %q, close %d; want %q, policy violation", reason, code, byeNotAllowed)
+	}
+	e.j.mu.Lock()
+	refused := append([]string(nil), e.j.refused...)
+	e.j.mu.Unlock()
+	if len(refused) == 0 || refused[len(refused)-1] != "g1 v1" {
+		t.Errorf("refusals %v; want the guest's continued access recorded", refused)
+	}
+
+	// The clinician's call goes on: it hears both leave and its socket stays open.
+	left := map[string]bool{}
+	for len(left) < 2 {
+		m := read(t, clin)
+		if m["type"] == "peer-left" {
+			left[m["peer"].(map[string]any)["account"].(string)] = true
+		}
+	}
+	if !left["pat"] || !left["g1"] {
+		t.Errorf("the clinician heard %v leave; want pat and g1", left)
+	}
+	if n := e.sig.Open(); n != 1 {
+		t.Errorf("%d sockets open; want the clinician's", n)
 	}
 }

@@ -69,3 +69,20 @@ func (s *Service) tellWaiting(ctx context.Context, clinicianID, kind string) {
 // CloseLive ends every live subscription and refuses new ones: the server is shutting down,
 // and streams that never go idle must not hold it up.
 func (s *Service) CloseLive() { s.hub.Close() }
+
+// OnEnd sets who is told, after the fact, of each visit that ends (the server closes the
+// visit's call: its signalling sockets); nil tells no one. A live page learns of the end from
+// the hub's "end" event; a call cannot wait for its page to notice.
+func (s *Service) OnEnd(fn func(visitID string)) {
+	if fn == nil {
+		s.onEnd.Store(nil)
+		return
+	}
+	s.onEnd.Store(&fn)
+}
+
+func (s *Service) ended(visitID string) {
+	if fn := s.onEnd.Load(); fn != nil {
+		(*fn)(visitID)
+	}
+}

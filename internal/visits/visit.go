@@ -435,6 +435,7 @@ func (s *Service) End(ctx context.Context, by access.Subject, id string, e Endin
 		return Visit{}, err
 	}
 	s.publish(r, "end")
+	s.ended(r.id)
 	return v, nil
 }
 

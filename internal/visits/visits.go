@@ -15,6 +15,7 @@ import (
 	"context"
 	"encoding/json"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"haven/internal/access"
@@ -123,6 +124,8 @@ type Service struct {
 	cfg     Config
 	now     func() time.Time
 	hub     *Hub
+	// onEnd is told each visit that ends (OnEnd): the call's signalling sockets close.
+	onEnd atomic.Pointer[func(visitID string)]
 	// consents are the telehealth consent texts by version (consent.go).
 	consents map[string]Consent
 	// zones caches loaded time zones by name (zone).
