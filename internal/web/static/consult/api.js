@@ -86,11 +86,14 @@ export class Signal extends EventTarget {
       } catch {
         return; // not ours to read
       }
+      if (msg && msg.type === "bye" && typeof msg.reason === "string") this.byeReason = msg.reason;
       if (msg && typeof msg.type === "string") this.dispatchEvent(new CustomEvent(msg.type, { detail: msg }));
     };
     ws.onclose = (ev) => {
       this.dispatchEvent(new CustomEvent("down", { detail: { code: ev.code, reason: ev.reason } }));
-      if (this.closed || ev.code === 1008) return; // refused by policy: trying again will not help
+      // 1008: refused by policy (not a participant any more, signed out); 1000: the server ended
+      // the call (the visit is over). Trying again would not help; anything else reconnects.
+      if (this.closed || ev.code === 1008 || ev.code === 1000) return;
       setTimeout(() => this.open(), this.pause);
       this.pause = Math.min(this.pause * 2, 10000);
     };

@@ -135,7 +135,9 @@ export class Call {
         await this.receive(msg.from, msg.payload);
         break;
       case "bye":
-        this.say("Haven is restarting. The call will reconnect by itself in a moment.");
+        // The server says why, in people's words: the visit ended, the person signed out, or
+        // Haven is restarting (the call then reconnects by itself).
+        this.say(sentence(typeof msg.reason === "string" && msg.reason ? msg.reason : "Haven is restarting; the call reconnects by itself"));
         break;
     }
   }
@@ -485,4 +487,11 @@ export function mediaError(err) {
       return "Your camera or microphone is being used by another app (another video call, perhaps). Close that app, then press \"Join the call again\".";
   }
   return (err && err.message) || "The call could not start. Reload the page to try again.";
+}
+
+// sentence turns a reason the server gives ("the clinician ended the visit; the call is over")
+// into a sentence to show.
+export function sentence(text) {
+  const t = text.trim();
+  return t.charAt(0).toUpperCase() + t.slice(1) + (/[.!?]$/.test(t) ? "" : ".");
 }

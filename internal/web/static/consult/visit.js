@@ -4,7 +4,7 @@
 // hangs up what went. Nothing here holds a secret of its own; the keys stay in keys-adapter.js.
 import * as keys from "./keys-adapter.js";
 import { Signal } from "./api.js";
-import { Call, mediaError } from "./call.js";
+import { Call, mediaError, sentence } from "./call.js";
 import { Chat } from "./chat.js";
 import { Precall } from "./precall.js";
 
@@ -80,7 +80,11 @@ async function joinCall(s, dev) {
     if (ev.detail.thread === s.el.dataset.thread) s.chat.fetch().catch(() => {});
   });
   s.signal.addEventListener("down", (ev) => {
-    if (ev.detail.code === 1008) status.textContent = "Haven did not let this device into the call. If four devices are already in it, one has to leave first; otherwise reload the page.";
+    if (ev.detail.code === 1000 || ev.detail.code === 1008) {
+      status.textContent = s.signal.byeReason
+        ? sentence(s.signal.byeReason)
+        : "Haven did not let this device into the call. If four devices are already in it, one has to leave first; otherwise reload the page.";
+    }
   });
   s.el.querySelector("#call-join").hidden = true;
 }
