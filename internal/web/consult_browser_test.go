@@ -98,16 +98,8 @@ func TestConsultVideoTwoBrowsers(t *testing.T) {
 		t.Skip("drives three browsers")
 	}
 	e := servertest.New(t, "")
-	admin := e.Admin()
-	clin, clinID := e.Clinician(admin, "rivera@haven.test")
-	patient, pid := e.Patient(clin, servertest.PatientIn{Name: "Ada Canary", BirthDate: "1980-02-29", Phone: "+34 612 345 678", Email: "ada.canary@example.test"})
-	id := bookInDB(t, e, clinID, pid, e.Clock.Now().Add(10*time.Minute))
+	clin, patient, id := startedConsult(t, e, true)
 	visit := "/api/v1/visits/" + id
-	consent := e.Client().Must(200, "GET", "/api/v1/consent/telehealth", nil)
-	patient.Must(200, "POST", "/api/v1/me/consent/telehealth", map[string]any{"version": consent["version"]})
-	patient.Must(200, "POST", visit+"/check-in", nil)
-	patient.Must(200, "POST", visit+"/guests-allowed", nil)
-	clin.Must(200, "POST", visit+"/admit", nil)
 
 	doc := newMediaBrowser(t, e, 6*time.Minute)
 	doc.do(chromedp.EmulateViewport(1280, 900))
@@ -369,15 +361,7 @@ func TestConsultVideoFingerprintRefused(t *testing.T) {
 		t.Skip("drives two browsers")
 	}
 	e := servertest.New(t, "")
-	admin := e.Admin()
-	clin, clinID := e.Clinician(admin, "rivera@haven.test")
-	patient, pid := e.Patient(clin, servertest.PatientIn{Name: "Ada Canary", BirthDate: "1980-02-29", Phone: "+34 612 345 678", Email: "ada.canary@example.test"})
-	id := bookInDB(t, e, clinID, pid, e.Clock.Now().Add(10*time.Minute))
-	visit := "/api/v1/visits/" + id
-	consent := e.Client().Must(200, "GET", "/api/v1/consent/telehealth", nil)
-	patient.Must(200, "POST", "/api/v1/me/consent/telehealth", map[string]any{"version": consent["version"]})
-	patient.Must(200, "POST", visit+"/check-in", nil)
-	clin.Must(200, "POST", visit+"/admit", nil)
+	clin, patient, id := startedConsult(t, e, false)
 
 	doc := newMediaBrowser(t, e, 3*time.Minute)
 	doc.do(chromedp.EmulateViewport(1280, 900))
@@ -406,4 +390,23 @@ func TestConsultVideoFingerprintRefused(t *testing.T) {
 		t.Errorf("the clinician's page still shows the patient's video after refusing the call")
 	}
 	doc.checkAccessibility("Visit in progress, the call refused")
+}
+
+// startedConsult is a visit of Ada Canary with Dr Rivera, booked, consented to, checked into
+// and admitted: the call can start. guests says whether Ada agreed that guests may join.
+func startedConsult(t *testing.T, e *servertest.Env, guests bool) (clin, patient *servertest.Client, visitID string) {
+	t.Helper()
+	admin := e.Admin()
+	clin, clinID := e.Clinician(admin, "rivera@haven.test")
+	patient, pid := e.Patient(clin, servertest.PatientIn{Name: "Ada Canary", BirthDate: "1980-02-29", Phone: "+34 612 345 678", Email: "ada.canary@example.test"})
+	visitID = bookInDB(t, e, clinID, pid, e.Clock.Now().Add(10*time.Minute))
+	visit := "/api/v1/visits/" + visitID
+	consent := e.Client().Must(200, "GET", "/api/v1/consent/telehealth", nil)
+	patient.Must(200, "POST", "/api/v1/me/consent/telehealth", map[string]any{"version": consent["version"]})
+	patient.Must(200, "POST", visit+"/check-in", nil)
+	if guests {
+		patient.Must(200, "POST", visit+"/guests-allowed", nil)
+	}
+	clin.Must(200, "POST", visit+"/admit", nil)
+	return clin, patient, visitID
 }

@@ -106,16 +106,8 @@ func TestConsultVideoRelayOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.Srv.StopTURN() })
-	admin := e.Admin()
-	clin, clinID := e.Clinician(admin, "rivera@haven.test")
-	patient, pid := e.Patient(clin, servertest.PatientIn{Name: "Ada Canary", BirthDate: "1980-02-29", Phone: "+34 612 345 678", Email: "ada.canary@example.test"})
-	id := bookInDB(t, e, clinID, pid, e.Clock.Now().Add(10*time.Minute))
+	clin, patient, id := startedConsult(t, e, true)
 	visit := "/api/v1/visits/" + id
-	consent := e.Client().Must(200, "GET", "/api/v1/consent/telehealth", nil)
-	patient.Must(200, "POST", "/api/v1/me/consent/telehealth", map[string]any{"version": consent["version"]})
-	patient.Must(200, "POST", visit+"/check-in", nil)
-	patient.Must(200, "POST", visit+"/guests-allowed", nil)
-	clin.Must(200, "POST", visit+"/admit", nil)
 
 	inject := func(b *browser, src string) {
 		b.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
