@@ -117,16 +117,9 @@ func (s *Service) ApproveErasure(ctx context.Context, by principal.Subject, id s
 	if err := s.door.Admit(ctx, a); err != nil {
 		return err
 	}
-	var patientID, state string
-	err := s.db.QueryRowContext(ctx, `SELECT patient_id, state FROM erasure_requests WHERE id = $1`, id).Scan(&patientID, &state)
-	if errors.Is(err, sql.ErrNoRows) {
-		return ErrNotFound
-	}
+	patientID, err := s.openRequest(ctx, id)
 	if err != nil {
-		return fmt.Errorf("governance: find erasure request: %w", err)
-	}
-	if state != ErasureRequested {
-		return ErrDecided
+		return err
 	}
 	held, err := s.Held(ctx, patientID)
 	if err != nil {
@@ -220,16 +213,9 @@ func (s *Service) RefuseErasure(ctx context.Context, by principal.Subject, id st
 	if err := s.door.Admit(ctx, a); err != nil {
 		return err
 	}
-	var patientID, state string
-	err := s.db.QueryRowContext(ctx, `SELECT patient_id, state FROM erasure_requests WHERE id = $1`, id).Scan(&patientID, &state)
-	if errors.Is(err, sql.ErrNoRows) {
-		return ErrNotFound
-	}
+	patientID, err := s.openRequest(ctx, id)
 	if err != nil {
-		return fmt.Errorf("governance: find erasure request: %w", err)
-	}
-	if state != ErasureRequested {
-		return ErrDecided
+		return err
 	}
 	a.Resource.PatientID = patientID
 	return guard.Run(ctx, s.door, a, func(ctx context.Context) error {
@@ -239,4 +225,21 @@ func (s *Service) RefuseErasure(ctx context.Context, by principal.Subject, id st
 		}
 		return nil
 	})
+}
+
+// openRequest is the patient of erasure request id while it waits for a decision: ErrNotFound
+// if there is no such request, ErrDecided once it was approved or refused.
+func (s *Service) openRequest(ctx context.Context, id string) (patientID string, err error) {
+	var state string
+	err = s.db.QueryRowContext(ctx, `SELECT patient_id, state FROM erasure_requests WHERE id = $1`, id).Scan(&patientID, &state)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("governance: find erasure request: %w", err)
+	}
+	if state != ErasureRequested {
+		return "", ErrDecided
+	}
+	return patientID, nil
 }
